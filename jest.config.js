@@ -1,0 +1,33 @@
+/* Test tiers (STYLE.md): unit = *.spec.ts (no I/O), medium = *.integration-spec.ts (real Postgres/NATS),
+   e2e = *.e2e-spec.ts (services as real processes). */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+const moduleNameMapper = {
+  '^@lienthong/(common|contracts|testing)$': '<rootDir>/libs/$1/src/index.ts',
+};
+const base = {
+  rootDir: __dirname,
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper,
+  testEnvironment: 'node',
+  setupFiles: ['<rootDir>/libs/testing/src/jest-setup.ts'],
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+};
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,test}/**/*.spec.ts'] },
+    { ...base, displayName: 'medium', testMatch: ['<rootDir>/{libs,services,test}/**/*.integration-spec.ts'], slowTestThreshold: 30 },
+    { ...base, displayName: 'e2e', testMatch: ['<rootDir>/{libs,services,test}/**/*.e2e-spec.ts'] },
+  ],
+};

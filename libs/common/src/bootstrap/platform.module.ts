@@ -1,0 +1,144 @@
+import { DynamicModule, Global, MiddlewareConsumer, Module, NestModule, Type } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { MessagePattern } from '@nestjs/microservices';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { RpcSubjects, type ServiceInfo, type StreamDefinition } from '@lienthong/contracts';
+import type { JWTVerifyGetKey } from 'jose';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard';
+import { JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, JwtVerifier, remoteJwks } from '../auth/jwt-verifier';
+import { BaseServiceConfig } from '../config/base-service.config';
+import { databaseOptions } from '../database/database.options';
+import { AllExceptionsFilter } from '../errors/all-exceptions.filter';
+import { createValidationPipe } from '../errors/validation';
+import { HealthController } from '../health/health.controller';
+import { HttpMetricsInterceptor } from '../health/http-metrics.interceptor';
+import { createMetricsRegistry, METRICS_REGISTRY } from '../health/metrics.registry';
+import { CorrelationMiddleware } from '../logging/correlation.middleware';
+import { createLoggerModule } from '../logging/logger.module';
+import { JetStreamService } from '../nats/jetstream.service';
+import { natsConnectionProvider, NatsLifecycle } from '../nats/nats-connection.provider';
+import { SERVICE_IDENTITY, ServiceIdentity } from '../nats/nats.tokens';
+import { RpcClient } from '../nats/rpc-client';
+import { RpcCorrelationInterceptor } from '../nats/rpc-correlation.interceptor';
+import { AuditRecorder } from '../outbox/audit-recorder';
+import { OutboxRelay } from '../outbox/outbox.relay';
+import { OutboxService } from '../outbox/outbox.service';
+import { ProcessedMessages } from '../outbox/processed-messages';
+import { Controller, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+
+export interface PlatformOptions {
+  service: string;
+  version?: string;
+  config: BaseServiceConfig;
+  /** The service's own config class, provided under its own token too. */
+  configClass?: Type<BaseServiceConfig>;
+  entities: NonNullable<TypeOrmModuleOptions['entities']>;
+  migrations: NonNullable<TypeOrmModuleOptions['migrations']>;
+  /** Streams this service declares at boot. */
+  streams?: StreamDefinition[];
+  /** Identity verifies its own tokens with its own keys instead of fetching its JWKS over HTTP. */
+  keyResolver?: { useFactory: (...args: any[]) => JWTVerifyGetKey | Promise<JWTVerifyGetKey>; inject?: any[] };
+}
+
+export const PLATFORM_STREAMS = Symbol('PLATFORM_STREAMS');
+
+/** Declares the service's streams at boot, before consumers start. */
+@Injectable()
+class StreamDeclarer implements OnModuleInit {
+  constructor(
+    @Inject(JetStreamService) private readonly js: JetStreamService,
+    @Inject(PLATFORM_STREAMS) private readonly streams: StreamDefinition[],
+  ) {}
+  async onModuleInit(): Promise<void> {
+    for (const s of this.streams) await this.js.ensureStream(s);
+  }
+}
+
+/** Answers `<service>.info` over NATS request/reply: used by peers and by the e2e round-trip check. */
+function serviceInfoController(service: string): Type<unknown> {
+  @Controller()
+  class ServiceInfoController {
+    constructor(@Inject(SERVICE_IDENTITY) private readonly id: ServiceIdentity) {}
+    @MessagePattern(RpcSubjects.serviceInfo(service))
+    info(): ServiceInfo {
+      return {
+        service: this.id.service,
+        nodeId: this.id.nodeId,
+        version: this.id.version,
+        uptimeSeconds: Math.round((Date.now() - this.id.startedAt) / 1000),
+      };
+    }
+  }
+  return ServiceInfoController;
+}
+
+/**
+ * What every service gets: config, JSON logs with correlation ids, its database schema with migrations,
+ * NATS (request/reply and JetStream), outbox relay and audit recorder, JWT guard, error filter,
+ * validation, health and metrics.
+ */
+@Global()
+@Module({})
+export class PlatformModule implements NestModule {
+  static forService(opts: PlatformOptions): DynamicModule {
+    const identity: ServiceIdentity = {
+      service: opts.service,
+      nodeId: opts.config.NODE_ID,
+      version: opts.version ?? '0.1.0',
+      startedAt: Date.now(),
+    };
+    const configProviders = [
+      { provide: BaseServiceConfig, useValue: opts.config },
+      ...(opts.configClass && opts.configClass !== BaseServiceConfig
+        ? [{ provide: opts.configClass, useValue: opts.config }]
+        : []),
+    ];
+    const keyResolver = opts.keyResolver
+      ? { provide: JWT_KEY_RESOLVER, ...opts.keyResolver }
+      : { provide: JWT_KEY_RESOLVER, useFactory: () => remoteJwks(opts.config.JWKS_URL) };
+    const shared = [
+      ...configProviders,
+      { provide: SERVICE_IDENTITY, useValue: identity },
+      { provide: METRICS_REGISTRY, useFactory: () => createMetricsRegistry(opts.service) },
+      natsConnectionProvider,
+      NatsLifecycle,
+      JetStreamService,
+      RpcClient,
+      OutboxService,
+      OutboxRelay,
+      ProcessedMessages,
+      AuditRecorder,
+      JwtVerifier,
+    ];
+    return {
+      module: PlatformModule,
+      imports: [
+        createLoggerModule(opts.service, opts.config.LOG_LEVEL),
+        TypeOrmModule.forRoot(databaseOptions(opts.config, opts.entities, opts.migrations)),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [HealthController, serviceInfoController(opts.service)],
+      providers: [
+        ...shared,
+        keyResolver,
+        {
+          provide: JWT_VERIFY_OPTIONS,
+          useValue: { issuer: opts.config.jwtIssuer, audience: opts.config.JWT_AUDIENCE },
+        },
+        { provide: PLATFORM_STREAMS, useValue: opts.streams ?? [] },
+        StreamDeclarer,
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: RpcCorrelationInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+      ],
+      exports: [...shared, JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, METRICS_REGISTRY, TypeOrmModule],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(CorrelationMiddleware).forRoutes('*');
+  }
+}

@@ -1,0 +1,80 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { BaseServiceConfig } from '../config/base-service.config';
+import { ensureSchema } from '../database/database.options';
+
+export interface ServiceAppOptions {
+  service: string;
+  title: string;
+  /** The service's root module, already configured. */
+  module: Type<unknown> | import('@nestjs/common').DynamicModule;
+  config: BaseServiceConfig;
+  /** Hook for extra setup before listening (e.g. a gRPC server). */
+  beforeListen?: (app: INestApplication) => Promise<void> | void;
+  /** false in tests that only need the HTTP app. */
+  listen?: boolean;
+}
+
+/**
+ * Builds a service: JSON body limits, OpenAPI at /docs, NATS request/reply with a queue group per
+ * service (replicas share load), shutdown hooks. Used by main.ts and by medium tests.
+ */
+export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExpressApplication> {
+  const { config } = opts;
+  await ensureSchema(config.DATABASE_URL, config.DB_SCHEMA);
+  const app = await NestFactory.create<NestExpressApplication>(opts.module as Type<unknown>, {
+    bufferLogs: true,
+    bodyParser: false,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: config.HTTP_BODY_LIMIT_BYTES, strict: true });
+  app.useBodyParser('urlencoded', { limit: config.HTTP_BODY_LIMIT_BYTES, extended: false });
+  app.enableShutdownHooks();
+
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(opts.title).setVersion('1').addBearerAuth().build(),
+  );
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
+
+  app.connectMicroservice<MicroserviceOptions>(
+    {
+      transport: Transport.NATS,
+      options: {
+        servers: config.NATS_URL.split(','),
+        queue: `${opts.service}`,
+        name: `${opts.service}-rpc-server@${config.NODE_ID}`,
+        maxReconnectAttempts: -1,
+      },
+    },
+    { inheritAppConfig: true },
+  );
+  await app.init();
+  await app.startAllMicroservices();
+  await opts.beforeListen?.(app);
+  if (opts.listen !== false) await app.listen(config.PORT, config.HOST);
+  return app;
+}
+
+/** Entry point of a service process: exits non-zero with a readable message when boot fails. */
+export async function runService(build: () => Promise<INestApplication>): Promise<void> {
+  try {
+    const app = await build();
+    const shutdown = async () => {
+      await app.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void shutdown());
+    process.once('SIGTERM', () => void shutdown());
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'boot failed', error: err.message })}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,43 @@
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+
+export class ConfigValidationError extends Error {
+  constructor(
+    public readonly service: string,
+    public readonly problems: { key: string; problems: string[] }[],
+  ) {
+    super(
+      `Invalid configuration for ${service}:\n` +
+        problems.map((p) => `  - ${p.key}: ${p.problems.join('; ')}`).join('\n'),
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+function flatten(errors: ValidationError[], prefix = ''): { key: string; problems: string[] }[] {
+  return errors.flatMap((e) => {
+    const key = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = e.constraints ? [{ key, problems: Object.values(e.constraints) }] : [];
+    return [...own, ...flatten(e.children ?? [], key)];
+  });
+}
+
+/**
+ * Builds and validates a service's configuration from the environment, once, at boot. Every bad key is
+ * reported together so an operator fixes them in one pass. Values never appear in the message (they
+ * may be secrets).
+ */
+export function loadConfig<T extends object>(
+  cls: new () => T,
+  env: Record<string, string | undefined> = process.env,
+  service = cls.name,
+): T {
+  const plain: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && v !== '') plain[k] = v;
+  }
+  const instance = plainToInstance(cls, plain, { exposeDefaultValues: true });
+  const errors = validateSync(instance, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) throw new ConfigValidationError(service, flatten(errors));
+  return instance;
+}

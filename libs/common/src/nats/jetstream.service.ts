@@ -1,0 +1,282 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type ConsumerMessages,
+} from '@nats-io/jetstream';
+import { headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { EventEnvelope, Headers, StreamDefinition, Streams, Subjects } from '@lienthong/contracts';
+import { randomUUID } from 'node:crypto';
+import { currentCorrelationId, runWithCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
+import { NATS_CONNECTION, SERVICE_IDENTITY, ServiceIdentity } from './nats.tokens';
+
+export interface ConsumerOptions {
+  stream: string;
+  durable: string;
+  filterSubject: string;
+  /** Deliveries before a message goes to the dead-letter subject. */
+  maxDeliver?: number;
+  /** Delays (ms) before redelivery after a failure, by attempt; the last repeats. */
+  backoffMs?: number[];
+  ackWaitMs?: number;
+  /** Messages handed to a batch handler at most (1 = one at a time). */
+  batchSize?: number;
+}
+
+export interface ConsumedMessage<T = unknown> {
+  envelope: EventEnvelope<T>;
+  subject: string;
+  deliveryCount: number;
+  streamSequence: number;
+}
+
+export type BatchHandler<T = unknown> = (batch: ConsumedMessage<T>[]) => Promise<void>;
+
+export interface ConsumerHandle {
+  stop(): Promise<void>;
+}
+
+export class PoisonMessageError extends Error {}
+
+const DEFAULT_BACKOFF = [200, 1000, 5000, 15000];
+
+/**
+ * JetStream through @nats-io v3: streams declared at boot, durable pull consumers, ack only after the
+ * handler resolved (the handler commits its transaction before resolving), nak with back-off, and a
+ * dead-letter subject once the last delivery failed.
+ */
+@Injectable()
+export class JetStreamService implements OnApplicationShutdown {
+  private readonly logger = new Logger(JetStreamService.name);
+  readonly js: JetStreamClient;
+  private jsmPromise?: Promise<JetStreamManager>;
+  private readonly consumers = new Set<ConsumerHandle>();
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SERVICE_IDENTITY) private readonly id: ServiceIdentity,
+  ) {
+    this.js = jetstream(nc, { timeout: 5000 });
+  }
+
+  manager(): Promise<JetStreamManager> {
+    this.jsmPromise ??= jetstreamManager(this.nc, { timeout: 5000 }).catch((e) => {
+      this.jsmPromise = undefined;
+      throw e;
+    });
+    return this.jsmPromise;
+  }
+
+  async ensureStream(def: StreamDefinition): Promise<void> {
+    const jsm = await this.manager();
+    const config = {
+      name: def.name,
+      subjects: def.subjects,
+      duplicate_window: nanos(def.duplicateWindowMs),
+      max_age: def.maxAgeMs ? nanos(def.maxAgeMs) : 0,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+    };
+    try {
+      const info = await jsm.streams.info(def.name);
+      const same =
+        info.config.subjects?.length === def.subjects.length &&
+        def.subjects.every((s) => info.config.subjects?.includes(s));
+      if (!same) await jsm.streams.update(def.name, { ...info.config, subjects: def.subjects });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      try {
+        await jsm.streams.add(config);
+      } catch (err) {
+        // Another replica created it meanwhile.
+        if (!String((err as Error).message).includes('already in use')) throw err;
+      }
+    }
+  }
+
+  buildHeaders(envelope: EventEnvelope): MsgHdrs {
+    const h = natsHeaders();
+    h.set(Headers.eventType, envelope.type);
+    if (envelope.correlationId) h.set(Headers.correlationId, envelope.correlationId);
+    return h;
+  }
+
+  envelope<T>(type: string, data: T, id: string = randomUUID()): EventEnvelope<T> {
+    return {
+      id,
+      type,
+      occurredAt: new Date().toISOString(),
+      correlationId: currentCorrelationId(),
+      source: `${this.id.service}@${this.id.nodeId}`,
+      data,
+    };
+  }
+
+  /** Publishes with `Nats-Msg-Id` = envelope id, so a republish after a crash is dropped by the stream. */
+  async publish(subject: string, envelope: EventEnvelope): Promise<void> {
+    await this.js.publish(subject, JSON.stringify(envelope), {
+      msgID: envelope.id,
+      headers: this.buildHeaders(envelope),
+    });
+  }
+
+  async consume<T>(opts: ConsumerOptions, handler: BatchHandler<T>): Promise<ConsumerHandle> {
+    const maxDeliver = opts.maxDeliver ?? 5;
+    const backoff = opts.backoffMs ?? DEFAULT_BACKOFF;
+    const batchSize = opts.batchSize ?? 1;
+    const jsm = await this.manager();
+    await this.ensureStream(Streams.deadLetters());
+    const consumerConfig = {
+      durable_name: opts.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: opts.filterSubject,
+      max_deliver: maxDeliver,
+      ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+      max_ack_pending: Math.max(1000, batchSize * 4),
+    };
+    try {
+      await jsm.consumers.info(opts.stream, opts.durable);
+      await jsm.consumers.update(opts.stream, opts.durable, {
+        max_deliver: maxDeliver,
+        ack_wait: consumerConfig.ack_wait,
+        filter_subject: opts.filterSubject,
+        max_ack_pending: consumerConfig.max_ack_pending,
+      });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await jsm.consumers.add(opts.stream, consumerConfig);
+    }
+    const consumer = await this.js.consumers.get(opts.stream, opts.durable);
+    let stopped = false;
+    let messages: ConsumerMessages | undefined;
+    let inflight: Promise<void> = Promise.resolve();
+
+    const loop = async () => {
+      while (!stopped) {
+        try {
+          messages = await consumer.consume({ max_messages: Math.max(batchSize * 2, 64), expires: 5_000 });
+          const it = messages[Symbol.asyncIterator]();
+          while (!stopped) {
+            const first = await it.next();
+            if (first.done) break;
+            const batch: JsMsg[] = [first.value];
+            while (batch.length < batchSize && messages.getPending() > 0) {
+              const r = await it.next();
+              if (r.done) break;
+              batch.push(r.value);
+            }
+            inflight = this.handleBatch(opts, batch, handler, maxDeliver, backoff);
+            await inflight;
+          }
+        } catch (e) {
+          if (stopped) break;
+          this.logger.warn(`consumer ${opts.durable} interrupted: ${(e as Error).message}; retrying`);
+          await sleep(1000);
+        }
+      }
+    };
+    const running = loop();
+    const handle: ConsumerHandle = {
+      stop: async () => {
+        stopped = true;
+        messages?.stop();
+        await inflight.catch(() => undefined);
+        await running.catch(() => undefined);
+        this.consumers.delete(handle);
+      },
+    };
+    this.consumers.add(handle);
+    return handle;
+  }
+
+  private async handleBatch<T>(
+    opts: ConsumerOptions,
+    msgs: JsMsg[],
+    handler: BatchHandler<T>,
+    maxDeliver: number,
+    backoff: number[],
+  ): Promise<void> {
+    const parsed: { msg: JsMsg; item: ConsumedMessage<T> }[] = [];
+    for (const msg of msgs) {
+      try {
+        const envelope = JSON.parse(msg.string()) as EventEnvelope<T>;
+        if (!envelope || typeof envelope.id !== 'string' || typeof envelope.type !== 'string') {
+          throw new PoisonMessageError('not an event envelope');
+        }
+        parsed.push({
+          msg,
+          item: { envelope, subject: msg.subject, deliveryCount: msg.info.deliveryCount, streamSequence: msg.seq },
+        });
+      } catch (e) {
+        await this.deadLetter(opts, msg, `unparseable: ${(e as Error).message}`);
+      }
+    }
+    if (parsed.length === 0) return;
+    const correlationId = sanitizeCorrelationId(parsed[0].msg.headers?.get(Headers.correlationId));
+    try {
+      await runWithCorrelationId(correlationId, () => handler(parsed.map((p) => p.item)));
+      await Promise.all(parsed.map((p) => p.msg.ackAck().catch(() => p.msg.ack())));
+    } catch (e) {
+      // A batch failed: retry messages one at a time so one poison message cannot hold back the others.
+      if (parsed.length > 1) {
+        for (const p of parsed) await this.handleBatch(opts, [p.msg], handler, maxDeliver, backoff);
+        return;
+      }
+      const { msg } = parsed[0];
+      const attempt = msg.info.deliveryCount;
+      const reason = e instanceof Error ? e.message : String(e);
+      if (e instanceof PoisonMessageError || attempt >= maxDeliver) {
+        this.logger.error(`giving up on ${msg.subject} #${msg.seq} after ${attempt} deliveries: ${reason}`);
+        await this.deadLetter(opts, msg, reason);
+      } else {
+        this.logger.warn(`handler failed for ${msg.subject} #${msg.seq} (delivery ${attempt}): ${reason}`);
+        msg.nak(backoff[Math.min(attempt - 1, backoff.length - 1)]);
+      }
+    }
+  }
+
+  private async deadLetter(opts: ConsumerOptions, msg: JsMsg, reason: string): Promise<void> {
+    const h = natsHeaders();
+    h.set(Headers.deadLetterReason, reason.slice(0, 500).replace(/[\r\n]/g, ' '));
+    h.set(Headers.deadLetterSubject, msg.subject);
+    h.set(Headers.deadLetterDeliveries, String(msg.info.deliveryCount));
+    const cid = msg.headers?.get(Headers.correlationId);
+    if (cid) h.set(Headers.correlationId, cid);
+    try {
+      await this.js.publish(Subjects.deadLetter(opts.stream, opts.durable), msg.data, {
+        headers: h,
+        msgID: `${opts.stream}:${opts.durable}:${msg.seq}`,
+      });
+      msg.term(reason.slice(0, 200));
+    } catch (e) {
+      this.logger.error(`dead-letter publish failed: ${(e as Error).message}`);
+      msg.nak(5000);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+  }
+}
+
+export function isNotFound(e: unknown): boolean {
+  const err = e as { code?: number | string; api_error?: { code?: number }; message?: string };
+  return (
+    err?.api_error?.code === 404 ||
+    err?.code === 404 ||
+    err?.code === '404' ||
+    /not found/i.test(String(err?.message ?? ''))
+  );
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}

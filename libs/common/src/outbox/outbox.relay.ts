@@ -1,0 +1,148 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Client } from 'pg';
+import { Counter, Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { BaseServiceConfig } from '../config/base-service.config';
+import { JetStreamService } from '../nats/jetstream.service';
+import { METRICS_REGISTRY } from '../health/metrics.registry';
+import type { Registry } from 'prom-client';
+import { outboxChannel } from './outbox.service';
+import type { EventEnvelope } from '@lienthong/contracts';
+
+interface OutboxRow {
+  seq: string;
+  id: string;
+  subject: string;
+  envelope: EventEnvelope;
+}
+
+/**
+ * Publishes the outbox to JetStream in `seq` order. One relay at a time per schema holds the batch (a
+ * transaction-scoped advisory lock), so replicas do not reorder events. Rows are deleted in the same
+ * transaction once JetStream acknowledged them; if NATS is down the transaction rolls back, the rows stay
+ * and the relay retries with back-off. A crash between the ack and the commit republishes the same
+ * `Nats-Msg-Id`, which the stream's duplicate window drops.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private stopped = false;
+  private running?: Promise<void>;
+  private wake?: () => void;
+  private pendingWake = false;
+  private listener?: Client;
+  private failures = 0;
+  private readonly published: Counter;
+  private readonly failed: Counter;
+  private readonly backlog: Gauge;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly js: JetStreamService,
+    private readonly config: BaseServiceConfig,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.published = new Counter({ name: 'outbox_published_total', help: 'Events published from the outbox', registers: [registry] });
+    this.failed = new Counter({ name: 'outbox_publish_failures_total', help: 'Failed outbox publish batches', registers: [registry] });
+    this.backlog = new Gauge({ name: 'outbox_batch_size', help: 'Rows in the last outbox batch', registers: [registry] });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen().catch((e) => this.logger.warn(`LISTEN unavailable, polling only: ${(e as Error).message}`));
+    this.running = this.loop();
+  }
+
+  /** Wakes the relay now (e.g. after a commit in this process). */
+  kick(): void {
+    this.pendingWake = true;
+    this.wake?.();
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.config.DATABASE_URL });
+    client.on('error', () => undefined);
+    await client.connect();
+    client.on('notification', () => this.kick());
+    await client.query(`LISTEN "${outboxChannel(this.config.DB_SCHEMA)}"`);
+    this.listener = client;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let n = 0;
+      try {
+        n = await this.drainOnce();
+        this.failures = 0;
+      } catch (e) {
+        this.failures++;
+        this.failed.inc();
+        if (this.failures === 1 || this.failures % 20 === 0) {
+          this.logger.warn(`outbox publish failed (${this.failures}x): ${(e as Error).message}`);
+        }
+      }
+      if (this.stopped) break;
+      if (n >= this.config.OUTBOX_BATCH_SIZE && this.failures === 0) continue;
+      const delay = this.failures > 0 ? Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)) : this.config.OUTBOX_POLL_MS;
+      await this.sleep(delay, this.failures === 0);
+    }
+  }
+
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (wakeable && this.pendingWake) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        if (wakeable) {
+          this.pendingWake = false;
+          done();
+        }
+      };
+    });
+  }
+
+  /** Publishes one batch; returns how many rows were published. */
+  async drainOnce(): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      const [{ locked }] = await m.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
+        `${this.config.DB_SCHEMA}.outbox`,
+      ]);
+      if (!locked) return 0;
+      const rows: OutboxRow[] = await m.query(
+        'SELECT seq, id, subject, envelope FROM outbox ORDER BY seq LIMIT $1',
+        [this.config.OUTBOX_BATCH_SIZE],
+      );
+      if (rows.length === 0) return 0;
+      this.backlog.set(rows.length);
+      // Sent in order on one connection; acks awaited together.
+      const results = await Promise.allSettled(rows.map((r) => this.js.publish(r.subject, r.envelope)));
+      const firstFailure = results.findIndex((r) => r.status === 'rejected');
+      const ok = firstFailure === -1 ? rows.length : firstFailure;
+      if (ok > 0) {
+        await m.query('DELETE FROM outbox WHERE seq <= $1', [rows[ok - 1].seq]);
+        this.published.inc(ok);
+      }
+      if (firstFailure !== -1) {
+        const reason = (results[firstFailure] as PromiseRejectedResult).reason as Error;
+        if (ok === 0) throw reason;
+        this.logger.warn(`outbox partially published (${ok}/${rows.length}): ${reason.message}`);
+      }
+      return ok;
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    this.pendingWake = true;
+    await this.running?.catch(() => undefined);
+    await this.listener?.end().catch(() => undefined);
+  }
+}

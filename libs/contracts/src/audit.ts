@@ -1,0 +1,80 @@
+import { Type } from 'class-transformer';
+import { IsIn, IsISO8601, IsObject, IsOptional, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
+
+/** The catalogue of audit actions; every service emits only these. */
+export const AuditActions = {
+  // identity
+  loginSucceeded: 'auth.login.succeeded',
+  loginFailed: 'auth.login.failed',
+  accountLocked: 'auth.account.locked',
+  tokenIssued: 'auth.token.issued',
+  tokenRefreshed: 'auth.token.refreshed',
+  tokenRevoked: 'auth.token.revoked',
+  refreshReuseDetected: 'auth.refresh.reuse-detected',
+  organizationCreated: 'organization.created',
+  organizationUpdated: 'organization.updated',
+  organizationDeleted: 'organization.deleted',
+  userCreated: 'user.created',
+  userUpdated: 'user.updated',
+  userDeleted: 'user.deleted',
+  userRolesChanged: 'user.roles.changed',
+  userPasswordChanged: 'user.password.changed',
+  userTotpEnabled: 'user.totp.enabled',
+  clientCreated: 'client.created',
+  clientSecretRotated: 'client.secret.rotated',
+  clientDeleted: 'client.deleted',
+  signingKeyRotated: 'key.rotated',
+  // documents
+  documentCreated: 'document.created',
+  documentRead: 'document.read',
+  attachmentAdded: 'attachment.added',
+  attachmentContentRead: 'attachment.content.read',
+  documentSent: 'document.sent',
+  documentSendRefused: 'document.send.refused',
+  documentReceived: 'document.received',
+  documentStatusChanged: 'document.status.changed',
+  documentStatusRefused: 'document.status.refused',
+  documentRecalled: 'document.recalled',
+  // integration bus
+  exchangeQueued: 'exchange.queued',
+  exchangeSent: 'exchange.sent',
+  exchangeDelivered: 'exchange.delivered',
+  exchangeFailed: 'exchange.failed',
+  exchangeRetried: 'exchange.retried',
+  exchangeExpired: 'exchange.expired',
+  exchangeDead: 'exchange.dead',
+  exchangeRefused: 'exchange.refused',
+  edxmlReceived: 'edxml.received',
+  edxmlRejected: 'edxml.rejected',
+  // audit
+  checkpointSigned: 'audit.checkpoint.signed',
+  // generic
+  accessDenied: 'access.denied',
+} as const;
+export type AuditAction = (typeof AuditActions)[keyof typeof AuditActions];
+
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+
+export class AuditActor {
+  @IsString() @MaxLength(200) sub!: string;
+  @IsOptional() @IsString() @MaxLength(35) organizationCode?: string | null;
+  @IsIn(['user', 'client', 'system', 'anonymous']) type!: 'user' | 'client' | 'system' | 'anonymous';
+}
+
+export class AuditResource {
+  @IsString() @MaxLength(64) type!: string;
+  @IsString() @MaxLength(200) id!: string;
+}
+
+/** What a service publishes on `Subjects.auditEvent(service)`. */
+export class AuditEventPayload {
+  @IsUUID() id!: string;
+  @IsISO8601() time!: string;
+  @IsString() service!: string;
+  @IsString() @MaxLength(100) action!: string;
+  @ValidateNested() @Type(() => AuditActor) actor!: AuditActor;
+  @ValidateNested() @Type(() => AuditResource) resource!: AuditResource;
+  @IsIn(['success', 'failure', 'denied']) outcome!: AuditOutcome;
+  @IsOptional() @IsString() correlationId?: string;
+  @IsOptional() @IsObject() details?: Record<string, unknown>;
+}

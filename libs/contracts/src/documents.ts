@@ -1,0 +1,101 @@
+export type Secrecy = 'none' | 'confidential' | 'secret' | 'top-secret';
+export type Urgency = 'normal' | 'urgent' | 'very-urgent' | 'flash';
+export const SECRECY_LEVELS: Secrecy[] = ['none', 'confidential', 'secret', 'top-secret'];
+export const URGENCY_LEVELS: Urgency[] = ['normal', 'urgent', 'very-urgent', 'flash'];
+export function isClassified(secrecy: Secrecy): boolean {
+  return secrecy !== 'none';
+}
+
+/** Recipient status names and their national codes (NATIONAL-AXIS.md). */
+export const STATUS_CODES = {
+  arrived: '01',
+  rejected: '02',
+  accepted: '03',
+  assigned: '04',
+  processing: '05',
+  completed: '06',
+  recalled: '13',
+  'recall-agreed': '15',
+  'recall-refused': '16',
+} as const;
+export type RecipientStatus =
+  | 'queued'
+  | 'sent'
+  | 'failed'
+  | 'expired'
+  | keyof typeof STATUS_CODES;
+
+export interface DocumentSigner {
+  competence?: string;
+  position: string;
+  fullName: string;
+}
+
+export interface AttachmentRef {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  /** Where the bus can fetch the bytes from (storage key understood by documents). */
+  storageKey: string;
+}
+
+/** Documents → bus. */
+export interface DocumentSendRequestedEvent {
+  documentId: string;
+  fromOrganizationCode: string;
+  recipients: string[];
+  businessType: 0 | 1 | 2 | 3;
+  document: {
+    number: string;
+    notation: string;
+    type: string;
+    typeName?: string;
+    subject: string;
+    content?: string;
+    promulgationPlace?: string;
+    promulgationDate: string;
+    signer: DocumentSigner;
+    secrecy: Secrecy;
+    urgency: Urgency;
+    steering: boolean;
+    dueDate?: string | null;
+  };
+  attachments: AttachmentRef[];
+}
+
+/** Bus → documents: a document for a local organization. */
+export interface DocumentDeliveryEvent {
+  deliveryId: string;
+  exchangeId?: string;
+  sourceDocumentId: string;
+  edxmlDocumentId: string;
+  fromOrganizationCode: string;
+  toOrganizationCode: string;
+  document: DocumentSendRequestedEvent['document'];
+  attachments: AttachmentRef[];
+}
+
+/** Documents → bus (receiver side) and bus → documents (sender side). */
+export interface DocumentStatusEvent {
+  statusId: string;
+  /** The sender's document id when known (local exchanges), else the edXML DocumentId. */
+  sourceDocumentId?: string;
+  edxmlDocumentId?: string;
+  fromOrganizationCode: string;
+  toOrganizationCode: string;
+  status: keyof typeof STATUS_CODES;
+  statusCode: string;
+  reason?: string;
+  at: string;
+}
+
+/** Bus → documents: exchange state for one recipient. */
+export interface ExchangeStateEvent {
+  documentId: string;
+  organizationCode: string;
+  state: 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'expired' | 'dead';
+  error?: string;
+  at: string;
+}

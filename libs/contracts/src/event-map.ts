@@ -1,0 +1,25 @@
+import { AuditEventPayload } from './audit';
+import {
+  DocumentDeliveryEvent,
+  DocumentSendRequestedEvent,
+  DocumentStatusEvent,
+  ExchangeStateEvent,
+} from './documents';
+import { OrganizationChangedEvent } from './identity';
+
+/**
+ * Event type names (the X-Event-Type header and envelope.type) and their payloads. The subject of
+ * each is given by `Subjects`; this map ties a type name to its payload for typed publish/consume.
+ */
+export interface EventMap {
+  'audit.recorded': AuditEventPayload;
+  'organization.changed': OrganizationChangedEvent;
+  'document.send-requested': DocumentSendRequestedEvent;
+  'document.recall-requested': DocumentSendRequestedEvent;
+  'document.status-changed': DocumentStatusEvent;
+  'bus.delivery': DocumentDeliveryEvent;
+  'bus.status': DocumentStatusEvent;
+  'bus.exchange-state': ExchangeStateEvent;
+  'probe.ping': { n: number; note?: string };
+}
+export type EventType = keyof EventMap;

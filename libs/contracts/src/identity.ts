@@ -1,0 +1,41 @@
+export type OrganizationLevel = 'central' | 'province' | 'district' | 'commune';
+export type OrganizationSector = 'party' | 'state';
+export type NetworkZone = 'party-wan' | 'internet';
+
+export const ORGANIZATION_LEVELS: OrganizationLevel[] = ['central', 'province', 'district', 'commune'];
+export const ORGANIZATION_SECTORS: OrganizationSector[] = ['party', 'state'];
+export const NETWORK_ZONES: NetworkZone[] = ['party-wan', 'internet'];
+
+/** Electronic identifier code: dot-separated groups of 0-9A-Z, at most 35 characters (QĐ 20/2020). */
+export const ORGANIZATION_CODE_PATTERN = /^[0-9A-Z]+(\.[0-9A-Z]+)*$/;
+export const ORGANIZATION_CODE_MAX_LENGTH = 35;
+
+export const ROLES = [
+  'system-admin',
+  'org-admin',
+  'clerk',
+  'leader',
+  'specialist',
+  'auditor',
+  'operator',
+  'cleared',
+  'exchange',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface OrganizationView {
+  code: string;
+  name: string;
+  parentCode: string | null;
+  level: OrganizationLevel;
+  sector: OrganizationSector;
+  zone: NetworkZone;
+  nodeId: string;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export interface OrganizationChangedEvent {
+  change: 'created' | 'updated' | 'deleted';
+  organization: OrganizationView;
+}

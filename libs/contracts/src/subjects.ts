@@ -1,0 +1,106 @@
+import { qualify, streamName } from './namespace';
+
+/** Durable event subjects (JetStream). Services publish only through these builders. */
+export const Subjects = {
+  /** Audit events; the token is the emitting service. */
+  auditEvent: (service: string) => qualify(`audit.events.${service}`),
+  auditAll: () => qualify('audit.events.>'),
+  /** Identity: organization created/updated/deleted. */
+  organizationChanged: () => qualify('identity.organization.changed'),
+  identityAll: () => qualify('identity.>'),
+  /** Documents → bus: a document must be delivered to its recipients. */
+  documentSendRequested: () => qualify('documents.send-requested'),
+  /** Documents → bus: a receiver changed the status of an incoming document (01–06, 15/16). */
+  documentStatusChanged: () => qualify('documents.status-changed'),
+  /** Documents → bus: the sender recalls a document (business type 1). */
+  documentRecallRequested: () => qualify('documents.recall-requested'),
+  documentsAll: () => qualify('documents.>'),
+  /** Bus → documents: a document arrives for a local organization. */
+  busDelivery: () => qualify('bus.delivery'),
+  /** Bus → documents: a status answer arrives for the sender of a document. */
+  busStatus: () => qualify('bus.status'),
+  /** Bus → documents: the exchange state of one recipient changed (sent, failed, expired…). */
+  busExchangeState: () => qualify('bus.exchange-state'),
+  /** Federation: packages addressed to the node `nodeId`. */
+  nodeInbound: (nodeId: string) => qualify(`bus.node.${nodeId}.inbound`),
+  busAll: () => qualify('bus.>'),
+  /** Test/diagnostic stream subjects. */
+  probe: (name: string) => qualify(`probe.${name}`),
+  probeAll: () => qualify('probe.>'),
+  /** Dead letters: `<stream>.<durable>` of the consumer that gave up. */
+  deadLetter: (stream: string, durable: string) => qualify(`dlq.${stream}.${durable}`),
+  deadLetterAll: () => qualify('dlq.>'),
+} as const;
+
+/** Request/reply subjects (core NATS through @nestjs/microservices, queue groups per service). */
+export const RpcSubjects = {
+  serviceInfo: (service: string) => qualify(`rpc.${service}.info`),
+  organizationGet: qualify('rpc.identity.organization.get'),
+  organizationResolve: qualify('rpc.identity.organization.resolve'),
+  organizationSubtree: qualify('rpc.identity.organization.subtree'),
+  organizationExists: qualify('rpc.identity.organization.exists'),
+  organizationUpsertState: qualify('rpc.identity.organization.upsert-state'),
+} as const;
+
+export const SERVICE_NAMES = ['identity', 'documents', 'integration-bus', 'audit'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface StreamDefinition {
+  name: string;
+  subjects: string[];
+  /** Duplicate-detection window for Nats-Msg-Id, in milliseconds. */
+  duplicateWindowMs: number;
+  maxAgeMs?: number;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Streams declared at boot by the services that own them (idempotent). */
+export const Streams = {
+  audit: (): StreamDefinition => ({
+    name: streamName('AUDIT'),
+    subjects: [Subjects.auditAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: 30 * DAY,
+  }),
+  identity: (): StreamDefinition => ({
+    name: streamName('IDENTITY'),
+    subjects: [Subjects.identityAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: 30 * DAY,
+  }),
+  documents: (): StreamDefinition => ({
+    name: streamName('DOCUMENTS'),
+    subjects: [Subjects.documentsAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: 30 * DAY,
+  }),
+  bus: (): StreamDefinition => ({
+    name: streamName('BUS'),
+    subjects: [Subjects.busAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: 30 * DAY,
+  }),
+  deadLetters: (): StreamDefinition => ({
+    name: streamName('DLQ'),
+    subjects: [Subjects.deadLetterAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: 90 * DAY,
+  }),
+  probe: (): StreamDefinition => ({
+    name: streamName('PROBE'),
+    subjects: [Subjects.probeAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: DAY,
+  }),
+} as const;
+
+/** NATS header names shared by every service. */
+export const Headers = {
+  correlationId: 'X-Correlation-Id',
+  eventType: 'X-Event-Type',
+  deadLetterReason: 'X-Dead-Letter-Reason',
+  deadLetterSubject: 'X-Dead-Letter-Subject',
+  deadLetterDeliveries: 'X-Dead-Letter-Deliveries',
+} as const;

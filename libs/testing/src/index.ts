@@ -1,0 +1,4 @@
+export * from './test-infra';
+export * from './nats-server-process';
+export * from './test-tokens';
+export * from './service-env';

@@ -1,0 +1,97 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function natsServerBinary(): string {
+  for (const p of [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server']) {
+    if (p && existsSync(p)) return p;
+  }
+  return 'nats-server';
+}
+
+export interface NatsServerOptions {
+  port?: number;
+  /** Extra configuration appended to the generated config file (leafnodes, jetstream domain…). */
+  extraConfig?: string;
+  jetstreamDomain?: string;
+  serverName?: string;
+}
+
+/**
+ * A private nats-server process with JetStream, for tests that stop and restart NATS or need a second
+ * server (federation). The store directory survives stop/start so streams persist like a real restart.
+ */
+export class NatsServerProcess {
+  private proc?: ChildProcess;
+  readonly dir = mkdtempSync(join(tmpdir(), 'lt-nats-'));
+  port = 0;
+
+  constructor(private readonly opts: NatsServerOptions = {}) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) this.port = this.opts.port ?? (await freePort());
+    const conf = join(this.dir, 'nats.conf');
+    writeFileSync(
+      conf,
+      [
+        `server_name: ${this.opts.serverName ?? `test_${this.port}`}`,
+        `listen: 127.0.0.1:${this.port}`,
+        `jetstream { store_dir: "${join(this.dir, 'js')}"${this.opts.jetstreamDomain ? `, domain: ${this.opts.jetstreamDomain}` : ''} }`,
+        this.opts.extraConfig ?? '',
+      ].join('\n'),
+    );
+    const proc = spawn(natsServerBinary(), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    await new Promise<void>((resolve, reject) => {
+      let log = '';
+      const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
+      proc.stderr?.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('Server is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server exited with ${code}: ${log}`));
+      });
+    });
+    proc.stderr?.removeAllListeners('data');
+    proc.stderr?.resume();
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+      setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+    });
+    this.proc = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

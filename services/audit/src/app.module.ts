@@ -1,0 +1,24 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { PlatformModule } from '@lienthong/common';
+import { Streams } from '@lienthong/contracts';
+import { AuditConfig } from './config/audit.config';
+import { migrations } from './migrations';
+
+@Module({})
+export class AppModule {
+  static register(config: AuditConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        PlatformModule.forService({
+          service: 'audit',
+          config,
+          configClass: AuditConfig,
+          entities: [],
+          migrations,
+          streams: [Streams.audit()],
+        }),
+      ],
+    };
+  }
+}

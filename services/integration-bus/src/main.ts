@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@lienthong/common';
+import { createIntegrationBusApp } from './integration-bus.app';
+
+void runService(() => createIntegrationBusApp());
