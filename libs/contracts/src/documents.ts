@@ -37,7 +37,7 @@ export interface AttachmentRef {
   contentType: string;
   size: number;
   sha256: string;
-  /** Where the bus can fetch the bytes from (storage key understood by documents). */
+  /** Key of the bytes in the `Buckets.attachments()` object store (= sha256). */
   storageKey: string;
 }
 

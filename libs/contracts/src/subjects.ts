@@ -104,3 +104,11 @@ export const Headers = {
   deadLetterSubject: 'X-Dead-Letter-Subject',
   deadLetterDeliveries: 'X-Dead-Letter-Deliveries',
 } as const;
+
+/**
+ * JetStream Object Store buckets. Attachment bytes travel between services through `attachments`
+ * (key = lowercase hex SHA-256 of the content), never inside event payloads (NATS messages are ≤ 1 MB).
+ */
+export const Buckets = {
+  attachments: () => streamName('ATTACHMENTS').toLowerCase(),
+} as const;
