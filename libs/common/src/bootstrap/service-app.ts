@@ -6,6 +6,19 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { ensureSchema } from '../database/database.options';
+import { toErrorBody } from '../errors/error-body';
+import { newCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
+import type { NextFunction, Request, Response } from 'express';
+
+/** Body-parser failures happen before Nest's router: answer them here in the API's error shape. */
+function bodyParserErrors(err: unknown, req: Request, res: Response, next: NextFunction): void {
+  const e = err as { status?: number; type?: string } | undefined;
+  if (!e || typeof e.status !== 'number' || e.status >= 500) return next(err);
+  const correlationId = sanitizeCorrelationId(req.headers['x-correlation-id']) ?? newCorrelationId();
+  const { body } = toErrorBody(err, correlationId);
+  res.setHeader('X-Correlation-Id', correlationId);
+  res.status(body.statusCode).json(body);
+}
 
 export interface ServiceAppOptions {
   service: string;
@@ -35,6 +48,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: config.HTTP_BODY_LIMIT_BYTES, strict: true });
   app.useBodyParser('urlencoded', { limit: config.HTTP_BODY_LIMIT_BYTES, extended: false });
+  app.use(bodyParserErrors);
   app.enableShutdownHooks();
 
   const doc = SwaggerModule.createDocument(

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { throwError } from 'rxjs';
-import { currentCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
+import { currentCorrelationId, newCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
 import { CORRELATION_HEADER } from '../logging/logger.module';
 import { toErrorBody } from './error-body';
 
@@ -16,7 +16,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const ctx = host.switchToHttp();
       const req = ctx.getRequest<Request>();
       const res = ctx.getResponse<Response>();
-      const correlationId = sanitizeCorrelationId(req.headers?.[CORRELATION_HEADER]) ?? currentCorrelationId();
+      const correlationId =
+        sanitizeCorrelationId(req.headers?.[CORRELATION_HEADER]) ?? currentCorrelationId() ?? newCorrelationId();
+      if (!res.headersSent) res.setHeader('X-Correlation-Id', correlationId);
       const { body, internal } = toErrorBody(exception, correlationId);
       if (internal) this.logger.error({ err: exception, correlationId }, 'unhandled error');
       const retry = body.retryAfterSeconds;

@@ -23,7 +23,7 @@ export class RpcClient implements OnApplicationShutdown {
     });
   }
 
-  async request<K extends keyof RpcMap>(subject: K, data: RpcMap[K]['req'], timeoutMs?: number): Promise<RpcMap[K]['res']> {
+  async request<K extends keyof RpcMap & string>(subject: K, data: RpcMap[K]['req'], timeoutMs?: number): Promise<RpcMap[K]['res']> {
     return this.requestRaw(subject, data, timeoutMs) as Promise<RpcMap[K]['res']>;
   }
 

@@ -3,7 +3,7 @@ import { Streams, Subjects, type EventEnvelope } from '@lienthong/contracts';
 import { dropSchema, eventually, NatsServerProcess, testServiceEnv } from '@lienthong/testing';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createServiceApp, JetStreamService, loadConfig, OutboxService, ProcessedMessages, type ConsumedMessage } from '../src';
+import { createServiceApp, JetStreamService, loadConfig, OutboxService, ProcessedMessages, type ConsumedMessage } from '@lienthong/common';
 import { ProbeConfig, ProbeModule } from './probe.module';
 
 jest.setTimeout(60_000);
@@ -38,7 +38,7 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && seq > 0; seq++) {
       try {
         const m = await jsm.streams.getMessage(Streams.probe().name, { seq });
-        if ((m.json() as EventEnvelope).id === id) count++;
+        if (m && (m.json() as EventEnvelope).id === id) count++;
       } catch {
         /* deleted */
       }
@@ -103,8 +103,8 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
     }, 15_000);
     await handle.stop();
     expect(attempts).toBe(3);
-    expect((msg.json() as EventEnvelope).id).toBe(env1.id);
-    expect(msg.header.get('X-Dead-Letter-Reason')).toContain('always fails');
+    expect((msg!.json() as EventEnvelope).id).toBe(env1.id);
+    expect(msg!.header.get('X-Dead-Letter-Reason')).toContain('always fails');
   });
 
   it('applies a redelivered message once', async () => {

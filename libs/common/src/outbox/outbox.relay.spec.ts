@@ -1,0 +1,71 @@
+import { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { BaseServiceConfig } from '../config/base-service.config';
+import type { JetStreamService } from '../nats/jetstream.service';
+import { OutboxRelay } from './outbox.relay';
+
+/** An in-memory stand-in for the outbox table, enough to observe the relay's SQL decisions. */
+function fakeStore(rows: { seq: string; id: string; subject: string }[], lockAvailable = true) {
+  const table = [...rows];
+  const manager = {
+    query: async (sql: string, params: unknown[]) => {
+      if (sql.includes('pg_try_advisory_xact_lock')) return [{ locked: lockAvailable }];
+      if (sql.startsWith('SELECT seq')) {
+        return table.slice(0, params[0] as number).map((r) => ({ ...r, envelope: { id: r.id } }));
+      }
+      if (sql.startsWith('DELETE FROM outbox WHERE seq <= $1')) {
+        const upTo = Number(params[0]);
+        for (let i = table.length - 1; i >= 0; i--) if (Number(table[i].seq) <= upTo) table.splice(i, 1);
+        return [];
+      }
+      throw new Error(`unexpected SQL ${sql}`);
+    },
+  };
+  const ds = { transaction: async (fn: (m: typeof manager) => Promise<unknown>) => fn(manager) } as unknown as DataSource;
+  return { ds, table };
+}
+
+const config = { DB_SCHEMA: 'x', OUTBOX_BATCH_SIZE: 100, OUTBOX_POLL_MS: 100, DATABASE_URL: 'postgres://x' } as BaseServiceConfig;
+
+describe('OutboxRelay.drainOnce', () => {
+  const rows = [1, 2, 3, 4].map((n) => ({ seq: String(n), id: `e${n}`, subject: `s.${n}` }));
+
+  it('publishes in seq order and deletes what was acknowledged', async () => {
+    const published: string[] = [];
+    const js = { publish: async (subject: string) => void published.push(subject) } as unknown as JetStreamService;
+    const { ds, table } = fakeStore(rows);
+    const relay = new OutboxRelay(ds, js, config, new Registry());
+    expect(await relay.drainOnce()).toBe(4);
+    expect(published).toEqual(['s.1', 's.2', 's.3', 's.4']);
+    expect(table).toHaveLength(0);
+  });
+
+  it('stops at the first failure and keeps that row and every later one', async () => {
+    const js = {
+      publish: async (subject: string) => {
+        if (subject === 's.3') throw new Error('no ack');
+      },
+    } as unknown as JetStreamService;
+    const { ds, table } = fakeStore(rows);
+    const relay = new OutboxRelay(ds, js, config, new Registry());
+    expect(await relay.drainOnce()).toBe(2);
+    expect(table.map((r) => r.id)).toEqual(['e3', 'e4']);
+  });
+
+  it('throws (and deletes nothing) when nothing could be published', async () => {
+    const js = { publish: async () => Promise.reject(new Error('NATS down')) } as unknown as JetStreamService;
+    const { ds, table } = fakeStore(rows);
+    const relay = new OutboxRelay(ds, js, config, new Registry());
+    await expect(relay.drainOnce()).rejects.toThrow('NATS down');
+    expect(table).toHaveLength(4);
+  });
+
+  it('does nothing while another replica holds the outbox lock', async () => {
+    const js = { publish: jest.fn() } as unknown as JetStreamService;
+    const { ds, table } = fakeStore(rows, false);
+    const relay = new OutboxRelay(ds, js, config, new Registry());
+    expect(await relay.drainOnce()).toBe(0);
+    expect(js.publish).not.toHaveBeenCalled();
+    expect(table).toHaveLength(4);
+  });
+});

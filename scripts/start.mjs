@@ -1,0 +1,60 @@
+// `npm start`: install if needed, build, find or start PostgreSQL and NATS, run the four services with
+// prefixed logs, print their URLs. Ctrl-C stops everything.
+import { ensureInstalled, build, providePostgres, provideNats, SERVICES, startService, waitReady } from './platform.mjs';
+
+ensureInstalled();
+build();
+const pg = await providePostgres('lienthong');
+const nats = await provideNats();
+const shared = { DATABASE_URL: pg.url, NATS_URL: nats.url, NODE_ID: process.env.NODE_ID ?? 'central' };
+const started = Date.now();
+const procs = SERVICES.map((svc) =>
+  startService(svc, { ...shared, PORT: String(svc.port), JWKS_URL: `http://127.0.0.1:${SERVICES[0].port}/.well-known/jwks.json` }, {
+    pretty: process.env.LOG_FORMAT !== 'json',
+  }),
+);
+
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log('\n» stopping…');
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise((resolve) => {
+          if (p.exitCode !== null) return resolve();
+          p.once('exit', resolve);
+          p.kill('SIGTERM');
+          setTimeout(() => p.kill('SIGKILL'), 15_000).unref();
+        }),
+    ),
+  );
+  await nats.stop();
+  await pg.stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+procs.forEach((p, i) =>
+  p.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`✖ ${SERVICES[i].name} exited with code ${code}`);
+      void stop(1);
+    }
+  }),
+);
+
+const ready = await Promise.all(SERVICES.map((s) => waitReady(`http://127.0.0.1:${s.port}/health/ready`)));
+if (ready.every(Boolean)) {
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`\n✔ Liên thông is up in ${secs}s (PostgreSQL: ${pg.source ?? 'DATABASE_URL'}, NATS: ${nats.source ?? 'NATS_URL'})`);
+  for (const s of SERVICES) {
+    console.log(`  ${s.name.padEnd(16)} http://127.0.0.1:${s.port}   docs: http://127.0.0.1:${s.port}/docs`);
+  }
+  console.log('  The bootstrap admin (user "admin") is printed by identity above on first start.');
+  console.log('  Try demo data: npm run seed:demo      Stop: Ctrl-C\n');
+} else {
+  console.error('✖ some services did not become ready within 60 s');
+  await stop(1);
+}

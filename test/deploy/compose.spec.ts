@@ -1,0 +1,65 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+const ROOT = join(__dirname, '..', '..');
+const APP_SERVICES = ['identity', 'documents', 'integration-bus', 'audit'];
+
+interface ComposeService {
+  healthcheck?: { test?: unknown };
+  depends_on?: Record<string, { condition?: string }>;
+  environment?: Record<string, string>;
+  build?: unknown;
+}
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+    volumes?: Record<string, unknown>;
+  };
+
+  it('runs PostgreSQL, NATS and the four services, each with a health check', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['audit', 'documents', 'identity', 'integration-bus', 'nats', 'postgres']);
+    for (const [name, svc] of Object.entries(compose.services)) {
+      expect({ name, test: Array.isArray(svc.healthcheck?.test) }).toEqual({ name, test: true });
+    }
+  });
+
+  it('starts every service only once PostgreSQL and NATS are healthy', () => {
+    for (const name of APP_SERVICES) {
+      const deps = compose.services[name].depends_on ?? {};
+      expect({ name, postgres: deps.postgres?.condition, nats: deps.nats?.condition }).toEqual({
+        name,
+        postgres: 'service_healthy',
+        nats: 'service_healthy',
+      });
+    }
+  });
+
+  it('keeps data in volumes and JetStream enabled from the deploy/ config', () => {
+    expect(Object.keys(compose.volumes ?? {})).toEqual(expect.arrayContaining(['pgdata', 'natsdata']));
+    expect(readFileSync(join(ROOT, 'deploy/nats/nats.conf'), 'utf8')).toMatch(/jetstream\s*\{/);
+  });
+
+  it('holds no literal secrets', () => {
+    const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    expect(text).not.toMatch(/^\s*\w*(PASSWORD|SECRET|KEY):\s*['"]?[^$\s'"][^\n]*$/m);
+  });
+
+  it('builds from one multi-stage Dockerfile that runs as non-root', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+  });
+
+  it("is accepted by Debian's docker-compose (`docker-compose config`)", () => {
+    const which = spawnSync('sh', ['-c', 'command -v docker-compose']);
+    if (which.status !== 0) throw new Error('docker-compose is not installed: apt-get install docker-compose');
+    const out = execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
+      env: { ...process.env, POSTGRES_PASSWORD: 'compose-check-only' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(out.toString()).toBe('');
+  });
+});
