@@ -1,12 +1,29 @@
 // `npm start`: install if needed, build, find or start PostgreSQL and NATS, run the four services with
 // prefixed logs, print their URLs. Ctrl-C stops everything.
-import { ensureInstalled, build, providePostgres, provideNats, SERVICES, startService, waitReady } from './platform.mjs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureInstalled, build, providePostgres, provideNats, ROOT, SERVICES, startService, waitReady } from './platform.mjs';
 
 ensureInstalled();
 build();
 const pg = await providePostgres('lienthong');
 const nats = await provideNats();
-const shared = { DATABASE_URL: pg.url, NATS_URL: nats.url, NODE_ID: process.env.NODE_ID ?? 'central' };
+// The bootstrap admin's password: ADMIN_PASSWORD, else one generated on the first start and kept in
+// .data/admin-password (mode 600, never committed) so `npm run seed:demo` can log in.
+let adminPassword = process.env.ADMIN_PASSWORD;
+const pwFile = join(ROOT, '.data', 'admin-password');
+if (!adminPassword) {
+  mkdirSync(join(ROOT, '.data'), { recursive: true });
+  if (!existsSync(pwFile)) writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
+  adminPassword = readFileSync(pwFile, 'utf8').trim();
+}
+const shared = {
+  DATABASE_URL: pg.url,
+  NATS_URL: nats.url,
+  NODE_ID: process.env.NODE_ID ?? 'central',
+  ADMIN_PASSWORD: adminPassword,
+};
 const started = Date.now();
 const procs = SERVICES.map((svc) =>
   startService(svc, { ...shared, PORT: String(svc.port), JWKS_URL: `http://127.0.0.1:${SERVICES[0].port}/.well-known/jwks.json` }, {
@@ -52,7 +69,7 @@ if (ready.every(Boolean)) {
   for (const s of SERVICES) {
     console.log(`  ${s.name.padEnd(16)} http://127.0.0.1:${s.port}   docs: http://127.0.0.1:${s.port}/docs`);
   }
-  console.log('  The bootstrap admin (user "admin") is printed by identity above on first start.');
+  console.log(`  Bootstrap admin: user "admin", password ${process.env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : `"${adminPassword}" (kept in .data/admin-password)`}`);
   console.log('  Try demo data: npm run seed:demo      Stop: Ctrl-C\n');
 } else {
   console.error('✖ some services did not become ready within 60 s');
