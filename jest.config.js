@@ -1,24 +1,14 @@
 /* Test tiers (STYLE.md): unit = *.spec.ts (no I/O), medium = *.integration-spec.ts (real Postgres/NATS),
    e2e = *.e2e-spec.ts (services as real processes). */
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
-      keepClassNames: true,
-    },
-    module: { type: 'commonjs' },
-    sourceMaps: 'inline',
-  },
-];
+// ts-jest without type-checking (isolatedModules): fast, and keeps decorator metadata for Nest DI.
+// Type-checking of tests is a separate CI step (tsc -p tsconfig.spec.json).
+const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.spec.json', diagnostics: false }];
 const moduleNameMapper = {
   '^@lienthong/(common|contracts|testing)$': '<rootDir>/libs/$1/src/index.ts',
 };
 const base = {
   rootDir: __dirname,
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper,
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/libs/testing/src/jest-setup.ts'],

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, base64url } from 'jose';
 import { JwtVerifier } from './jwt-verifier';
 
@@ -10,7 +11,7 @@ describe('JwtVerifier', () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };
     verifier = new JwtVerifier(createLocalJWKSet({ keys: [jwk] }), { issuer: 'lienthong/central', audience: 'lienthong' });
-    const { createPublicKey } = await import('node:crypto');
+
     publicPem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
     sign = (claims, opts = {}) => {
       const now = Math.floor(Date.now() / 1000);
