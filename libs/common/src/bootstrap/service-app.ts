@@ -79,13 +79,9 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
 /** Entry point of a service process: exits non-zero with a readable message when boot fails. */
 export async function runService(build: () => Promise<INestApplication>): Promise<void> {
   try {
-    const app = await build();
-    const shutdown = async () => {
-      await app.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void shutdown());
-    process.once('SIGTERM', () => void shutdown());
+    // enableShutdownHooks() closes the app on SIGTERM/SIGINT: consumers stop and finish their batch,
+    // the outbox relay finishes its transaction, NATS drains, then the pool closes.
+    await build();
   } catch (e) {
     const err = e as Error;
     process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'boot failed', error: err.message })}\n`);
