@@ -1,0 +1,98 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const DEPLOY = join(__dirname, '..', '..', 'deploy');
+
+type Doc = { kind?: string; metadata?: { name?: string }; spec?: any; apiVersion?: string };
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return yamlFiles(p);
+    return /\.ya?ml$/.test(f) ? [p] : [];
+  });
+}
+
+function docsOf(file: string): Doc[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
+    if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
+    return d.toJS() as Doc;
+  });
+}
+
+describe('Kubernetes manifests in deploy/', () => {
+  const base = yamlFiles(join(DEPLOY, 'k8s', 'base')).flatMap(docsOf).filter((d) => d && d.kind);
+  const deployments = base.filter((d) => d.kind === 'Deployment');
+
+  it('every YAML file in deploy/ parses', () => {
+    const files = yamlFiles(DEPLOY);
+    expect(files.length).toBeGreaterThan(8);
+    for (const f of files) expect(() => docsOf(f)).not.toThrow();
+  });
+
+  it('has a Deployment per service', () => {
+    expect(deployments.map((d) => d.metadata?.name).sort()).toEqual(['audit', 'documents', 'identity', 'integration-bus']);
+  });
+
+  it.each(['identity', 'documents', 'integration-bus', 'audit'])('%s: probes, limits, non-root, no privilege escalation', (name) => {
+    const d = deployments.find((x) => x.metadata?.name === name)!;
+    const pod = d.spec.template.spec;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    for (const c of pod.containers) {
+      expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+      expect(c.livenessProbe.httpGet.path).toBe('/health/live');
+      expect(c.resources.requests.cpu).toBeDefined();
+      expect(c.resources.requests.memory).toBeDefined();
+      expect(c.resources.limits.cpu).toBeDefined();
+      expect(c.resources.limits.memory).toBeDefined();
+      expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+      expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+      for (const e of c.env ?? []) {
+        if (/PASSWORD|SECRET|KEY$/.test(e.name)) expect({ name: e.name, fromSecret: !!e.valueFrom?.secretKeyRef }).toEqual({ name: e.name, fromSecret: true });
+      }
+    }
+  });
+
+  it('gives each Deployment a PodDisruptionBudget and a HorizontalPodAutoscaler', () => {
+    for (const d of deployments) {
+      const name = d.metadata?.name;
+      expect(base.some((x) => x.kind === 'PodDisruptionBudget' && x.spec.selector.matchLabels['app.kubernetes.io/name'] === name)).toBe(true);
+      expect(base.some((x) => x.kind === 'HorizontalPodAutoscaler' && x.spec.scaleTargetRef.name === name)).toBe(true);
+    }
+  });
+
+  it('denies traffic by default and allows only the architecture flows', () => {
+    const policies = base.filter((x) => x.kind === 'NetworkPolicy');
+    const deny = policies.find((p) => p.metadata?.name === 'default-deny');
+    expect(deny?.spec.podSelector).toEqual({});
+    expect(deny?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policies.map((p) => p.metadata?.name)).toEqual(
+      expect.arrayContaining(['lienthong-services', 'postgres-from-services', 'nats-from-services', 'integration-bus-national-axis']),
+    );
+  });
+
+  it('uses CloudNativePG for PostgreSQL and references secrets instead of defining them', () => {
+    const cluster = base.find((x) => x.kind === 'Cluster');
+    expect(cluster?.apiVersion).toMatch(/^postgresql\.cnpg\.io\//);
+    expect(cluster?.spec.instances).toBeGreaterThanOrEqual(3);
+    expect(base.filter((x) => x.kind === 'Secret')).toEqual([]);
+  });
+
+  it('has central and province overlays over the base, and every kustomization resource exists', () => {
+    for (const dir of ['base', 'overlays/central', 'overlays/province']) {
+      const k = docsOf(join(DEPLOY, 'k8s', dir, 'kustomization.yaml'))[0] as { resources: string[] };
+      for (const r of k.resources) expect(existsSync(join(DEPLOY, 'k8s', dir, r))).toBe(true);
+    }
+  });
+
+  it('runs NATS as a 3-node JetStream cluster with TLS leaf nodes (central listens, province dials out)', () => {
+    const central = docsOf(join(DEPLOY, 'nats', 'values-central.yaml'))[0] as any;
+    const province = docsOf(join(DEPLOY, 'nats', 'values-province.yaml'))[0] as any;
+    expect(central.config.cluster.replicas).toBe(3);
+    expect(central.config.jetstream.enabled).toBe(true);
+    expect(central.config.leafnodes.tls.enabled).toBe(true);
+    expect(province.config.jetstream.domain).not.toBe(central.config.jetstream.domain);
+    expect(province.config.leafnodes.merge.remotes[0].urls[0]).toMatch(/^tls:\/\//);
+  });
+});
