@@ -7,6 +7,7 @@ const ROOT = join(__dirname, '..', '..');
 const APP_SERVICES = ['identity', 'documents', 'integration-bus', 'audit'];
 
 interface ComposeService {
+  profiles?: string[];
   healthcheck?: { test?: unknown };
   depends_on?: Record<string, { condition?: string }>;
   environment?: Record<string, string>;
@@ -19,8 +20,9 @@ describe('docker-compose.yml', () => {
     volumes?: Record<string, unknown>;
   };
 
-  it('runs PostgreSQL, NATS and the four services, each with a health check', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['audit', 'documents', 'identity', 'integration-bus', 'nats', 'postgres']);
+  it('runs PostgreSQL, NATS and the four services by default, each with a health check', () => {
+    const byDefault = Object.entries(compose.services).filter(([, s]) => !s.profiles).map(([n]) => n);
+    expect(byDefault.sort()).toEqual(['audit', 'documents', 'identity', 'integration-bus', 'nats', 'postgres']);
     for (const [name, svc] of Object.entries(compose.services)) {
       expect({ name, test: Array.isArray(svc.healthcheck?.test) }).toEqual({ name, test: true });
     }
@@ -35,6 +37,20 @@ describe('docker-compose.yml', () => {
         nats: 'service_healthy',
       });
     }
+  });
+
+  it('has a `federation` profile with a provincial node (own PostgreSQL, leaf NATS, four services)', () => {
+    const province = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('federation'));
+    expect(province.map(([n]) => n).sort()).toEqual([
+      'audit-province', 'documents-province', 'identity-province', 'integration-bus-province', 'nats-province', 'postgres-province',
+    ]);
+    for (const name of ['identity-province', 'documents-province', 'integration-bus-province', 'audit-province']) {
+      const svc = compose.services[name];
+      expect(svc.environment?.NODE_ID).toBe('province-01');
+      expect(svc.depends_on?.['nats-province']?.condition).toBe('service_healthy');
+      expect(svc.depends_on?.['postgres-province']?.condition).toBe('service_healthy');
+    }
+    expect(readFileSync(join(ROOT, 'deploy/nats/leaf-province.conf'), 'utf8')).toMatch(/remotes/);
   });
 
   it('keeps data in volumes and JetStream enabled from the deploy/ config', () => {
