@@ -16,9 +16,16 @@ const swc = [
 const moduleNameMapper = {
   '^@lienthong/(common|contracts|testing)$': '<rootDir>/libs/$1/src/index.ts',
 };
+// ES-module-only dependencies (pkijs and its imports) are compiled to CommonJS for jest; Node itself loads
+// them with require() at run time.
+const esmOnly = ['pkijs', 'asn1js', 'bytestreamjs', '@peculiar/utils', '@noble/hashes'];
 const base = {
   rootDir: __dirname,
-  transform: { '^.+\\.ts$': swc },
+  transform: {
+    '^.+\\.ts$': swc,
+    [`/node_modules/(${esmOnly.join('|')})/.+\\.js$`]: swc,
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper,
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/libs/testing/src/jest-setup.ts'],
