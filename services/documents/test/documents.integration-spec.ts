@@ -40,9 +40,9 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
   /** The bus double: turns a send-requested event into one delivery per recipient, as the bus would. */
   async function busDeliver(documentId: string, businessType: 0 | 1 = 0): Promise<DocumentDeliveryEvent[]> {
     const subject = businessType === 1 ? Subjects.documentRecallRequested() : Subjects.documentSendRequested();
-    const sent = await eventually(async () =>
+    const sent = (await eventually(async () =>
       (await h.streamEvents<DocumentSendRequestedEvent>(subject)).find((e) => e.data.documentId === documentId),
-    );
+    ))!;
     const deliveries = sent.data.recipients.map((to) => ({
       deliveryId: randomUUID(),
       sourceDocumentId: documentId,
@@ -129,7 +129,7 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       const found = (await auditEvents()).filter((e) => e.action === AuditActions.documentSendRefused && e.resource.id === doc.id);
       return found.length > 0 ? found : undefined;
     });
-    expect(refusals[0]).toMatchObject({ outcome: 'denied', details: { reason: 'DOCUMENT_CLASSIFIED' } });
+    expect(refusals![0]).toMatchObject({ outcome: 'denied', details: { reason: 'DOCUMENT_CLASSIFIED' } });
     const sends = await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested());
     expect(sends.some((e) => e.data.documentId === doc.id)).toBe(false);
   });
@@ -288,7 +288,7 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     await new Promise((r) => setTimeout(r, 500));
     const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM documents WHERE organization_code = $1`, [org]);
     expect(n).toBe(5);
-    expect(rows.map((r) => r.register_number)).toEqual([1, 2, 3, 4, 5]);
+    expect(rows!.map((r) => r.register_number)).toEqual([1, 2, 3, 4, 5]);
     const arrived = (await h.streamEvents<DocumentStatusEvent>(Subjects.documentStatusChanged())).filter(
       (e: EventEnvelope<DocumentStatusEvent>) => e.data.fromOrganizationCode === org,
     );

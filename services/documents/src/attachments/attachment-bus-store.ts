@@ -55,7 +55,8 @@ export class AttachmentBusStore {
     });
     try {
       await pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), hasher, staged.stream);
-      if ((await result.error) !== null) throw new Error('object store read failed');
+      const readError = await result.error;
+      if (readError) throw new Error(`object store read failed: ${readError.message}`);
       if (hash.digest('hex') !== sha256) throw new Error(`attachment ${sha256} does not match its hash`);
       await staged.commit(sha256);
     } catch (e) {

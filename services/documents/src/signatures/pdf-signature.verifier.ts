@@ -59,6 +59,12 @@ export class PdfSignatureVerifier {
     }
     const signatures: SignatureReport[] = [];
     for (const s of found) signatures.push(await this.verifyOne(pdf, s));
+    // Earlier signatures sign earlier revisions; the last one must cover the whole file, or bytes were
+    // appended after the last signature.
+    const last = signatures[signatures.length - 1];
+    if (last.valid && last.coversWholeDocument === false) {
+      signatures[signatures.length - 1] = { ...last, valid: false, trusted: false, problem: 'the file was changed after the last signature' };
+    }
     const overall = signatures.find((s) => !s.valid || !s.trusted) ?? signatures[signatures.length - 1];
     return { signature: overall, signatures };
   }
