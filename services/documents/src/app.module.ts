@@ -10,6 +10,7 @@ import { DocumentsController } from './documents/documents.controller';
 import { DocumentsRepository } from './documents/documents.repository';
 import { DocumentsService } from './documents/documents.service';
 import { OrganizationDirectory } from './documents/organization-directory';
+import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
 import { ExchangeHandler } from './exchange/exchange.handler';
 import { ExchangeService } from './exchange/exchange.service';
 import { migrations } from './migrations';
@@ -48,6 +49,7 @@ export class AppModule {
         ExchangeHandler,
         RegistersService,
         ReportsService,
+        DocumentsGrpcServer,
       ],
     };
   }
