@@ -174,15 +174,18 @@ export class DocumentsRepository {
     at: string,
     onlyFrom?: string[],
   ): Promise<boolean> {
-    const rows: unknown[] = await m.query(
-      `UPDATE document_recipients SET status = $3, status_code = $4, reason = $5, updated_at = $6::timestamptz
-       WHERE document_id = $1 AND organization_code = $2
-         AND (updated_at <= $6::timestamptz OR status IN ('queued', 'sent', 'failed', 'expired'))
-         AND ($7::text[] IS NULL OR status = ANY($7::text[]))
-       RETURNING 1`,
+    // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count] rather than the rows.
+    const [{ n }] = await m.query(
+      `WITH changed AS (
+         UPDATE document_recipients SET status = $3, status_code = $4, reason = $5, updated_at = $6::timestamptz
+         WHERE document_id = $1 AND organization_code = $2
+           AND (updated_at <= $6::timestamptz OR status IN ('queued', 'sent', 'failed', 'expired'))
+           AND ($7::text[] IS NULL OR status = ANY($7::text[]))
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM changed`,
       [documentId, organizationCode, status, statusCode, reason, at, onlyFrom ?? null],
     );
-    return rows.length > 0;
+    return n > 0;
   }
 
   async setState(
