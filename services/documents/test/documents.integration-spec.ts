@@ -428,4 +428,19 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const bad = await h.http.get(`/api/v1/reports/exchange?from=${today}`).set(auth(clerk));
     expect(bad.status).toBe(400);
   });
+
+  it('lets an org-admin read its subtree but not act for it', async () => {
+    const parent = '000.00.00.P10';
+    const child = '000.00.10.C11';
+    h.subtrees.set(parent, [child]);
+    const childDoc = await create(await h.token(child), { recipients: [A] });
+    const admin = await h.token(parent, ['org-admin']);
+    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(admin))).status).toBe(200);
+    const list = await h.http.get('/api/v1/documents').set(auth(admin));
+    expect(list.body.items.map((i: { id: string }) => i.id)).toContain(childDoc.id);
+    // A clerk of the parent, or an org-admin elsewhere, does not see it; nobody sends for the child.
+    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(parent)))).status).toBe(404);
+    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(B, ['org-admin'])))).status).toBe(404);
+    expect((await h.http.post(`/api/v1/documents/${childDoc.id}/send`).set(auth(await h.token(parent, ['org-admin', 'clerk'])))).status).toBe(404);
+  });
 });
