@@ -443,4 +443,20 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(B, ['org-admin'])))).status).toBe(404);
     expect((await h.http.post(`/api/v1/documents/${childDoc.id}/send`).set(auth(await h.token(parent, ['org-admin', 'clerk'])))).status).toBe(404);
   });
+
+  it('refuses a classified document arriving from the bus (defence in depth)', async () => {
+    const org = '000.00.00.H90';
+    const out = await h.app.get(ExchangeService).applyDelivery({
+      deliveryId: randomUUID(),
+      sourceDocumentId: randomUUID(),
+      edxmlDocumentId: randomUUID(),
+      fromOrganizationCode: A,
+      toOrganizationCode: org,
+      document: { ...(documentBody() as unknown as DocumentDeliveryEvent['document']), secrecy: 'secret' },
+      attachments: [],
+    });
+    expect(out.applied).toBe(false);
+    const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM documents WHERE organization_code = $1`, [org]);
+    expect(n).toBe(0);
+  });
 });
