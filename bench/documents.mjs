@@ -76,7 +76,11 @@ function percentile(xs, p) {
 await withPg(env.DATABASE_URL, async (c) => {
   await c.query(`SET search_path = ${env.DB_SCHEMA}, public`);
   const t0 = performance.now();
-  await c.query('DROP INDEX documents_search_idx');
+  const { rows: gin } = await c.query(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'documents' AND indexdef LIKE '%USING gin%'`,
+    [env.DB_SCHEMA],
+  );
+  for (const ix of gin) await c.query(`DROP INDEX ${ix.indexname}`);
   await c.query(
     `INSERT INTO documents (id, organization_code, direction, number, notation, type, subject, content, promulgation_date,
        signer, secrecy, urgency, state, register_year, register_number, created_by, created_at)
@@ -90,7 +94,7 @@ await withPg(env.DATABASE_URL, async (c) => {
     [ROWS],
   );
   const t1 = performance.now();
-  await c.query('CREATE INDEX documents_search_idx ON documents USING gin (search)');
+  for (const ix of gin) await c.query(ix.indexdef);
   await c.query('ANALYZE documents');
   const t2 = performance.now();
   console.log(`loaded ${ROWS} rows in ${((t1 - t0) / 1000).toFixed(1)} s, GIN index + analyze ${((t2 - t1) / 1000).toFixed(1)} s`);
@@ -124,6 +128,18 @@ for (const [label, qs] of queries) {
     const t0 = performance.now();
     await fetch(`${url}/api/v1/documents?${qs}&cursor=${next}`, { headers }).then((r) => r.json());
     pageMs = performance.now() - t0;
+  }
+  if (process.argv.includes('--explain')) {
+    await withPg(env.DATABASE_URL, async (c) => {
+      await c.query(`SET search_path = ${env.DB_SCHEMA}, public`);
+      const p = new URLSearchParams(qs);
+      const q = p.get('q');
+      const where = [`organization_code = 'B0'`, `secrecy = 'none'`];
+      if (q) where.push(`search @@ plainto_tsquery('simple', fold_text('${q.replace(/'/g, "''")}'))`);
+      if (p.get('status')) where.push(`(state = '${p.get('status')}' OR (direction = 'outgoing' AND EXISTS (SELECT 1 FROM document_recipients r WHERE r.document_id = documents.id AND r.status = '${p.get('status')}')))`);
+      const plan = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM documents WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT 51`);
+      console.log(plan.rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n'));
+    });
   }
   console.log(`search ${label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (items ${count}${pageMs !== null ? `, next page ${pageMs.toFixed(1)} ms` : ''})`);
 }

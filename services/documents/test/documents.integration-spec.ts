@@ -353,4 +353,110 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     });
     expect((await h.http.get(`/api/v1/documents?status=failed`).set(auth(clerkA))).body.items.map((i: { id: string }) => i.id)).toContain(doc.id);
   });
+
+  it('applies a redelivered status once and never lets an older status overwrite a newer one', async () => {
+    const doc = await create(clerkA, { recipients: [B] });
+    await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA)).expect(202);
+    const t0 = Date.now();
+    const status = (s: 'arrived' | 'accepted', code: string, ms: number): DocumentStatusEvent => ({
+      statusId: randomUUID(),
+      sourceDocumentId: doc.id,
+      fromOrganizationCode: B,
+      toOrganizationCode: A,
+      status: s,
+      statusCode: code,
+      at: new Date(t0 + ms).toISOString(),
+    });
+    const accepted = status('accepted', '03', 2000);
+    // The same status twice under different message ids, then an older 01 arriving late.
+    await h.publishBus(Subjects.busStatus(), 'bus.status', accepted);
+    await h.publishBus(Subjects.busStatus(), 'bus.status', accepted);
+    await h.publishBus(Subjects.busStatus(), 'bus.status', status('arrived', '01', 1000));
+    await eventually(async () => {
+      const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM processed_messages WHERE consumer = 'documents-status' AND message_id = ANY($1)`, [[accepted.statusId]]);
+      const rows = await h.db.query(`SELECT count(*)::int AS n FROM processed_messages WHERE consumer = 'documents-status'`);
+      return n === 1 && rows[0].n >= 3;
+    });
+    await eventually(async () => {
+      const events = (await auditEvents()).filter((e) => e.action === AuditActions.documentStatusChanged && e.resource.id === doc.id);
+      return events.length >= 1;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
+    expect(r.body.recipients[0]).toMatchObject({ organizationCode: B, status: 'accepted', statusCode: '03' });
+    const applied = (await auditEvents()).filter((e) => e.action === AuditActions.documentStatusChanged && e.resource.id === doc.id);
+    expect(applied).toHaveLength(1);
+  });
+
+  it('audits a refused status change', async () => {
+    const base = documentBody() as unknown as DocumentDeliveryEvent['document'];
+    const out = await h.app.get(ExchangeService).applyDelivery({
+      deliveryId: randomUUID(),
+      sourceDocumentId: randomUUID(),
+      edxmlDocumentId: randomUUID(),
+      fromOrganizationCode: A,
+      toOrganizationCode: B,
+      document: base,
+      attachments: [],
+    });
+    const id = (out as { documentId: string }).documentId;
+    const res = await h.http.post(`/api/v1/documents/${id}/status`).set(auth(clerkB)).send({ status: 'processing' });
+    expect(res.status).toBe(409);
+    const refused = await eventually(async () =>
+      (await auditEvents()).find((e) => e.action === AuditActions.documentStatusRefused && e.resource.id === id),
+    );
+    expect(refused).toMatchObject({ outcome: 'denied', details: { reason: 'STATUS_TRANSITION', requested: 'processing' } });
+  });
+
+  it('reports the electronic share of registered outgoing documents', async () => {
+    const org = '000.00.00.H80';
+    h.knownOrganizations.add(org);
+    const clerk = await h.token(org);
+    const sent = await create(clerk, { recipients: [A] });
+    await create(clerk, { recipients: [A] });
+    await create(clerk, { recipients: [A], secrecy: 'confidential' });
+    await h.http.post(`/api/v1/documents/${sent.id}/send`).set(auth(clerk)).expect(202);
+    const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
+    const mine = await h.http.get(`/api/v1/reports/exchange?from=${today}&to=${today}`).set(auth(clerk));
+    expect(mine.status).toBe(200);
+    expect(mine.body.organizations).toEqual([
+      expect.objectContaining({ code: org, sent: 1, received: 0, electronicShare: 0.3333, signedShare: 0, onTimeShare: null, byStatus: { queued: 1 } }),
+    ]);
+    // Another organization's figures are not shown to a clerk.
+    const other = await h.http.get(`/api/v1/reports/exchange?from=${today}&to=${today}&organizationCode=${A}`).set(auth(clerk));
+    expect(other.body.organizations).toEqual([]);
+    const bad = await h.http.get(`/api/v1/reports/exchange?from=${today}`).set(auth(clerk));
+    expect(bad.status).toBe(400);
+  });
+
+  it('lets an org-admin read its subtree but not act for it', async () => {
+    const parent = '000.00.00.P10';
+    const child = '000.00.10.C11';
+    h.subtrees.set(parent, [child]);
+    const childDoc = await create(await h.token(child), { recipients: [A] });
+    const admin = await h.token(parent, ['org-admin']);
+    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(admin))).status).toBe(200);
+    const list = await h.http.get('/api/v1/documents').set(auth(admin));
+    expect(list.body.items.map((i: { id: string }) => i.id)).toContain(childDoc.id);
+    // A clerk of the parent, or an org-admin elsewhere, does not see it; nobody sends for the child.
+    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(parent)))).status).toBe(404);
+    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(B, ['org-admin'])))).status).toBe(404);
+    expect((await h.http.post(`/api/v1/documents/${childDoc.id}/send`).set(auth(await h.token(parent, ['org-admin', 'clerk'])))).status).toBe(404);
+  });
+
+  it('refuses a classified document arriving from the bus (defence in depth)', async () => {
+    const org = '000.00.00.H90';
+    const out = await h.app.get(ExchangeService).applyDelivery({
+      deliveryId: randomUUID(),
+      sourceDocumentId: randomUUID(),
+      edxmlDocumentId: randomUUID(),
+      fromOrganizationCode: A,
+      toOrganizationCode: org,
+      document: { ...(documentBody() as unknown as DocumentDeliveryEvent['document']), secrecy: 'secret' },
+      attachments: [],
+    });
+    expect(out.applied).toBe(false);
+    const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM documents WHERE organization_code = $1`, [org]);
+    expect(n).toBe(0);
+  });
 });

@@ -10,6 +10,7 @@ import { DocumentsConfig } from '../config/documents.config';
 import * as errors from '../documents/documents.errors';
 import { DocumentsRepository } from '../documents/documents.repository';
 import { attachmentView } from '../documents/documents.view';
+import { OrganizationDirectory } from '../documents/organization-directory';
 import { PdfSignatureVerifier, type SignatureReport } from '../signatures/pdf-signature.verifier';
 import { AttachmentStorage } from './attachment-storage';
 import { sniffContentType } from './content-sniffer';
@@ -33,6 +34,7 @@ export class AttachmentsService {
     private readonly verifier: PdfSignatureVerifier,
     private readonly audit: AuditRecorder,
     private readonly config: DocumentsConfig,
+    private readonly directory: OrganizationDirectory,
   ) {}
 
   async upload(p: Principal, documentId: string, req: IncomingMessage) {
@@ -165,7 +167,7 @@ export class AttachmentsService {
   /** Every read of attachment content is audited. */
   async openContent(p: Principal, documentId: string, attachmentId: string) {
     const m = this.repo.dataSource.manager;
-    const d = await this.repo.findVisible(m, documentId, p.organizationCode, hasRole(p, 'cleared'));
+    const d = await this.repo.findVisible(m, documentId, await this.directory.readableBy(p), hasRole(p, 'cleared'));
     const a = d ? (await this.repo.attachments(m, [documentId])).find((x) => x.id === attachmentId) : undefined;
     if (!d || !a) {
       await this.refused(p, attachmentId, 'ATTACHMENT_NOT_FOUND', AuditActions.attachmentContentRead, { documentId });

@@ -41,7 +41,7 @@ export interface NewDocument {
 }
 
 export interface ListFilter {
-  organizationCode: string;
+  organizationCodes: string[];
   cleared: boolean;
   direction?: 'outgoing' | 'incoming';
   status?: string;
@@ -90,12 +90,13 @@ export class DocumentsRepository {
   }
 
   /** A document the caller's organization owns and may see (classified ones only with `cleared`). */
-  async findVisible(m: EntityManager, id: string, organizationCode: string, cleared: boolean, lock = false): Promise<DocumentRow | null> {
+  async findVisible(m: EntityManager, id: string, organizationCodes: string | string[], cleared: boolean, lock = false): Promise<DocumentRow | null> {
     if (!isUuid(id)) return null;
+    const codes = Array.isArray(organizationCodes) ? organizationCodes : [organizationCodes];
     const rows: DocumentRow[] = await m.query(
       `SELECT ${DOCUMENT_COLUMNS} FROM documents d
-       WHERE d.id = $1 AND d.organization_code = $2 AND ($3 OR d.secrecy = 'none') ${lock ? 'FOR UPDATE' : ''}`,
-      [id, organizationCode, cleared],
+       WHERE d.id = $1 AND d.organization_code = ANY($2::text[]) AND ($3 OR d.secrecy = 'none') ${lock ? 'FOR UPDATE' : ''}`,
+      [id, codes, cleared],
     );
     return rows[0] ?? null;
   }
@@ -118,8 +119,8 @@ export class DocumentsRepository {
   }
 
   async list(m: EntityManager, f: ListFilter): Promise<DocumentRow[]> {
-    const where = ['d.organization_code = $1'];
-    const params: unknown[] = [f.organizationCode];
+    const where = [f.organizationCodes.length === 1 ? 'd.organization_code = $1' : 'd.organization_code = ANY($1::text[])'];
+    const params: unknown[] = [f.organizationCodes.length === 1 ? f.organizationCodes[0] : f.organizationCodes];
     const p = (v: unknown) => {
       params.push(v);
       return `$${params.length}`;
@@ -174,15 +175,18 @@ export class DocumentsRepository {
     at: string,
     onlyFrom?: string[],
   ): Promise<boolean> {
-    const rows: unknown[] = await m.query(
-      `UPDATE document_recipients SET status = $3, status_code = $4, reason = $5, updated_at = $6::timestamptz
-       WHERE document_id = $1 AND organization_code = $2
-         AND (updated_at <= $6::timestamptz OR status IN ('queued', 'sent', 'failed', 'expired'))
-         AND ($7::text[] IS NULL OR status = ANY($7::text[]))
-       RETURNING 1`,
+    // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count] rather than the rows.
+    const [{ n }] = await m.query(
+      `WITH changed AS (
+         UPDATE document_recipients SET status = $3, status_code = $4, reason = $5, updated_at = $6::timestamptz
+         WHERE document_id = $1 AND organization_code = $2
+           AND (updated_at <= $6::timestamptz OR status IN ('queued', 'sent', 'failed', 'expired'))
+           AND ($7::text[] IS NULL OR status = ANY($7::text[]))
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM changed`,
       [documentId, organizationCode, status, statusCode, reason, at, onlyFrom ?? null],
     );
-    return rows.length > 0;
+    return n > 0;
   }
 
   async setState(

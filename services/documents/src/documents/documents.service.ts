@@ -93,7 +93,7 @@ export class DocumentsService {
 
   async get(p: Principal, id: string) {
     const m = this.ds.manager;
-    const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p));
+    const d = await this.repo.findVisible(m, id, await this.directory.readableBy(p), isCleared(p));
     if (!d) throw errors.documentNotFound();
     return this.view(m, d);
   }
@@ -107,7 +107,7 @@ export class DocumentsService {
     const limit = q.limit ?? 50;
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const rows = await this.repo.list(this.ds.manager, {
-      organizationCode: p.organizationCode,
+      organizationCodes: await this.directory.readableBy(p),
       cleared: isCleared(p),
       direction: q.direction,
       status: q.status,

@@ -8,6 +8,23 @@ const VI_TO =
   'aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd' +
   'AAAAAAAAAAAAAAAAAEEEEEEEEEEEIIIIIOOOOOOOOOOOOOOOOOUUUUUUUUUUUYYYYYD';
 
+/** Installs a contrib extension once per database if the server has it; false when it cannot. */
+async function tryExtension(q: QueryRunner, name: string): Promise<boolean> {
+  const [{ available }] = await q.query(`SELECT count(*)::int AS available FROM pg_available_extensions WHERE name = $1`, [name]);
+  if (available === 0) return false;
+  // Several services' schemas migrate concurrently in one database; extensions are database-wide.
+  await q.query(`SELECT pg_advisory_xact_lock(hashtext('lienthong.extension.' || $1))`, [name]);
+  await q.query(`SAVEPOINT ext`);
+  try {
+    await q.query(`CREATE EXTENSION IF NOT EXISTS ${name} SCHEMA public`);
+    await q.query(`RELEASE SAVEPOINT ext`);
+    return true;
+  } catch {
+    await q.query(`ROLLBACK TO SAVEPOINT ext`);
+    return false;
+  }
+}
+
 export class Documents1763900000000 implements MigrationInterface {
   name = 'Documents1763900000000';
 
@@ -15,21 +32,9 @@ export class Documents1763900000000 implements MigrationInterface {
     // Diacritic folding for search: `unaccent` when the server has it (installed once per database, under
     // an advisory lock because several schemas migrate concurrently), else a translate() of Vietnamese
     // letters. Wrapped in an IMMUTABLE function so a generated column and its index may use it.
-    const [{ available }] = await q.query(
-      `SELECT count(*)::int AS available FROM pg_available_extensions WHERE name = 'unaccent'`,
-    );
-    let useUnaccent = false;
-    if (available > 0) {
-      await q.query(`SELECT pg_advisory_xact_lock(hashtext('lienthong.unaccent'))`);
-      await q.query(`SAVEPOINT ext`);
-      try {
-        await q.query(`CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public`);
-        await q.query(`RELEASE SAVEPOINT ext`);
-        useUnaccent = true;
-      } catch {
-        await q.query(`ROLLBACK TO SAVEPOINT ext`);
-      }
-    }
+    const useUnaccent = await tryExtension(q, 'unaccent');
+    // btree_gin lets one GIN index serve "this organization's documents matching these words".
+    const useBtreeGin = await tryExtension(q, 'btree_gin');
     if (useUnaccent) {
       const [{ schema }] = await q.query(
         `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'`,
@@ -83,7 +88,11 @@ export class Documents1763900000000 implements MigrationInterface {
         ) STORED,
         UNIQUE (organization_code, direction, register_year, register_number)
       )`);
-    await q.query(`CREATE INDEX documents_search_idx ON documents USING gin (search)`);
+    await q.query(
+      useBtreeGin
+        ? `CREATE INDEX documents_search_idx ON documents USING gin (organization_code, search)`
+        : `CREATE INDEX documents_search_idx ON documents USING gin (search)`,
+    );
     await q.query(`CREATE INDEX documents_org_page_idx ON documents (organization_code, created_at DESC, id DESC)`);
     await q.query(`CREATE INDEX documents_source_idx ON documents (source_document_id) WHERE source_document_id IS NOT NULL`);
     await q.query(`

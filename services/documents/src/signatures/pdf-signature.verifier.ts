@@ -48,6 +48,9 @@ export class PdfSignatureVerifier {
 
   constructor(config: DocumentsConfig) {
     this.anchors = config.TRUST_ANCHORS ? loadPemCertificates(readFileSync(config.TRUST_ANCHORS, 'utf8')) : [];
+    if (config.TRUST_ANCHORS && this.anchors.length === 0) {
+      throw new Error(`TRUST_ANCHORS: no PEM certificate in ${config.TRUST_ANCHORS}`);
+    }
     if (!config.TRUST_ANCHORS) this.logger.warn('TRUST_ANCHORS unset: no signature will be reported as trusted');
   }
 

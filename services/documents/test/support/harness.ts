@@ -24,6 +24,8 @@ export class DocumentsHarness {
   readonly attachmentsDir = mkdtempSync(join(tmpdir(), 'lt-att-'));
   /** Organization codes identity knows. */
   readonly knownOrganizations = new Set<string>();
+  /** Descendants by organization code, for identity's subtree answer. */
+  readonly subtrees = new Map<string, string[]>();
 
   async start(extra: Record<string, string | undefined> = {}): Promise<this> {
     this.tokens = await TestTokens.start();
@@ -44,6 +46,13 @@ export class DocumentsHarness {
           missing: data.codes.filter((c) => !this.knownOrganizations.has(c)),
         };
         m.respond(JSON.stringify({ id, response, isDisposed: true }));
+      }
+    })();
+    const subtree = this.nc.subscribe(RpcSubjects.organizationSubtree);
+    void (async () => {
+      for await (const m of subtree) {
+        const { id, data } = m.json<{ id: string; data: { code: string } }>();
+        m.respond(JSON.stringify({ id, response: { codes: [data.code, ...(this.subtrees.get(data.code) ?? [])] }, isDisposed: true }));
       }
     })();
     this.app = await createDocumentsApp(this.env);
