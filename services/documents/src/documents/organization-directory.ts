@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { hasRole, RpcClient, type Principal } from '@lienthong/common';
-import { RpcSubjects, type OrganizationView } from '@lienthong/contracts';
+import { RpcMethods } from '@lienthong/contracts';
 
 /** Asks identity which organization codes exist (request/reply). */
 @Injectable()
@@ -16,7 +16,7 @@ export class OrganizationDirectory {
   async readableBy(p: Principal): Promise<string[]> {
     if (!hasRole(p, 'org-admin')) return [p.organizationCode];
     try {
-      const res = (await this.rpc.requestRaw(RpcSubjects.organizationSubtree, { code: p.organizationCode })) as { codes: string[] };
+      const res = await this.rpc.request(RpcMethods.organizationSubtree, { code: p.organizationCode });
       return [...new Set([p.organizationCode, ...(res.codes ?? [])])];
     } catch (e) {
       this.logger.warn(`organization subtree unavailable: ${(e as Error).message}`);
@@ -26,9 +26,7 @@ export class OrganizationDirectory {
 
   async missing(codes: string[]): Promise<string[]> {
     if (codes.length === 0) return [];
-    // RpcMap is keyed by computed (string-typed) subjects, so the typed `request` cannot narrow; the reply
-    // shape is RpcMap's organizationResolve response.
-    const res = (await this.rpc.requestRaw(RpcSubjects.organizationResolve, { codes })) as { found: OrganizationView[]; missing: string[] };
+    const res = await this.rpc.request(RpcMethods.organizationResolve, { codes });
     const found = new Set(res.found.map((o) => o.code));
     return codes.filter((c) => !found.has(c));
   }
