@@ -1,0 +1,47 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { IdentityConfig } from '../config/identity.config';
+import { OrganizationsService } from '../organizations/organizations.service';
+import { UsersService } from '../users/users.service';
+
+const BOOTSTRAP_LOCK = 0x1d3172;
+
+/** First start: root organization and the `admin` system-admin, when no user exists yet (API.md). */
+@Injectable()
+export class BootstrapService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(BootstrapService.name);
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly orgs: OrganizationsService,
+    private readonly users: UsersService,
+    private readonly config: IdentityConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // A session-level advisory lock keeps two replicas starting together from both bootstrapping.
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query(`SELECT pg_advisory_lock($1)`, [BOOTSTRAP_LOCK]);
+      const [{ n }] = await runner.query(`SELECT count(*)::int AS n FROM users`);
+      if (n > 0) return;
+      const code = this.config.ROOT_ORG_CODE;
+      if (!(await this.orgs.get(code))) {
+        await this.orgs.create(null, { code, name: this.config.ROOT_ORG_NAME, level: 'central', sector: 'party', zone: 'party-wan', nodeId: this.config.NODE_ID });
+      }
+      const generated = !this.config.ADMIN_PASSWORD;
+      const password = this.config.ADMIN_PASSWORD ?? randomBytes(18).toString('base64url');
+      await this.users.create(null, { username: 'admin', fullName: 'Administrator', password, organizationCode: code, roles: ['system-admin'] });
+      if (generated) {
+        // Printed once, to stdout only (never to the structured log), so the operator can sign in.
+        process.stdout.write(`\n==== Liên thông bootstrap: user admin created, admin password: ${password} ====\n\n`);
+      }
+      this.logger.log(`bootstrap: root organization ${code} and user admin created`);
+    } finally {
+      await runner.query(`SELECT pg_advisory_unlock($1)`, [BOOTSTRAP_LOCK]).catch(() => undefined);
+      await runner.release();
+    }
+  }
+}
