@@ -17,8 +17,9 @@ import { toUserView, UserRow, UsersRepository } from './users.repository';
 const weakPassword = (field: string, problems: string[]) =>
   new DomainError(400, 'PASSWORD_POLICY', `The password ${problems.join(', ')}`, [{ field, errors: problems }]);
 
-/** Nobody grants (or takes away) a role they do not hold themselves. */
+/** Nobody grants (or takes away) a role they do not hold themselves; system-admin manages everything. */
 export function assertRolesGrantable(actor: Principal, roles: Iterable<Role>): void {
+  if (actor.roles.includes('system-admin')) return;
   for (const r of roles) {
     if (!actor.roles.includes(r)) throw forbidden('ROLE_NOT_GRANTABLE', `You cannot grant or remove the role ${r}`);
   }
