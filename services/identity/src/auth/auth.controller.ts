@@ -75,7 +75,7 @@ export class AuthController {
   @Post('revoke')
   @HttpCode(200)
   async revoke(@CurrentPrincipal() p: Principal, @Body() dto: RevokeDto) {
-    await this.auth.revoke(p.sub, p.roles.includes('system-admin'), dto.token);
+    await this.auth.revoke(p, dto.token);
     return {};
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder } from '@lienthong/common';
+import { AuditRecorder, type Principal } from '@lienthong/common';
 import { AuditActions, type Role } from '@lienthong/contracts';
 import { SignJWT } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -179,12 +179,12 @@ export class AuthService {
   }
 
   /** RFC 7009: always 200; a refresh token of the caller (or any, for a system-admin) ends its family. */
-  async revoke(callerSub: string, isSystemAdmin: boolean, token: string): Promise<void> {
+  async revoke(caller: Principal, token: string): Promise<void> {
     await this.ds.transaction(async (m) => {
       const row = await this.refresh.findForUpdate(m, token);
-      if (!row || (!isSystemAdmin && row.user_id !== callerSub)) return;
+      if (!row || (!caller.roles.includes('system-admin') && row.user_id !== caller.sub)) return;
       await this.refresh.revokeFamily(m, row.family_id);
-      await this.audit.record(m, { action: AuditActions.tokenRevoked, actor: { sub: callerSub, type: 'user' }, resource: { type: 'user', id: row.user_id }, details: { familyId: row.family_id } });
+      await this.audit.record(m, { action: AuditActions.tokenRevoked, actor: caller, resource: { type: 'user', id: row.user_id }, details: { familyId: row.family_id } });
     });
   }
 }
