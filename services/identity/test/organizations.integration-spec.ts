@@ -145,6 +145,22 @@ describe('identity organizations (real PG + NATS)', () => {
     await h.expectAudit((e) => e.action === 'organization.updated' && e.resource.id === code && e.actor.type === 'user');
   });
 
+  it('deletes only empty leaves (409 otherwise) and announces the deletion', async () => {
+    const leaf = '005.00.00.H05';
+    await h.org(leaf, ROOT, 'province');
+    await h.org('005.01.00.H05', leaf, 'district');
+    const busy = await h.http.delete(`/api/v1/organizations/${leaf}`).set(auth(h.adminToken));
+    expect(busy.status).toBe(409);
+    expect((await h.http.delete('/api/v1/organizations/005.01.00.H05').set(auth(h.adminToken))).status).toBe(204);
+    expect((await h.http.delete(`/api/v1/organizations/${leaf}`).set(auth(h.adminToken))).status).toBe(204);
+    expect((await h.http.get(`/api/v1/organizations/${leaf}`).set(auth(h.adminToken))).status).toBe(404);
+    await eventually(async () => {
+      const all = await h.streamEvents<OrganizationChangedEvent>(Subjects.organizationChanged(), Streams.identity().name);
+      return all.some((e) => e.data.change === 'deleted' && e.data.organization.code === leaf);
+    }, 15_000);
+    await h.expectAudit((e) => e.action === 'organization.deleted' && e.resource.id === leaf);
+  });
+
   it('answers get/resolve/subtree/exists/upsert-state over NATS request/reply', async () => {
     const rpc = h.app.get(RpcClient);
     expect(await rpc.request(RpcMethods.organizationGet, { code: D1 })).toMatchObject({ code: D1, parentCode: P1 });

@@ -162,6 +162,24 @@ describe('identity tokens, keys and JWKS (real PG + NATS + crypto)', () => {
     await h.expectAudit((e) => e.action === 'key.rotated' && e.resource.id === newKid);
   });
 
+  it('rotates on schedule when the current key is older than KEY_ROTATION_DAYS, and drops retired keys once their tokens expired', async () => {
+    const keys = h.app.get(SigningKeysService);
+    const kidOf = async () => (await h.db.query('SELECT kid FROM signing_keys WHERE retired_at IS NULL'))[0].kid as string;
+    const before = await kidOf();
+    await keys.rotateIfDue();
+    expect(await kidOf()).toBe(before);
+    await h.db.query(`UPDATE signing_keys SET created_at = now() - interval '31 days' WHERE retired_at IS NULL`);
+    await keys.rotateIfDue();
+    const after = await kidOf();
+    expect(after).not.toBe(before);
+    // Retired longer ago than the access-token lifetime: no token it signed can still be valid.
+    await h.db.query(`UPDATE signing_keys SET retired_at = now() - interval '20 minutes' WHERE kid = $1`, [before]);
+    await keys.reload();
+    const kids = (await h.http.get('/.well-known/jwks.json')).body.keys.map((k: JWK) => k.kid);
+    expect(kids).toContain(after);
+    expect(kids).not.toContain(before);
+  });
+
   it('stores private keys encrypted (AES-256-GCM), never in clear', async () => {
     const rows: { private_key_enc: string }[] = await h.db.query('SELECT private_key_enc FROM signing_keys');
     expect(rows.length).toBeGreaterThan(0);

@@ -164,6 +164,17 @@ describe('identity users: roles, scope, passwords, lockout, TOTP (real PG + NATS
     await h.expectAudit((e) => e.action === 'user.totp.enabled' && e.resource.id === u.id);
   });
 
+  it('deletes a user in the subtree (its tokens stop refreshing) and 404s outside it', async () => {
+    const u = await h.user('delete.me', HN_D, ['clerk']);
+    const t = await h.login(u.username, u.password);
+    const other = await h.user('keep.me', HP, ['clerk']);
+    expect((await h.http.delete(`/api/v1/users/${other.id}`).set(auth(hnAdminToken))).status).toBe(404);
+    expect((await h.http.delete(`/api/v1/users/${u.id}`).set(auth(hnAdminToken))).status).toBe(204);
+    expect((await h.http.get(`/api/v1/users/${u.id}`).set(auth(hnAdminToken))).status).toBe(404);
+    expect((await h.http.post('/api/v1/auth/token').send({ grant_type: 'refresh_token', refresh_token: t.refresh_token })).status).toBe(401);
+    await h.expectAudit((e) => e.action === 'user.deleted' && e.resource.id === u.id);
+  });
+
   it('audits login success and failure with the correlation id', async () => {
     const res = await h.http.post('/api/v1/auth/token').set('X-Correlation-Id', 'corr-login-1').send({ grant_type: 'password', username: 'hn-admin', password: hnAdmin.password });
     expect(res.status).toBe(200);

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, notFound, Roles, type Principal } from '@lienthong/common';
 import { organizationCodeProblem } from './organization-code';
@@ -34,5 +34,14 @@ export class OrganizationsController {
   update(@CurrentPrincipal() p: Principal, @Param('code') code: string, @Body() dto: UpdateOrganizationDto) {
     if (organizationCodeProblem(code)) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
     return this.orgs.update(p, code, dto);
+  }
+
+  /** Not in API.md (an extra endpoint): removes an empty leaf organization. */
+  @Delete(':code')
+  @HttpCode(204)
+  @Roles('system-admin', 'org-admin')
+  async delete(@CurrentPrincipal() p: Principal, @Param('code') code: string) {
+    if (organizationCodeProblem(code)) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+    await this.orgs.delete(p, code);
   }
 }

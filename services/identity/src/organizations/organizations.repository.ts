@@ -78,6 +78,18 @@ export class OrganizationsRepository {
     return rows[0][0];
   }
 
+  /** Deletes a leaf with nothing attached; false when children, users or clients still refer to it. */
+  async deleteLeaf(m: EntityManager, code: string): Promise<boolean> {
+    const res = await m.query(
+      `DELETE FROM organizations o WHERE o.code = $1
+         AND NOT EXISTS (SELECT 1 FROM organizations c WHERE c.parent_code = o.code)
+         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.organization_code = o.code)
+         AND NOT EXISTS (SELECT 1 FROM clients k WHERE k.organization_code = o.code)`,
+      [code],
+    );
+    return res[1] > 0;
+  }
+
   /** Moves every descendant's path prefix (the node itself is updated separately). */
   async movePaths(m: EntityManager, oldPrefix: string, newPrefix: string): Promise<void> {
     await m.query(

@@ -152,6 +152,22 @@ export class OrganizationsService {
     });
   }
 
+  /** Deletes an organization that has no children, users or clients (409 otherwise). */
+  async delete(actor: Principal, code: string): Promise<void> {
+    if (!isSystemAdmin(actor)) {
+      if (!(await this.repo.find(code)) || !(await this.canSee(actor, code))) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      if (code === actor.organizationCode || !(await this.canManage(actor, code))) throw forbidden('FORBIDDEN', 'You may not delete this organization');
+    }
+    await this.ds.transaction(async (m) => {
+      const cur = await this.repo.find(code, m, true);
+      if (!cur) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      if (!(await this.repo.deleteLeaf(m, code))) {
+        throw conflict('ORGANIZATION_IN_USE', 'The organization still has child organizations, users or clients');
+      }
+      await this.changed(m, 'deleted', toView(cur), actor);
+    });
+  }
+
   /** Registers (or renames) a government agency reached through the national axis; used by the bus. */
   async upsertState(req: { code: string; name: string; parentCode?: string | null }): Promise<OrganizationView> {
     return this.ds.transaction(async (m) => {
@@ -185,14 +201,14 @@ export class OrganizationsService {
     });
   }
 
-  private async changed(m: EntityManager, change: 'created' | 'updated', view: OrganizationView, actor: Principal | null) {
+  private async changed(m: EntityManager, change: 'created' | 'updated' | 'deleted', view: OrganizationView, actor: Principal | null) {
     await this.outbox.add(m, {
       subject: Subjects.organizationChanged(),
       type: 'organization.changed',
       data: { change, organization: view },
     });
     await this.audit.record(m, {
-      action: change === 'created' ? AuditActions.organizationCreated : AuditActions.organizationUpdated,
+      action: { created: AuditActions.organizationCreated, updated: AuditActions.organizationUpdated, deleted: AuditActions.organizationDeleted }[change],
       ...(actor ? { actor } : {}),
       resource: { type: 'organization', id: view.code },
       details: { name: view.name, parentCode: view.parentCode, sector: view.sector },

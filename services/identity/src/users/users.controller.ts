@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
 import { ChangePasswordDto, ConfirmTotpDto, CreateUserDto, ListUsersQuery, UpdateUserDto } from './users.dto';
@@ -50,5 +50,13 @@ export class UsersController {
   @Roles('system-admin', 'org-admin')
   update(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: UpdateUserDto) {
     return this.users.update(p, id, dto);
+  }
+
+  /** Not in API.md (an extra endpoint). */
+  @Delete(':id')
+  @HttpCode(204)
+  @Roles('system-admin', 'org-admin')
+  async delete(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    await this.users.delete(p, id);
   }
 }

@@ -75,6 +75,10 @@ export class UsersRepository {
     return res[0][0];
   }
 
+  async delete(m: EntityManager, id: string): Promise<void> {
+    await m.query(`DELETE FROM users WHERE id = $1`, [id]);
+  }
+
   /** Users of the given organizations (null = all), keyset-paged by username. */
   async list(orgCodes: string[] | null, after: string | null, limit: number): Promise<UserRow[]> {
     const args: unknown[] = [];

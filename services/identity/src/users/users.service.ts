@@ -140,6 +140,17 @@ export class UsersService {
     });
   }
 
+  /** Removes a user (its refresh tokens go with it); same scope and role rules as an update. */
+  async delete(actor: Principal, id: string): Promise<void> {
+    const seen = await this.visible(actor, id);
+    if (!(await this.orgs.canManage(actor, seen.organization_code)) || seen.id === actor.sub) throw forbidden('FORBIDDEN', 'You may not delete this user');
+    assertRolesGrantable(actor, seen.roles);
+    await this.ds.transaction(async (m) => {
+      await this.repo.delete(m, id);
+      await this.audit.record(m, { action: AuditActions.userDeleted, actor, resource: { type: 'user', id }, details: { username: seen.username } });
+    });
+  }
+
   async changePassword(actor: Principal, dto: ChangePasswordDto): Promise<void> {
     const row = actor.type === 'user' ? await this.repo.findById(actor.sub) : null;
     if (!row) throw forbidden('FORBIDDEN', 'Only users have passwords');
