@@ -1,85 +1,30 @@
-import { freePort, testDatabaseUrl, testNatsUrl, dropSchema } from '@lienthong/testing';
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { PlatformProcesses, SERVICES } from './support/platform-processes';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..', '..');
-const SERVICES = ['identity', 'documents', 'integration-bus', 'audit'] as const;
-
-async function waitReady(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.status === 200) return true;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return false;
-}
-
 describe('the platform as four processes', () => {
-  const procs: ChildProcess[] = [];
-  const ports: Record<string, number> = {};
-  const schemas: string[] = [];
-  const logs: Record<string, string> = {};
-  let dbUrl: string;
+  const platform = new PlatformProcesses();
+  const ports = platform.ports;
+  const logs = platform.logs;
+  let booted = false;
+  let bootError: unknown;
 
   beforeAll(async () => {
-    dbUrl = await testDatabaseUrl();
-    const natsUrl = await testNatsUrl();
-    const tag = randomBytes(3).toString('hex');
-    for (const s of SERVICES) ports[s] = await freePort();
-    for (const s of SERVICES) {
-      const schema = `e2e_${tag}_${s.replace('-', '_')}`;
-      schemas.push(schema);
-      logs[s] = '';
-      const p = spawn(process.execPath, [join(ROOT, 'services', s, 'dist', 'main.js')], {
-        env: {
-          ...process.env,
-          DATABASE_URL: dbUrl,
-          NATS_URL: natsUrl,
-          DB_SCHEMA: schema,
-          PORT: String(ports[s]),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-          JWKS_URL: `http://127.0.0.1:${ports.identity}/.well-known/jwks.json`,
-          ADMIN_PASSWORD: `E2e-${randomBytes(12).toString('hex')}`,
-          AUDIT_SIGNING_KEY_FILE: '',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      p.stdout?.on('data', (d) => (logs[s] += d.toString()));
-      p.stderr?.on('data', (d) => (logs[s] += d.toString()));
-      procs.push(p);
-    }
+    await platform.start().then(
+      () => (booted = true),
+      (e) => {
+        bootError = e;
+      },
+    );
   });
 
   afterAll(async () => {
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            p.kill('SIGTERM');
-            setTimeout(() => p.kill('SIGKILL'), 10_000).unref();
-          }),
-      ),
-    );
-    for (const s of schemas) await dropSchema(dbUrl, s);
+    await platform.stop();
   });
 
   it('every service answers /health/ready within 60 s', async () => {
-    const ready = await Promise.all(SERVICES.map((s) => waitReady(`http://127.0.0.1:${ports[s]}/health/ready`, 60_000)));
-    SERVICES.forEach((s, i) => {
-      if (!ready[i]) throw new Error(`${s} not ready; log:\n${logs[s].slice(-3000)}`);
-    });
-    expect(ready).toEqual([true, true, true, true]);
+    if (!booted) throw new Error(`not ready: ${String(bootError)}; logs:\n${SERVICES.map((s) => `${s}: ${logs[s].slice(-1500)}`).join('\n')}`);
+    for (const s of SERVICES) expect((await fetch(`http://127.0.0.1:${ports[s]}/health/ready`)).status).toBe(200);
   });
 
   it('services reach each other over NATS request/reply', async () => {

@@ -47,6 +47,8 @@ export interface DocumentSendRequestedEvent {
   fromOrganizationCode: string;
   recipients: string[];
   businessType: 0 | 1 | 2 | 3;
+  /** Why, for a recall (business type 1). */
+  reason?: string;
   document: {
     number: string;
     notation: string;
@@ -73,6 +75,10 @@ export interface DocumentDeliveryEvent {
   edxmlDocumentId: string;
   fromOrganizationCode: string;
   toOrganizationCode: string;
+  /** 0 new (default), 1 recall, 2 update, 3 replace (edXML business types). */
+  businessType?: 0 | 1 | 2 | 3;
+  /** Why, for a recall (business type 1). */
+  reason?: string;
   document: DocumentSendRequestedEvent['document'];
   attachments: AttachmentRef[];
 }

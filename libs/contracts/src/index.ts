@@ -6,3 +6,4 @@ export * from './identity';
 export * from './documents';
 export * from './rpc';
 export * from './event-map';
+export * from './proto';

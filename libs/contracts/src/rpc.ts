@@ -1,5 +1,4 @@
 import { OrganizationView } from './identity';
-import { RpcSubjects } from './subjects';
 
 export interface ServiceInfo {
   service: string;
@@ -8,13 +7,13 @@ export interface ServiceInfo {
   uptimeSeconds: number;
 }
 
-/** Typed request/reply map: subject → request and response. */
+/** Typed request/reply map: method (see `RpcMethods`, subject via `rpcSubject`) → request and response. */
 export interface RpcMap {
-  [RpcSubjects.organizationGet]: { req: { code: string }; res: OrganizationView | null };
-  [RpcSubjects.organizationResolve]: { req: { codes: string[] }; res: { found: OrganizationView[]; missing: string[] } };
-  [RpcSubjects.organizationSubtree]: { req: { code: string }; res: { codes: string[] } };
-  [RpcSubjects.organizationExists]: { req: { code: string }; res: { exists: boolean } };
-  [RpcSubjects.organizationUpsertState]: {
+  'identity.organization.get': { req: { code: string }; res: OrganizationView | null };
+  'identity.organization.resolve': { req: { codes: string[] }; res: { found: OrganizationView[]; missing: string[] } };
+  'identity.organization.subtree': { req: { code: string }; res: { codes: string[] } };
+  'identity.organization.exists': { req: { code: string }; res: { exists: boolean } };
+  'identity.organization.upsert-state': {
     req: { code: string; name: string; parentCode?: string | null };
     res: OrganizationView;
   };

@@ -32,14 +32,29 @@ export const Subjects = {
   deadLetterAll: () => qualify('dlq.>'),
 } as const;
 
-/** Request/reply subjects (core NATS through @nestjs/microservices, queue groups per service). */
+/** Request/reply methods (core NATS through @nestjs/microservices, queue groups per service). */
+export const RpcMethods = {
+  organizationGet: 'identity.organization.get',
+  organizationResolve: 'identity.organization.resolve',
+  organizationSubtree: 'identity.organization.subtree',
+  organizationExists: 'identity.organization.exists',
+  organizationUpsertState: 'identity.organization.upsert-state',
+} as const;
+export type RpcMethod = (typeof RpcMethods)[keyof typeof RpcMethods];
+
+/** The NATS subject of a request/reply method. */
+export function rpcSubject(method: string): string {
+  return qualify(`rpc.${method}`);
+}
+
+/** Subjects for `@MessagePattern` handlers. */
 export const RpcSubjects = {
-  serviceInfo: (service: string) => qualify(`rpc.${service}.info`),
-  organizationGet: qualify('rpc.identity.organization.get'),
-  organizationResolve: qualify('rpc.identity.organization.resolve'),
-  organizationSubtree: qualify('rpc.identity.organization.subtree'),
-  organizationExists: qualify('rpc.identity.organization.exists'),
-  organizationUpsertState: qualify('rpc.identity.organization.upsert-state'),
+  serviceInfo: (service: string) => rpcSubject(`${service}.info`),
+  organizationGet: rpcSubject(RpcMethods.organizationGet),
+  organizationResolve: rpcSubject(RpcMethods.organizationResolve),
+  organizationSubtree: rpcSubject(RpcMethods.organizationSubtree),
+  organizationExists: rpcSubject(RpcMethods.organizationExists),
+  organizationUpsertState: rpcSubject(RpcMethods.organizationUpsertState),
 } as const;
 
 export const SERVICE_NAMES = ['identity', 'documents', 'integration-bus', 'audit'] as const;

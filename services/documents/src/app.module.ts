@@ -1,8 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule } from '@lienthong/common';
 import { Streams } from '@lienthong/contracts';
+import { AttachmentBusStore } from './attachments/attachment-bus-store';
+import { AttachmentStorage, FilesystemAttachmentStorage } from './attachments/attachment-storage';
+import { AttachmentsController } from './attachments/attachments.controller';
+import { AttachmentsService } from './attachments/attachments.service';
 import { DocumentsConfig } from './config/documents.config';
+import { DocumentsController } from './documents/documents.controller';
+import { DocumentsRepository } from './documents/documents.repository';
+import { DocumentsService } from './documents/documents.service';
+import { OrganizationDirectory } from './documents/organization-directory';
+import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
+import { ExchangeHandler } from './exchange/exchange.handler';
+import { ExchangeService } from './exchange/exchange.service';
 import { migrations } from './migrations';
+import { RegistersController } from './registers/registers.controller';
+import { RegistersService } from './registers/registers.service';
+import { ReportsController } from './reports/reports.controller';
+import { ReportsService } from './reports/reports.service';
+import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
 
 @Module({})
 export class AppModule {
@@ -16,8 +32,24 @@ export class AppModule {
           configClass: DocumentsConfig,
           entities: [],
           migrations,
-          streams: [Streams.documents(), Streams.audit()],
+          // The bus stream is declared here too so deliveries can be consumed before the bus first boots.
+          streams: [Streams.documents(), Streams.audit(), Streams.bus()],
         }),
+      ],
+      controllers: [DocumentsController, AttachmentsController, RegistersController, ReportsController],
+      providers: [
+        DocumentsRepository,
+        DocumentsService,
+        OrganizationDirectory,
+        { provide: AttachmentStorage, useClass: FilesystemAttachmentStorage },
+        AttachmentBusStore,
+        AttachmentsService,
+        PdfSignatureVerifier,
+        ExchangeService,
+        ExchangeHandler,
+        RegistersService,
+        ReportsService,
+        DocumentsGrpcServer,
       ],
     };
   }

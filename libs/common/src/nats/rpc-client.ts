@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, NatsRecordBuilder, Transport } from '@nestjs/microservices';
-import { Headers, RpcErrorBody, RpcMap } from '@lienthong/contracts';
+import { Headers, RpcErrorBody, RpcMap, rpcSubject } from '@lienthong/contracts';
 import { headers as natsHeaders } from 'nats';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { BaseServiceConfig } from '../config/base-service.config';
@@ -23,8 +23,9 @@ export class RpcClient implements OnApplicationShutdown {
     });
   }
 
-  async request<K extends keyof RpcMap & string>(subject: K, data: RpcMap[K]['req'], timeoutMs?: number): Promise<RpcMap[K]['res']> {
-    return this.requestRaw(subject, data, timeoutMs) as Promise<RpcMap[K]['res']>;
+  /** `method` is one of `RpcMethods` (e.g. RpcMethods.organizationResolve). */
+  async request<K extends keyof RpcMap>(method: K, data: RpcMap[K]['req'], timeoutMs?: number): Promise<RpcMap[K]['res']> {
+    return this.requestRaw(rpcSubject(method), data, timeoutMs) as Promise<RpcMap[K]['res']>;
   }
 
   /** For subjects outside the typed map (e.g. another service's info). */

@@ -1,0 +1,91 @@
+import { ORGANIZATION_CODE_MAX_LENGTH, ORGANIZATION_CODE_PATTERN, SECRECY_LEVELS, URGENCY_LEVELS } from '@lienthong/contracts';
+import type { Secrecy, Urgency } from '@lienthong/contracts';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export class SignerDto {
+  @IsOptional() @IsString() @MaxLength(100) competence?: string;
+  @IsString() @IsNotEmpty() @MaxLength(200) position!: string;
+  @IsString() @IsNotEmpty() @MaxLength(200) fullName!: string;
+}
+
+export class CreateDocumentDto {
+  @IsString() @IsNotEmpty() @MaxLength(20) number!: string;
+  @IsString() @IsNotEmpty() @MaxLength(50) notation!: string;
+  @IsString() @IsNotEmpty() @MaxLength(50) type!: string;
+  @IsOptional() @IsString() @MaxLength(200) typeName?: string;
+  @IsString() @IsNotEmpty() @MaxLength(2000) subject!: string;
+  @IsOptional() @IsString() @MaxLength(200_000) content?: string;
+  @IsOptional() @IsString() @MaxLength(200) promulgationPlace?: string;
+  @Matches(DATE, { message: 'promulgationDate must be YYYY-MM-DD' }) @IsISO8601({ strict: true }) promulgationDate!: string;
+  @ValidateNested() @Type(() => SignerDto) signer!: SignerDto;
+  @IsIn(SECRECY_LEVELS) secrecy!: Secrecy;
+  @IsIn(URGENCY_LEVELS) urgency!: Urgency;
+  @IsOptional() @IsBoolean() steering?: boolean;
+  @IsOptional() @Matches(DATE, { message: 'dueDate must be YYYY-MM-DD' }) @IsISO8601({ strict: true }) dueDate?: string;
+  @IsArray() @ArrayMaxSize(500) @ArrayUnique()
+  @Matches(ORGANIZATION_CODE_PATTERN, { each: true, message: 'each recipient must be an organization code' })
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH, { each: true })
+  recipients!: string[];
+}
+
+export const RECEIVER_STATUSES = ['accepted', 'rejected', 'assigned', 'processing', 'completed'] as const;
+export type ReceiverStatus = (typeof RECEIVER_STATUSES)[number];
+
+export class StatusChangeDto {
+  @IsIn(RECEIVER_STATUSES) status!: ReceiverStatus;
+  @ValidateIf((o: StatusChangeDto) => o.status === 'rejected' || o.reason !== undefined)
+  @IsString() @IsNotEmpty({ message: 'reason is required when rejecting' }) @MaxLength(2000)
+  reason?: string;
+  @IsOptional() @IsString() @MaxLength(200) assignee?: string;
+}
+
+export class RecallDto {
+  @IsString() @IsNotEmpty() @MaxLength(2000) reason!: string;
+}
+
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && value !== '' ? Number(value) : value);
+
+export const DOCUMENT_STATUS_FILTERS = [
+  'draft', 'queued', 'sent', 'arrived', 'rejected', 'accepted', 'assigned', 'processing', 'completed', 'recalled', 'failed', 'expired',
+] as const;
+
+export class ListDocumentsQuery {
+  @IsOptional() @IsIn(['outgoing', 'incoming']) direction?: 'outgoing' | 'incoming';
+  @IsOptional() @IsIn(DOCUMENT_STATUS_FILTERS) status?: string;
+  @IsOptional() @IsString() @MaxLength(500) q?: string;
+  @IsOptional() @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from?: string;
+  @IsOptional() @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
+  @IsOptional() @IsString() @MaxLength(200) cursor?: string;
+}
+
+export class RegisterQuery {
+  @Transform(toInt) @IsInt() @Min(1900) @Max(9999) year!: number;
+  @IsOptional() @IsIn(['json', 'csv']) format?: 'json' | 'csv';
+}
+
+export class ReportQuery {
+  @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from!: string;
+  @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to!: string;
+  @IsOptional() @Matches(ORGANIZATION_CODE_PATTERN) @MaxLength(ORGANIZATION_CODE_MAX_LENGTH) organizationCode?: string;
+}

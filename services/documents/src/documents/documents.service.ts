@@ -1,0 +1,288 @@
+import { Injectable } from '@nestjs/common';
+import { AuditRecorder, badRequest, hasRole, OutboxService, type Principal } from '@lienthong/common';
+import {
+  AuditActions,
+  isClassified,
+  Subjects,
+  type AttachmentRef,
+  type DocumentSendRequestedEvent,
+  type DocumentStatusEvent,
+  type STATUS_CODES,
+} from '@lienthong/contracts';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { AttachmentBusStore } from '../attachments/attachment-bus-store';
+import type { CreateDocumentDto, ListDocumentsQuery, RecallDto, StatusChangeDto } from './documents.dto';
+import type { AttachmentRow, DocumentRow } from './documents.entity';
+import * as errors from './documents.errors';
+import { DocumentsRepository } from './documents.repository';
+import { documentView, vietnamYear } from './documents.view';
+import { derivedUuid } from './event-ids';
+import { OrganizationDirectory } from './organization-directory';
+import { canTransition, statusCode } from './status-machine';
+
+const isCleared = (p: Principal) => hasRole(p, 'cleared');
+const resource = (id: string) => ({ type: 'document', id });
+
+@Injectable()
+export class DocumentsService {
+  constructor(
+    private readonly repo: DocumentsRepository,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditRecorder,
+    private readonly directory: OrganizationDirectory,
+    private readonly busStore: AttachmentBusStore,
+  ) {}
+
+  private get ds() {
+    return this.repo.dataSource;
+  }
+
+  /** A refused attempt is recorded in its own committed transaction (the refusal itself changes nothing). */
+  async recordRefusal(p: Principal, action: string, id: string, details: Record<string, unknown>, outcome: 'denied' | 'failure' = 'denied') {
+    await this.ds.transaction((m) => this.audit.record(m, { action, actor: p, resource: resource(id), outcome, details }));
+  }
+
+  async create(p: Principal, dto: CreateDocumentDto) {
+    if (dto.dueDate && dto.dueDate < dto.promulgationDate) {
+      throw badRequest('VALIDATION_FAILED', 'Invalid input: dueDate', [{ field: 'dueDate', errors: ['dueDate must not be before promulgationDate'] }]);
+    }
+    if (dto.recipients.includes(p.organizationCode)) {
+      throw badRequest('VALIDATION_FAILED', 'Invalid input: recipients', [{ field: 'recipients', errors: ['a document is not sent to its own organization'] }]);
+    }
+    const id = randomUUID();
+    await this.ds.transaction(async (m) => {
+      // The outgoing register number is taken at registration, so classified (paper-only) documents are
+      // numbered in the same register.
+      const year = vietnamYear();
+      const n = await this.repo.nextNumber(m, p.organizationCode, year, 'outgoing');
+      await this.repo.insert(m, {
+        id,
+        organizationCode: p.organizationCode,
+        direction: 'outgoing',
+        number: dto.number,
+        notation: dto.notation,
+        type: dto.type,
+        typeName: dto.typeName,
+        subject: dto.subject,
+        content: dto.content,
+        promulgationPlace: dto.promulgationPlace,
+        promulgationDate: dto.promulgationDate,
+        signer: dto.signer,
+        secrecy: dto.secrecy,
+        urgency: dto.urgency,
+        steering: dto.steering ?? false,
+        dueDate: dto.dueDate,
+        recipients: dto.recipients,
+        state: 'draft',
+        registerYear: year,
+        registerNumber: n,
+        createdBy: p.sub,
+      });
+      await this.audit.record(m, {
+        action: AuditActions.documentCreated,
+        actor: p,
+        resource: resource(id),
+        details: { direction: 'outgoing', secrecy: dto.secrecy, registerYear: year, outgoingNumber: n },
+      });
+    });
+    // The registering clerk gets the record back even when it is classified (they just typed it in).
+    const created = await this.repo.findById(this.ds.manager, id);
+    return this.view(this.ds.manager, created!);
+  }
+
+  async get(p: Principal, id: string) {
+    const m = this.ds.manager;
+    const d = await this.repo.findVisible(m, id, await this.directory.readableBy(p), isCleared(p));
+    if (!d) throw errors.documentNotFound();
+    return this.view(m, d);
+  }
+
+  private async view(m: EntityManager, d: DocumentRow) {
+    const [recipients, attachments] = await Promise.all([this.repo.recipients(m, [d.id]), this.repo.attachments(m, [d.id])]);
+    return documentView(d, recipients, attachments);
+  }
+
+  async list(p: Principal, q: ListDocumentsQuery) {
+    const limit = q.limit ?? 50;
+    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const rows = await this.repo.list(this.ds.manager, {
+      organizationCodes: await this.directory.readableBy(p),
+      cleared: isCleared(p),
+      direction: q.direction,
+      status: q.status,
+      q: q.q,
+      from: q.from,
+      to: q.to,
+      limit: limit + 1,
+      after,
+    });
+    const page = rows.slice(0, limit);
+    const ids = page.map((r) => r.id);
+    const [recipients, attachments] = await Promise.all([
+      this.repo.recipients(this.ds.manager, ids),
+      this.repo.attachments(this.ds.manager, ids),
+    ]);
+    const items = page.map((d) =>
+      documentView(
+        d,
+        recipients.filter((r) => r.document_id === d.id),
+        attachments.filter((a) => a.document_id === d.id),
+      ),
+    );
+    const last = page[page.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.page_ts, last.id) : null };
+  }
+
+  async send(p: Principal, id: string) {
+    const d = await this.repo.findVisible(this.ds.manager, id, p.organizationCode, isCleared(p));
+    if (!d) throw errors.documentNotFound();
+    if (d.direction !== 'outgoing') throw errors.wrongDirection('Only outgoing documents are sent');
+    if (isClassified(d.secrecy)) {
+      await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: 'DOCUMENT_CLASSIFIED', secrecy: d.secrecy });
+      throw errors.documentClassified();
+    }
+    if (d.state !== 'draft') {
+      await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: 'DOCUMENT_ALREADY_SENT' });
+      throw errors.alreadySent();
+    }
+    if (d.recipients.length === 0) throw errors.noRecipients();
+    const missing = await this.directory.missing(d.recipients);
+    if (missing.length > 0) {
+      await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: 'RECIPIENT_UNKNOWN', recipients: missing });
+      throw errors.recipientUnknown(missing);
+    }
+    const attachments = await this.repo.attachments(this.ds.manager, [id]);
+    // Bytes go to the object store before the event exists, so the bus can always fetch what it is told about.
+    for (const sha of new Set(attachments.map((a) => a.sha256))) await this.busStore.publish(sha);
+
+    await this.ds.transaction(async (m) => {
+      const locked = await this.repo.findById(m, id, true);
+      if (!locked || locked.state !== 'draft') throw errors.alreadySent();
+      await this.repo.insertRecipients(m, id, locked.recipients);
+      await this.repo.setState(m, id, { state: 'sent', sent: true });
+      const event = sendEvent(locked, attachments, 0);
+      await this.outbox.add(m, { subject: Subjects.documentSendRequested(), type: 'document.send-requested', data: event, id });
+      await this.audit.record(m, {
+        action: AuditActions.documentSent,
+        actor: p,
+        resource: resource(id),
+        details: { recipients: locked.recipients, attachments: attachments.length },
+      });
+    });
+    return { id, recipients: d.recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })) };
+  }
+
+  async changeStatus(p: Principal, id: string, dto: StatusChangeDto) {
+    const refused = async (reason: string) =>
+      this.recordRefusal(p, AuditActions.documentStatusRefused, id, { reason, requested: dto.status });
+    const result = await this.ds.transaction(async (m) => {
+      const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
+      if (!d) return { error: errors.documentNotFound() };
+      if (d.direction !== 'incoming') return { error: errors.wrongDirection('Only the receiver changes the status of a document') };
+      if (!canTransition(d.state, dto.status)) return { error: errors.statusTransition(d.state, dto.status) };
+      const code = statusCode(dto.status);
+      await this.repo.setState(m, id, {
+        state: dto.status,
+        statusCode: code,
+        reason: dto.reason ?? null,
+        assignee: dto.assignee ?? null,
+        completed: dto.status === 'completed',
+      });
+      const event: DocumentStatusEvent = {
+        statusId: randomUUID(),
+        sourceDocumentId: d.source_document_id ?? undefined,
+        edxmlDocumentId: d.edxml_document_id ?? undefined,
+        fromOrganizationCode: d.organization_code,
+        toOrganizationCode: d.from_organization_code!,
+        status: dto.status as keyof typeof STATUS_CODES,
+        statusCode: code!,
+        ...(dto.reason ? { reason: dto.reason } : {}),
+        at: new Date().toISOString(),
+      };
+      await this.outbox.add(m, { subject: Subjects.documentStatusChanged(), type: 'document.status-changed', data: event, id: event.statusId });
+      await this.audit.record(m, {
+        action: AuditActions.documentStatusChanged,
+        actor: p,
+        resource: resource(id),
+        details: { from: d.state, to: dto.status, statusCode: code, ...(dto.assignee ? { assignee: dto.assignee } : {}) },
+      });
+      return { ok: true };
+    });
+    if ('error' in result && result.error) {
+      await refused(result.error.code);
+      throw result.error;
+    }
+    return this.get(p, id);
+  }
+
+  async recall(p: Principal, id: string, dto: RecallDto) {
+    const result = await this.ds.transaction(async (m) => {
+      const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
+      if (!d) return { error: errors.documentNotFound() };
+      if (d.direction !== 'outgoing') return { error: errors.wrongDirection('Only the sender recalls a document') };
+      if (d.state !== 'sent') return { error: errors.notSent() };
+      await this.repo.setState(m, id, { state: 'recalled', reason: dto.reason });
+      const attachments = await this.repo.attachments(m, [id]);
+      const event = { ...sendEvent(d, attachments, 1), reason: dto.reason };
+      await this.outbox.add(m, {
+        subject: Subjects.documentRecallRequested(),
+        type: 'document.recall-requested',
+        data: event,
+        id: derivedUuid(`${id}:recall`),
+      });
+      await this.audit.record(m, { action: AuditActions.documentRecalled, actor: p, resource: resource(id), details: { reason: dto.reason } });
+      return { ok: true };
+    });
+    if ('error' in result && result.error) {
+      await this.recordRefusal(p, AuditActions.documentRecalled, id, { reason: result.error.code }, 'denied');
+      throw result.error;
+    }
+    return this.get(p, id);
+  }
+}
+
+export function attachmentRefs(rows: AttachmentRow[]): AttachmentRef[] {
+  return rows.map((a) => ({ id: a.id, name: a.name, contentType: a.content_type, size: Number(a.size), sha256: a.sha256, storageKey: a.sha256 }));
+}
+
+function sendEvent(d: DocumentRow, attachments: AttachmentRow[], businessType: 0 | 1): DocumentSendRequestedEvent {
+  return {
+    documentId: d.id,
+    fromOrganizationCode: d.organization_code,
+    recipients: d.recipients,
+    businessType,
+    document: {
+      number: d.number,
+      notation: d.notation,
+      type: d.type,
+      ...(d.type_name ? { typeName: d.type_name } : {}),
+      subject: d.subject,
+      ...(d.content != null ? { content: d.content } : {}),
+      ...(d.promulgation_place ? { promulgationPlace: d.promulgation_place } : {}),
+      promulgationDate: d.promulgation_date,
+      signer: d.signer,
+      secrecy: d.secrecy,
+      urgency: d.urgency,
+      steering: d.steering,
+      dueDate: d.due_date,
+    },
+    attachments: attachmentRefs(attachments),
+  };
+}
+
+const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+function encodeCursor(ts: string, id: string): string {
+  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { ts: string; id: string } {
+  try {
+    const [ts, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (typeof ts !== 'string' || !PG_TIMESTAMP.test(ts) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
+    return { ts, id };
+  } catch {
+    throw badRequest('VALIDATION_FAILED', 'Invalid input: cursor', [{ field: 'cursor', errors: ['cursor is not one this API issued'] }]);
+  }
+}

@@ -1,0 +1,136 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DomainError, JwtVerifier, runWithCorrelationId, sanitizeCorrelationId, toFieldErrors, type Principal } from '@lienthong/common';
+import { ProtoFiles, type Role } from '@lienthong/contracts';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { randomUUID } from 'node:crypto';
+import { DocumentsConfig } from '../config/documents.config';
+import { CreateDocumentDto, ListDocumentsQuery, StatusChangeDto } from '../documents/documents.dto';
+import { DocumentsService } from '../documents/documents.service';
+
+const GRPC_STATUS: Record<number, grpc.status> = {
+  400: grpc.status.INVALID_ARGUMENT,
+  401: grpc.status.UNAUTHENTICATED,
+  403: grpc.status.PERMISSION_DENIED,
+  404: grpc.status.NOT_FOUND,
+  409: grpc.status.ABORTED,
+  413: grpc.status.RESOURCE_EXHAUSTED,
+  422: grpc.status.FAILED_PRECONDITION,
+  429: grpc.status.RESOURCE_EXHAUSTED,
+  503: grpc.status.UNAVAILABLE,
+};
+
+type Handler<Req, Res> = (p: Principal, req: Req) => Promise<Res>;
+
+/**
+ * `lienthong.documents.v1.DocumentExchange` on GRPC_PORT: the REST rules through the same services, the
+ * same bearer tokens (metadata `authorization`) and the same error codes (metadata `error-code`).
+ */
+@Injectable()
+export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DocumentsGrpcServer.name);
+  private server?: grpc.Server;
+  /** The bound port (differs from GRPC_PORT when that is 0). */
+  port = 0;
+
+  constructor(
+    private readonly config: DocumentsConfig,
+    private readonly verifier: JwtVerifier,
+    private readonly documents: DocumentsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const def = protoLoader.loadSync(ProtoFiles.documents(), { keepCase: false, longs: Number, enums: String, defaults: false, arrays: true, oneofs: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      lienthong: { documents: { v1: { DocumentExchange: grpc.ServiceClientConstructor } } };
+    };
+    const server = new grpc.Server();
+    server.addService(pkg.lienthong.documents.v1.DocumentExchange.service, {
+      createDocument: this.unary(['clerk'], async (p, req: Record<string, unknown>) => {
+        const dto = await this.validated(CreateDocumentDto, { recipients: [], ...req });
+        return this.documents.create(p, dto);
+      }),
+      sendDocument: this.unary(['clerk'], (p, req: { id?: string }) => this.documents.send(p, req.id ?? '')),
+      getDocument: this.unary([], (p, req: { id?: string }) => this.documents.get(p, req.id ?? '')),
+      listIncoming: this.unary([], async (p, req: Record<string, unknown>) => {
+        const q = await this.validated(ListDocumentsQuery, { ...req, direction: 'incoming' });
+        const page = await this.documents.list(p, q);
+        return { items: page.items, nextCursor: page.nextCursor ?? '' };
+      }),
+      updateStatus: this.unary(['clerk', 'leader', 'specialist'], async (p, req: { id?: string } & Record<string, unknown>) => {
+        const { id, ...body } = req;
+        const dto = await this.validated(StatusChangeDto, body);
+        return this.documents.changeStatus(p, id ?? '', dto);
+      }),
+    });
+    this.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${this.config.HOST}:${this.config.GRPC_PORT}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.server = server;
+    this.logger.log(`gRPC DocumentExchange on port ${this.port}`);
+  }
+
+  private unary<Req, Res>(roles: Role[], fn: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const cid = sanitizeCorrelationId(call.metadata.get('x-correlation-id')[0]) ?? randomUUID();
+      void runWithCorrelationId(cid, async () => {
+        try {
+          const auth = String(call.metadata.get('authorization')[0] ?? '');
+          const m = /^Bearer\s+(\S+)$/i.exec(auth);
+          if (!m) throw new DomainError(401, 'UNAUTHORIZED', 'A bearer token is required');
+          const p = await this.verifier.verify(m[1]);
+          if (roles.length > 0 && !roles.some((r) => p.roles.includes(r))) {
+            throw new DomainError(403, 'FORBIDDEN', 'Your roles do not allow this action');
+          }
+          callback(null, await fn(p, call.request));
+        } catch (e) {
+          callback(this.toGrpcError(e, cid));
+        }
+      });
+    };
+  }
+
+  private async validated<T extends object>(cls: new () => T, plain: Record<string, unknown>): Promise<T> {
+    // proto3 cannot tell an empty string from an absent one: empty optional strings count as absent.
+    const cleaned = Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== '' && v !== undefined && v !== null));
+    const dto = plainToInstance(cls, cleaned);
+    const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length > 0) {
+      const fields = toFieldErrors(errors);
+      throw new DomainError(400, 'VALIDATION_FAILED', `Invalid input: ${fields.map((f) => f.field).join(', ')}`, fields);
+    }
+    return dto;
+  }
+
+  private toGrpcError(e: unknown, correlationId: string): Partial<grpc.StatusObject> {
+    const metadata = new grpc.Metadata();
+    metadata.set('x-correlation-id', correlationId);
+    if (e instanceof DomainError) {
+      metadata.set('error-code', e.code);
+      if (e.fields) metadata.set('error-fields', e.fields.map((f) => f.field).join(','));
+      return { code: GRPC_STATUS[e.status] ?? grpc.status.UNKNOWN, details: e.message, metadata };
+    }
+    this.logger.error(`gRPC handler failed: ${(e as Error)?.message}`);
+    metadata.set('error-code', 'INTERNAL');
+    return { code: grpc.status.INTERNAL, details: 'Internal error', metadata };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000);
+      server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { hasRole, type Principal } from '@lienthong/common';
+import { DataSource } from 'typeorm';
+
+interface RegisterRow {
+  register_number: number;
+  arrival_date: string | null;
+  from_organization_code: string | null;
+  number: string;
+  notation: string;
+  promulgation_date: string;
+  type: string;
+  type_name: string | null;
+  subject: string;
+  assignee: string | null;
+  state: string;
+  status_reason: string | null;
+  secrecy: string;
+  urgency: string;
+  signer: { fullName?: string; position?: string };
+  recipients: string[];
+  id: string;
+}
+
+const INCOMING_COLUMNS = [
+  ['arrivalDate', 'Ngày đến'],
+  ['arrivalNumber', 'Số đến'],
+  ['author', 'Tác giả'],
+  ['numberNotation', 'Số, ký hiệu'],
+  ['documentDate', 'Ngày tháng'],
+  ['typeAndSubject', 'Tên loại và trích yếu nội dung'],
+  ['receivingUnit', 'Đơn vị hoặc người nhận'],
+  ['notes', 'Ghi chú'],
+] as const;
+
+const OUTGOING_COLUMNS = [
+  ['outgoingNumber', 'Số thứ tự'],
+  ['numberNotation', 'Số, ký hiệu văn bản'],
+  ['documentDate', 'Ngày tháng văn bản'],
+  ['typeAndSubject', 'Tên loại và trích yếu nội dung'],
+  ['signer', 'Người ký'],
+  ['recipients', 'Nơi nhận văn bản'],
+  ['notes', 'Ghi chú'],
+] as const;
+
+/** Party documents write number and notation as `27-QĐ/TW`; keep a notation that already carries its number. */
+function numberNotation(r: RegisterRow): string {
+  return r.notation.startsWith(r.number) ? r.notation : `${r.number}-${r.notation}`;
+}
+
+function notes(r: RegisterRow): string {
+  const parts: string[] = [];
+  if (r.secrecy !== 'none') parts.push(`secrecy: ${r.secrecy}`);
+  if (r.urgency !== 'normal') parts.push(`urgency: ${r.urgency}`);
+  parts.push(`status: ${r.state}`);
+  if (r.status_reason) parts.push(`reason: ${r.status_reason}`);
+  return parts.join('; ');
+}
+
+/** The incoming register (sổ văn bản đến) and the outgoing register, by number within a year. */
+@Injectable()
+export class RegistersService {
+  constructor(private readonly ds: DataSource) {}
+
+  async entries(p: Principal, direction: 'incoming' | 'outgoing', year: number) {
+    const rows: RegisterRow[] = await this.ds.query(
+      `SELECT id, register_number, (arrival_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text AS arrival_date,
+              from_organization_code, number, notation, promulgation_date::text AS promulgation_date, type, type_name,
+              subject, assignee, state, status_reason, secrecy, urgency, signer, recipients
+       FROM documents
+       WHERE organization_code = $1 AND direction = $2 AND register_year = $3 AND ($4 OR secrecy = 'none')
+       ORDER BY register_number`,
+      [p.organizationCode, direction, year, hasRole(p, 'cleared')],
+    );
+    const typeAndSubject = (r: RegisterRow) => `${r.type_name ?? r.type}: ${r.subject}`;
+    if (direction === 'incoming') {
+      return rows.map((r) => ({
+        documentId: r.id,
+        arrivalDate: r.arrival_date,
+        arrivalNumber: r.register_number,
+        author: r.from_organization_code,
+        numberNotation: numberNotation(r),
+        documentDate: r.promulgation_date,
+        typeAndSubject: typeAndSubject(r),
+        receivingUnit: r.assignee ?? '',
+        notes: notes(r),
+      }));
+    }
+    return rows.map((r) => ({
+      documentId: r.id,
+      outgoingNumber: r.register_number,
+      numberNotation: numberNotation(r),
+      documentDate: r.promulgation_date,
+      typeAndSubject: typeAndSubject(r),
+      signer: [r.signer?.position, r.signer?.fullName].filter(Boolean).join(' '),
+      recipients: r.recipients.join(', '),
+      notes: notes(r),
+    }));
+  }
+
+  toCsv(direction: 'incoming' | 'outgoing', entries: Record<string, unknown>[]): string {
+    const columns = direction === 'incoming' ? INCOMING_COLUMNS : OUTGOING_COLUMNS;
+    const lines = [columns.map(([, title]) => csvCell(title)).join(',')];
+    for (const e of entries) lines.push(columns.map(([key]) => csvCell(e[key])).join(','));
+    // BOM so spreadsheet programs read the Vietnamese text as UTF-8.
+    return `\uFEFF${lines.join('\r\n')}\r\n`;
+  }
+}
+
+/** RFC 4180 quoting; cells a spreadsheet would run as a formula are prefixed with a quote. */
+export function csvCell(v: unknown): string {
+  let s = v == null ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -1,0 +1,94 @@
+import { dropSchema, freePort, testDatabaseUrl, testNatsUrl } from '@lienthong/testing';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..', '..');
+export const SERVICES = ['identity', 'documents', 'integration-bus', 'audit'] as const;
+export type Service = (typeof SERVICES)[number];
+
+export async function waitReady(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return true;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+/**
+ * One node of the platform as real processes (built `dist/`), on the shared test PostgreSQL and NATS, with
+ * its own schemas, ports and NATS namespace.
+ */
+export class PlatformProcesses {
+  readonly ports = {} as Record<Service, number>;
+  readonly logs = {} as Record<Service, string>;
+  readonly adminPassword = `E2e-${randomBytes(12).toString('hex')}`;
+  private readonly procs = new Map<Service, ChildProcess>();
+  private readonly schemas: string[] = [];
+  private dbUrl = '';
+  private env: Record<string, string> = {};
+
+  constructor(private readonly extraEnv: Partial<Record<Service | 'all', Record<string, string>>> = {}) {}
+
+  url(service: Service): string {
+    return `http://127.0.0.1:${this.ports[service]}`;
+  }
+
+  async start(): Promise<void> {
+    this.dbUrl = await testDatabaseUrl();
+    const natsUrl = await testNatsUrl();
+    const tag = randomBytes(3).toString('hex');
+    for (const s of SERVICES) this.ports[s] = await freePort();
+    this.env = {
+      DATABASE_URL: this.dbUrl,
+      NATS_URL: natsUrl,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      JWKS_URL: `${this.url('identity')}/.well-known/jwks.json`,
+      ADMIN_PASSWORD: this.adminPassword,
+      OUTBOX_POLL_MS: '200',
+      ...(this.extraEnv.all ?? {}),
+    };
+    for (const s of SERVICES) {
+      const schema = `e2e_${tag}_${s.replace('-', '_')}`;
+      this.schemas.push(schema);
+      this.spawn(s, schema);
+    }
+    const ready = await Promise.all(SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, 60_000)));
+    SERVICES.forEach((s, i) => {
+      if (!ready[i]) throw new Error(`${s} not ready; log:\n${this.logs[s].slice(-3000)}`);
+    });
+  }
+
+  private spawn(s: Service, schema: string): void {
+    this.logs[s] = '';
+    const p = spawn(process.execPath, [join(ROOT, 'services', s, 'dist', 'main.js')], {
+      env: { ...process.env, ...this.env, DB_SCHEMA: schema, PORT: String(this.ports[s]), ...(this.extraEnv[s] ?? {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    p.stdout?.on('data', (d) => (this.logs[s] += d.toString()));
+    p.stderr?.on('data', (d) => (this.logs[s] += d.toString()));
+    this.procs.set(s, p);
+  }
+
+  async stopService(s: Service): Promise<void> {
+    const p = this.procs.get(s);
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+      setTimeout(() => p.kill('SIGKILL'), 10_000).unref();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(SERVICES.map((s) => this.stopService(s)));
+    for (const schema of this.schemas) await dropSchema(this.dbUrl, schema);
+  }
+}
