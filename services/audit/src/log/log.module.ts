@@ -3,12 +3,12 @@ import { CheckpointService } from '../checkpoint/checkpoint.service';
 import { KeysService } from '../checkpoint/keys.service';
 import { AuditController } from '../events/audit.controller';
 import { EventsService } from '../events/events.service';
-import { IntakeHandler } from './intake.handler';
+import { IntakeConsumer } from './intake.consumer';
 import { LogRepository } from './log.repository';
 
 @Module({
   controllers: [AuditController],
-  providers: [LogRepository, KeysService, CheckpointService, IntakeHandler, EventsService],
+  providers: [LogRepository, KeysService, CheckpointService, IntakeConsumer, EventsService],
   exports: [LogRepository],
 })
 export class AuditLogModule {}
