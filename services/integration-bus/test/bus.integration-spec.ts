@@ -1,7 +1,7 @@
-import { Subjects, type DocumentDeliveryEvent, type DocumentSendRequestedEvent, type DocumentStatusEvent, type ExchangeStateEvent } from '@lienthong/contracts';
+import { Streams, Subjects, type AuditEventPayload, type DocumentDeliveryEvent, type DocumentSendRequestedEvent, type DocumentStatusEvent, type ExchangeStateEvent } from '@lienthong/contracts';
 import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
 import { createHmac, randomUUID } from 'node:crypto';
-import { buildPackage, buildStatus, formatDocumentId, parsePackage, signPackage, verifyPackage } from '../src/edxml';
+import { buildPackage, buildStatus, formatDocumentId, parsePackage, parseStatus, signPackage, verifyPackage } from '../src/edxml';
 import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import { BusInstance, busEnv, IdentityDouble, NatsProbe, newCredentials, org, SECRET, SYSTEM_ID } from './support/bus-harness';
 
@@ -213,6 +213,21 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       if (sim.items.get(again.docId)!.acks[SYSTEM_ID] !== 'done') throw new Error('not acked');
     });
     expect((await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId)).toHaveLength(1);
+    // The receiver (documents) answers 01: a status message goes back to the agency through the axis.
+    await probe.publish(Subjects.documentStatusChanged(), 'document.status-changed', {
+      statusId: randomUUID(),
+      sourceDocumentId: d.data.sourceDocumentId,
+      edxmlDocumentId: p.documentId,
+      fromOrganizationCode: LOCAL_ORG,
+      toOrganizationCode: AGENCY,
+      status: 'arrived',
+      statusCode: '01',
+      at: new Date().toISOString(),
+    } satisfies DocumentStatusEvent);
+    const back = await eventually(() => sim.received(AGENCY).find((i) => i.messageType === 'status'));
+    expect(back.headers!['xroadvnpt-messagetype']).toBe('status');
+    const parsed = parseStatus(back.content, { maxBytes: 1e6 });
+    expect(parsed).toMatchObject({ statusCode: '01', from: { organId: LOCAL_ORG }, responseFor: { organId: AGENCY, documentId: p.documentId } });
     // Agencies from getAgenciesList were registered in identity as state organizations.
     expect(identity.upserts).toContain('000.00.00.G30');
   });
@@ -259,6 +274,12 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       expect(states.map((s) => s.data.error).sort()).toEqual(['DOCUMENT_CLASSIFIED', 'RECIPIENT_UNKNOWN']);
     });
     expect(await deliveriesTo(LOCAL_ORG, secret.documentId)).toHaveLength(0);
+    await until(async () => {
+      const audits = await auditEvents();
+      expect(audits.find((a) => a.data.action === 'exchange.refused' && a.data.resource.id === secret.documentId)).toMatchObject({
+        data: { outcome: 'denied', details: { reason: 'DOCUMENT_CLASSIFIED' } },
+      });
+    });
     expect(await exchangesOf(secret.documentId)).toHaveLength(0);
     const [failed] = await exchangesOf(unknown.documentId);
     expect(failed).toMatchObject({ state: 'failed', lastError: 'RECIPIENT_UNKNOWN' });
@@ -273,6 +294,59 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     const one = await busA.http.get(`/api/v1/exchanges/${failed.id}`).set('Authorization', auth);
     expect(Object.keys(one.body).sort()).toEqual(['attempts', 'documentId', 'from', 'id', 'lastError', 'route', 'state', 'to', 'trace'].filter((k) => k !== 'lastError' || 'lastError' in one.body).sort());
     expect((await busA.http.get('/api/v1/exchanges').set('Authorization', `Bearer ${await tokens.mint({ org: PARTY_OFFICE, roles: ['clerk'] })}`)).status).toBe(403);
+  });
+
+  const auditEvents = () => probe.events<AuditEventPayload>(Subjects.auditEvent('integration-bus'), Streams.audit().name);
+
+  it('TTL → expired, last attempt → dead, operator retry → sent again (all audited)', async () => {
+    sim.setDown(true);
+    const x = await sendRequested([AGENCY_2]);
+    const y = await sendRequested([AGENCY_2]);
+    await until(async () => {
+      for (const ev of [x, y]) if (!((await exchangesOf(ev.documentId))[0]?.attempts >= 1)) throw new Error('no attempt yet');
+    });
+    // Time passes: x outlives its TTL; y is at its last attempt.
+    await busA.db.query(`UPDATE exchanges SET expires_at = now() - interval '1 second' WHERE document_id = $1`, [x.documentId]);
+    await busA.db.query(`UPDATE exchanges SET attempts = 9, next_attempt_at = now() WHERE document_id = $1`, [y.documentId]);
+    await until(async () => {
+      expect((await exchangesOf(x.documentId))[0].state).toBe('expired');
+      expect((await exchangesOf(y.documentId))[0].state).toBe('dead');
+    }, 20_000);
+    await until(async () => {
+      const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => [x.documentId, y.documentId].includes(e.data.documentId));
+      expect(states.map((e) => e.data.state)).toEqual(expect.arrayContaining(['expired', 'dead']));
+    });
+    sim.setDown(false);
+    const [ex] = await exchangesOf(x.documentId);
+    const auth = `Bearer ${await operator()}`;
+    const retried = await busA.http.post(`/api/v1/exchanges/${ex.id}/retry`).set('Authorization', auth);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ id: ex.id, state: 'queued', attempts: 0 });
+    await until(async () => expect((await exchangesOf(x.documentId))[0].state).toBe('sent'), 20_000);
+    await until(async () => {
+      const actions = (await auditEvents()).filter((a) => [ex.id].includes(a.data.resource.id)).map((a) => a.data.action);
+      expect(actions).toEqual(expect.arrayContaining(['exchange.queued', 'exchange.expired', 'exchange.retried', 'exchange.sent']));
+    });
+  });
+
+  it('federation refuses a package signed by an untrusted node (audited, nothing delivered)', async () => {
+    const stranger = newCredentials('stranger');
+    const documentId = formatDocumentId(PARTY_OFFICE, '2026-11-22', '77', 'GIẢ-MẠO');
+    const xml = signPackage(
+      buildPackage({
+        from: { organId: PARTY_OFFICE }, to: [{ organId: PROVINCE_ORG }], documentId, codeNumber: '77', codeNotation: 'GIẢ-MẠO',
+        promulgationDate: '2026-11-22', type: '1', subject: 'Giả mạo', signer: {}, priority: 0, steeringType: 0, toPlaces: [],
+        responseFor: [], traces: [], businessDocType: 0, attachments: [],
+      }),
+      stranger,
+    );
+    const key = await probe.putObject(Buffer.from(xml));
+    await probe.publish(Subjects.nodeInbound('prov1'), 'bus.node-inbound', { kind: 'package', fromNodeId: 'central', packageKey: key, sourceDocumentId: 'forged' });
+    await until(async () => {
+      const a = (await auditEvents()).find((e) => e.data.action === 'edxml.rejected' && e.data.details?.reason === 'SIGNATURE_UNTRUSTED');
+      expect(a?.source).toMatch(/@prov1$/);
+    });
+    expect((await deliveriesTo(PROVINCE_ORG)).filter((e) => e.data.edxmlDocumentId === documentId)).toHaveLength(0);
   });
 
   async function eventuallyDoc() {
