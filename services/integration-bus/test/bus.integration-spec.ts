@@ -224,7 +224,7 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       statusCode: '01',
       at: new Date().toISOString(),
     } satisfies DocumentStatusEvent);
-    const back = await eventually(() => sim.received(AGENCY).find((i) => i.messageType === 'status'));
+    const back = (await eventually(() => sim.received(AGENCY).find((i) => i.messageType === 'status')))!;
     expect(back.headers!['xroadvnpt-messagetype']).toBe('status');
     const parsed = parseStatus(back.content, { maxBytes: 1e6 });
     expect(parsed).toMatchObject({ statusCode: '01', from: { organId: LOCAL_ORG }, responseFor: { organId: AGENCY, documentId: p.documentId } });
