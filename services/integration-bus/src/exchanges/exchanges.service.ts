@@ -305,6 +305,12 @@ export class ExchangesService {
       return;
     }
     if (sender.sector === 'state') {
+      // A redelivery of a status already applied must not reach the axis twice.
+      const done: unknown[] = await this.repo.dataSource.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [
+        CONSUMERS.status(this.nodeId),
+        messageId,
+      ]);
+      if (done.length) return;
       if (!ev.edxmlDocumentId) {
         this.logger.warn(`status ${ev.statusId} to ${sender.code} has no edXML DocumentId; dropped`);
         return;
