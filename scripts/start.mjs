@@ -18,11 +18,19 @@ if (!adminPassword) {
   if (!existsSync(pwFile)) writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
   adminPassword = readFileSync(pwFile, 'utf8').trim();
 }
+// Likewise the key that encrypts identity's signing keys at rest, so tokens survive a restart in development.
+let kek = process.env.KEY_ENCRYPTION_KEY;
+const kekFile = join(ROOT, '.data', 'key-encryption-key');
+if (!kek) {
+  if (!existsSync(kekFile)) writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  kek = readFileSync(kekFile, 'utf8').trim();
+}
 const shared = {
   DATABASE_URL: pg.url,
   NATS_URL: nats.url,
   NODE_ID: process.env.NODE_ID ?? 'central',
   ADMIN_PASSWORD: adminPassword,
+  KEY_ENCRYPTION_KEY: kek,
 };
 const started = Date.now();
 const procs = SERVICES.map((svc) =>

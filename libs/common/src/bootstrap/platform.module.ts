@@ -1,4 +1,4 @@
-import { DynamicModule, Global, MiddlewareConsumer, Module, NestModule, Type } from '@nestjs/common';
+import { DynamicModule, Global, MiddlewareConsumer, Module, NestModule, Provider, Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { MessagePattern } from '@nestjs/microservices';
 import { TerminusModule } from '@nestjs/terminus';
@@ -39,6 +39,8 @@ export interface PlatformOptions {
   streams?: StreamDefinition[];
   /** Identity verifies its own tokens with its own keys instead of fetching its JWKS over HTTP. */
   keyResolver?: { useFactory: (...args: any[]) => JWTVerifyGetKey | Promise<JWTVerifyGetKey>; inject?: any[] };
+  /** Providers the key resolver (or other platform pieces) depend on; they become global like the rest. */
+  extraProviders?: Provider[];
 }
 
 export const PLATFORM_STREAMS = Symbol('PLATFORM_STREAMS');
@@ -110,6 +112,7 @@ export class PlatformModule implements NestModule {
       ProcessedMessages,
       AuditRecorder,
       JwtVerifier,
+      ...(opts.extraProviders ?? []),
     ];
     return {
       module: PlatformModule,

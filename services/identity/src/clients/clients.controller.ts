@@ -1,0 +1,31 @@
+import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
+import { CreateClientDto } from './clients.dto';
+import { ClientsService } from './clients.service';
+
+@ApiTags('clients')
+@ApiBearerAuth()
+@Controller('api/v1/clients')
+@Roles('system-admin', 'org-admin')
+export class ClientsController {
+  constructor(private readonly clients: ClientsService) {}
+
+  /** The secret is shown only in this answer. */
+  @Post()
+  create(@CurrentPrincipal() p: Principal, @Body() dto: CreateClientDto) {
+    return this.clients.create(p, dto);
+  }
+
+  @Post(':clientId/rotate-secret')
+  @HttpCode(200)
+  rotate(@CurrentPrincipal() p: Principal, @Param('clientId') clientId: string) {
+    return this.clients.rotate(p, clientId);
+  }
+
+  @Delete(':clientId')
+  @HttpCode(204)
+  async remove(@CurrentPrincipal() p: Principal, @Param('clientId') clientId: string) {
+    await this.clients.remove(p, clientId);
+  }
+}
