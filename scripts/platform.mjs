@@ -140,7 +140,7 @@ export async function waitReady(url, timeoutMs = 60_000) {
 }
 
 /** Starts one service process from its build output, with prefixed, readable log lines. */
-export function startService(svc, env, { pretty = true, onLine } = {}) {
+export function startService(svc, env, { pretty = true, onLine, silent = false } = {}) {
   const proc = spawn(process.execPath, [join(ROOT, 'services', svc.name, 'dist', 'main.js')], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -163,7 +163,7 @@ export function startService(svc, env, { pretty = true, onLine } = {}) {
           /* not JSON */
         }
       }
-      stream.write(`${prefix} ${text}\n`);
+      if (!silent) stream.write(`${prefix} ${text}\n`);
     }
   };
   proc.stdout.on('data', print(process.stdout));

@@ -2,3 +2,4 @@ export * from './test-infra';
 export * from './nats-server-process';
 export * from './test-tokens';
 export * from './service-env';
+export * from './pdf-signing';

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { documentBody, DocumentsHarness } from './support/harness';
-import { makeCa, makeSigner, minimalPdf, signPdf, type TestIdentity } from './support/pdf-signing';
+import { makeCa, makeSigner, minimalPdf, signPdf, type TestIdentity } from '@lienthong/testing';
 
 jest.setTimeout(90_000);
 

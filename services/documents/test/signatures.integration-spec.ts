@@ -3,7 +3,7 @@ import { DocumentsConfig } from '../src/config/documents.config';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCa, makeSigner, minimalPdf, signPdf, type TestIdentity } from './support/pdf-signing';
+import { makeCa, makeSigner, minimalPdf, signPdf, type TestIdentity } from '@lienthong/testing';
 
 jest.setTimeout(60_000);
 
