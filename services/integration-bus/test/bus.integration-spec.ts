@@ -232,6 +232,18 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(await identity.get('000.00.00.G30')).toMatchObject({ sector: 'state', name: 'Bộ Nội vụ' });
   });
 
+  it('a recall (business type 1) is delivered to the local recipient as a separate exchange', async () => {
+    const ev = await sendRequested([LOCAL_ORG]);
+    await until(async () => expect(await deliveriesTo(LOCAL_ORG, ev.documentId)).toHaveLength(1));
+    await probe.publish(Subjects.documentRecallRequested(), 'document.recall-requested', { ...ev, businessType: 1, reason: 'Ban hành nhầm' }, randomUUID());
+    await until(async () => {
+      const recall = (await deliveriesTo(LOCAL_ORG, ev.documentId)).filter((d) => d.data.businessType === 1);
+      expect(recall).toHaveLength(1);
+      expect(recall[0].data).toMatchObject({ reason: 'Ban hành nhầm', sourceDocumentId: ev.documentId });
+    });
+    expect(await exchangesOf(ev.documentId)).toHaveLength(2);
+  });
+
   it('axis down then back: queued with back-off, then delivered exactly once', async () => {
     sim.setDown(true);
     const ev = await sendRequested([AGENCY_2]);
