@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule } from '@lienthong/common';
 import { Streams } from '@lienthong/contracts';
 import { AuditConfig } from './config/audit.config';
+import { AuditLogModule } from './log/log.module';
 import { migrations } from './migrations';
 
 @Module({})
@@ -18,6 +19,7 @@ export class AppModule {
           migrations,
           streams: [Streams.audit()],
         }),
+        AuditLogModule,
       ],
     };
   }

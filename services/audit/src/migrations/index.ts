@@ -1,4 +1,5 @@
 import { Init1763800000000 } from './1763800000000-Init';
+import { AuditLog1763900000000 } from './1763900000000-AuditLog';
 
 /** In order of application. */
-export const migrations = [Init1763800000000];
+export const migrations = [Init1763800000000, AuditLog1763900000000];

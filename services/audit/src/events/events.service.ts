@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Principal, RpcClient } from '@lienthong/common';
+import { AuditEventPayload, RpcMethods } from '@lienthong/contracts';
+import { DataSource } from 'typeorm';
+
+export interface EventItem {
+  id: string;
+  leafIndex: number;
+  leafHash: string;
+  time: string;
+  service: string;
+  action: string;
+  actor: { sub: string; organizationCode: string | null; type: string };
+  resource: { type: string; id: string };
+  outcome: string;
+  details?: Record<string, unknown>;
+}
+
+export interface EventFilter {
+  action?: string;
+  actor?: string;
+  organizationCode?: string;
+  resourceId?: string;
+  from?: string;
+  to?: string;
+  fromIndex?: number;
+  toIndex?: number;
+  /** null = everything (system-admin). */
+  scope: string[] | null;
+}
+
+interface LeafRow {
+  leaf_index: string;
+  leaf_hash: Buffer;
+  event: AuditEventPayload;
+}
+
+export function toItem(r: LeafRow): EventItem {
+  const e = r.event;
+  const item: EventItem = {
+    id: e.id,
+    leafIndex: Number(r.leaf_index),
+    leafHash: r.leaf_hash.toString('hex'),
+    time: e.time,
+    service: e.service,
+    action: e.action,
+    actor: { sub: e.actor.sub, organizationCode: e.actor.organizationCode ?? null, type: e.actor.type },
+    resource: { type: e.resource.type, id: e.resource.id },
+    outcome: e.outcome,
+  };
+  if (e.details !== undefined) item.details = e.details;
+  return item;
+}
+
+/** Queries over the stored events; every filter is backed by an index ending in leaf_index. */
+@Injectable()
+export class EventsService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly rpc: RpcClient,
+  ) {}
+
+  /** The organization codes an auditor may see (its subtree, from identity); null for system-admins. */
+  async scopeOf(p: Principal): Promise<string[] | null> {
+    if (p.roles.includes('system-admin')) return null;
+    const { codes } = await this.rpc.request(RpcMethods.organizationSubtree, { code: p.organizationCode });
+    return Array.from(new Set([p.organizationCode, ...(codes ?? [])]));
+  }
+
+  async page(f: EventFilter, afterIndex: number, limit: number): Promise<{ rows: LeafRow[]; more: boolean }> {
+    const rows = await this.fetch(f, afterIndex, limit + 1);
+    return { rows: rows.slice(0, limit), more: rows.length > limit };
+  }
+
+  async query(f: EventFilter, cursor: string | undefined, limit: number): Promise<{ items: EventItem[]; nextCursor: string | null }> {
+    const { rows, more } = await this.page(f, cursor === undefined ? -1 : Number(cursor), limit);
+    return { items: rows.map(toItem), nextCursor: more ? String(rows[rows.length - 1].leaf_index) : null };
+  }
+
+  /** Keyset batches in leaf order: memory stays bounded however long the export. */
+  async *exportBatches(f: EventFilter, batchSize = 1000): AsyncGenerator<LeafRow[]> {
+    let after = -1;
+    for (;;) {
+      const rows = await this.fetch(f, after, batchSize);
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < batchSize) return;
+      after = Number(rows[rows.length - 1].leaf_index);
+    }
+  }
+
+  private async fetch(f: EventFilter, afterIndex: number, limit: number): Promise<LeafRow[]> {
+    const where: string[] = ['leaf_index > $1'];
+    const params: unknown[] = [afterIndex];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (f.action !== undefined) add('action = ?', f.action);
+    if (f.actor !== undefined) add('actor_sub = ?', f.actor);
+    if (f.organizationCode !== undefined) add('organization_code = ?', f.organizationCode);
+    if (f.resourceId !== undefined) add('resource_id = ?', f.resourceId);
+    if (f.from !== undefined) add('time >= ?', f.from);
+    if (f.to !== undefined) add('time < ?', f.to);
+    if (f.fromIndex !== undefined) add('leaf_index >= ?', f.fromIndex);
+    if (f.toIndex !== undefined) add('leaf_index < ?', f.toIndex);
+    if (f.scope !== null) add('organization_code = ANY(?::text[])', f.scope);
+    params.push(limit);
+    return (await this.ds.query(
+      `SELECT leaf_index, leaf_hash, event FROM leaves WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT $${params.length}`,
+      params,
+    )) as LeafRow[];
+  }
+}
