@@ -3,7 +3,7 @@ import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
 import { createHmac, randomUUID } from 'node:crypto';
 import { buildPackage, buildStatus, formatDocumentId, parsePackage, parseStatus, signPackage, verifyPackage } from '../src/edxml';
 import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
-import { BusInstance, busEnv, IdentityDouble, NatsProbe, newCredentials, org, SECRET, SYSTEM_ID } from './support/bus-harness';
+import { BusInstance, busEnv, RealIdentity, NatsProbe, newCredentials, org, SECRET, SYSTEM_ID } from './support/bus-harness';
 
 const PARTY_OFFICE = '000.00.00.H01';
 const LOCAL_ORG = '000.00.00.H02';
@@ -22,7 +22,7 @@ const until = (fn: () => unknown, timeoutMs?: number) =>
 
 describe('integration bus (real PostgreSQL, NATS and the simulated national axis over HTTP)', () => {
   let tokens: TestTokens;
-  let identity: IdentityDouble;
+  let identity: RealIdentity;
   let probe: NatsProbe;
   let sim: NationalAxisSimulator;
   const credA = newCredentials('bus-central');
@@ -33,8 +33,8 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
   beforeAll(async () => {
     tokens = await TestTokens.start();
     const natsUrl = await testNatsUrl();
-    identity = await new IdentityDouble().start(natsUrl);
-    identity.add(org(PARTY_OFFICE, 'party', 'central'), org(LOCAL_ORG, 'party', 'central'), org(AGENCY, 'state', 'central'), org(AGENCY_2, 'state', 'central'), org(PROVINCE_ORG, 'party', 'prov1'));
+    identity = await new RealIdentity().start();
+    await identity.add(org(PARTY_OFFICE, 'party', 'central'), org(LOCAL_ORG, 'party', 'central'), org(AGENCY, 'state', 'central'), org(AGENCY_2, 'state', 'central'), org(PROVINCE_ORG, 'party', 'prov1'));
     probe = await new NatsProbe().start(natsUrl);
     sim = new NationalAxisSimulator({ systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' }, agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }] });
     const simUrl = await sim.start(0);
@@ -229,7 +229,19 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     const parsed = parseStatus(back.content, { maxBytes: 1e6 });
     expect(parsed).toMatchObject({ statusCode: '01', from: { organId: LOCAL_ORG }, responseFor: { organId: AGENCY, documentId: p.documentId } });
     // Agencies from getAgenciesList were registered in identity as state organizations.
-    expect(identity.upserts).toContain('000.00.00.G30');
+    expect(await identity.get('000.00.00.G30')).toMatchObject({ sector: 'state', name: 'Bộ Nội vụ' });
+  });
+
+  it('a recall (business type 1) is delivered to the local recipient as a separate exchange', async () => {
+    const ev = await sendRequested([LOCAL_ORG]);
+    await until(async () => expect(await deliveriesTo(LOCAL_ORG, ev.documentId)).toHaveLength(1));
+    await probe.publish(Subjects.documentRecallRequested(), 'document.recall-requested', { ...ev, businessType: 1, reason: 'Ban hành nhầm' }, randomUUID());
+    await until(async () => {
+      const recall = (await deliveriesTo(LOCAL_ORG, ev.documentId)).filter((d) => d.data.businessType === 1);
+      expect(recall).toHaveLength(1);
+      expect(recall[0].data).toMatchObject({ reason: 'Ban hành nhầm', sourceDocumentId: ev.documentId });
+    });
+    expect(await exchangesOf(ev.documentId)).toHaveLength(2);
   });
 
   it('axis down then back: queued with back-off, then delivered exactly once', async () => {

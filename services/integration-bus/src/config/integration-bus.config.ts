@@ -1,6 +1,6 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
@@ -31,6 +31,10 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @IsOptional() @IsString() NODE_CERT_PEM_FILE?: string;
   @IsOptional() @IsString() NODE_KEY_PEM?: string;
   @IsOptional() @IsString() NODE_KEY_PEM_FILE?: string;
+
+  /** In production a missing node certificate stops the boot instead of generating one. */
+  @IsOptional() @IsIn(['development', 'test', 'production'])
+  NODE_ENV?: string;
 
   /** PEM file of the node certificates trusted for federation packages (or the PEM text itself). */
   @IsOptional() @IsString()

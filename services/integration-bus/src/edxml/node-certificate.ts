@@ -8,6 +8,7 @@ export interface NodeCertificateSource {
   NODE_KEY_PEM?: string;
   NODE_KEY_PEM_FILE?: string;
   NODE_ID: string;
+  NODE_ENV?: string;
 }
 
 function pemFrom(value?: string, file?: string): string | undefined {
@@ -30,6 +31,7 @@ export function loadNodeCredentials(src: NodeCertificateSource, log: (msg: strin
     return { certPem, keyPem, generated: false };
   }
   if (certPem || keyPem) throw new Error('NODE_CERT_PEM and NODE_KEY_PEM must be given together');
+  if (src.NODE_ENV === 'production') throw new Error('NODE_CERT_PEM/NODE_KEY_PEM (or *_FILE) are required in production');
   const generated = generateSelfSigned(`lienthong-bus-${src.NODE_ID}`);
   log(`node certificate GENERATED (self-signed, development only) for ${src.NODE_ID}; set NODE_CERT_PEM/NODE_KEY_PEM in production`);
   return { ...generated, generated: true };

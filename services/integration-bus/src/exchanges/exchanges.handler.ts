@@ -28,9 +28,11 @@ export class ExchangesHandler implements OnApplicationBootstrap {
     const documents = Streams.documents().name;
     const backoffMs = [1000, 5000, 15000, 60000];
     await this.js.consume<DocumentSendRequestedEvent>(
-      { stream: documents, durable: CONSUMERS.send(nodeId), filterSubject: Subjects.documentSendRequested(), maxDeliver: 20, backoffMs },
+      { stream: documents, durable: CONSUMERS.send(nodeId), filterSubject: Subjects.documentSendRequested(), maxDeliver: 20, backoffMs, batchSize: 16 },
+      // Distinct documents touch distinct rows: a batch is routed concurrently, each in its own transaction
+      // (a failed batch is retried one message at a time by JetStreamService; claims make that idempotent).
       async (batch) => {
-        for (const m of batch) await this.exchanges.onSendRequested(m.envelope.data, m.envelope.id);
+        await Promise.all(batch.map((m) => this.exchanges.onSendRequested(m.envelope.data, m.envelope.id)));
       },
     );
     await this.js.consume<DocumentSendRequestedEvent>(

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { Buckets, RpcSubjects, Streams, type EventEnvelope, type OrganizationView } from '@lienthong/contracts';
+import { Buckets, Streams, type EventEnvelope, type OrganizationView } from '@lienthong/contracts';
 import { dropSchema, testServiceEnv, TestTokens } from '@lienthong/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
@@ -9,50 +9,52 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { generateSelfSigned, type NodeCredentials } from '../../src/edxml';
 import { createIntegrationBusApp } from '../../src/integration-bus.app';
+import { createIdentityApp } from '../../../identity/src/identity.app';
 
 export const SYSTEM_ID = '000.00.00.H99';
 export const SECRET = 'test-shared-secret';
 
 /**
- * Identity is being built in parallel and is not in this branch: this test double answers its documented
- * request/reply contract (`RpcSubjects.organizationResolve`, `organizationUpsertState`) on a raw NATS
- * connection, in the @nestjs/microservices wire format. The documents service is replaced by publishing
- * its documented events (`document.send-requested`, `document.status-changed`).
+ * The real identity service (merged into main), booted in-process on its own schema: the bus resolves
+ * organizations through its request/reply handlers and hears its `organization.changed` events. Organizations
+ * are created through its HTTP API with the bootstrap admin's password token.
  */
-export class IdentityDouble {
-  readonly orgs = new Map<string, OrganizationView>();
-  readonly upserts: string[] = [];
-  private nc!: NatsConnection;
+export class RealIdentity {
+  app!: INestApplication;
+  env!: Record<string, string | undefined>;
+  private token = '';
 
-  async start(url: string): Promise<this> {
-    this.nc = await connect({ servers: url });
-    const resolve = this.nc.subscribe(RpcSubjects.organizationResolve);
-    void (async () => {
-      for await (const m of resolve) {
-        const { id, data } = m.json<{ id: string; data: { codes: string[] } }>();
-        const response = { found: data.codes.filter((c) => this.orgs.has(c)).map((c) => this.orgs.get(c)), missing: data.codes.filter((c) => !this.orgs.has(c)) };
-        m.respond(JSON.stringify({ id, response, isDisposed: true }));
-      }
-    })();
-    const upsert = this.nc.subscribe(RpcSubjects.organizationUpsertState);
-    void (async () => {
-      for await (const m of upsert) {
-        const { id, data } = m.json<{ id: string; data: { code: string; name: string } }>();
-        this.upserts.push(data.code);
-        const view = org(data.code, 'state', 'central', data.name);
-        if (!this.orgs.has(data.code)) this.orgs.set(data.code, view);
-        m.respond(JSON.stringify({ id, response: this.orgs.get(data.code), isDisposed: true }));
-      }
-    })();
+  async start(): Promise<this> {
+    this.env = await testServiceEnv('identity', { ADMIN_PASSWORD: 'Xe-buyt-Lien-thong-2026!', ROOT_ORG_CODE: '000.00.00.A01', TOKEN_RATE_LIMIT_PER_IP: '10000' });
+    this.app = await createIdentityApp(this.env, false);
+    const res = await this.http.post('/api/v1/auth/token').send({ grant_type: 'password', username: 'admin', password: 'Xe-buyt-Lien-thong-2026!' });
+    if (res.status !== 200) throw new Error(`identity token: ${res.status} ${JSON.stringify(res.body)}`);
+    this.token = res.body.access_token;
     return this;
   }
 
-  add(...views: OrganizationView[]): void {
-    for (const v of views) this.orgs.set(v.code, v);
+  get http() {
+    return request(this.app.getHttpServer());
+  }
+
+  async add(...views: OrganizationView[]): Promise<void> {
+    for (const v of views) {
+      const res = await this.http
+        .post('/api/v1/organizations')
+        .set('Authorization', `Bearer ${this.token}`)
+        .send({ code: v.code, name: v.name, level: v.level, sector: v.sector, zone: v.zone, nodeId: v.nodeId });
+      if (res.status !== 201) throw new Error(`identity create ${v.code}: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+  }
+
+  async get(code: string): Promise<OrganizationView | undefined> {
+    const res = await this.http.get(`/api/v1/organizations/${code}`).set('Authorization', `Bearer ${this.token}`);
+    return res.status === 200 ? res.body : undefined;
   }
 
   async stop(): Promise<void> {
-    await this.nc?.drain().catch(() => undefined);
+    await this.app?.close().catch(() => undefined);
+    if (this.env) await dropSchema(this.env.DATABASE_URL!, this.env.DB_SCHEMA!);
   }
 }
 
