@@ -5,7 +5,7 @@
 // organizations and one government agency through the simulator) and drives their acceptance (03).
 // Prints a table and writes bench/results/<date>.json. Numbers are printed, never asserted.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +85,10 @@ const shared = {
   GRPC_PORT: '0',
 };
 const procs = SERVICES.map((s) =>
-  startService(s, { ...shared, PORT: String(s.port), DB_SCHEMA: `bench_${tag}_${s.name.replace('-', '_')}` }, { silent: true }),
+  startService(s, { ...shared, PORT: String(s.port), DB_SCHEMA: `bench_${tag}_${s.name.replace('-', '_')}` }, {
+    silent: true,
+    onLine: (line) => appendFileSync(join(work, `${s.name}.log`), `${line}\n`),
+  }),
 );
 async function stopAll() {
   await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once('exit', r), p.kill('SIGTERM'))))));
@@ -100,7 +103,8 @@ async function stopAll() {
 }
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 process.on('uncaughtException', (e) => {
-  console.error(`\n✖ ${e.message}`);
+  console.error(`\n✖ ${e.message}\n  service logs: ${work}`);
+  if (process.env.BENCH_KEEP_ON_FAILURE) return; // leave everything running for inspection
   void stopAll().finally(() => process.exit(1));
 });
 process.on('unhandledRejection', (e) => {
@@ -211,7 +215,7 @@ async function sendOne() {
   await waitStatus(id, '01');
   return { id, ms: performance.now() - t0, signed: att.body.signature?.valid && att.body.signature?.trusted };
 }
-async function waitStatus(id, code, timeoutMs = 120_000) {
+async function waitStatus(id, code, timeoutMs = 60_000) {
   const rank = { '01': 1, '03': 3, '04': 4, '05': 5, '06': 6 };
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -220,7 +224,8 @@ async function waitStatus(id, code, timeoutMs = 120_000) {
     if (rs.length === 3 && rs.every((r) => (rank[r.statusCode] ?? 0) >= rank[code])) return;
     await sleep(25);
   }
-  throw new Error(`document ${id}: status ${code} not visible within ${timeoutMs} ms`);
+  const last = await api('documents', 'GET', `/api/v1/documents/${id}`, tokens[SENDER]);
+  throw new Error(`document ${id}: status ${code} not visible within ${timeoutMs} ms: ${JSON.stringify(last.body.recipients)}`);
 }
 async function pool(total, concurrency, fn, label) {
   const results = [];

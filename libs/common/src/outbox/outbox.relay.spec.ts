@@ -13,11 +13,12 @@ function fakeStore(rows: { seq: string; id: string; subject: string }[], lockAva
       if (sql.startsWith('SELECT seq')) {
         return table.slice(0, params[0] as number).map((r) => ({ ...r, envelope: { id: r.id } }));
       }
-      if (sql.startsWith('DELETE FROM outbox WHERE seq <= $1')) {
-        const upTo = Number(params[0]);
-        for (let i = table.length - 1; i >= 0; i--) if (Number(table[i].seq) <= upTo) table.splice(i, 1);
+      if (sql.startsWith('DELETE FROM outbox WHERE seq = ANY')) {
+        const seqs = new Set(params[0] as string[]);
+        for (let i = table.length - 1; i >= 0; i--) if (seqs.has(table[i].seq)) table.splice(i, 1);
         return [];
       }
+      if (sql.startsWith('DELETE')) throw new Error(`unexpected delete ${sql}`);
       throw new Error(`unexpected SQL ${sql}`);
     },
   };
@@ -58,6 +59,25 @@ describe('OutboxRelay.drainOnce', () => {
     const relay = new OutboxRelay(ds, js, config, new Registry());
     await expect(relay.drainOnce()).rejects.toThrow('NATS down');
     expect(table).toHaveLength(4);
+  });
+
+  it('never deletes a row it did not publish, even one committed meanwhile with a lower seq', async () => {
+    const published: string[] = [];
+    const { ds, table } = fakeStore([
+      { seq: '5', id: 'e5', subject: 's.5' },
+      { seq: '7', id: 'e7', subject: 's.7' },
+    ]);
+    const js = {
+      publish: async (subject: string) => {
+        published.push(subject);
+        // A transaction that took seq 6 before ours commits while we publish.
+        if (subject === 's.7') table.push({ seq: '6', id: 'e6', subject: 's.6' });
+      },
+    } as unknown as JetStreamService;
+    const relay = new OutboxRelay(ds, js, config, new Registry());
+    await relay.drainOnce();
+    expect(published).toEqual(['s.5', 's.7']);
+    expect(table.map((r) => r.id)).toEqual(['e6']);
   });
 
   it('does nothing while another replica holds the outbox lock', async () => {

@@ -126,7 +126,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const firstFailure = results.findIndex((r) => r.status === 'rejected');
       const ok = firstFailure === -1 ? rows.length : firstFailure;
       if (ok > 0) {
-        await m.query('DELETE FROM outbox WHERE seq <= $1', [rows[ok - 1].seq]);
+        // Exactly the rows published: a `seq <= last` range would also take rows that another transaction
+        // committed (with a lower seq) after our SELECT, and they would never be published.
+        await m.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.slice(0, ok).map((r) => r.seq)]);
         this.published.inc(ok);
       }
       if (firstFailure !== -1) {
