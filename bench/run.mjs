@@ -291,7 +291,7 @@ await Promise.all(
       const inc = incoming[org].find((x) => x.subject === d.body.subject);
       if (inc) await api('documents', 'POST', `/api/v1/documents/${inc.id}/status`, tokens[org], { status: 'accepted' });
     }
-    const edxmlId = [...answered.values()].find((a) => a.documentId.includes(`${d.body.number}/`))?.documentId;
+    const edxmlId = [...answered.values()].find((a) => a.documentId.split(',')[2] === `${d.body.number}/${d.body.notation}`)?.documentId;
     if (edxmlId) agencyAccepts.add(edxmlId);
     await waitStatus(doc.id, '03');
     acceptLat.push(performance.now() - t0);
