@@ -1,6 +1,9 @@
 import { Subjects } from '@lienthong/contracts';
 import { eventually } from '@lienthong/testing';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CheckpointService } from '../src/checkpoint/checkpoint.service';
 import { keyIdOf, verifyCheckpointSignature } from '../src/checkpoint/signing';
 import { runVerify } from '../src/cli/verify';
@@ -210,6 +213,28 @@ describe('audit log (real PostgreSQL + NATS)', () => {
       expect(r.problems).toEqual([]);
       expect(r.ok).toBe(true);
       expect(r.entries).toBe(await h.count());
+    });
+
+    it('verifies an export file with its checkpoints and keys (--file mode)', async () => {
+      const auth = { Authorization: `Bearer ${admin}` };
+      const dir = mkdtempSync(join(tmpdir(), 'lt-audit-'));
+      const exp = await h.http.get('/api/v1/audit/export').set(auth).expect(200);
+      expect(exp.headers['content-type']).toMatch(/application\/x-ndjson/);
+      writeFileSync(join(dir, 'export.ndjson'), exp.text);
+      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify((await h.http.get('/api/v1/audit/checkpoints').set(auth)).body));
+      writeFileSync(join(dir, 'keys.json'), JSON.stringify((await h.http.get('/api/v1/audit/keys').set(auth)).body));
+      const args = ['--file', join(dir, 'export.ndjson'), '--checkpoints', join(dir, 'checkpoints.json'), '--keys', join(dir, 'keys.json')];
+      expect((await runVerify(args, quiet)).ok).toBe(true);
+      // One altered byte in the file: the verifier names that leaf.
+      const lines = exp.text.trim().split('\n');
+      const third = JSON.parse(lines[2]);
+      third.event.actor.sub = 'someone-else';
+      lines[2] = JSON.stringify(third);
+      writeFileSync(join(dir, 'export.ndjson'), lines.join('\n') + '\n');
+      const r = await runVerify(args, quiet);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadLeaf).toBe(2);
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('names a leaf whose stored event was altered by a superuser', async () => {
