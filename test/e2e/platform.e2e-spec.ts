@@ -47,6 +47,16 @@ describe('the platform as four processes', () => {
     expect(JSON.stringify(body)).not.toMatch(/at .*\.js:\d+/);
   });
 
+  it('refuses calls without a token (401) and with a forged one, in the API error shape', async () => {
+    const none = await fetch(`http://127.0.0.1:${ports.audit}/api/v1/audit/events`, { headers: { 'X-Correlation-Id': 'e2e-check-2' } });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED', correlationId: 'e2e-check-2' });
+    const forged = await fetch(`http://127.0.0.1:${ports.documents}/api/v1/documents`, {
+      headers: { Authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwib3JnIjoiWCIsInJvbGVzIjpbInN5c3RlbS1hZG1pbiJdfQ.' },
+    });
+    expect(forged.status).toBe(401);
+  });
+
   it('refuses malformed JSON with 400, not 500', async () => {
     const r = await fetch(`http://127.0.0.1:${ports.documents}/health/live`, {
       method: 'POST',

@@ -7,3 +7,4 @@ export * from './documents';
 export * from './rpc';
 export * from './event-map';
 export * from './proto';
+export * from './bus';

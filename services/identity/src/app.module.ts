@@ -3,22 +3,23 @@ import { PlatformModule } from '@lienthong/common';
 import { Streams } from '@lienthong/contracts';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
-import { RateLimiter } from './auth/rate-limiter';
 import { RefreshTokensRepository } from './auth/refresh-tokens.repository';
-import { TokenIssuer } from './auth/token-issuer';
+import { TokenThrottle } from './auth/token-throttle';
 import { BootstrapService } from './bootstrap/bootstrap.service';
 import { ClientsController } from './clients/clients.controller';
+import { ClientsRepository } from './clients/clients.repository';
 import { ClientsService } from './clients/clients.service';
 import { IdentityConfig } from './config/identity.config';
+import { SecretBox } from './crypto/secret-box';
+import { KeyRing } from './keys/key-ring';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { WellKnownController } from './keys/well-known.controller';
 import { migrations } from './migrations';
-import { OrganizationScope } from './organizations/organization-scope.service';
 import { OrganizationsController } from './organizations/organizations.controller';
 import { OrganizationsHandler } from './organizations/organizations.handler';
 import { OrganizationsRepository } from './organizations/organizations.repository';
 import { OrganizationsService } from './organizations/organizations.service';
-import { PasswordHasher } from './passwords/password-hasher';
+import { PasswordHasher } from './users/password-hasher';
 import { UsersController } from './users/users.controller';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
@@ -26,6 +27,8 @@ import { UsersService } from './users/users.service';
 @Module({})
 export class AppModule {
   static register(config: IdentityConfig): DynamicModule {
+    // Made before the container so the platform's JWT guard verifies identity's tokens with the local keys.
+    const ring = new KeyRing();
     return {
       module: AppModule,
       imports: [
@@ -36,23 +39,23 @@ export class AppModule {
           entities: [],
           migrations,
           streams: [Streams.identity(), Streams.audit()],
-          // Identity verifies its own tokens with its own keys, not over HTTP.
-          keyResolver: { useFactory: (keys: SigningKeysService) => keys.resolver(), inject: [SigningKeysService] },
-          extraProviders: [SigningKeysService],
+          keyResolver: { useFactory: () => ring.resolver },
         }),
       ],
       controllers: [WellKnownController, AuthController, OrganizationsController, OrganizationsHandler, UsersController, ClientsController],
       providers: [
+        { provide: KeyRing, useValue: ring },
+        SecretBox,
+        SigningKeysService,
         OrganizationsRepository,
-        OrganizationScope,
         OrganizationsService,
+        PasswordHasher,
         UsersRepository,
         UsersService,
-        PasswordHasher,
-        ClientsService,
         RefreshTokensRepository,
-        TokenIssuer,
-        RateLimiter,
+        ClientsRepository,
+        ClientsService,
+        TokenThrottle,
         AuthService,
         BootstrapService,
       ],

@@ -2,7 +2,16 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule } from '@lienthong/common';
 import { Streams } from '@lienthong/contracts';
 import { IntegrationBusConfig } from './config/integration-bus.config';
+import { OrganizationDirectory } from './directory/organization-directory';
+import { EdxmlController } from './edxml-api/edxml.controller';
+import { EdxmlNodeService } from './edxml/edxml-node.service';
+import { ExchangesController } from './exchanges/exchanges.controller';
+import { ExchangesHandler } from './exchanges/exchanges.handler';
+import { ExchangesRepository } from './exchanges/exchanges.repository';
+import { ExchangesService } from './exchanges/exchanges.service';
+import { BusObjectStore } from './exchanges/object-store';
 import { migrations } from './migrations';
+import { NationalAxisService } from './national-axis/national-axis.service';
 
 @Module({})
 export class AppModule {
@@ -16,8 +25,18 @@ export class AppModule {
           configClass: IntegrationBusConfig,
           entities: [],
           migrations,
-          streams: [Streams.bus(), Streams.audit()],
+          streams: [Streams.bus(), Streams.audit(), Streams.documents(), Streams.identity()],
         }),
+      ],
+      controllers: [EdxmlController, ExchangesController],
+      providers: [
+        EdxmlNodeService,
+        OrganizationDirectory,
+        BusObjectStore,
+        ExchangesRepository,
+        ExchangesService,
+        NationalAxisService,
+        ExchangesHandler,
       ],
     };
   }

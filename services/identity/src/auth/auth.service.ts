@@ -1,16 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, hasRole, JwtVerifier, tooManyRequests, type Principal } from '@lienthong/common';
-import { AuditActions } from '@lienthong/contracts';
+import { AuditRecorder, type Principal } from '@lienthong/common';
+import { AuditActions, type Role } from '@lienthong/contracts';
+import { SignJWT } from 'jose';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { authenticator } from 'otplib';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { ClientsService } from '../clients/clients.service';
 import { IdentityConfig } from '../config/identity.config';
-import { PasswordHasher } from '../passwords/password-hasher';
-import { UsersRepository } from '../users/users.repository';
-import { OAuthError } from './oauth-error';
-import { RateLimiter } from './rate-limiter';
+import { SecretBox } from '../crypto/secret-box';
+import { KeyRing } from '../keys/key-ring';
+import { PasswordHasher } from '../users/password-hasher';
+import { UserRow, UsersRepository } from '../users/users.repository';
+import { totpContext } from '../users/users.service';
+import { invalidClient, invalidGrant } from './oauth-error';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
-import { TokenIssuer } from './token-issuer';
 
 export interface TokenResponse {
   access_token: string;
@@ -19,203 +22,169 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
-const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 4096 ? v : undefined);
-const invalidGrant = (why = 'The credentials are not valid') => new OAuthError(401, 'invalid_grant', why);
+type LoginOutcome = { ok: true; user: UserRow } | { ok: false; reason: string; userId?: string; locked?: boolean };
 
+/** Grants: password (with lockout and optional TOTP), client credentials, rotating refresh tokens. */
 @Injectable()
 export class AuthService {
   constructor(
     private readonly ds: DataSource,
     private readonly users: UsersRepository,
+    private readonly refresh: RefreshTokensRepository,
     private readonly clients: ClientsService,
     private readonly hasher: PasswordHasher,
-    private readonly refresh: RefreshTokensRepository,
-    private readonly issuer: TokenIssuer,
-    private readonly limiter: RateLimiter,
+    private readonly ring: KeyRing,
+    private readonly box: SecretBox,
     private readonly audit: AuditRecorder,
-    private readonly verifier: JwtVerifier,
     private readonly config: IdentityConfig,
   ) {}
 
-  async token(body: Record<string, unknown>, ip: string, basic?: { id: string; secret: string }): Promise<TokenResponse> {
-    if (!body || typeof body !== 'object') throw new OAuthError(400, 'invalid_request', 'A form or JSON body is required');
-    const grant = str(body.grant_type);
-    if (!grant) throw new OAuthError(400, 'invalid_request', 'grant_type is required');
-    this.throttle(`ip:${ip}`, this.config.TOKEN_RATE_LIMIT_PER_IP);
-    switch (grant) {
-      case 'password':
-        return this.passwordGrant(body);
-      case 'client_credentials':
-        return this.clientCredentialsGrant(str(body.client_id) ?? basic?.id, str(body.client_secret) ?? basic?.secret);
-      case 'refresh_token':
-        return this.refreshGrant(body);
-      default:
-        throw new OAuthError(400, 'unsupported_grant_type', `grant_type ${grant.slice(0, 40)} is not supported`);
-    }
+  /** Claims exactly: iss, aud, sub, org, roles, typ, jti, iat, exp. */
+  async signAccess(sub: string, org: string, roles: Role[], typ: 'user' | 'client'): Promise<{ token: string; jti: string }> {
+    const key = this.ring.current();
+    const jti = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ org, roles, typ })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .setIssuer(this.config.jwtIssuer)
+      .setAudience(this.config.JWT_AUDIENCE)
+      .setSubject(sub)
+      .setJti(jti)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.config.ACCESS_TOKEN_TTL_SECONDS)
+      .sign(key.privateKey);
+    return { token, jti };
   }
 
-  private throttle(key: string, limit: number) {
-    const wait = this.limiter.hit(key, limit, this.config.TOKEN_RATE_LIMIT_WINDOW_SECONDS);
-    if (wait > 0) throw tooManyRequests('RATE_LIMITED', 'Too many token requests; try again later', wait);
+  private async issueForUser(m: EntityManager, user: UserRow, familyId: string): Promise<TokenResponse> {
+    const { token } = await this.signAccess(user.id, user.organization_code, user.roles, 'user');
+    const refreshToken = randomBytes(32).toString('base64url');
+    await this.refresh.insert(m, { id: randomUUID(), family_id: familyId, user_id: user.id, token: refreshToken, ttlSeconds: this.config.REFRESH_TOKEN_TTL_SECONDS });
+    return { access_token: token, token_type: 'Bearer', expires_in: this.config.ACCESS_TOKEN_TTL_SECONDS, refresh_token: refreshToken };
   }
 
-  private async auditAlone(input: Parameters<AuditRecorder['record']>[1]) {
-    await this.ds.transaction((m) => this.audit.record(m, input));
-  }
-
-  private async passwordGrant(body: Record<string, unknown>): Promise<TokenResponse> {
-    const username = str(body.username);
-    const password = str(body.password);
-    if (!username || !password) throw new OAuthError(400, 'invalid_request', 'username and password are required');
-    this.throttle(`user:${username.toLowerCase()}`, this.config.TOKEN_RATE_LIMIT_PER_USERNAME);
-    const user = await this.users.byUsername(username);
-    const passwordOk = await this.hasher.verify(user?.password_hash, password);
-    const failed = async (reason: string) => {
-      await this.auditAlone({
-        action: AuditActions.loginFailed,
-        actor: { sub: user?.id ?? username.slice(0, 64), organizationCode: user?.organization_code ?? null, type: 'anonymous' },
-        resource: { type: 'user', id: user?.id ?? username.slice(0, 64) },
-        outcome: 'failure',
-        details: { reason },
-      });
-      // Same answer whatever the reason: never say whether the password was right.
-      return invalidGrant();
-    };
-    if (!user) throw await failed('unknown-user');
-    if (!passwordOk) {
-      const r = await this.users.recordFailure(user.id, this.config.LOCKOUT_MAX_FAILURES, this.config.LOCKOUT_WINDOW_SECONDS, this.config.LOCKOUT_BASE_SECONDS);
-      if (r?.newly_locked) {
-        await this.auditAlone({
-          action: AuditActions.accountLocked,
-          resource: { type: 'user', id: user.id },
-          details: { until: r.locked_until, failures: r.failed_count },
-        });
+  async passwordGrant(username: string, password: string, otp: string | undefined): Promise<TokenResponse> {
+    let tokens: TokenResponse | null = null;
+    const outcome = await this.ds.transaction(async (m): Promise<LoginOutcome> => {
+      const user = await this.users.findByUsernameForUpdate(m, username);
+      if (!user) {
+        await this.hasher.burn(password);
+        await this.audit.record(m, { action: AuditActions.loginFailed, actor: { sub: username, type: 'anonymous' }, resource: { type: 'user', id: username }, outcome: 'failure', details: { reason: 'unknown-user' } });
+        return { ok: false, reason: 'unknown-user' };
       }
-      throw await failed('wrong-password');
-    }
-    if (user.locked_until && new Date(user.locked_until) > new Date()) throw await failed('locked');
-    if (user.disabled) throw await failed('disabled');
-    if (user.totp_enabled) {
-      const otp = str(body.otp);
-      if (!otp || !user.totp_secret || !authenticator.check(otp, user.totp_secret)) {
-        await this.users.recordFailure(user.id, this.config.LOCKOUT_MAX_FAILURES, this.config.LOCKOUT_WINDOW_SECONDS, this.config.LOCKOUT_BASE_SECONDS);
-        throw await failed(otp ? 'wrong-otp' : 'otp-required');
+      const now = Date.now();
+      const locked = user.locked_until !== null && new Date(user.locked_until).getTime() > now;
+      // Always verify, so a locked account costs and answers the same as a wrong password.
+      const passwordOk = await this.hasher.verify(user.password_hash, password);
+      if (locked) return this.fail(m, user, 'locked');
+      if (!passwordOk) return this.countFailure(m, user, now);
+      if (user.disabled) return this.fail(m, user, 'disabled');
+      if (user.totp_enabled) {
+        const secret = this.box.open(user.totp_secret_enc!, totpContext(user.id)).toString('utf8');
+        if (!otp || !authenticator.check(otp, secret)) return this.countFailure(m, user, now, otp ? 'otp-invalid' : 'otp-required');
       }
-    }
-    await this.users.recordSuccess(user.id);
-    const access = await this.issuer.issue({
-      sub: user.id,
-      username: user.username,
-      organizationCode: user.organization_code,
-      roles: user.roles,
-      type: 'user',
-    });
-    const refreshToken = await this.ds.transaction(async (m) => {
-      const rt = await this.refresh.create(m, 'user', user.id, this.config.REFRESH_TOKEN_TTL_SECONDS);
+      const clean = { ...user, failed_count: 0, first_failed_at: null, locked_until: null, lock_level: 0 };
+      if (user.failed_count !== 0 || user.lock_level !== 0) await this.users.save(m, clean);
+      tokens = await this.issueForUser(m, clean, randomUUID());
       const actor = { sub: user.id, organizationCode: user.organization_code, type: 'user' as const };
       await this.audit.record(
         m,
         { action: AuditActions.loginSucceeded, actor, resource: { type: 'user', id: user.id } },
-        { action: AuditActions.tokenIssued, actor, resource: { type: 'token', id: access.jti }, details: { grant: 'password' } },
+        { action: AuditActions.tokenIssued, actor, resource: { type: 'user', id: user.id }, details: { grant: 'password' } },
       );
-      return rt;
+      return { ok: true, user: clean };
     });
-    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken };
+    if (!outcome.ok || !tokens) throw invalidGrant(outcome.ok ? undefined : outcome.reason === 'otp-required' ? 'A one-time password (otp) is required' : undefined);
+    return tokens;
   }
 
-  private async clientCredentialsGrant(clientId?: string, secret?: string): Promise<TokenResponse> {
-    if (!clientId || !secret) throw new OAuthError(400, 'invalid_request', 'client_id and client_secret are required');
+  private async fail(m: EntityManager, user: UserRow, reason: string): Promise<LoginOutcome> {
+    await this.audit.record(m, {
+      action: AuditActions.loginFailed,
+      actor: { sub: user.id, organizationCode: user.organization_code, type: 'anonymous' },
+      resource: { type: 'user', id: user.id },
+      outcome: 'failure',
+      details: { reason },
+    });
+    return { ok: false, reason, userId: user.id };
+  }
+
+  /** Counts a failure inside the window; at the limit the account locks, each further lock twice as long. */
+  private async countFailure(m: EntityManager, user: UserRow, now: number, reason = 'bad-password'): Promise<LoginOutcome> {
+    const windowMs = this.config.LOCKOUT_WINDOW_SECONDS * 1000;
+    const inWindow = user.first_failed_at !== null && now - new Date(user.first_failed_at).getTime() < windowMs;
+    const next: UserRow = { ...user, failed_count: inWindow ? user.failed_count + 1 : 1, first_failed_at: inWindow ? user.first_failed_at : new Date(now) };
+    let lockedFor = 0;
+    if (next.failed_count >= this.config.LOCKOUT_MAX_FAILURES) {
+      next.lock_level = user.lock_level + 1;
+      lockedFor = Math.min(this.config.LOCKOUT_BASE_SECONDS * 2 ** (next.lock_level - 1), this.config.LOCKOUT_MAX_SECONDS);
+      next.locked_until = new Date(now + lockedFor * 1000);
+      next.failed_count = 0;
+      next.first_failed_at = null;
+    }
+    await this.users.save(m, next);
+    await this.fail(m, user, reason);
+    if (lockedFor > 0) {
+      await this.audit.record(m, {
+        action: AuditActions.accountLocked,
+        resource: { type: 'user', id: user.id },
+        outcome: 'failure',
+        details: { lockedForSeconds: lockedFor, lockLevel: next.lock_level },
+      });
+    }
+    return { ok: false, reason, userId: user.id, locked: lockedFor > 0 };
+  }
+
+  async clientCredentialsGrant(clientId: string, secret: string): Promise<TokenResponse> {
     const client = await this.clients.authenticate(clientId, secret);
     if (!client) {
-      await this.auditAlone({
-        action: AuditActions.loginFailed,
-        actor: { sub: clientId.slice(0, 100), type: 'anonymous' },
-        resource: { type: 'client', id: clientId.slice(0, 100) },
-        outcome: 'failure',
-      });
-      throw new OAuthError(401, 'invalid_client', 'Client authentication failed');
+      await this.ds.transaction((m) =>
+        this.audit.record(m, { action: AuditActions.loginFailed, actor: { sub: clientId.slice(0, 64), type: 'anonymous' }, resource: { type: 'client', id: clientId.slice(0, 64) }, outcome: 'failure', details: { grant: 'client_credentials' } }),
+      );
+      throw invalidClient();
     }
-    const access = await this.issuer.issue({
-      sub: client.client_id,
-      organizationCode: client.organization_code,
-      roles: client.roles,
-      type: 'client',
-    });
-    await this.auditAlone({
-      action: AuditActions.tokenIssued,
-      actor: { sub: client.client_id, organizationCode: client.organization_code, type: 'client' },
-      resource: { type: 'token', id: access.jti },
-      details: { grant: 'client_credentials' },
-    });
-    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn };
+    const { token } = await this.signAccess(client.client_id, client.organization_code, client.roles, 'client');
+    await this.ds.transaction((m) =>
+      this.audit.record(m, { action: AuditActions.tokenIssued, actor: { sub: client.client_id, organizationCode: client.organization_code, type: 'client' }, resource: { type: 'client', id: client.client_id }, details: { grant: 'client_credentials' } }),
+    );
+    return { access_token: token, token_type: 'Bearer', expires_in: this.config.ACCESS_TOKEN_TTL_SECONDS };
   }
 
-  private async refreshGrant(body: Record<string, unknown>): Promise<TokenResponse> {
-    const token = str(body.refresh_token);
-    if (!token) throw new OAuthError(400, 'invalid_request', 'refresh_token is required');
-    const outcome = await this.ds.transaction(async (m) => {
-      const row = await this.refresh.findForUse(m, token);
-      if (!row || row.revoked_at || new Date(row.expires_at) <= new Date()) return { error: 'invalid' as const };
-      if (row.used_at) {
-        // A rotated token came back: someone holds a copy. Kill the whole family.
+  /** Rotates a refresh token; presenting one that was already used revokes its whole family. */
+  async refreshGrant(refreshToken: string): Promise<TokenResponse> {
+    let tokens: TokenResponse | null = null;
+    await this.ds.transaction(async (m) => {
+      const row = await this.refresh.findForUpdate(m, refreshToken);
+      if (!row) return;
+      const resource = { type: 'user', id: row.user_id };
+      if (row.used_at || row.revoked_at) {
         await this.refresh.revokeFamily(m, row.family_id);
-        await this.audit.record(m, {
-          action: AuditActions.refreshReuseDetected,
-          actor: { sub: row.subject_id, type: row.subject_type },
-          resource: { type: 'token-family', id: row.family_id },
-          outcome: 'denied',
-        });
-        return { error: 'reused' as const };
+        if (row.used_at) {
+          await this.audit.record(m, { action: AuditActions.refreshReuseDetected, resource, outcome: 'denied', details: { familyId: row.family_id } });
+        }
+        return;
       }
-      const user = row.subject_type === 'user' ? await this.users.byId(row.subject_id, m) : undefined;
+      if (new Date(row.expires_at).getTime() <= Date.now()) return;
+      const user = await this.users.findById(row.user_id, m);
       if (!user || user.disabled) {
         await this.refresh.revokeFamily(m, row.family_id);
-        return { error: 'invalid' as const };
+        return;
       }
       await this.refresh.markUsed(m, row.id);
-      const next = await this.refresh.create(m, 'user', user.id, this.config.REFRESH_TOKEN_TTL_SECONDS, row.family_id);
-      const access = await this.issuer.issue({
-        sub: user.id,
-        username: user.username,
-        organizationCode: user.organization_code,
-        roles: user.roles,
-        type: 'user',
-      });
-      await this.audit.record(m, {
-        action: AuditActions.tokenRefreshed,
-        actor: { sub: user.id, organizationCode: user.organization_code, type: 'user' },
-        resource: { type: 'token', id: access.jti },
-      });
-      return { access, next };
+      tokens = await this.issueForUser(m, user, row.family_id);
+      await this.audit.record(m, { action: AuditActions.tokenRefreshed, actor: { sub: user.id, organizationCode: user.organization_code, type: 'user' }, resource });
     });
-    if ('error' in outcome) throw invalidGrant('The refresh token is not valid');
-    return { access_token: outcome.access.token, token_type: 'Bearer', expires_in: outcome.access.expiresIn, refresh_token: outcome.next };
+    if (!tokens) throw invalidGrant('The refresh token is invalid, expired or revoked');
+    return tokens;
   }
 
-  /** RFC 7009: always 200; a caller revokes its own tokens (system-admins any). */
-  async revoke(actor: Principal, token: string): Promise<void> {
-    if (typeof token !== 'string' || token.length > 4096) return;
+  /** RFC 7009: always 200; a refresh token of the caller (or any, for a system-admin) ends its family. */
+  async revoke(caller: Principal, token: string): Promise<void> {
     await this.ds.transaction(async (m) => {
-      if (token.split('.').length === 2) {
-        const row = await this.refresh.findForUse(m, token);
-        if (!row || (row.subject_id !== actor.sub && !hasRole(actor, 'system-admin'))) return;
-        await this.refresh.revokeFamily(m, row.family_id);
-        await this.audit.record(m, { action: AuditActions.tokenRevoked, actor, resource: { type: 'token-family', id: row.family_id } });
-        return;
-      }
-      let target: Principal;
-      try {
-        target = await this.verifier.verify(token);
-      } catch {
-        return;
-      }
-      if (target.sub !== actor.sub && !hasRole(actor, 'system-admin')) return;
-      await this.refresh.revokeAccess(m, target.jti, new Date(target.expiresAt * 1000));
-      await this.audit.record(m, { action: AuditActions.tokenRevoked, actor, resource: { type: 'token', id: target.jti } });
+      const row = await this.refresh.findForUpdate(m, token);
+      if (!row || (!caller.roles.includes('system-admin') && row.user_id !== caller.sub)) return;
+      await this.refresh.revokeFamily(m, row.family_id);
+      await this.audit.record(m, { action: AuditActions.tokenRevoked, actor: caller, resource: { type: 'user', id: row.user_id }, details: { familyId: row.family_id } });
     });
-  }
-
-  async isRevoked(jti: string): Promise<boolean> {
-    return this.refresh.isAccessRevoked(jti);
   }
 }

@@ -1,14 +1,14 @@
-import { HttpException } from '@nestjs/common';
-
-export type OAuthErrorCode = 'invalid_request' | 'unsupported_grant_type' | 'invalid_grant' | 'invalid_client' | 'invalid_scope';
-
-/** OAuth 2.0 error answers of the token endpoint (RFC 6749 §5.2), as API.md lists them. */
-export class OAuthError extends HttpException {
+/** OAuth 2.0 error answered by the token endpoint in RFC 6749 shape (not the platform error shape). */
+export class OAuthError extends Error {
   constructor(
-    status: 400 | 401,
-    readonly error: OAuthErrorCode,
+    readonly status: 400 | 401,
+    readonly error: 'invalid_request' | 'unsupported_grant_type' | 'invalid_grant' | 'invalid_client',
     readonly description: string,
   ) {
-    super({ error, error_description: description }, status);
+    super(description);
   }
 }
+
+export const invalidGrant = (d = 'The credentials are invalid') => new OAuthError(401, 'invalid_grant', d);
+export const invalidClient = () => new OAuthError(401, 'invalid_client', 'Client authentication failed');
+export const invalidRequest = (d: string) => new OAuthError(400, 'invalid_request', d);

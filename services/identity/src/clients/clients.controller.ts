@@ -11,7 +11,6 @@ import { ClientsService } from './clients.service';
 export class ClientsController {
   constructor(private readonly clients: ClientsService) {}
 
-  /** The secret is shown only in this answer. */
   @Post()
   create(@CurrentPrincipal() p: Principal, @Body() dto: CreateClientDto) {
     return this.clients.create(p, dto);
@@ -20,12 +19,12 @@ export class ClientsController {
   @Post(':clientId/rotate-secret')
   @HttpCode(200)
   rotate(@CurrentPrincipal() p: Principal, @Param('clientId') clientId: string) {
-    return this.clients.rotate(p, clientId);
+    return this.clients.rotateSecret(p, clientId);
   }
 
   @Delete(':clientId')
   @HttpCode(204)
-  async remove(@CurrentPrincipal() p: Principal, @Param('clientId') clientId: string) {
-    await this.clients.remove(p, clientId);
+  async delete(@CurrentPrincipal() p: Principal, @Param('clientId') clientId: string) {
+    await this.clients.delete(p, clientId);
   }
 }

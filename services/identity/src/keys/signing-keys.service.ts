@@ -1,171 +1,118 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AuditRecorder } from '@lienthong/common';
 import { AuditActions } from '@lienthong/contracts';
-import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, type JWK, type JWTHeaderParameters, type KeyLike } from 'jose';
-import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { exportJWK, type JWK } from 'jose';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
-import { KeyEncryption } from './key-encryption';
+import { SecretBox } from '../crypto/secret-box';
+import { KeyRing, type ActiveKey } from './key-ring';
 
 interface KeyRow {
   kid: string;
   alg: string;
   public_jwk: JWK;
-  private_enc: string;
+  private_key_enc: string;
   created_at: Date;
   retired_at: Date | null;
-  publish_until: Date | null;
 }
 
-interface LoadedKey {
-  kid: string;
-  alg: string;
-  publicJwk: JWK;
-  publicKey: KeyLike;
-  privateKey?: KeyLike;
-  createdAt: Date;
-  retired: boolean;
-}
-
+const ROTATION_LOCK = 0x1d3171; // advisory lock id: one rotation at a time across replicas
 const RELOAD_MS = 60_000;
+const CHECK_MS = 3_600_000;
 
-/**
- * Asymmetric signing keys kept in the database, private halves encrypted with KEY_ENCRYPTION_KEY. One key is
- * active; rotated keys stay published in the JWKS until every token they signed has expired.
- */
+function generate(alg: string): { privateKey: KeyObject; publicKey: KeyObject } {
+  if (alg === 'ES256') return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+/** Signing keys in the database, private halves sealed with KEY_ENCRYPTION_KEY; rotation and JWKS. */
 @Injectable()
-export class SigningKeysService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SigningKeysService.name);
-  private readonly enc: KeyEncryption;
-  private keys = new Map<string, LoadedKey>();
-  private active?: LoadedKey;
-  private timer?: NodeJS.Timeout;
-  private loadedAt = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private lastMissReload = 0;
 
   constructor(
     private readonly ds: DataSource,
-    private readonly config: IdentityConfig,
+    private readonly ring: KeyRing,
+    private readonly box: SecretBox,
     private readonly audit: AuditRecorder,
-  ) {
-    if (config.KEY_ENCRYPTION_KEY) {
-      this.enc = KeyEncryption.fromSecret(config.KEY_ENCRYPTION_KEY);
-    } else {
-      this.enc = KeyEncryption.random().enc;
-      this.logger.warn(
-        'KEY_ENCRYPTION_KEY is not set: signing keys are encrypted with a key that lives only in this process; ' +
-          'set KEY_ENCRYPTION_KEY (32 bytes, base64) so keys survive restarts.',
-      );
-    }
-  }
+    private readonly config: IdentityConfig,
+  ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.ensureActive();
-    this.timer = setInterval(() => void this.tick().catch((e) => this.logger.warn(`key check failed: ${e.message}`)), RELOAD_MS);
-    this.timer.unref();
+  async onModuleInit(): Promise<void> {
+    this.ring.onMiss = async () => {
+      if (Date.now() - this.lastMissReload < 5_000) return;
+      this.lastMissReload = Date.now();
+      await this.reload();
+    };
+    const ok = await this.reload();
+    if (!ok) await this.rotate('initial');
+    this.timers.push(setInterval(() => void this.reload().catch(() => undefined), RELOAD_MS).unref());
+    this.timers.push(setInterval(() => void this.rotateIfDue().catch((e) => this.logger.warn(`rotation check failed: ${String(e)}`)), CHECK_MS).unref());
   }
 
   onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timers.forEach(clearInterval);
   }
 
-  private async tick(): Promise<void> {
-    await this.reload();
-    const maxAgeMs = this.config.KEY_ROTATION_DAYS * 86_400_000;
-    if (!this.active || Date.now() - this.active.createdAt.getTime() > maxAgeMs) await this.rotate('scheduled');
-  }
-
-  private async reload(): Promise<void> {
-    const rows: KeyRow[] = await this.ds.query(
-      `SELECT * FROM signing_keys WHERE retired_at IS NULL OR publish_until > now() ORDER BY created_at`,
+  /** Public keys still needed: the current ones and retired ones whose tokens may not have expired yet. */
+  private async loadRows(m: EntityManager = this.ds.manager): Promise<KeyRow[]> {
+    return m.query(
+      `SELECT * FROM signing_keys
+       WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1)
+       ORDER BY created_at DESC`,
+      [this.config.ACCESS_TOKEN_TTL_SECONDS + 60],
     );
-    const next = new Map<string, LoadedKey>();
-    let active: LoadedKey | undefined;
-    for (const r of rows) {
-      const loaded: LoadedKey = {
-        kid: r.kid,
-        alg: r.alg,
-        publicJwk: r.public_jwk,
-        publicKey: (this.keys.get(r.kid)?.publicKey ?? (await importJWK(r.public_jwk, r.alg))) as KeyLike,
-        createdAt: new Date(r.created_at),
-        retired: r.retired_at !== null,
-      };
-      if (!loaded.retired) {
-        try {
-          loaded.privateKey =
-            this.keys.get(r.kid)?.privateKey ?? ((await importJWK(JSON.parse(this.enc.decrypt(r.private_enc)), r.alg)) as KeyLike);
-          active = loaded;
-        } catch {
-          // Encrypted with another KEY_ENCRYPTION_KEY: verify-only until it is rotated out.
-        }
+  }
+
+  /** Loads keys into the ring; false when there is no usable current key (none yet, or sealed with another KEK). */
+  async reload(): Promise<boolean> {
+    const rows = await this.loadRows();
+    const pub = await Promise.all(
+      rows.map(async (r) => ({ kid: r.kid, alg: r.alg, jwk: r.public_jwk, key: createPublicKey({ key: r.public_jwk as never, format: 'jwk' }) })),
+    );
+    let active: ActiveKey | null = null;
+    const current = rows.find((r) => r.retired_at === null);
+    if (current) {
+      try {
+        const pem = this.box.open(current.private_key_enc, `signing-key:${current.kid}`).toString('utf8');
+        active = { kid: current.kid, alg: current.alg, privateKey: createPrivateKey(pem) };
+      } catch {
+        this.logger.warn('The current signing key cannot be decrypted with this KEY_ENCRYPTION_KEY; a new key will be made');
       }
-      next.set(r.kid, loaded);
     }
-    this.keys = next;
-    this.active = active;
-    this.loadedAt = Date.now();
+    this.ring.replace(pub, active);
+    return active !== null;
   }
 
-  /** Makes sure a usable active key exists (one replica at a time creates it). */
-  async ensureActive(): Promise<void> {
-    await this.reload();
-    if (this.active) return;
-    await this.rotate('bootstrap');
+  async rotateIfDue(): Promise<void> {
+    const rows: { created_at: Date }[] = await this.ds.query(`SELECT created_at FROM signing_keys WHERE retired_at IS NULL`);
+    const due = rows.length === 0 || Date.now() - new Date(rows[0].created_at).getTime() > this.config.KEY_ROTATION_DAYS * 86_400_000;
+    if (due) await this.rotate('scheduled');
+    else await this.reload();
   }
 
-  async rotate(reason: string): Promise<string> {
-    const { publicKey, privateKey } = await generateKeyPair(this.config.SIGNING_ALG, { extractable: true });
+  /** Makes a new current key; the previous one stays published until its tokens have expired. */
+  async rotate(reason = 'manual'): Promise<string> {
+    const alg = this.config.SIGNING_ALG;
+    const { privateKey, publicKey } = generate(alg);
     const kid = randomUUID();
-    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: this.config.SIGNING_ALG, use: 'sig' };
-    const privateJwk = await exportJWK(privateKey);
-    const graceSeconds = this.config.ACCESS_TOKEN_TTL_SECONDS + 300;
+    const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     await this.ds.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('identity.signing_keys'))`);
-      if (reason === 'bootstrap') {
-        const usable = await m.query('SELECT kid, private_enc FROM signing_keys WHERE retired_at IS NULL');
-        for (const u of usable) {
-          try {
-            this.enc.decrypt(u.private_enc);
-            return; // another replica created one meanwhile
-          } catch {
-            /* not usable here */
-          }
-        }
-      }
-      await m.query(
-        `UPDATE signing_keys SET retired_at = now(), publish_until = now() + make_interval(secs => $1) WHERE retired_at IS NULL`,
-        [graceSeconds],
-      );
-      await m.query('INSERT INTO signing_keys (kid, alg, public_jwk, private_enc) VALUES ($1, $2, $3, $4)', [
+      await m.query(`SELECT pg_advisory_xact_lock($1)`, [ROTATION_LOCK]);
+      await m.query(`UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL`);
+      await m.query(`INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc) VALUES ($1, $2, $3::jsonb, $4)`, [
         kid,
-        this.config.SIGNING_ALG,
-        JSON.stringify(publicJwk),
-        this.enc.encrypt(JSON.stringify(privateJwk)),
+        alg,
+        JSON.stringify(jwk),
+        this.box.seal(pem, `signing-key:${kid}`),
       ]);
-      await this.audit.record(m, { action: AuditActions.signingKeyRotated, resource: { type: 'signing-key', id: kid }, details: { reason } });
+      await this.audit.record(m, { action: AuditActions.signingKeyRotated, resource: { type: 'signing-key', id: kid }, details: { alg, reason } });
     });
     await this.reload();
     return kid;
-  }
-
-  signingKey(): { kid: string; alg: string; key: KeyLike } {
-    if (!this.active?.privateKey) throw new Error('no active signing key');
-    return { kid: this.active.kid, alg: this.active.alg, key: this.active.privateKey };
-  }
-
-  jwks(): { keys: JWK[] } {
-    return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
-  }
-
-  /** Key resolver for verifying our own tokens (no HTTP). Unknown kids trigger one reload. */
-  resolver() {
-    return async (header: JWTHeaderParameters): Promise<KeyLike> => {
-      let k = header.kid ? this.keys.get(header.kid) : undefined;
-      if (!k && header.kid && Date.now() - this.loadedAt > 1000) {
-        await this.reload();
-        k = this.keys.get(header.kid);
-      }
-      if (!k || (header.alg && header.alg !== k.alg)) throw new joseErrors.JWKSNoMatchingKey();
-      return k.publicKey;
-    };
   }
 }

@@ -2,26 +2,27 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Public } from '@lienthong/common';
 import { IdentityConfig } from '../config/identity.config';
-import { SigningKeysService } from './signing-keys.service';
+import { KeyRing } from './key-ring';
 
-@ApiTags('keys')
-@Public()
+@ApiTags('well-known')
 @Controller('.well-known')
 export class WellKnownController {
   constructor(
-    private readonly keys: SigningKeysService,
+    private readonly ring: KeyRing,
     private readonly config: IdentityConfig,
   ) {}
 
+  @Public()
   @Get('jwks.json')
   @Header('Cache-Control', 'public, max-age=300')
   jwks() {
-    return this.keys.jwks();
+    return this.ring.jwks();
   }
 
+  @Public()
   @Get('openid-configuration')
   openid() {
-    const base = this.config.PUBLIC_URL ?? `http://127.0.0.1:${this.config.PORT}`;
+    const base = new URL(this.config.JWKS_URL).origin;
     return {
       issuer: this.config.jwtIssuer,
       jwks_uri: `${base}/.well-known/jwks.json`,
@@ -33,7 +34,7 @@ export class WellKnownController {
       id_token_signing_alg_values_supported: [this.config.SIGNING_ALG],
       response_types_supported: ['token'],
       subject_types_supported: ['public'],
-      claims_supported: ['iss', 'aud', 'sub', 'org', 'roles', 'typ', 'jti', 'iat', 'exp', 'username'],
+      claims_supported: ['iss', 'aud', 'sub', 'org', 'roles', 'typ', 'jti', 'iat', 'exp'],
     };
   }
 }

@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
+import { CurrentPrincipal, notFound, Roles, type Principal } from '@lienthong/common';
+import { organizationCodeProblem } from './organization-code';
 import { CreateOrganizationDto, ListOrganizationsQuery, UpdateOrganizationDto } from './organizations.dto';
-import { OrganizationErrors } from './organizations.errors';
-import { isValidOrganizationCode } from './organization-code';
 import { OrganizationsService } from './organizations.service';
 
+/** The organization directory is readable by every authenticated caller (documents address recipients by it). */
 @ApiTags('organizations')
 @ApiBearerAuth()
 @Controller('api/v1/organizations')
@@ -18,30 +18,30 @@ export class OrganizationsController {
     return this.orgs.create(p, dto);
   }
 
-  /** The directory is readable by every authenticated caller: documents are addressed by these codes. */
   @Get()
   list(@Query() q: ListOrganizationsQuery) {
     return this.orgs.list(q);
   }
 
   @Get(':code')
-  get(@Param('code') code: string) {
-    if (!isValidOrganizationCode(code)) throw OrganizationErrors.notFound(String(code).slice(0, 40));
-    return this.orgs.get(code);
+  async get(@Param('code') code: string) {
+    if (organizationCodeProblem(code)) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+    return this.orgs.getOrThrow(code);
   }
 
   @Patch(':code')
   @Roles('system-admin', 'org-admin')
   update(@CurrentPrincipal() p: Principal, @Param('code') code: string, @Body() dto: UpdateOrganizationDto) {
-    if (!isValidOrganizationCode(code)) throw OrganizationErrors.notFound(String(code).slice(0, 40));
+    if (organizationCodeProblem(code)) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
     return this.orgs.update(p, code, dto);
   }
 
+  /** Not in API.md (an extra endpoint): removes an empty leaf organization. */
   @Delete(':code')
   @HttpCode(204)
   @Roles('system-admin', 'org-admin')
-  async remove(@CurrentPrincipal() p: Principal, @Param('code') code: string) {
-    if (!isValidOrganizationCode(code)) throw OrganizationErrors.notFound(String(code).slice(0, 40));
-    await this.orgs.remove(p, code);
+  async delete(@CurrentPrincipal() p: Principal, @Param('code') code: string) {
+    if (organizationCodeProblem(code)) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+    await this.orgs.delete(p, code);
   }
 }

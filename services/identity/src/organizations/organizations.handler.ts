@@ -1,40 +1,36 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { RpcSubjects } from '@lienthong/contracts';
-import {
-  OrganizationCodeRequest,
-  ResolveOrganizationsRequest,
-  UpsertStateOrganizationRequest,
-} from './organizations.dto';
+import { RpcSubjects, type OrganizationView } from '@lienthong/contracts';
+import { OrganizationCodeRequest, OrganizationResolveRequest, OrganizationUpsertStateRequest } from './organizations.dto';
 import { OrganizationsService } from './organizations.service';
 
-/** Request/reply for other services (typed in libs/contracts RpcMap). */
+/** Request/reply for other services (RpcMap in libs/contracts). */
 @Controller()
 export class OrganizationsHandler {
   constructor(private readonly orgs: OrganizationsService) {}
 
   @MessagePattern(RpcSubjects.organizationGet)
-  get(@Payload() req: OrganizationCodeRequest) {
-    return this.orgs.findView(req.code);
+  get(@Payload() req: OrganizationCodeRequest): Promise<OrganizationView | null> {
+    return this.orgs.get(req.code);
   }
 
   @MessagePattern(RpcSubjects.organizationResolve)
-  resolve(@Payload() req: ResolveOrganizationsRequest) {
+  resolve(@Payload() req: OrganizationResolveRequest) {
     return this.orgs.resolve(req.codes);
   }
 
   @MessagePattern(RpcSubjects.organizationSubtree)
-  subtree(@Payload() req: OrganizationCodeRequest) {
-    return this.orgs.subtree(req.code);
+  async subtree(@Payload() req: OrganizationCodeRequest) {
+    return { codes: await this.orgs.subtree(req.code) };
   }
 
   @MessagePattern(RpcSubjects.organizationExists)
   async exists(@Payload() req: OrganizationCodeRequest) {
-    return { exists: (await this.orgs.findView(req.code)) !== null };
+    return { exists: (await this.orgs.get(req.code)) !== null };
   }
 
   @MessagePattern(RpcSubjects.organizationUpsertState)
-  upsertState(@Payload() req: UpsertStateOrganizationRequest) {
-    return this.orgs.upsertState(req.code, req.name, req.parentCode);
+  upsertState(@Payload() req: OrganizationUpsertStateRequest) {
+    return this.orgs.upsertState(req);
   }
 }

@@ -1,187 +1,217 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, hasRole, OutboxService, type Principal } from '@lienthong/common';
-import { AuditActions, Subjects, type OrganizationChangedEvent, type OrganizationView } from '@lienthong/contracts';
-import { DataSource, type EntityManager } from 'typeorm';
+import { AuditRecorder, conflict, DomainError, forbidden, notFound, OutboxService, type Principal } from '@lienthong/common';
+import { AuditActions, Subjects, type OrganizationLevel, type OrganizationView } from '@lienthong/contracts';
+import { DataSource, EntityManager } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
-import type { CreateOrganizationDto, ListOrganizationsQuery, UpdateOrganizationDto } from './organizations.dto';
-import { toOrganizationView, type OrganizationRow } from './organizations.entity';
-import { OrganizationErrors } from './organizations.errors';
-import { OrganizationsRepository } from './organizations.repository';
-import { OrganizationScope } from './organization-scope.service';
+import { decodeCursor, pageOf, type Page } from '../paging/cursor';
+import { organizationCodeProblem } from './organization-code';
+import { CreateOrganizationDto, ListOrganizationsQuery, UpdateOrganizationDto } from './organizations.dto';
+import { OrganizationRow, OrganizationsRepository, toView } from './organizations.repository';
 
+const CHILD_LEVEL: Record<OrganizationLevel, OrganizationLevel> = {
+  central: 'province',
+  province: 'district',
+  district: 'commune',
+  commune: 'commune',
+};
+
+const isSystemAdmin = (p: Principal) => p.roles.includes('system-admin');
+
+/** The organization tree: creation, moves without cycles, subtree scope for authorization. */
 @Injectable()
 export class OrganizationsService {
   constructor(
     private readonly ds: DataSource,
     private readonly repo: OrganizationsRepository,
-    private readonly scope: OrganizationScope,
     private readonly outbox: OutboxService,
     private readonly audit: AuditRecorder,
     private readonly config: IdentityConfig,
   ) {}
 
-  private async changed(m: EntityManager, change: OrganizationChangedEvent['change'], row: OrganizationRow) {
-    await this.outbox.add(m, {
-      subject: Subjects.organizationChanged(),
-      type: 'organization.changed',
-      data: { change, organization: toOrganizationView(row) },
-    });
+  async get(code: string): Promise<OrganizationView | null> {
+    if (organizationCodeProblem(code)) return null;
+    const row = await this.repo.find(code);
+    return row ? toView(row) : null;
   }
 
-  async create(actor: Principal | undefined, dto: CreateOrganizationDto): Promise<OrganizationView> {
-    if (actor && !hasRole(actor, 'system-admin')) {
-      // org-admins create children inside their own subtree only.
-      if (!dto.parentCode || !(await this.scope.contains(actor, dto.parentCode))) throw OrganizationErrors.outOfScope();
+  async getOrThrow(code: string): Promise<OrganizationView> {
+    const o = await this.get(code);
+    if (!o) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+    return o;
+  }
+
+  async resolve(codes: string[]): Promise<{ found: OrganizationView[]; missing: string[] }> {
+    const unique = [...new Set(codes)];
+    const rows = await this.repo.findMany(unique.filter((c) => !organizationCodeProblem(c)));
+    const byCode = new Map(rows.map((r) => [r.code, toView(r)]));
+    return { found: unique.filter((c) => byCode.has(c)).map((c) => byCode.get(c)!), missing: unique.filter((c) => !byCode.has(c)) };
+  }
+
+  async subtree(code: string): Promise<string[]> {
+    if (organizationCodeProblem(code)) return [];
+    return this.repo.subtreeCodes(code);
+  }
+
+  async isWithin(code: string, ancestor: string, manager?: EntityManager): Promise<boolean> {
+    return this.repo.isWithin(code, ancestor, manager);
+  }
+
+  /** The principal may manage (users, clients, children of) `code`: system-admin, or org-admin above it. */
+  async canManage(p: Principal, code: string, manager?: EntityManager): Promise<boolean> {
+    if (isSystemAdmin(p)) return true;
+    if (!p.roles.includes('org-admin')) return false;
+    return this.repo.isWithin(code, p.organizationCode, manager);
+  }
+
+  /** The principal may see data of `code` (its own subtree; system-admin everything). */
+  async canSee(p: Principal, code: string): Promise<boolean> {
+    if (isSystemAdmin(p)) return true;
+    return this.repo.isWithin(code, p.organizationCode);
+  }
+
+  async list(q: ListOrganizationsQuery): Promise<Page<OrganizationView>> {
+    const limit = q.limit ?? 50;
+    const rows = await this.repo.list({ ...q, after: decodeCursor(q.cursor), limit });
+    const page = pageOf(rows, limit, (r) => r.code);
+    return { items: page.items.map(toView), nextCursor: page.nextCursor };
+  }
+
+  async create(actor: Principal | null, dto: CreateOrganizationDto): Promise<OrganizationView> {
+    if (actor && !isSystemAdmin(actor)) {
+      if (!dto.parentCode || !(await this.canManage(actor, dto.parentCode))) {
+        throw forbidden('FORBIDDEN', 'You may create organizations only below your own');
+      }
     }
     return this.ds.transaction(async (m) => {
       let path = `/${dto.code}/`;
-      let nodeId = dto.nodeId ?? this.config.NODE_ID;
       if (dto.parentCode) {
-        const parent = await this.repo.lockForUpdate(dto.parentCode, m);
-        if (!parent) throw OrganizationErrors.parentNotFound(dto.parentCode);
+        const parent = await this.repo.find(dto.parentCode, m, true);
+        if (!parent) throw new DomainError(422, 'PARENT_NOT_FOUND', 'The parent organization does not exist', [{ field: 'parentCode', errors: ['unknown organization'] }]);
         path = `${parent.path}${dto.code}/`;
-        nodeId = dto.nodeId ?? parent.node_id;
       }
-      const row = await this.repo.insert(
-        {
-          code: dto.code,
-          name: dto.name,
-          parent_code: dto.parentCode ?? null,
-          path,
-          level: dto.level,
-          sector: dto.sector,
-          zone: dto.zone,
-          node_id: nodeId,
-        },
-        m,
-      );
-      if (!row) throw OrganizationErrors.exists(dto.code);
-      await this.changed(m, 'created', row);
-      await this.audit.record(m, {
-        action: AuditActions.organizationCreated,
-        actor,
-        resource: { type: 'organization', id: row.code },
-        details: { parentCode: row.parent_code, level: row.level, sector: row.sector },
+      const row = await this.repo.insert(m, {
+        code: dto.code,
+        name: dto.name,
+        parent_code: dto.parentCode ?? null,
+        level: dto.level,
+        sector: dto.sector,
+        zone: dto.zone,
+        node_id: dto.nodeId ?? this.config.NODE_ID,
+        path,
       });
-      return toOrganizationView(row);
+      if (!row) throw conflict('ORGANIZATION_EXISTS', `Organization ${dto.code} already exists`);
+      const view = toView(row);
+      await this.changed(m, 'created', view, actor);
+      return view;
     });
   }
 
-  async get(code: string): Promise<OrganizationView> {
-    const row = await this.repo.find(code);
-    if (!row) throw OrganizationErrors.notFound(code);
-    return toOrganizationView(row);
-  }
-
-  async list(q: ListOrganizationsQuery) {
-    const limit = q.limit ?? 50;
-    const rows = await this.repo.list({ ...q, limit: limit + 1 });
-    const items = rows.slice(0, limit).map(toOrganizationView);
-    return { items, nextCursor: rows.length > limit ? items[items.length - 1].code : null };
-  }
-
-  async update(actor: Principal, code: string, dto: UpdateOrganizationDto): Promise<OrganizationView> {
-    if (!(await this.scope.contains(actor, code, { strict: !hasRole(actor, 'system-admin') }))) {
-      if (!(await this.repo.find(code))) throw OrganizationErrors.notFound(code);
-      throw OrganizationErrors.outOfScope();
+  async update(actor: Principal | null, code: string, dto: UpdateOrganizationDto): Promise<OrganizationView> {
+    if (actor && !isSystemAdmin(actor)) {
+      const target = await this.repo.find(code);
+      if (!target || !(await this.canSee(actor, code))) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      // An org-admin manages what lies below its organization, not its own place in the tree.
+      if (!actor.roles.includes('org-admin') || code === actor.organizationCode) {
+        throw forbidden('FORBIDDEN', 'You may not change this organization');
+      }
+      if (dto.parentCode !== undefined && (dto.parentCode === null || !(await this.canManage(actor, dto.parentCode)))) {
+        throw forbidden('FORBIDDEN', 'You may move organizations only within your subtree');
+      }
     }
     return this.ds.transaction(async (m) => {
-      const current = await this.repo.lockForUpdate(code, m);
-      if (!current) throw OrganizationErrors.notFound(code);
-      const fields: Partial<OrganizationRow> = {};
-      if (dto.name !== undefined) fields.name = dto.name;
-      if (dto.level !== undefined) fields.level = dto.level;
-      if (dto.sector !== undefined) fields.sector = dto.sector;
-      if (dto.zone !== undefined) fields.zone = dto.zone;
-      if (dto.nodeId !== undefined) fields.node_id = dto.nodeId;
-      if (dto.parentCode !== undefined && dto.parentCode !== current.parent_code) {
-        const parent = await this.repo.lockForUpdate(dto.parentCode, m);
-        if (!parent) throw OrganizationErrors.parentNotFound(dto.parentCode);
-        if (parent.path.startsWith(current.path)) throw OrganizationErrors.cycle();
-        if (!(await this.scope.contains(actor, dto.parentCode))) throw OrganizationErrors.outOfScope();
-        const newPath = `${parent.path}${current.code}/`;
-        await this.repo.rewritePaths(current.path, newPath, m);
-        fields.parent_code = parent.code;
+      const cur = await this.repo.find(code, m, true);
+      if (!cur) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      let path = cur.path;
+      let parentCode = cur.parent_code;
+      if (dto.parentCode !== undefined && dto.parentCode !== cur.parent_code) {
+        if (dto.parentCode === null) {
+          path = `/${code}/`;
+        } else {
+          const parent = await this.repo.find(dto.parentCode, m, true);
+          if (!parent) throw new DomainError(422, 'PARENT_NOT_FOUND', 'The parent organization does not exist', [{ field: 'parentCode', errors: ['unknown organization'] }]);
+          if (parent.path.startsWith(cur.path)) {
+            throw new DomainError(422, 'ORGANIZATION_CYCLE', 'An organization cannot be moved below itself', [{ field: 'parentCode', errors: ['would create a cycle'] }]);
+          }
+          path = `${parent.path}${code}/`;
+        }
+        parentCode = dto.parentCode;
+        await this.repo.movePaths(m, cur.path, path);
       }
-      const row = Object.keys(fields).length ? await this.repo.update(code, fields, m) : current;
-      const fresh = (await this.repo.find(code, m)) ?? row;
-      await this.changed(m, 'updated', fresh);
-      await this.audit.record(m, {
-        action: AuditActions.organizationUpdated,
-        actor,
-        resource: { type: 'organization', id: code },
-        details: { fields: Object.keys(dto) },
+      const row = await this.repo.update(m, code, {
+        name: dto.name ?? cur.name,
+        parent_code: parentCode,
+        level: dto.level ?? cur.level,
+        sector: dto.sector ?? cur.sector,
+        zone: dto.zone ?? cur.zone,
+        node_id: dto.nodeId ?? cur.node_id,
+        path,
       });
-      return toOrganizationView(fresh);
+      const view = toView(row);
+      await this.changed(m, 'updated', view, actor);
+      return view;
     });
   }
 
-  async remove(actor: Principal, code: string): Promise<void> {
-    if (!(await this.scope.contains(actor, code, { strict: !hasRole(actor, 'system-admin') }))) {
-      if (!(await this.repo.find(code))) throw OrganizationErrors.notFound(code);
-      throw OrganizationErrors.outOfScope();
+  /** Deletes an organization that has no children, users or clients (409 otherwise). */
+  async delete(actor: Principal, code: string): Promise<void> {
+    if (!isSystemAdmin(actor)) {
+      if (!(await this.repo.find(code)) || !(await this.canSee(actor, code))) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      if (code === actor.organizationCode || !(await this.canManage(actor, code))) throw forbidden('FORBIDDEN', 'You may not delete this organization');
     }
     await this.ds.transaction(async (m) => {
-      const current = await this.repo.lockForUpdate(code, m);
-      if (!current) throw OrganizationErrors.notFound(code);
-      if (await this.repo.hasChildrenOrMembers(code, m)) throw OrganizationErrors.notEmpty(code);
-      await this.repo.delete(code, m);
-      await this.changed(m, 'deleted', current);
-      await this.audit.record(m, {
-        action: AuditActions.organizationDeleted,
-        actor,
-        resource: { type: 'organization', id: code },
-      });
+      const cur = await this.repo.find(code, m, true);
+      if (!cur) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      if (!(await this.repo.deleteLeaf(m, code))) {
+        throw conflict('ORGANIZATION_IN_USE', 'The organization still has child organizations, users or clients');
+      }
+      await this.changed(m, 'deleted', toView(cur), actor);
     });
   }
 
-  // ---- for other services (request/reply) ----
-
-  async findView(code: string): Promise<OrganizationView | null> {
-    const row = await this.repo.find(code);
-    return row ? toOrganizationView(row) : null;
-  }
-
-  async resolve(codes: string[]) {
-    const unique = [...new Set(codes)];
-    const rows = await this.repo.findMany(unique);
-    const found = new Set(rows.map((r) => r.code));
-    return { found: rows.map(toOrganizationView), missing: unique.filter((c) => !found.has(c)) };
-  }
-
-  async subtree(code: string): Promise<{ codes: string[] }> {
-    const row = await this.repo.find(code);
-    return { codes: row ? await this.repo.subtreeCodes(row.path) : [] };
-  }
-
-  /** A government agency learned from the national axis directory: created or renamed, sector state. */
-  async upsertState(code: string, name: string, parentCode?: string | null): Promise<OrganizationView> {
-    const existing = await this.repo.find(code);
-    if (existing) {
-      if (existing.name === name) return toOrganizationView(existing);
-      return this.ds.transaction(async (m) => {
-        const row = await this.repo.update(code, { name }, m);
-        await this.changed(m, 'updated', row);
-        await this.audit.record(m, { action: AuditActions.organizationUpdated, resource: { type: 'organization', id: code }, details: { source: 'national-axis' } });
-        return toOrganizationView(row);
-      });
-    }
-    const parent = parentCode ? await this.repo.find(parentCode) : undefined;
-    try {
-      return await this.create(undefined, {
-        code,
-        name,
-        parentCode: parent?.code,
-        level: 'central',
+  /** Registers (or renames) a government agency reached through the national axis; used by the bus. */
+  async upsertState(req: { code: string; name: string; parentCode?: string | null }): Promise<OrganizationView> {
+    return this.ds.transaction(async (m) => {
+      const cur = await this.repo.find(req.code, m, true);
+      if (cur) {
+        if (cur.sector !== 'state' || cur.name === req.name) return toView(cur);
+        const row = await this.repo.update(m, cur.code, { ...cur, name: req.name });
+        const view = toView(row);
+        await this.changed(m, 'updated', view, null);
+        return view;
+      }
+      let parent: OrganizationRow | null = null;
+      if (req.parentCode) {
+        parent = await this.repo.find(req.parentCode, m, true);
+        if (!parent) throw new DomainError(422, 'PARENT_NOT_FOUND', 'The parent organization does not exist');
+      }
+      const row = await this.repo.insert(m, {
+        code: req.code,
+        name: req.name,
+        parent_code: parent?.code ?? null,
+        level: parent ? CHILD_LEVEL[parent.level] : 'central',
         sector: 'state',
         zone: 'internet',
-        nodeId: this.config.NODE_ID,
+        node_id: this.config.NODE_ID,
+        path: `${parent?.path ?? '/'}${req.code}/`,
       });
-    } catch (e) {
-      // Two bus replicas registering the same agency at once.
-      const row = await this.repo.find(code);
-      if (row) return toOrganizationView(row);
-      throw e;
-    }
+      if (!row) throw conflict('ORGANIZATION_EXISTS', `Organization ${req.code} already exists`);
+      const view = toView(row);
+      await this.changed(m, 'created', view, null);
+      return view;
+    });
+  }
+
+  private async changed(m: EntityManager, change: 'created' | 'updated' | 'deleted', view: OrganizationView, actor: Principal | null) {
+    await this.outbox.add(m, {
+      subject: Subjects.organizationChanged(),
+      type: 'organization.changed',
+      data: { change, organization: view },
+    });
+    await this.audit.record(m, {
+      action: { created: AuditActions.organizationCreated, updated: AuditActions.organizationUpdated, deleted: AuditActions.organizationDeleted }[change],
+      ...(actor ? { actor } : {}),
+      resource: { type: 'organization', id: view.code },
+      details: { name: view.name, parentCode: view.parentCode, sector: view.sector },
+    });
   }
 }

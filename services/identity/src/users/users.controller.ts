@@ -1,10 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, DomainError, Roles, type Principal } from '@lienthong/common';
+import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
 import { ChangePasswordDto, ConfirmTotpDto, CreateUserDto, ListUsersQuery, UpdateUserDto } from './users.dto';
 import { UsersService } from './users.service';
-
-const uuid = new ParseUUIDPipe({ exceptionFactory: () => new DomainError(404, 'USER_NOT_FOUND', 'User not found') });
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -19,18 +17,20 @@ export class UsersController {
   }
 
   @Get()
-  @Roles('system-admin', 'org-admin')
   list(@CurrentPrincipal() p: Principal, @Query() q: ListUsersQuery) {
     return this.users.list(p, q);
   }
 
   @Post('me/password')
-  @HttpCode(204)
+  @HttpCode(200)
   async changePassword(@CurrentPrincipal() p: Principal, @Body() dto: ChangePasswordDto) {
     await this.users.changePassword(p, dto);
+    return { changed: true };
   }
 
+  /** Starts TOTP enrolment: answers the secret and an otpauth:// URI; confirm with a first code. */
   @Post('me/totp')
+  @HttpCode(200)
   enrolTotp(@CurrentPrincipal() p: Principal) {
     return this.users.enrolTotp(p);
   }
@@ -42,13 +42,21 @@ export class UsersController {
   }
 
   @Get(':id')
-  get(@CurrentPrincipal() p: Principal, @Param('id', uuid) id: string) {
+  get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.users.get(p, id);
   }
 
   @Patch(':id')
   @Roles('system-admin', 'org-admin')
-  update(@CurrentPrincipal() p: Principal, @Param('id', uuid) id: string, @Body() dto: UpdateUserDto) {
+  update(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: UpdateUserDto) {
     return this.users.update(p, id, dto);
+  }
+
+  /** Not in API.md (an extra endpoint). */
+  @Delete(':id')
+  @HttpCode(204)
+  @Roles('system-admin', 'org-admin')
+  async delete(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    await this.users.delete(p, id);
   }
 }

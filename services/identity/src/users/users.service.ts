@@ -1,41 +1,60 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, hasRole, type Principal } from '@lienthong/common';
-import { AuditActions } from '@lienthong/contracts';
+import { AuditRecorder, DomainError, forbidden, notFound, conflict, type Principal } from '@lienthong/common';
+import { AuditActions, type Role } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import { authenticator } from 'otplib';
 import { DataSource } from 'typeorm';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { OrganizationErrors } from '../organizations/organizations.errors';
-import { OrganizationsRepository } from '../organizations/organizations.repository';
-import { OrganizationScope } from '../organizations/organization-scope.service';
-import { PasswordHasher } from '../passwords/password-hasher';
-import { assertPasswordAcceptable } from '../passwords/password-policy';
-import { assertCanGrant } from './role-grants';
-import type { ChangePasswordDto, CreateUserDto, ListUsersQuery, UpdateUserDto } from './users.dto';
-import { toUserView, type UserRow, type UserView } from './users.entity';
-import { UserErrors } from './users.errors';
-import { UsersRepository } from './users.repository';
+import { IdentityConfig } from '../config/identity.config';
+import { SecretBox } from '../crypto/secret-box';
+import { OrganizationsService } from '../organizations/organizations.service';
+import { decodeCursor, pageOf, type Page } from '../paging/cursor';
+import { PasswordHasher } from './password-hasher';
+import { passwordProblems } from './password-policy';
+import { ChangePasswordDto, CreateUserDto, ListUsersQuery, UpdateUserDto, UserView } from './users.dto';
+import { toUserView, UserRow, UsersRepository } from './users.repository';
+
+const weakPassword = (field: string, problems: string[]) =>
+  new DomainError(400, 'PASSWORD_POLICY', `The password ${problems.join(', ')}`, [{ field, errors: problems }]);
+
+/** Nobody grants (or takes away) a role they do not hold themselves; system-admin manages everything. */
+export function assertRolesGrantable(actor: Principal, roles: Iterable<Role>): void {
+  if (actor.roles.includes('system-admin')) return;
+  for (const r of roles) {
+    if (!actor.roles.includes(r)) throw forbidden('ROLE_NOT_GRANTABLE', `You cannot grant or remove the role ${r}`);
+  }
+}
+
+export const totpContext = (userId: string) => `totp:${userId}`;
 
 @Injectable()
 export class UsersService {
   constructor(
     private readonly ds: DataSource,
-    private readonly users: UsersRepository,
-    private readonly orgs: OrganizationsRepository,
-    private readonly scope: OrganizationScope,
-    private readonly hasher: PasswordHasher,
+    private readonly repo: UsersRepository,
     private readonly refresh: RefreshTokensRepository,
+    private readonly orgs: OrganizationsService,
+    private readonly hasher: PasswordHasher,
+    private readonly box: SecretBox,
     private readonly audit: AuditRecorder,
+    private readonly config: IdentityConfig,
   ) {}
 
-  async create(actor: Principal | undefined, dto: CreateUserDto): Promise<UserView> {
-    if (!(await this.orgs.find(dto.organizationCode))) throw OrganizationErrors.parentNotFound(dto.organizationCode);
-    if (actor && !(await this.scope.contains(actor, dto.organizationCode))) throw OrganizationErrors.outOfScope();
-    assertCanGrant(actor, dto.roles);
-    assertPasswordAcceptable(dto.password, dto.username);
+  async create(actor: Principal | null, dto: CreateUserDto): Promise<UserView> {
+    if (actor) {
+      if (!(await this.orgs.get(dto.organizationCode))) {
+        throw new DomainError(422, 'ORGANIZATION_NOT_FOUND', 'Unknown organization', [{ field: 'organizationCode', errors: ['unknown organization'] }]);
+      }
+      if (!(await this.orgs.canManage(actor, dto.organizationCode))) {
+        throw forbidden('FORBIDDEN', 'You may create users only in your own subtree');
+      }
+      assertRolesGrantable(actor, dto.roles);
+    }
+    const problems = passwordProblems(dto.password, dto.username);
+    if (problems.length) throw weakPassword('password', problems);
     const passwordHash = await this.hasher.hash(dto.password);
     return this.ds.transaction(async (m) => {
-      const row = await this.users.insert(m, {
+      const row = await this.repo.insert(m, {
         id: randomUUID(),
         username: dto.username,
         full_name: dto.fullName,
@@ -44,10 +63,10 @@ export class UsersService {
         organization_code: dto.organizationCode,
         roles: dto.roles,
       });
-      if (!row) throw UserErrors.exists(dto.username);
+      if (!row) throw conflict('USERNAME_TAKEN', 'This username is already taken');
       await this.audit.record(m, {
         action: AuditActions.userCreated,
-        actor,
+        ...(actor ? { actor } : {}),
         resource: { type: 'user', id: row.id },
         details: { username: row.username, organizationCode: row.organization_code, roles: row.roles },
       });
@@ -55,14 +74,10 @@ export class UsersService {
     });
   }
 
-  /** A user the caller may see; anything else is "not found" (never reveal other subtrees). */
+  /** A user the principal may see, or 404 (existence outside the caller's subtree is not revealed). */
   private async visible(actor: Principal, id: string): Promise<UserRow> {
-    const row = await this.users.byId(id);
-    if (!row) throw UserErrors.notFound();
-    if (row.id === actor.sub) return row;
-    if (!hasRole(actor, 'system-admin', 'org-admin') || !(await this.scope.contains(actor, row.organization_code))) {
-      throw UserErrors.notFound();
-    }
+    const row = await this.repo.findById(id);
+    if (!row || !(await this.orgs.canSee(actor, row.organization_code))) throw notFound('USER_NOT_FOUND', 'Unknown user');
     return row;
   }
 
@@ -70,77 +85,114 @@ export class UsersService {
     return toUserView(await this.visible(actor, id));
   }
 
-  async list(actor: Principal, q: ListUsersQuery) {
+  async me(actor: Principal): Promise<UserRow | null> {
+    return this.repo.findById(actor.sub);
+  }
+
+  async list(actor: Principal, q: ListUsersQuery): Promise<Page<UserView>> {
     const limit = q.limit ?? 50;
-    const withinPath = await this.scope.pathOf(actor);
-    const rows = await this.users.list({ organizationCode: q.organizationCode, withinPath, cursor: q.cursor, limit: limit + 1 });
-    const items = rows.slice(0, limit).map(toUserView);
-    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
+    let codes: string[] | null;
+    if (q.organizationCode) {
+      if (!(await this.orgs.canSee(actor, q.organizationCode)) || !(await this.orgs.get(q.organizationCode))) {
+        throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      }
+      codes = [q.organizationCode];
+    } else {
+      codes = actor.roles.includes('system-admin') ? null : await this.orgs.subtree(actor.organizationCode);
+    }
+    const rows = await this.repo.list(codes, decodeCursor(q.cursor), limit);
+    const page = pageOf(rows, limit, (r) => r.username);
+    return { items: page.items.map(toUserView), nextCursor: page.nextCursor };
   }
 
   async update(actor: Principal, id: string, dto: UpdateUserDto): Promise<UserView> {
-    const current = await this.visible(actor, id);
-    if (!hasRole(actor, 'system-admin', 'org-admin')) throw UserErrors.notFound();
-    if (dto.roles) {
-      // Granting and taking away both need the role: an org-admin cannot strip a system-admin.
-      const changed = [...dto.roles.filter((r) => !current.roles.includes(r)), ...current.roles.filter((r) => !dto.roles!.includes(r))];
-      assertCanGrant(actor, changed);
-    }
+    const seen = await this.visible(actor, id);
+    if (!(await this.orgs.canManage(actor, seen.organization_code))) throw forbidden('FORBIDDEN', 'You may not change this user');
+    // Managing someone who holds a role you lack (e.g. an org-admin disabling a system-admin) is an escalation too.
+    assertRolesGrantable(actor, seen.roles);
+    if (dto.roles) assertRolesGrantable(actor, dto.roles);
     return this.ds.transaction(async (m) => {
-      const fields: Partial<UserRow> = {};
-      if (dto.fullName !== undefined) fields.full_name = dto.fullName;
-      if (dto.roles !== undefined) fields.roles = dto.roles;
-      if (dto.disabled !== undefined) fields.disabled = dto.disabled;
-      const row = Object.keys(fields).length ? await this.users.update(m, id, fields) : current;
-      if (dto.disabled === true) await this.refresh.revokeSubject(m, 'user', id);
-      if (dto.roles) {
-        await this.audit.record(m, {
-          action: AuditActions.userRolesChanged,
-          actor,
-          resource: { type: 'user', id },
-          details: { from: current.roles, to: dto.roles },
-        });
-      }
+      const cur = (await this.repo.findById(id, m, true))!;
+      const next: UserRow = {
+        ...cur,
+        full_name: dto.fullName ?? cur.full_name,
+        roles: dto.roles ?? cur.roles,
+        disabled: dto.disabled ?? cur.disabled,
+      };
+      const saved = await this.repo.save(m, next);
+      if (next.disabled && !cur.disabled) await this.refresh.revokeUser(m, id);
+      const rolesChanged = dto.roles !== undefined && [...cur.roles].sort().join() !== [...dto.roles].sort().join();
       await this.audit.record(m, {
         action: AuditActions.userUpdated,
         actor,
         resource: { type: 'user', id },
-        details: { fields: Object.keys(dto) },
+        details: { disabled: saved.disabled, fullNameChanged: dto.fullName !== undefined && dto.fullName !== cur.full_name },
       });
-      return toUserView(row);
+      if (rolesChanged) {
+        await this.audit.record(m, {
+          action: AuditActions.userRolesChanged,
+          actor,
+          resource: { type: 'user', id },
+          details: { from: cur.roles, to: saved.roles },
+        });
+      }
+      return toUserView(saved);
+    });
+  }
+
+  /** Removes a user (its refresh tokens go with it); same scope and role rules as an update. */
+  async delete(actor: Principal, id: string): Promise<void> {
+    const seen = await this.visible(actor, id);
+    if (!(await this.orgs.canManage(actor, seen.organization_code)) || seen.id === actor.sub) throw forbidden('FORBIDDEN', 'You may not delete this user');
+    assertRolesGrantable(actor, seen.roles);
+    await this.ds.transaction(async (m) => {
+      await this.repo.delete(m, id);
+      await this.audit.record(m, { action: AuditActions.userDeleted, actor, resource: { type: 'user', id }, details: { username: seen.username } });
     });
   }
 
   async changePassword(actor: Principal, dto: ChangePasswordDto): Promise<void> {
-    if (actor.type !== 'user') throw UserErrors.notFound();
-    const user = await this.users.byId(actor.sub);
-    if (!user) throw UserErrors.notFound();
-    if (!(await this.hasher.verify(user.password_hash, dto.currentPassword))) throw UserErrors.wrongPassword();
-    assertPasswordAcceptable(dto.newPassword, user.username, 'newPassword');
-    const hash = await this.hasher.hash(dto.newPassword);
+    const row = actor.type === 'user' ? await this.repo.findById(actor.sub) : null;
+    if (!row) throw forbidden('FORBIDDEN', 'Only users have passwords');
+    if (!(await this.hasher.verify(row.password_hash, dto.currentPassword))) {
+      throw new DomainError(422, 'WRONG_PASSWORD', 'The current password is wrong', [{ field: 'currentPassword', errors: ['wrong password'] }]);
+    }
+    const problems = passwordProblems(dto.newPassword, row.username);
+    if (dto.newPassword === dto.currentPassword) problems.push('must differ from the current password');
+    if (problems.length) throw weakPassword('newPassword', problems);
+    const newHash = await this.hasher.hash(dto.newPassword);
     await this.ds.transaction(async (m) => {
-      await this.users.update(m, user.id, { password_hash: hash });
-      await this.refresh.revokeSubject(m, 'user', user.id);
-      await this.audit.record(m, { action: AuditActions.userPasswordChanged, actor, resource: { type: 'user', id: user.id } });
+      const cur = (await this.repo.findById(row.id, m, true))!;
+      await this.repo.save(m, { ...cur, password_hash: newHash });
+      // Other sessions end with a password change.
+      await this.refresh.revokeUser(m, row.id);
+      await this.audit.record(m, { action: AuditActions.userPasswordChanged, actor, resource: { type: 'user', id: row.id } });
     });
   }
 
-  async enrolTotp(actor: Principal): Promise<{ otpauthUri: string; secret: string }> {
-    const user = await this.users.byId(actor.sub);
-    if (!user || actor.type !== 'user') throw UserErrors.notFound();
+  async enrolTotp(actor: Principal): Promise<{ secret: string; otpauthUri: string }> {
+    const row = actor.type === 'user' ? await this.repo.findById(actor.sub) : null;
+    if (!row) throw forbidden('FORBIDDEN', 'Only users can enrol TOTP');
+    if (row.totp_enabled) throw conflict('TOTP_ALREADY_ENABLED', 'TOTP is already enabled');
     const secret = authenticator.generateSecret(20);
-    await this.ds.transaction((m) => this.users.update(m, user.id, { totp_pending_secret: secret }));
-    return { otpauthUri: authenticator.keyuri(user.username, 'Liên thông', secret), secret };
+    await this.ds.transaction(async (m) => {
+      const cur = (await this.repo.findById(row.id, m, true))!;
+      await this.repo.save(m, { ...cur, totp_secret_enc: this.box.seal(secret, totpContext(row.id)) });
+    });
+    return { secret, otpauthUri: authenticator.keyuri(row.username, `Lien thong ${this.config.NODE_ID}`, secret) };
   }
 
   async confirmTotp(actor: Principal, otp: string): Promise<{ totpEnabled: true }> {
-    const user = await this.users.byId(actor.sub);
-    if (!user || actor.type !== 'user') throw UserErrors.notFound();
-    if (!user.totp_pending_secret) throw UserErrors.totpNotEnrolled();
-    if (!authenticator.check(otp, user.totp_pending_secret)) throw UserErrors.totpInvalid();
     await this.ds.transaction(async (m) => {
-      await this.users.update(m, user.id, { totp_secret: user.totp_pending_secret, totp_pending_secret: null, totp_enabled: true });
-      await this.audit.record(m, { action: AuditActions.userTotpEnabled, actor, resource: { type: 'user', id: user.id } });
+      const cur = actor.type === 'user' ? await this.repo.findById(actor.sub, m, true) : null;
+      if (!cur?.totp_secret_enc) throw conflict('TOTP_NOT_ENROLLED', 'Enrol TOTP first');
+      if (cur.totp_enabled) throw conflict('TOTP_ALREADY_ENABLED', 'TOTP is already enabled');
+      const secret = this.box.open(cur.totp_secret_enc, totpContext(cur.id)).toString('utf8');
+      if (!authenticator.check(otp, secret)) {
+        throw new DomainError(422, 'TOTP_INVALID', 'The one-time password is wrong', [{ field: 'otp', errors: ['wrong code'] }]);
+      }
+      await this.repo.save(m, { ...cur, totp_enabled: true });
+      await this.audit.record(m, { action: AuditActions.userTotpEnabled, actor, resource: { type: 'user', id: cur.id } });
     });
     return { totpEnabled: true };
   }

@@ -1,0 +1,145 @@
+import { esc } from './safe-xml';
+import { toEdxmlDate, toEdxmlTimestamp } from './edxml.format';
+import { EDXML_NS, SOAP_ENV_NS, type EdxmlOrgan, type EdxmlPackage, type EdxmlResponseFor, type EdxmlStaffInfo, type EdxmlStatus } from './edxml.types';
+
+/** Writing strictly: every element in the edXML namespace with the `edXML` prefix, in the order of NATIONAL-AXIS.md. */
+const P = 'edXML';
+
+function el(name: string, value: string | number | undefined | null): string {
+  if (value === undefined || value === null || value === '') return '';
+  return `<${P}:${name}>${esc(String(value))}</${P}:${name}>`;
+}
+
+function group(name: string, inner: string, attrs = ''): string {
+  return `<${P}:${name}${attrs}>${inner}</${P}:${name}>`;
+}
+
+function organ(name: string, o: EdxmlOrgan): string {
+  return group(
+    name,
+    el('OrganId', o.organId) +
+      el('OrganizationInCharge', o.organizationInCharge) +
+      el('OrganName', o.organName) +
+      el('OrganAdd', o.organAdd) +
+      el('Email', o.email) +
+      el('Telephone', o.telephone) +
+      el('Fax', o.fax) +
+      el('Website', o.website),
+  );
+}
+
+function responseFor(r: EdxmlResponseFor): string {
+  return group(
+    'ResponseFor',
+    el('OrganId', r.organId) +
+      el('Code', r.code) +
+      el('PromulgationDate', r.promulgationDate ? toEdxmlDate(r.promulgationDate) : undefined) +
+      el('DocumentId', r.documentId),
+  );
+}
+
+function staff(s: EdxmlStaffInfo | undefined): string {
+  if (!s) return '';
+  return group('StaffInfo', el('Department', s.department) + el('Staff', s.staff) + el('Email', s.email) + el('Mobile', s.mobile));
+}
+
+/** The package without its signature (the signer inserts it after TraceHeaderList). */
+export function buildPackage(p: EdxmlPackage): string {
+  const header: string[] = [];
+  header.push(organ('From', p.from));
+  for (const t of p.to) header.push(organ('To', t));
+  header.push(el('DocumentId', p.documentId));
+  header.push(group('Code', el('CodeNumber', p.codeNumber) + el('CodeNotation', p.codeNotation)));
+  header.push(
+    group('PromulgationInfo', el('Place', p.promulgationPlace) + el('PromulgationDate', toEdxmlDate(p.promulgationDate))),
+  );
+  header.push(group('DocumentType', el('Type', p.type) + el('TypeDetail', p.typeDetail) + el('TypeName', p.typeName)));
+  header.push(el('Subject', p.subject));
+  header.push(el('Content', p.content));
+  header.push(
+    group('SignerInfo', el('Competence', p.signer.competence) + el('Position', p.signer.position) + el('FullName', p.signer.fullName)),
+  );
+  header.push(el('DueDate', p.dueDate ? toEdxmlDate(p.dueDate) : undefined));
+  header.push(
+    group(
+      'OtherInfo',
+      el('Priority', p.priority) +
+        el('SphereOfPromulgation', p.sphereOfPromulgation) +
+        el('TyperNotation', p.typerNotation) +
+        el('PromulgationAmount', p.promulgationAmount) +
+        el('PageAmount', p.pageAmount) +
+        el('Direction', p.direction === undefined ? undefined : p.direction ? 'true' : 'false') +
+        (p.appendixes?.length ? group('Appendixes', p.appendixes.map((a) => el('Appendix', a)).join('')) : ''),
+    ),
+  );
+  header.push(el('SteeringType', p.steeringType));
+  header.push(p.toPlaces.length ? group('ToPlaces', p.toPlaces.map((t) => el('Place', t)).join('')) : '');
+  for (const r of p.responseFor) header.push(responseFor(r));
+
+  const traces = p.traces.map((t) => group('TraceHeader', el('OrganId', t.organId) + el('Timestamp', toEdxmlTimestamp(t.timestamp))));
+  const business = group(
+    'Bussiness',
+    el('DocumentId', p.documentId) +
+      el('BussinessDocType', p.businessDocType) +
+      el('BussinessDocReason', p.businessDocReason) +
+      el('Paper', p.paper) +
+      staff(p.staffInfo),
+  );
+
+  const manifest = p.attachments
+    .map((a) =>
+      group(
+        'Reference',
+        el('ContentId', a.contentId) + el('ContentType', a.contentType) + el('Description', a.description) + el('AttachmentName', a.name),
+      ),
+    )
+    .join('');
+
+  const parts: string[] = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<${P}:edXML xmlns:${P}="${EDXML_NS}">`,
+    `<${P}:edXMLEnvelope>`,
+    `<${P}:edXMLHeader>`,
+    group('MessageHeader', header.join('')),
+    group('TraceHeaderList', traces.join('') + business),
+    `</${P}:edXMLHeader>`,
+    `<${P}:edXMLBody>`,
+    group('edXMLManifest', manifest, ' version="1.0"'),
+    `</${P}:edXMLBody>`,
+    `</${P}:edXMLEnvelope>`,
+    `<${P}:AttachmentEncoded>`,
+  ];
+  for (const a of p.attachments) {
+    parts.push(
+      `<${P}:Attachment>` +
+        el('ContentId', a.contentId) +
+        el('AttachmentName', a.name) +
+        el('Description', a.description) +
+        el('ContentType', a.contentType) +
+        `<${P}:ContentTransferEncoded>`,
+    );
+    // Base64 has nothing to escape.
+    parts.push(a.content.toString('base64'));
+    parts.push(`</${P}:ContentTransferEncoded></${P}:Attachment>`);
+  }
+  parts.push(`</${P}:AttachmentEncoded>`, `</${P}:edXML>`);
+  return parts.join('');
+}
+
+/** A status message: SOAP 1.1 envelope whose header holds edXML:Status. */
+export function buildStatus(s: EdxmlStatus): string {
+  const status = group(
+    'Status',
+    responseFor(s.responseFor) +
+      organ('From', s.from) +
+      el('StatusCode', s.statusCode) +
+      el('Description', s.description) +
+      el('Timestamp', toEdxmlTimestamp(s.timestamp)) +
+      staff(s.staffInfo),
+  );
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>' +
+    `<SOAP-ENV:Envelope xmlns:SOAP-ENV="${SOAP_ENV_NS}" xmlns:${P}="${EDXML_NS}">` +
+    `<SOAP-ENV:Header>${status}</SOAP-ENV:Header><SOAP-ENV:Body/></SOAP-ENV:Envelope>`
+  );
+}

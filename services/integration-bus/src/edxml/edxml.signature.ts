@@ -1,0 +1,94 @@
+import type { Element } from '@xmldom/xmldom';
+import { createHash, X509Certificate } from 'node:crypto';
+import { SignedXml } from 'xml-crypto';
+import { childElements, localName, parseSafeXml } from './safe-xml';
+
+const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+
+export interface NodeCredentials {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface SignatureCheck {
+  present: boolean;
+  valid: boolean;
+  trusted: boolean;
+  /** Subject of the signing certificate. */
+  signer?: string;
+  fingerprint?: string;
+  problem?: string;
+}
+
+function certBase64(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+}
+
+/** Enveloped XML-DSig (RSA-SHA256, exclusive c14n) over the whole package, placed after TraceHeaderList. */
+export function signPackage(xml: string, cred: NodeCredentials): string {
+  const sig = new SignedXml({
+    privateKey: cred.keyPem,
+    publicCert: cred.certPem,
+    signatureAlgorithm: RSA_SHA256,
+    canonicalizationAlgorithm: EXC_C14N,
+    getKeyInfoContent: () => `<X509Data><X509Certificate>${certBase64(cred.certPem)}</X509Certificate></X509Data>`,
+  });
+  sig.addReference({ xpath: '/*', transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256, isEmptyUri: true });
+  sig.computeSignature(xml, {
+    location: { reference: "//*[local-name()='TraceHeaderList']", action: 'after' },
+  });
+  return sig.getSignedXml();
+}
+
+function findSignature(root: Element): Element | undefined {
+  const stack: Element[] = [root];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (localName(e) === 'Signature' && e.namespaceURI === DSIG_NS) return e;
+    stack.push(...childElements(e));
+  }
+  return undefined;
+}
+
+export function fingerprintOf(pem: string): string {
+  return createHash('sha256').update(Buffer.from(certBase64(pem), 'base64')).digest('hex');
+}
+
+/**
+ * Verifies a package's signature when there is one: the certificate in KeyInfo must verify the signature,
+ * the signed reference must be the whole document, and the certificate is `trusted` when it is one of
+ * `trustedPems` (node certificates of the federation).
+ */
+export function verifyPackage(xml: string, trustedPems: string[], maxBytes: number): SignatureCheck {
+  const doc = parseSafeXml(xml, { maxBytes });
+  const sigEl = findSignature(doc.documentElement!);
+  if (!sigEl) return { present: false, valid: false, trusted: false };
+  const certEl = sigEl.getElementsByTagNameNS(DSIG_NS, 'X509Certificate')[0];
+  const certText = certEl?.textContent?.replace(/\s+/g, '');
+  if (!certText) return { present: true, valid: false, trusted: false, problem: 'no X509Certificate in KeyInfo' };
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(certText, 'base64'));
+  } catch {
+    return { present: true, valid: false, trusted: false, problem: 'unreadable X509Certificate' };
+  }
+  const fingerprint = createHash('sha256').update(cert.raw).digest('hex');
+  const trusted = trustedPems.some((p) => fingerprintOf(p) === fingerprint);
+  const base = { present: true, trusted, signer: cert.subject.replace(/\n/g, ', '), fingerprint };
+  try {
+    const check = new SignedXml({ publicCert: cert.toString(), getCertFromKeyInfo: () => null });
+    check.loadSignature(sigEl.toString());
+    const refs = (check as unknown as { references: { uri?: string; isEmptyUri?: boolean }[] }).references ?? [];
+    if (refs.length !== 1 || (refs[0].uri ?? '') !== '') {
+      return { ...base, valid: false, problem: 'the signature does not cover the whole package' };
+    }
+    const ok = check.checkSignature(xml);
+    return ok ? { ...base, valid: true } : { ...base, valid: false, problem: 'signature does not verify' };
+  } catch (e) {
+    return { ...base, valid: false, problem: `signature does not verify: ${(e as Error).message.split('\n')[0].slice(0, 200)}` };
+  }
+}

@@ -1,0 +1,195 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { RoutedDocument } from './routed-document';
+
+export type Route = 'local' | 'federation' | 'national-axis';
+export type ExchangeState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'expired' | 'dead';
+export interface TraceEntry {
+  at: string;
+  event: string;
+  detail?: unknown;
+}
+
+export interface ExchangeRow {
+  id: string;
+  document_id: string;
+  edxml_document_id: string;
+  from_code: string;
+  to_code: string;
+  business_type: number;
+  route: Route;
+  target_node: string | null;
+  state: ExchangeState;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Date | null;
+  expires_at: Date;
+  trace: TraceEntry[];
+  payload: RoutedDocument;
+  axis_doc_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewExchange {
+  id: string;
+  documentId: string;
+  edxmlDocumentId: string;
+  from: string;
+  to: string;
+  businessType: number;
+  route: Route;
+  targetNode?: string | null;
+  state: ExchangeState;
+  lastError?: string | null;
+  expiresAt: Date;
+  trace: TraceEntry[];
+  payload: RoutedDocument;
+}
+
+/** The `exchanges` table: one row per document and recipient (API.md, Integration bus). */
+@Injectable()
+export class ExchangesRepository {
+  constructor(readonly dataSource: DataSource) {}
+
+  /** Inserts unless the same sender + DocumentId + recipient exists; returns whether it was new. */
+  async insert(m: EntityManager, e: NewExchange): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO exchanges (id, document_id, edxml_document_id, from_code, to_code, business_type, route, target_node, state,
+                              last_error, next_attempt_at, expires_at, trace, payload)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10, now(), $11, $12::jsonb, $13::jsonb)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [
+        e.id,
+        e.documentId,
+        e.edxmlDocumentId,
+        e.from,
+        e.to,
+        e.businessType,
+        e.route,
+        e.targetNode ?? null,
+        e.state,
+        e.lastError ?? null,
+        e.expiresAt,
+        JSON.stringify(e.trace),
+        JSON.stringify(e.payload),
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  async findById(m: EntityManager, id: string, lock = false): Promise<ExchangeRow | undefined> {
+    const rows: ExchangeRow[] = await m.query(`SELECT * FROM exchanges WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0];
+  }
+
+  async findFor(m: EntityManager, where: { documentId?: string; edxmlDocumentId?: string; to: string; from?: string }): Promise<ExchangeRow[]> {
+    const cond = ['to_code = $1'];
+    const params: unknown[] = [where.to];
+    if (where.documentId) cond.push(`document_id = $${params.push(where.documentId)}`);
+    if (where.edxmlDocumentId) cond.push(`edxml_document_id = $${params.push(where.edxmlDocumentId)}`);
+    if (where.from) cond.push(`from_code = $${params.push(where.from)}`);
+    return m.query(`SELECT * FROM exchanges WHERE ${cond.join(' AND ')} ORDER BY created_at FOR UPDATE`, params);
+  }
+
+  /** Picks one due national-axis exchange and locks it; other replicas skip it. */
+  async lockDue(m: EntityManager): Promise<ExchangeRow | undefined> {
+    const rows: ExchangeRow[] = await m.query(
+      `SELECT * FROM exchanges WHERE state IN ('queued','sending') AND route = 'national-axis' AND next_attempt_at <= now()
+       ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    );
+    return rows[0];
+  }
+
+  async lockExpired(m: EntityManager, limit = 100): Promise<ExchangeRow[]> {
+    return m.query(
+      `SELECT * FROM exchanges WHERE state IN ('queued','sending') AND expires_at <= now()
+       ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+  }
+
+  async update(
+    m: EntityManager,
+    id: string,
+    set: { state?: ExchangeState; attempts?: number; lastError?: string | null; nextAttemptAt?: Date | null; axisDocId?: string; expiresAt?: Date },
+    trace: TraceEntry,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE exchanges SET
+         state = COALESCE($2, state),
+         attempts = COALESCE($3, attempts),
+         last_error = CASE WHEN $4::boolean THEN $5 ELSE last_error END,
+         next_attempt_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE next_attempt_at END,
+         axis_doc_id = COALESCE($8, axis_doc_id),
+         expires_at = COALESCE($9, expires_at),
+         trace = trace || $10::jsonb,
+         updated_at = now()
+       WHERE id = $1`,
+      [
+        id,
+        set.state ?? null,
+        set.attempts ?? null,
+        set.lastError !== undefined,
+        set.lastError ?? null,
+        set.nextAttemptAt !== undefined,
+        set.nextAttemptAt ?? null,
+        set.axisDocId ?? null,
+        set.expiresAt ?? null,
+        JSON.stringify([trace]),
+      ],
+    );
+  }
+
+  async list(
+    m: EntityManager,
+    q: { state?: string; documentId?: string; organizationCode?: string; limit: number; cursor?: string },
+  ): Promise<ExchangeRow[]> {
+    const cond: string[] = [];
+    const params: unknown[] = [];
+    if (q.state) cond.push(`state = $${params.push(q.state)}`);
+    if (q.documentId) cond.push(`(document_id = $${params.push(q.documentId)} OR edxml_document_id = $${params.length})`);
+    if (q.organizationCode) cond.push(`(from_code = $${params.push(q.organizationCode)} OR to_code = $${params.length})`);
+    if (q.cursor) {
+      const [t, id] = q.cursor.split('|');
+      cond.push(`(created_at, id) < ($${params.push(t)}::timestamptz, $${params.push(id)}::uuid)`);
+    }
+    params.push(q.limit + 1);
+    return m.query(
+      `SELECT * FROM exchanges ${cond.length ? `WHERE ${cond.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  /** Records a package received from outside; false when the same sender + DocumentId was applied already. */
+  async claimReceived(m: EntityManager, from: string, edxmlDocumentId: string, businessType: number, origin: string, answer: unknown): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO received_packages (from_code, edxml_document_id, business_type, origin, answer) VALUES ($1,$2,$3,$4,$5::jsonb)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [from, edxmlDocumentId, businessType, origin, JSON.stringify(answer)],
+    );
+    return rows.length === 1;
+  }
+
+  async receivedAnswer(m: EntityManager, from: string, edxmlDocumentId: string, businessType: number): Promise<unknown> {
+    const rows: { answer: unknown }[] = await m.query(
+      'SELECT answer FROM received_packages WHERE from_code = $1 AND edxml_document_id = $2 AND business_type = $3',
+      [from, edxmlDocumentId, businessType],
+    );
+    return rows[0]?.answer;
+  }
+}
+
+export function exchangeView(r: ExchangeRow) {
+  return {
+    id: r.id,
+    documentId: r.document_id,
+    from: r.from_code,
+    to: r.to_code,
+    route: r.route,
+    state: r.state,
+    attempts: r.attempts,
+    ...(r.last_error ? { lastError: r.last_error } : {}),
+    trace: r.trace,
+  };
+}

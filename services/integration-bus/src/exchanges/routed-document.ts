@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { STATUS_CODES, type AttachmentRef, type DocumentSendRequestedEvent, type Urgency } from '@lienthong/contracts';
+import { formatDocumentId, type EdxmlPackage, type Priority } from '../edxml';
+
+/** What the bus routes, whatever its origin (documents, inbound API, national axis, another node). */
+export interface RoutedDocument {
+  /** The sender's document id (documents' uuid) or, for packages from outside, the edXML DocumentId. */
+  sourceDocumentId: string;
+  edxmlDocumentId: string;
+  fromOrganizationCode: string;
+  recipients: string[];
+  businessType: 0 | 1 | 2 | 3;
+  reason?: string;
+  document: DocumentSendRequestedEvent['document'];
+  attachments: AttachmentRef[];
+  /** Trace headers already on the package (hops before this node). */
+  traces?: { organId: string; timestamp: string }[];
+}
+
+/** Deterministic ids make every derived event idempotent across redeliveries and restarts. */
+export function derivedUuid(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function exchangeIdFor(fromCode: string, edxmlDocumentId: string, to: string): string {
+  return derivedUuid(`exchange|${fromCode}|${edxmlDocumentId}|${to}`);
+}
+
+const URGENCY_TO_PRIORITY: Record<Urgency, Priority> = { normal: 0, urgent: 1, 'very-urgent': 2, flash: 3 };
+const PRIORITY_TO_URGENCY: Urgency[] = ['normal', 'urgent', 'very-urgent', 'flash', 'flash'];
+
+export function fromSendRequested(ev: DocumentSendRequestedEvent): RoutedDocument {
+  return {
+    sourceDocumentId: ev.documentId,
+    edxmlDocumentId: formatDocumentId(ev.fromOrganizationCode, ev.document.promulgationDate, ev.document.number, ev.document.notation),
+    fromOrganizationCode: ev.fromOrganizationCode,
+    recipients: ev.recipients,
+    businessType: ev.businessType,
+    reason: ev.reason,
+    document: ev.document,
+    attachments: ev.attachments,
+  };
+}
+
+/** The package for one route; attachment bytes come from `bytesOf`. */
+export async function toPackage(
+  d: RoutedDocument,
+  to: string[],
+  nodeOrganId: string,
+  bytesOf: (a: AttachmentRef) => Promise<Buffer>,
+): Promise<EdxmlPackage> {
+  const attachments = [];
+  for (const [i, a] of d.attachments.entries()) {
+    attachments.push({ contentId: `cid:${i + 1}`, name: a.name, contentType: a.contentType, content: await bytesOf(a) });
+  }
+  const doc = d.document;
+  return {
+    from: { organId: d.fromOrganizationCode },
+    to: to.map((organId) => ({ organId })),
+    documentId: d.edxmlDocumentId,
+    codeNumber: doc.number,
+    codeNotation: doc.notation,
+    promulgationPlace: doc.promulgationPlace,
+    promulgationDate: doc.promulgationDate,
+    type: doc.type,
+    typeName: doc.typeName,
+    subject: doc.subject,
+    content: doc.content,
+    signer: { competence: doc.signer.competence, position: doc.signer.position, fullName: doc.signer.fullName },
+    dueDate: doc.dueDate ?? undefined,
+    priority: URGENCY_TO_PRIORITY[doc.urgency] ?? 0,
+    steeringType: doc.steering ? 1 : 0,
+    toPlaces: [],
+    responseFor: [],
+    traces: [...(d.traces ?? []), { organId: nodeOrganId, timestamp: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString() }],
+    businessDocType: d.businessType,
+    businessDocReason: d.reason,
+    paper: 0,
+    attachments,
+  };
+}
+
+/** A received package becomes a routed document; attachments are stored by `store` (returns the sha256). */
+export async function fromPackage(
+  p: EdxmlPackage,
+  sourceDocumentId: string | undefined,
+  store: (bytes: Buffer) => Promise<string>,
+): Promise<RoutedDocument> {
+  const attachments: AttachmentRef[] = [];
+  for (const a of p.attachments) {
+    const sha256 = await store(a.content);
+    attachments.push({
+      id: derivedUuid(`attachment|${p.documentId}|${a.contentId}|${sha256}`),
+      name: a.name,
+      contentType: a.contentType,
+      size: a.content.length,
+      sha256,
+      storageKey: sha256,
+    });
+  }
+  return {
+    sourceDocumentId: sourceDocumentId ?? p.documentId,
+    edxmlDocumentId: p.documentId,
+    fromOrganizationCode: p.from.organId,
+    recipients: p.to.map((t) => t.organId),
+    businessType: p.businessDocType,
+    reason: p.businessDocReason,
+    document: {
+      number: p.codeNumber,
+      notation: p.codeNotation,
+      type: p.type,
+      typeName: p.typeName,
+      subject: p.subject,
+      content: p.content,
+      promulgationPlace: p.promulgationPlace,
+      promulgationDate: p.promulgationDate,
+      signer: { competence: p.signer.competence, position: p.signer.position ?? '', fullName: p.signer.fullName ?? '' },
+      // edXML has no secrecy field: only non-classified documents are exchanged electronically.
+      secrecy: 'none',
+      urgency: PRIORITY_TO_URGENCY[p.priority] ?? 'normal',
+      steering: p.steeringType === 1,
+      dueDate: p.dueDate ?? null,
+    },
+    attachments,
+    traces: p.traces,
+  };
+}
+
+export const STATUS_NAMES = Object.fromEntries(Object.entries(STATUS_CODES).map(([k, v]) => [v, k])) as Record<string, keyof typeof STATUS_CODES>;

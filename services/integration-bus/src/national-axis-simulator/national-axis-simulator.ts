@@ -1,0 +1,216 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { AxisHeaders, verifyAxisHeaders, type AxisOperation } from '../national-axis/axis-signing';
+import type { Agency } from '../national-axis/national-axis.client';
+
+/**
+ * SIMULATED national document exchange axis: the HTTP interface of NATIONAL-AXIS.md with HMAC header
+ * checking and an in-memory store, for tests and for development when NATIONAL_AXIS_URL is unset. It is
+ * not the real axis and says so.
+ */
+export interface SimulatedItem {
+  docId: string;
+  serviceType: 'eDoc';
+  messageType: 'edoc' | 'status';
+  from: string;
+  to: string[];
+  content: Buffer;
+  createdAt: string;
+  /** Transport state per recipient (`updateStatus`). */
+  acks: Record<string, 'pending' | 'done' | 'fail' | 'processing'>;
+  /** Signed headers as received (sendEdoc only). */
+  headers?: Record<string, string>;
+}
+
+export interface SimulatorOptions {
+  /** systemId → shared secret. */
+  systems: Record<string, string>;
+  agencies?: Agency[];
+  maxBodyBytes?: number;
+}
+
+const OPERATIONS: AxisOperation[] = ['sendEdoc', 'getReceivedEdocList', 'getEdoc', 'updateStatus', 'getAgenciesList'];
+
+export class NationalAxisSimulator {
+  readonly items = new Map<string, SimulatedItem>();
+  /** Refused calls, for tests asserting the signature checks. */
+  readonly refusals: { operation: string; code: string; reason: string }[] = [];
+  private server?: Server;
+  private down = false;
+  private readonly maxBody: number;
+
+  constructor(private readonly opts: SimulatorOptions) {
+    this.maxBody = opts.maxBodyBytes ?? 100 * 1024 * 1024;
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e) => this.json(res, 500, { status: 'FAIL', ErrorCode: 'INTERNAL', ErrorDesc: (e as Error).message }));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
+    return this.url;
+  }
+
+  get url(): string {
+    const a = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${a.port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections?.();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  setDown(down: boolean): void {
+    this.down = down;
+  }
+
+  /** Queues an incoming edoc or status for `to` as if another system had sent it. */
+  inject(item: { from: string; to: string[]; messageType: 'edoc' | 'status'; content: Buffer }): SimulatedItem {
+    const stored: SimulatedItem = {
+      docId: randomUUID(),
+      serviceType: 'eDoc',
+      messageType: item.messageType,
+      from: item.from,
+      to: item.to,
+      content: item.content,
+      createdAt: new Date().toISOString(),
+      acks: Object.fromEntries(item.to.map((t) => [t, 'pending' as const])),
+    };
+    this.items.set(stored.docId, stored);
+    return stored;
+  }
+
+  /** What systems sent through the axis (sendEdoc), optionally to one recipient. */
+  received(to?: string): SimulatedItem[] {
+    return [...this.items.values()].filter((i) => i.headers && (!to || i.to.includes(to)));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const path = url.pathname.replace(/\/+$/, '');
+    if (path.startsWith('/_sim/')) return this.hook(path, url, req, res);
+    if (req.method !== 'POST') return this.json(res, 405, { status: 'FAIL', ErrorCode: 'METHOD', ErrorDesc: 'POST only' });
+    const op = path.split('/').pop() as AxisOperation;
+    if (!OPERATIONS.includes(op)) return this.json(res, 404, { status: 'FAIL', ErrorCode: 'UNKNOWN_OPERATION', ErrorDesc: op });
+    const body = await readBody(req, this.maxBody);
+    if (this.down) return this.json(res, 503, { status: 'FAIL', ErrorCode: 'UNAVAILABLE', ErrorDesc: 'simulated outage' });
+    const get = (n: string) => {
+      const v = req.headers[n.toLowerCase()];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const check = verifyAxisHeaders(get, (id) => this.opts.systems[id], op);
+    if (!check.ok) {
+      this.refusals.push({ operation: op, code: check.code, reason: check.reason });
+      return this.json(res, 401, { status: 'FAIL', ErrorCode: check.code, ErrorDesc: check.reason });
+    }
+    const me = check.systemId;
+    const p = check.params;
+    switch (op) {
+      case 'sendEdoc': {
+        if (p.servicetype !== 'eDoc' || !['edoc', 'status'].includes(p.messagetype)) return this.fail(res, 'BAD_PARAMETER', 'servicetype/messagetype');
+        if (p.from !== me) return this.fail(res, 'FROM_MISMATCH', 'from must be the calling system');
+        const to = p.to.split(';').map((s) => s.trim()).filter(Boolean);
+        if (to.length === 0) return this.fail(res, 'NO_RECIPIENT', 'to is empty');
+        if (!body || body.length === 0) return this.fail(res, 'EMPTY_BODY', 'no package');
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (k.startsWith('xroadvnpt-') && typeof v === 'string') headers[k] = v;
+        const item = this.inject({ from: me, to, messageType: p.messagetype as 'edoc' | 'status', content: body });
+        item.headers = headers;
+        return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', DocId: item.docId });
+      }
+      case 'getReceivedEdocList': {
+        const data = [...this.items.values()]
+          .filter((i) => i.messageType === p.messagetype && i.to.includes(me) && i.acks[me] !== 'done')
+          .map((i) => ({
+            docId: i.docId,
+            serviceType: i.serviceType,
+            messageType: i.messageType,
+            from: i.from,
+            to: me,
+            status: i.acks[me],
+            status_desc: '',
+            created_time: i.createdAt,
+          }));
+        return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', data });
+      }
+      case 'getEdoc': {
+        const item = this.items.get(p.docid);
+        if (!item || (!item.to.includes(me) && item.from !== me)) return this.fail(res, 'NOT_FOUND', `docid ${p.docid}`);
+        return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', data: { content: item.content.toString('base64') } });
+      }
+      case 'updateStatus': {
+        const item = this.items.get(p.docid);
+        if (!item || !item.to.includes(me)) return this.fail(res, 'NOT_FOUND', `docid ${p.docid}`);
+        if (!['done', 'fail', 'processing'].includes(p.status)) return this.fail(res, 'BAD_PARAMETER', 'status');
+        item.acks[me] = p.status as 'done' | 'fail' | 'processing';
+        return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '' });
+      }
+      case 'getAgenciesList':
+        return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', data: this.opts.agencies ?? [] });
+    }
+  }
+
+  private async hook(path: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (path === '/_sim/received' && req.method === 'GET') {
+      const to = url.searchParams.get('to') ?? undefined;
+      return this.json(res, 200, { simulated: true, items: this.received(to).map(view) });
+    }
+    if (path === '/_sim/inject' && req.method === 'POST') {
+      const body = JSON.parse((await readBody(req, this.maxBody)).toString('utf8') || '{}') as {
+        from?: string;
+        to?: string | string[];
+        messageType?: 'edoc' | 'status';
+        content?: string;
+        contentBase64?: string;
+      };
+      if (!body.from || !body.to || !(body.content || body.contentBase64)) return this.json(res, 400, { error: 'from, to and content are required' });
+      const item = this.inject({
+        from: body.from,
+        to: Array.isArray(body.to) ? body.to : [body.to],
+        messageType: body.messageType === 'status' ? 'status' : 'edoc',
+        content: body.contentBase64 ? Buffer.from(body.contentBase64, 'base64') : Buffer.from(body.content!, 'utf8'),
+      });
+      return this.json(res, 201, { simulated: true, docId: item.docId });
+    }
+    if ((path === '/_sim/down' || path === '/_sim/up') && req.method === 'POST') {
+      this.setDown(path === '/_sim/down');
+      return this.json(res, 200, { simulated: true, down: this.down });
+    }
+    if (path === '/_sim/items' && req.method === 'GET') {
+      return this.json(res, 200, { simulated: true, items: [...this.items.values()].map(view) });
+    }
+    return this.json(res, 404, { error: 'unknown simulator hook' });
+  }
+
+  private fail(res: ServerResponse, code: string, desc: string): void {
+    this.json(res, 200, { status: 'FAIL', ErrorCode: code, ErrorDesc: desc });
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    if (res.headersSent) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-simulated': 'national-axis' });
+    res.end(text);
+  }
+}
+
+function view(i: SimulatedItem) {
+  return { ...i, content: i.content.toString('base64') };
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > max) throw new Error('body too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export { AxisHeaders };

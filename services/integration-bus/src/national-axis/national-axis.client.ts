@@ -1,0 +1,155 @@
+import { signedAxisHeaders, type AxisOperation } from './axis-signing';
+
+export interface AxisAnswer {
+  status: 'OK' | 'FAIL';
+  ErrorCode?: string;
+  ErrorDesc?: string;
+  [k: string]: unknown;
+}
+
+export interface ReceivedItem {
+  docId: string;
+  serviceType?: string;
+  messageType?: string;
+  from: string;
+  to?: string;
+  status?: string;
+  status_desc?: string;
+  created_time?: string;
+}
+
+export interface Agency {
+  code: string;
+  code102?: string;
+  name: string;
+  pid?: string;
+}
+
+/** The axis answered FAIL: a refusal, not to be retried blindly. */
+export class AxisRefusal extends Error {
+  constructor(
+    readonly errorCode: string,
+    readonly errorDesc: string,
+  ) {
+    super(`national axis refused: ${errorCode} ${errorDesc}`.trim());
+    this.name = 'AxisRefusal';
+  }
+}
+
+/** 5xx, timeout, network error or an open circuit: transient, retried with back-off. */
+export class AxisUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AxisUnavailable';
+  }
+}
+
+/** Opens after `threshold` consecutive failures; lets one probe through after `coolDownMs`. */
+export class CircuitBreaker {
+  private failures = 0;
+  private openedAt = 0;
+
+  constructor(
+    private readonly threshold = 3,
+    private readonly coolDownMs = 5_000,
+  ) {}
+
+  get state(): 'closed' | 'open' | 'half-open' {
+    if (this.failures < this.threshold) return 'closed';
+    return Date.now() - this.openedAt >= this.coolDownMs ? 'half-open' : 'open';
+  }
+
+  allow(): boolean {
+    const s = this.state;
+    if (s === 'half-open') this.openedAt = Date.now(); // one probe per cool-down
+    return s !== 'open';
+  }
+
+  success(): void {
+    this.failures = 0;
+  }
+
+  failure(): void {
+    this.failures++;
+    if (this.failures >= this.threshold) this.openedAt = Date.now();
+  }
+}
+
+export interface NationalAxisClientOptions {
+  url: string;
+  systemId: string;
+  secret: string;
+  timeoutMs: number;
+  breaker?: CircuitBreaker;
+}
+
+/** Client of the national axis HTTP interface (NATIONAL-AXIS.md); field names live here only. */
+export class NationalAxisClient {
+  readonly breaker: CircuitBreaker;
+
+  constructor(private readonly opts: NationalAxisClientOptions) {
+    this.breaker = opts.breaker ?? new CircuitBreaker();
+  }
+
+  get systemId(): string {
+    return this.opts.systemId;
+  }
+
+  async call(op: AxisOperation, params: Record<string, string>, body?: Buffer): Promise<AxisAnswer> {
+    if (!this.breaker.allow()) throw new AxisUnavailable('national axis circuit is open');
+    const headers = signedAxisHeaders(this.opts.systemId, this.opts.secret, params);
+    let res: Response;
+    try {
+      res = await fetch(`${this.opts.url.replace(/\/+$/, '')}/${op}`, {
+        method: 'POST',
+        headers: { ...headers, ...(body ? { 'content-type': 'application/octet-stream' } : {}) },
+        body: body ? new Uint8Array(body.buffer, body.byteOffset, body.length) : undefined,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+    } catch (e) {
+      this.breaker.failure();
+      throw new AxisUnavailable(`national axis unreachable: ${(e as Error).message}`);
+    }
+    if (res.status >= 500) {
+      this.breaker.failure();
+      await res.arrayBuffer().catch(() => undefined);
+      throw new AxisUnavailable(`national axis answered HTTP ${res.status}`);
+    }
+    let answer: AxisAnswer;
+    try {
+      answer = (await res.json()) as AxisAnswer;
+    } catch {
+      this.breaker.failure();
+      throw new AxisUnavailable(`national axis answered HTTP ${res.status} without JSON`);
+    }
+    this.breaker.success();
+    if (answer.status !== 'OK') throw new AxisRefusal(String(answer.ErrorCode ?? `HTTP${res.status}`), String(answer.ErrorDesc ?? ''));
+    return answer;
+  }
+
+  async sendEdoc(messageType: 'edoc' | 'status', from: string, to: string[], content: Buffer): Promise<string> {
+    const a = await this.call('sendEdoc', { servicetype: 'eDoc', messagetype: messageType, from, to: to.join(';') }, content);
+    return String(a.DocId ?? '');
+  }
+
+  async getReceivedEdocList(messageType: 'edoc' | 'status'): Promise<ReceivedItem[]> {
+    const a = await this.call('getReceivedEdocList', { servicetype: 'eDoc', messagetype: messageType });
+    return Array.isArray(a.data) ? (a.data as ReceivedItem[]) : [];
+  }
+
+  async getEdoc(docId: string): Promise<Buffer> {
+    const a = await this.call('getEdoc', { docid: docId });
+    const content = (a.data as { content?: string } | undefined)?.content;
+    if (typeof content !== 'string') throw new AxisRefusal('NO_CONTENT', `getEdoc ${docId} returned no content`);
+    return Buffer.from(content, 'base64');
+  }
+
+  async updateStatus(docId: string, status: 'done' | 'fail' | 'processing'): Promise<void> {
+    await this.call('updateStatus', { docid: docId, status });
+  }
+
+  async getAgenciesList(): Promise<Agency[]> {
+    const a = await this.call('getAgenciesList', {});
+    return Array.isArray(a.data) ? (a.data as Agency[]) : [];
+  }
+}

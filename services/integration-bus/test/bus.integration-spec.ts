@@ -1,0 +1,454 @@
+import { Streams, Subjects, type AuditEventPayload, type DocumentDeliveryEvent, type DocumentSendRequestedEvent, type DocumentStatusEvent, type ExchangeStateEvent } from '@lienthong/contracts';
+import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
+import { createHmac, randomUUID } from 'node:crypto';
+import { buildPackage, buildStatus, formatDocumentId, parsePackage, parseStatus, signPackage, verifyPackage } from '../src/edxml';
+import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
+import { BusInstance, busEnv, IdentityDouble, NatsProbe, newCredentials, org, SECRET, SYSTEM_ID } from './support/bus-harness';
+
+const PARTY_OFFICE = '000.00.00.H01';
+const LOCAL_ORG = '000.00.00.H02';
+const AGENCY = '000.00.00.G22';
+const AGENCY_2 = '000.00.00.G23';
+const PROVINCE_ORG = '000.00.01.H10';
+
+jest.setTimeout(60_000);
+
+/** `eventually` for checks that throw until they hold. */
+const until = (fn: () => unknown, timeoutMs?: number) =>
+  eventually(async () => {
+    await fn();
+    return true;
+  }, timeoutMs);
+
+describe('integration bus (real PostgreSQL, NATS and the simulated national axis over HTTP)', () => {
+  let tokens: TestTokens;
+  let identity: IdentityDouble;
+  let probe: NatsProbe;
+  let sim: NationalAxisSimulator;
+  const credA = newCredentials('bus-central');
+  const credB = newCredentials('bus-prov1');
+  let busA: BusInstance;
+  let busB: BusInstance;
+
+  beforeAll(async () => {
+    tokens = await TestTokens.start();
+    const natsUrl = await testNatsUrl();
+    identity = await new IdentityDouble().start(natsUrl);
+    identity.add(org(PARTY_OFFICE, 'party', 'central'), org(LOCAL_ORG, 'party', 'central'), org(AGENCY, 'state', 'central'), org(AGENCY_2, 'state', 'central'), org(PROVINCE_ORG, 'party', 'prov1'));
+    probe = await new NatsProbe().start(natsUrl);
+    sim = new NationalAxisSimulator({ systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' }, agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }] });
+    const simUrl = await sim.start(0);
+    busA = await new BusInstance(credA).start(
+      await busEnv(tokens, credA, {
+        NATIONAL_AXIS_URL: simUrl,
+        NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID,
+        NATIONAL_AXIS_SECRET: SECRET,
+        TRUSTED_NODE_CERTS: credB.certPem,
+        EDXML_MAX_BYTES: String(200_000),
+      }),
+    );
+    busB = await new BusInstance(credB).start(await busEnv(tokens, credB, { NODE_ID: 'prov1', TRUSTED_NODE_CERTS: credA.certPem }));
+  });
+
+  afterAll(async () => {
+    await busA?.stop();
+    await busB?.stop();
+    await sim?.stop();
+    await identity?.stop();
+    await probe?.stop();
+    await tokens?.close();
+  });
+
+  async function sendRequested(recipients: string[], over: Partial<DocumentSendRequestedEvent['document']> = {}, attachment?: Buffer) {
+    const attachments = [];
+    if (attachment) {
+      const key = await probe.putObject(attachment);
+      attachments.push({ id: randomUUID(), name: 'quyết-định.pdf', contentType: 'application/pdf', size: attachment.length, sha256: key, storageKey: key });
+    }
+    const ev: DocumentSendRequestedEvent = {
+      documentId: randomUUID(),
+      fromOrganizationCode: PARTY_OFFICE,
+      recipients,
+      businessType: 0,
+      document: {
+        number: String(Math.floor(Math.random() * 1e6)),
+        notation: 'QĐ/TW',
+        type: 'QĐ',
+        typeName: 'Quyết định',
+        subject: 'Về việc triển khai chuyển đổi số',
+        content: 'Nội dung',
+        promulgationPlace: 'Hà Nội',
+        promulgationDate: '2026-11-20',
+        signer: { competence: 'TM. BAN THƯỜNG VỤ', position: 'Bí thư', fullName: 'Nguyễn Văn A' },
+        secrecy: 'none',
+        urgency: 'urgent',
+        steering: false,
+        dueDate: null,
+        ...over,
+      },
+      attachments,
+    };
+    await probe.publish(Subjects.documentSendRequested(), 'document.send-requested', ev, ev.documentId);
+    return ev;
+  }
+
+  const deliveriesTo = async (to: string, documentId?: string) =>
+    (await probe.events<DocumentDeliveryEvent>(Subjects.busDelivery())).filter((e) => e.data.toOrganizationCode === to && (!documentId || e.data.sourceDocumentId === documentId));
+  const operator = () => tokens.mint({ org: PARTY_OFFICE, roles: ['operator'] });
+  const exchangesOf = async (documentId: string) => {
+    const res = await busA.http.get(`/api/v1/exchanges?documentId=${encodeURIComponent(documentId)}`).set('Authorization', `Bearer ${await operator()}`);
+    expect(res.status).toBe(200);
+    return res.body.items as { id: string; to: string; route: string; state: string; attempts: number; lastError?: string; trace: { event: string }[] }[];
+  };
+
+  it('routes one document to a local party organization and to a government agency', async () => {
+    const pdf = Buffer.from('%PDF-1.7 tệp đính kèm');
+    const ev = await sendRequested([LOCAL_ORG, AGENCY], {}, pdf);
+
+    const [delivery] = await eventually(async () => {
+      const d = await deliveriesTo(LOCAL_ORG, ev.documentId);
+      if (d.length === 0) throw new Error('no delivery yet');
+      return d;
+    });
+    expect(delivery.data).toMatchObject({
+      sourceDocumentId: ev.documentId,
+      fromOrganizationCode: PARTY_OFFICE,
+      toOrganizationCode: LOCAL_ORG,
+      edxmlDocumentId: formatDocumentId(PARTY_OFFICE, '2026-11-20', ev.document.number, 'QĐ/TW'),
+      document: { subject: ev.document.subject, urgency: 'urgent' },
+      attachments: [{ sha256: ev.attachments[0].sha256 }],
+    });
+    expect(delivery.data.deliveryId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const item = await eventually(() => {
+      const i = sim.received(AGENCY).find((x) => x.content.toString('utf8').includes(ev.document.number));
+      if (!i) throw new Error('not at the axis yet');
+      return i;
+    });
+    // Correct HMAC headers (the simulator also refused nothing from the bus).
+    const h = item.headers!;
+    expect(h['xroadvnpt-systemid']).toBe(SYSTEM_ID);
+    expect(h['xroadvnpt-messagetype']).toBe('edoc');
+    expect(h['xroadvnpt-to']).toBe(AGENCY);
+    expect(h['xroadvnpt-hash-header']).toBe(createHmac('sha256', SECRET).update(h['xroadvnpt-sign-header']).digest('hex'));
+    expect(sim.refusals.filter((r) => r.operation === 'sendEdoc')).toEqual([]);
+    // A valid signed package carrying the attachment.
+    const xml = item.content.toString('utf8');
+    expect(verifyPackage(xml, [credA.certPem], 1e7)).toMatchObject({ present: true, valid: true, trusted: true });
+    const pkg = parsePackage(xml, { maxBytes: 1e7 }).package;
+    expect(pkg.to.map((t) => t.organId)).toEqual([AGENCY]);
+    expect(pkg.attachments[0].content.equals(pdf)).toBe(true);
+
+    const exchanges = await eventually(async () => {
+      const list = await exchangesOf(ev.documentId);
+      if (!list.find((e) => e.to === AGENCY && e.state === 'sent')) throw new Error('not sent yet');
+      return list;
+    });
+    expect(exchanges.find((e) => e.to === LOCAL_ORG)).toMatchObject({ route: 'local', state: 'sent' });
+    const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => e.data.documentId === ev.documentId);
+    expect(states.map((s) => `${s.data.organizationCode}:${s.data.state}`)).toEqual(expect.arrayContaining([`${LOCAL_ORG}:sent`, `${AGENCY}:sent`]));
+
+    // The agency answers 03 through the axis: the sender gets bus.status and the exchange is delivered.
+    sim.inject({
+      from: AGENCY,
+      to: [SYSTEM_ID],
+      messageType: 'status',
+      content: Buffer.from(
+        buildStatus({
+          responseFor: { organId: PARTY_OFFICE, documentId: pkg.documentId },
+          from: { organId: AGENCY, organName: 'Văn phòng Chính phủ' },
+          statusCode: '03',
+          timestamp: new Date().toISOString(),
+        }),
+      ),
+    });
+    const status = await eventually(async () => {
+      const s = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).find((e) => e.data.sourceDocumentId === ev.documentId);
+      if (!s) throw new Error('no status yet');
+      return s;
+    });
+    expect(status.data).toMatchObject({ fromOrganizationCode: AGENCY, toOrganizationCode: PARTY_OFFICE, status: 'accepted', statusCode: '03' });
+    await until(async () => {
+      const ex = (await exchangesOf(ev.documentId)).find((e) => e.to === AGENCY)!;
+      if (ex.state !== 'delivered') throw new Error(ex.state);
+    });
+    // The axis item was acknowledged after it was stored.
+    await until(() => {
+      if (![...sim.items.values()].some((i) => i.messageType === 'status' && i.acks[SYSTEM_ID] === 'done')) throw new Error('not acked');
+    });
+  });
+
+  it('an incoming package from the axis becomes a delivery and is acknowledged done after commit', async () => {
+    const p = {
+      from: { organId: AGENCY, organName: 'Văn phòng Chính phủ' },
+      to: [{ organId: LOCAL_ORG }],
+      documentId: formatDocumentId(AGENCY, '2026-11-21', '512', 'VPCP-KGVX'),
+      codeNumber: '512',
+      codeNotation: 'VPCP-KGVX',
+      promulgationDate: '2026-11-21',
+      type: '2',
+      subject: 'Về việc báo cáo tình hình',
+      signer: { position: 'Phó Chủ nhiệm', fullName: 'Lê Văn C' },
+      priority: 0 as const,
+      steeringType: 0 as const,
+      toPlaces: [],
+      responseFor: [],
+      traces: [],
+      businessDocType: 0 as const,
+      attachments: [{ contentId: 'cid:1', name: 'bc.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF báo cáo') }],
+    };
+    const item = sim.inject({ from: AGENCY, to: [SYSTEM_ID], messageType: 'edoc', content: Buffer.from(buildPackage(p)) });
+    const [d] = await eventually(async () => {
+      const x = (await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId);
+      if (!x.length) throw new Error('no delivery');
+      return x;
+    });
+    expect(d.data).toMatchObject({ fromOrganizationCode: AGENCY, document: { subject: 'Về việc báo cáo tình hình', secrecy: 'none' } });
+    await until(() => {
+      if (sim.items.get(item.docId)!.acks[SYSTEM_ID] !== 'done') throw new Error('not acked');
+    });
+    // The same package fetched again (a second copy on the axis) is applied once.
+    const again = sim.inject({ from: AGENCY, to: [SYSTEM_ID], messageType: 'edoc', content: Buffer.from(buildPackage(p)) });
+    await until(() => {
+      if (sim.items.get(again.docId)!.acks[SYSTEM_ID] !== 'done') throw new Error('not acked');
+    });
+    expect((await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId)).toHaveLength(1);
+    // The receiver (documents) answers 01: a status message goes back to the agency through the axis.
+    await probe.publish(Subjects.documentStatusChanged(), 'document.status-changed', {
+      statusId: randomUUID(),
+      sourceDocumentId: d.data.sourceDocumentId,
+      edxmlDocumentId: p.documentId,
+      fromOrganizationCode: LOCAL_ORG,
+      toOrganizationCode: AGENCY,
+      status: 'arrived',
+      statusCode: '01',
+      at: new Date().toISOString(),
+    } satisfies DocumentStatusEvent);
+    const back = (await eventually(() => sim.received(AGENCY).find((i) => i.messageType === 'status')))!;
+    expect(back.headers!['xroadvnpt-messagetype']).toBe('status');
+    const parsed = parseStatus(back.content, { maxBytes: 1e6 });
+    expect(parsed).toMatchObject({ statusCode: '01', from: { organId: LOCAL_ORG }, responseFor: { organId: AGENCY, documentId: p.documentId } });
+    // Agencies from getAgenciesList were registered in identity as state organizations.
+    expect(identity.upserts).toContain('000.00.00.G30');
+  });
+
+  it('axis down then back: queued with back-off, then delivered exactly once', async () => {
+    sim.setDown(true);
+    const ev = await sendRequested([AGENCY_2]);
+    await until(async () => {
+      const [ex] = await exchangesOf(ev.documentId);
+      if (!ex || ex.attempts < 1 || ex.state !== 'queued' || !ex.lastError) throw new Error('no failed attempt yet');
+    });
+    sim.setDown(false);
+    await until(async () => {
+      const [ex] = await exchangesOf(ev.documentId);
+      if (ex.state !== 'sent') throw new Error(ex.state);
+    }, 20_000);
+    expect(sim.received(AGENCY_2).filter((i) => i.content.toString().includes(ev.document.number))).toHaveLength(1);
+    const [ex] = await exchangesOf(ev.documentId);
+    expect(ex.trace.map((t) => t.event)).toEqual(expect.arrayContaining(['queued', 'retry-scheduled', 'sent']));
+  });
+
+  it('the bus closed mid-flight and restarted: nothing lost, nothing doubled', async () => {
+    await busA.app.close();
+    const ev = await sendRequested([LOCAL_ORG, AGENCY]);
+    // The same event redelivered under another message id (as after a crash between commit and ack).
+    await probe.publish(Subjects.documentSendRequested(), 'document.send-requested', ev, ev.documentId, `${ev.documentId}-again`);
+    await busA.restart();
+    await until(async () => {
+      if ((await deliveriesTo(LOCAL_ORG, ev.documentId)).length === 0) throw new Error('no delivery');
+      if (!sim.received(AGENCY).some((i) => i.content.toString().includes(ev.document.number))) throw new Error('not at axis');
+    }, 20_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await deliveriesTo(LOCAL_ORG, ev.documentId)).toHaveLength(1);
+    expect(sim.received(AGENCY).filter((i) => i.content.toString().includes(ev.document.number))).toHaveLength(1);
+    expect(await exchangesOf(ev.documentId)).toHaveLength(2);
+  });
+
+  it('classified documents and unknown recipients are refused without a package', async () => {
+    const secret = await sendRequested([LOCAL_ORG], { secrecy: 'secret' });
+    const unknown = await sendRequested(['000.00.00.X99']);
+    await until(async () => {
+      const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => [secret.documentId, unknown.documentId].includes(e.data.documentId));
+      if (states.length < 2) throw new Error('not yet');
+      expect(states.map((s) => s.data.error).sort()).toEqual(['DOCUMENT_CLASSIFIED', 'RECIPIENT_UNKNOWN']);
+    });
+    expect(await deliveriesTo(LOCAL_ORG, secret.documentId)).toHaveLength(0);
+    await until(async () => {
+      const audits = await auditEvents();
+      expect(audits.find((a) => a.data.action === 'exchange.refused' && a.data.resource.id === secret.documentId)).toMatchObject({
+        data: { outcome: 'denied', details: { reason: 'DOCUMENT_CLASSIFIED' } },
+      });
+    });
+    expect(await exchangesOf(secret.documentId)).toHaveLength(0);
+    const [failed] = await exchangesOf(unknown.documentId);
+    expect(failed).toMatchObject({ state: 'failed', lastError: 'RECIPIENT_UNKNOWN' });
+    // Operator retry: 202 for failed, 409 for a sent exchange, 404 for an unknown id.
+    const auth = `Bearer ${await operator()}`;
+    expect((await busA.http.post(`/api/v1/exchanges/${failed.id}/retry`).set('Authorization', auth)).status).toBe(202);
+    const [sent] = (await exchangesOf((await eventuallyDoc()).documentId)).filter((e) => e.state === 'sent' || e.state === 'delivered');
+    const conflictRes = await busA.http.post(`/api/v1/exchanges/${sent.id}/retry`).set('Authorization', auth);
+    expect(conflictRes.status).toBe(409);
+    expect(conflictRes.body.code).toBe('EXCHANGE_NOT_RETRYABLE');
+    expect((await busA.http.get(`/api/v1/exchanges/${randomUUID()}`).set('Authorization', auth)).status).toBe(404);
+    const one = await busA.http.get(`/api/v1/exchanges/${failed.id}`).set('Authorization', auth);
+    expect(Object.keys(one.body).sort()).toEqual(['attempts', 'documentId', 'from', 'id', 'lastError', 'route', 'state', 'to', 'trace'].filter((k) => k !== 'lastError' || 'lastError' in one.body).sort());
+    expect((await busA.http.get('/api/v1/exchanges').set('Authorization', `Bearer ${await tokens.mint({ org: PARTY_OFFICE, roles: ['clerk'] })}`)).status).toBe(403);
+  });
+
+  const auditEvents = () => probe.events<AuditEventPayload>(Subjects.auditEvent('integration-bus'), Streams.audit().name);
+
+  it('TTL → expired, last attempt → dead, operator retry → sent again (all audited)', async () => {
+    sim.setDown(true);
+    const x = await sendRequested([AGENCY_2]);
+    const y = await sendRequested([AGENCY_2]);
+    await until(async () => {
+      for (const ev of [x, y]) if (!((await exchangesOf(ev.documentId))[0]?.attempts >= 1)) throw new Error('no attempt yet');
+    });
+    // Time passes: x outlives its TTL; y is at its last attempt.
+    await busA.db.query(`UPDATE exchanges SET expires_at = now() - interval '1 second' WHERE document_id = $1`, [x.documentId]);
+    await busA.db.query(`UPDATE exchanges SET attempts = 9, next_attempt_at = now() WHERE document_id = $1`, [y.documentId]);
+    await until(async () => {
+      expect((await exchangesOf(x.documentId))[0].state).toBe('expired');
+      expect((await exchangesOf(y.documentId))[0].state).toBe('dead');
+    }, 20_000);
+    await until(async () => {
+      const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => [x.documentId, y.documentId].includes(e.data.documentId));
+      expect(states.map((e) => e.data.state)).toEqual(expect.arrayContaining(['expired', 'dead']));
+    });
+    sim.setDown(false);
+    const [ex] = await exchangesOf(x.documentId);
+    const auth = `Bearer ${await operator()}`;
+    const retried = await busA.http.post(`/api/v1/exchanges/${ex.id}/retry`).set('Authorization', auth);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ id: ex.id, state: 'queued', attempts: 0 });
+    await until(async () => expect((await exchangesOf(x.documentId))[0].state).toBe('sent'), 20_000);
+    await until(async () => {
+      const actions = (await auditEvents()).filter((a) => [ex.id].includes(a.data.resource.id)).map((a) => a.data.action);
+      expect(actions).toEqual(expect.arrayContaining(['exchange.queued', 'exchange.expired', 'exchange.retried', 'exchange.sent']));
+    });
+  });
+
+  it('federation refuses a package signed by an untrusted node (audited, nothing delivered)', async () => {
+    const stranger = newCredentials('stranger');
+    const documentId = formatDocumentId(PARTY_OFFICE, '2026-11-22', '77', 'GIẢ-MẠO');
+    const xml = signPackage(
+      buildPackage({
+        from: { organId: PARTY_OFFICE }, to: [{ organId: PROVINCE_ORG }], documentId, codeNumber: '77', codeNotation: 'GIẢ-MẠO',
+        promulgationDate: '2026-11-22', type: '1', subject: 'Giả mạo', signer: {}, priority: 0, steeringType: 0, toPlaces: [],
+        responseFor: [], traces: [], businessDocType: 0, attachments: [],
+      }),
+      stranger,
+    );
+    const key = await probe.putObject(Buffer.from(xml));
+    await probe.publish(Subjects.nodeInbound('prov1'), 'bus.node-inbound', { kind: 'package', fromNodeId: 'central', packageKey: key, sourceDocumentId: 'forged' });
+    await until(async () => {
+      const a = (await auditEvents()).find((e) => e.data.action === 'edxml.rejected' && e.data.details?.reason === 'SIGNATURE_UNTRUSTED');
+      expect(a?.source).toMatch(/@prov1$/);
+    });
+    expect((await deliveriesTo(PROVINCE_ORG)).filter((e) => e.data.edxmlDocumentId === documentId)).toHaveLength(0);
+  });
+
+  async function eventuallyDoc() {
+    const ev = await sendRequested([LOCAL_ORG]);
+    await until(async () => {
+      if ((await exchangesOf(ev.documentId)).length === 0) throw new Error('no exchange');
+    });
+    return ev;
+  }
+
+  it('inbound edXML API: 202, duplicate 200 with the same answer, 400/413 with codes, stays healthy', async () => {
+    const token = await tokens.mint({ org: '000.00.01.T01', roles: ['exchange'], typ: 'client' });
+    const auth = `Bearer ${token}`;
+    const p = {
+      from: { organId: '000.00.01.T01' },
+      to: [{ organId: LOCAL_ORG }],
+      documentId: formatDocumentId('000.00.01.T01', '2026-11-22', '9', 'UBND-VP'),
+      codeNumber: '9',
+      codeNotation: 'UBND-VP',
+      promulgationDate: '2026-11-22',
+      type: '1',
+      subject: 'Giấy mời họp',
+      signer: {},
+      priority: 2 as const,
+      steeringType: 0 as const,
+      toPlaces: [],
+      responseFor: [],
+      traces: [],
+      businessDocType: 0 as const,
+      attachments: [],
+    };
+    const xml = signPackage(buildPackage(p), credB);
+    const first = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(xml);
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ documentId: p.documentId, exchanges: [{ to: LOCAL_ORG, route: 'local', state: 'sent' }] });
+    const second = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(xml);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    expect((await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId).length).toBeLessThanOrEqual(1);
+
+    const missing = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(buildPackage(p).replace(/<edXML:Subject>.*?<\/edXML:Subject>/, ''));
+    expect(missing.status).toBe(400);
+    expect(missing.body.code).toBe('EDXML_INVALID');
+    expect(missing.body.message).toContain('Subject');
+    const malformed = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send('<edXML><broken></edXML>');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.code).toBe('EDXML_INVALID');
+    const dtd = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><edXML>&e;</edXML>');
+    expect(dtd.status).toBe(400);
+    expect(dtd.body.code).toBe('EDXML_FORBIDDEN_CONSTRUCT');
+    const big = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(`<edXML>${'x'.repeat(250_000)}</edXML>`);
+    expect(big.status).toBe(413);
+    const tampered = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(xml.replace('Giấy mời họp', 'Giấy mời khác'));
+    expect(tampered.status).toBe(400);
+    expect(tampered.body.code).toBe('EDXML_INVALID');
+    const noRole = await busA.http.post('/api/v1/edxml').set('Authorization', `Bearer ${await operator()}`).set('Content-Type', 'application/xml').send(xml);
+    expect(noRole.status).toBe(403);
+    expect((await busA.http.get('/health/live')).status).toBe(200);
+
+    const status = buildStatus({ responseFor: { organId: PARTY_OFFICE, documentId: 'x' }, from: { organId: '000.00.01.T01' }, statusCode: '01', timestamp: new Date().toISOString() });
+    const st = await busA.http.post('/api/v1/edxml/status').set('Authorization', auth).set('Content-Type', 'application/xml').send(status);
+    expect(st.status).toBe(202);
+  });
+
+  it('federation: a package crosses to the node serving the recipient and its status comes back', async () => {
+    const ev = await sendRequested([PROVINCE_ORG], {}, Buffer.from('%PDF liên thông tỉnh'));
+    const [d] = await eventually(async () => {
+      const x = await deliveriesTo(PROVINCE_ORG, ev.documentId);
+      if (!x.length) throw new Error('no delivery on prov1');
+      return x;
+    });
+    expect(d.source).toMatch(/@prov1$/);
+    expect(d.data).toMatchObject({ fromOrganizationCode: PARTY_OFFICE, document: { subject: ev.document.subject } });
+    expect(d.data.attachments[0].sha256).toBe(ev.attachments[0].sha256);
+    expect((await exchangesOf(ev.documentId))[0]).toMatchObject({ route: 'federation', state: 'sent' });
+
+    // documents on prov1 answers 01 → node prov1 → node central → bus.status for the sender.
+    const statusId = randomUUID();
+    await probe.publish(Subjects.documentStatusChanged(), 'document.status-changed', {
+      statusId,
+      sourceDocumentId: ev.documentId,
+      edxmlDocumentId: d.data.edxmlDocumentId,
+      fromOrganizationCode: PROVINCE_ORG,
+      toOrganizationCode: PARTY_OFFICE,
+      status: 'arrived',
+      statusCode: '01',
+      at: new Date().toISOString(),
+    } satisfies DocumentStatusEvent);
+    const st = await eventually(async () => {
+      const s = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).find((e) => e.data.statusId === statusId);
+      if (!s) throw new Error('no status');
+      return s;
+    });
+    expect(st.source).toMatch(/@central$/);
+    expect(st.data).toMatchObject({ sourceDocumentId: ev.documentId, toOrganizationCode: PARTY_OFFICE, statusCode: '01' });
+    await until(async () => {
+      const [ex] = await exchangesOf(ev.documentId);
+      if (ex.state !== 'delivered') throw new Error(ex.state);
+    });
+  });
+});
