@@ -1,7 +1,11 @@
 import { Subjects } from '@lienthong/contracts';
 import { eventually } from '@lienthong/testing';
-import { createHash, createPublicKey } from 'node:crypto';
-import { verifyCheckpointSignature } from '../src/checkpoint/signing';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CheckpointService } from '../src/checkpoint/checkpoint.service';
+import { keyIdOf, verifyCheckpointSignature } from '../src/checkpoint/signing';
 import { runVerify } from '../src/cli/verify';
 import { leafBytes } from '../src/log/leaf-bytes';
 import { leafHash, rootOf, verifyConsistency, verifyInclusion } from '../src/merkle/merkle';
@@ -171,6 +175,25 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     await expect(h.pg.query(`TRUNCATE leaves`)).rejects.toThrow(/append-only/);
   });
 
+  it('a configured signing key takes over and earlier keys stay listed', async () => {
+    const auth = { Authorization: `Bearer ${admin}` };
+    const oldKeys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as { keyId: string }[];
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const newKeyId = keyIdOf(createPublicKey(privateKey));
+    const rotated = await h.addInstance({ AUDIT_SIGNING_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+    const cp = await eventually(async () => {
+      const before = await h.count();
+      await h.publish(auditEvent());
+      await eventually(async () => (await h.count()) > before, 20_000);
+      const c = await rotated.get(CheckpointService).sign();
+      return c.keyId === newKeyId ? c : null; // another replica may have signed that size first
+    }, 30_000);
+    const keys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as { keyId: string; publicKey: string }[];
+    expect(keys.map((k) => k.keyId)).toEqual(expect.arrayContaining([...oldKeys.map((k) => k.keyId), newKeyId]));
+    expect(verifyCheckpointSignature(keys.find((k) => k.keyId === newKeyId)!.publicKey, cp!)).toBe(true);
+    await expect(createAuditAppWithBadKey(h)).rejects.toThrow(/Ed25519/);
+  });
+
   describe('tamper evidence through the verifier CLI', () => {
     const quiet = () => undefined;
     let url: string;
@@ -190,6 +213,28 @@ describe('audit log (real PostgreSQL + NATS)', () => {
       expect(r.problems).toEqual([]);
       expect(r.ok).toBe(true);
       expect(r.entries).toBe(await h.count());
+    });
+
+    it('verifies an export file with its checkpoints and keys (--file mode)', async () => {
+      const auth = { Authorization: `Bearer ${admin}` };
+      const dir = mkdtempSync(join(tmpdir(), 'lt-audit-'));
+      const exp = await h.http.get('/api/v1/audit/export').set(auth).expect(200);
+      expect(exp.headers['content-type']).toMatch(/application\/x-ndjson/);
+      writeFileSync(join(dir, 'export.ndjson'), exp.text);
+      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify((await h.http.get('/api/v1/audit/checkpoints').set(auth)).body));
+      writeFileSync(join(dir, 'keys.json'), JSON.stringify((await h.http.get('/api/v1/audit/keys').set(auth)).body));
+      const args = ['--file', join(dir, 'export.ndjson'), '--checkpoints', join(dir, 'checkpoints.json'), '--keys', join(dir, 'keys.json')];
+      expect((await runVerify(args, quiet)).ok).toBe(true);
+      // One altered byte in the file: the verifier names that leaf.
+      const lines = exp.text.trim().split('\n');
+      const third = JSON.parse(lines[2]);
+      third.event.actor.sub = 'someone-else';
+      lines[2] = JSON.stringify(third);
+      writeFileSync(join(dir, 'export.ndjson'), lines.join('\n') + '\n');
+      const r = await runVerify(args, quiet);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadLeaf).toBe(2);
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('names a leaf whose stored event was altered by a superuser', async () => {
@@ -236,3 +281,8 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     });
   });
 });
+
+async function createAuditAppWithBadKey(h: AuditHarness) {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return h.addInstance({ AUDIT_SIGNING_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+}

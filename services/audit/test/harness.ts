@@ -62,8 +62,8 @@ export class AuditHarness {
   }
 
   /** Another replica on the same schema and durable consumer. */
-  async addInstance(): Promise<INestApplication> {
-    const app = await createAuditApp(this.env);
+  async addInstance(extra: Record<string, string | undefined> = {}): Promise<INestApplication> {
+    const app = await createAuditApp({ ...this.env, ...extra });
     this.apps.push(app);
     return app;
   }

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditConfig } from '../config/audit.config';
@@ -35,7 +35,7 @@ const toView = (r: CheckpointRow): CheckpointView => ({
 
 /** Signed tree heads every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_INTERVAL_MS, whichever first. */
 @Injectable()
-export class CheckpointService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CheckpointService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(CheckpointService.name);
   private lastSize = -1;
   private timer?: NodeJS.Timeout;
@@ -54,7 +54,7 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.running;
   }

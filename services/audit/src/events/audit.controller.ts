@@ -9,6 +9,8 @@ import { ConsistencyQueryDto, EventsQueryDto, ExportQueryDto, InclusionQueryDto,
 import { EventFilter, EventsService } from './events.service';
 
 const hex = (b: Buffer) => b.toString('hex');
+const tooLarge = (field: string, size: number) =>
+  badRequest('TREE_SIZE_TOO_LARGE', `The log holds ${size} entries`, [{ field, errors: [`must be at most ${size}`] }]);
 
 /** The audit log API (API.md, Audit). Auditors see their organization subtree; system-admins everything. */
 @ApiTags('audit')
@@ -54,22 +56,20 @@ export class AuditController {
 
   @Get('proofs/inclusion')
   async inclusion(@Query() q: InclusionQueryDto) {
-    const { size } = await this.log.head();
-    if (q.treeSize > size) throw badRequest('TREE_SIZE_TOO_LARGE', `The log holds ${size} entries`, [{ field: 'treeSize', errors: [`must be at most ${size}`] }]);
     if (q.leafIndex >= q.treeSize) {
       throw badRequest('LEAF_NOT_IN_TREE', 'leafIndex must be below treeSize', [{ field: 'leafIndex', errors: ['must be less than treeSize'] }]);
     }
-    const [leaf, path] = await Promise.all([this.log.leafHashAt(q.leafIndex), this.log.inclusionProof(q.leafIndex, q.treeSize)]);
-    return { leafIndex: q.leafIndex, treeSize: q.treeSize, leafHash: leaf ? hex(leaf) : null, auditPath: path.map(hex) };
+    const r = await this.log.inclusionProof(q.leafIndex, q.treeSize);
+    if (r.logSize < q.treeSize) throw tooLarge('treeSize', r.logSize);
+    return { leafIndex: q.leafIndex, treeSize: q.treeSize, leafHash: r.leaf ? hex(r.leaf) : null, auditPath: r.path.map(hex) };
   }
 
   @Get('proofs/consistency')
   async consistency(@Query() q: ConsistencyQueryDto) {
-    const { size } = await this.log.head();
-    if (q.second > size) throw badRequest('TREE_SIZE_TOO_LARGE', `The log holds ${size} entries`, [{ field: 'second', errors: [`must be at most ${size}`] }]);
     if (q.first > q.second) throw badRequest('INVALID_RANGE', 'first must not exceed second', [{ field: 'first', errors: ['must be at most second'] }]);
-    const proof = await this.log.consistencyProof(q.first, q.second);
-    return { first: q.first, second: q.second, proof: proof.map(hex) };
+    const r = await this.log.consistencyProof(q.first, q.second);
+    if (r.logSize < q.second) throw tooLarge('second', r.logSize);
+    return { first: q.first, second: q.second, proof: r.proof.map(hex) };
   }
 
   @Get('export')

@@ -88,28 +88,33 @@ export class LogRepository {
     return { size: Number(state.size), root: state.root };
   }
 
-  /** Root of the tree of the first `size` leaves (size ≤ current size). */
-  async rootAt(size: number): Promise<Hash> {
-    const range = { start: 0, end: size };
-    const nodes = await this.readNodes(this.ds.manager, perfectCover(range));
-    return rangeHash(range, this.getter(nodes));
-  }
-
-  async leafHashAt(index: number): Promise<Hash | null> {
-    const rows = (await this.ds.query(`SELECT leaf_hash FROM leaves WHERE leaf_index = $1`, [index])) as { leaf_hash: Buffer }[];
-    return rows[0]?.leaf_hash ?? null;
-  }
-
-  async inclusionProof(index: number, size: number): Promise<Hash[]> {
+  /**
+   * Leaf hash and PATH(m, D[0:n]) in one round trip, with the current size so the caller can refuse sizes
+   * the log has not reached (their nodes do not exist yet).
+   */
+  async inclusionProof(index: number, size: number): Promise<{ logSize: number; leaf: Hash | null; path: Hash[] }> {
     const ranges = inclusionRanges(index, size);
-    const get = this.getter(await this.readNodes(this.ds.manager, nodesFor(ranges)));
-    return ranges.map((r) => rangeHash(r, get));
+    const keys = nodesFor(ranges);
+    if (!keys.some((k) => k.level === 0 && k.idx === index)) keys.push({ level: 0, idx: index });
+    const { nodes, logSize } = await this.readNodesWithSize(keys);
+    if (logSize < size) return { logSize, leaf: null, path: [] };
+    const get = this.getter(nodes);
+    return { logSize, leaf: nodes.get(`0:${index}`) ?? null, path: ranges.map((r) => rangeHash(r, get)) };
   }
 
-  async consistencyProof(first: number, second: number): Promise<Hash[]> {
+  async consistencyProof(first: number, second: number): Promise<{ logSize: number; proof: Hash[] }> {
     const ranges = consistencyRanges(first, second);
-    const get = this.getter(await this.readNodes(this.ds.manager, nodesFor(ranges)));
-    return ranges.map((r) => rangeHash(r, get));
+    const { nodes, logSize } = await this.readNodesWithSize(nodesFor(ranges));
+    if (logSize < second) return { logSize, proof: [] };
+    const get = this.getter(nodes);
+    return { logSize, proof: ranges.map((r) => rangeHash(r, get)) };
+  }
+
+  private async readNodesWithSize(keys: NodeKey[]): Promise<{ nodes: Map<string, Hash>; logSize: number }> {
+    const nodes = await this.readNodes(this.ds.manager, keys, true);
+    const logSize = Number(nodes.get('size')?.toString() ?? '0');
+    nodes.delete('size');
+    return { nodes, logSize };
   }
 
   private getter(nodes: Map<string, Hash>): (k: NodeKey) => Hash {
@@ -121,19 +126,21 @@ export class LogRepository {
   }
 
   /** One round trip: level-0 hashes from leaves, higher levels from nodes. */
-  private async readNodes(m: EntityManager, keys: NodeKey[]): Promise<Map<string, Hash>> {
+  private async readNodes(m: EntityManager, keys: NodeKey[], withSize = false): Promise<Map<string, Hash>> {
     const out = new Map<string, Hash>();
-    if (keys.length === 0) return out;
+    if (keys.length === 0 && !withSize) return out;
     const leavesWanted = keys.filter((k) => k.level === 0).map((k) => k.idx);
     const inner = keys.filter((k) => k.level > 0);
     const rows = (await m.query(
       `SELECT 0 AS level, leaf_index AS idx, leaf_hash AS hash FROM leaves WHERE leaf_index = ANY($1::bigint[])
        UNION ALL
        SELECT n.level, n.idx, n.hash FROM nodes n
-         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
+         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx
+       ${withSize ? `UNION ALL SELECT -1, 0, convert_to(size::text, 'UTF8') FROM tree_state WHERE id = 1` : ''}`,
       [leavesWanted, inner.map((k) => k.level), inner.map((k) => k.idx)],
     )) as { level: number; idx: string; hash: Buffer }[];
-    for (const r of rows) out.set(`${r.level}:${Number(r.idx)}`, r.hash);
+    // The tree size rides along as level -1 (as text bytes) when asked for.
+    for (const r of rows) out.set(r.level === -1 ? 'size' : `${r.level}:${Number(r.idx)}`, r.hash);
     return out;
   }
 }
