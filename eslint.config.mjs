@@ -25,6 +25,12 @@ export default [
     },
   },
   {
+    // Medium tests may boot the real neighbouring service in-process instead of a test double; production
+    // code (src/) stays bound by the rule above.
+    files: ['services/*/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

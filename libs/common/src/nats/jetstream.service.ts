@@ -168,7 +168,8 @@ export class JetStreamService implements OnApplicationShutdown {
             const first = await it.next();
             if (first.done) break;
             const batch: JsMsg[] = [first.value];
-            while (batch.length < batchSize && messages.getPending() > 0) {
+            // getPending() still counts the message just taken: more than one means another is buffered.
+            while (batch.length < batchSize && messages.getPending() > 1) {
               const r = await it.next();
               if (r.done) break;
               batch.push(r.value);
