@@ -145,8 +145,14 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       return list;
     });
     expect(exchanges.find((e) => e.to === LOCAL_ORG)).toMatchObject({ route: 'local', state: 'sent' });
-    const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => e.data.documentId === ev.documentId);
-    expect(states.map((s) => `${s.data.organizationCode}:${s.data.state}`)).toEqual(expect.arrayContaining([`${LOCAL_ORG}:sent`, `${AGENCY}:sent`]));
+    // The state events leave through the outbox after the commit that set the rows: wait for them.
+    const states = await eventually(async () => {
+      const all = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => e.data.documentId === ev.documentId);
+      const names = all.map((s) => `${s.data.organizationCode}:${s.data.state}`);
+      if (!names.includes(`${AGENCY}:sent`)) throw new Error(`not yet: ${names.join(', ')}`);
+      return names;
+    });
+    expect(states).toEqual(expect.arrayContaining([`${LOCAL_ORG}:sent`, `${AGENCY}:sent`]));
 
     // The agency answers 03 through the axis: the sender gets bus.status and the exchange is delivered.
     sim.inject({
