@@ -85,7 +85,13 @@ const shared = {
   GRPC_PORT: '0',
 };
 const procs = SERVICES.map((s) =>
-  startService(s, { ...shared, PORT: String(s.port), DB_SCHEMA: `bench_${tag}_${s.name.replace('-', '_')}` }, {
+  startService(s, {
+    ...shared,
+    PORT: String(s.port),
+    DB_SCHEMA: `bench_${tag}_${s.name.replace('-', '_')}`,
+    // --cpu-prof: V8 CPU profiles of every service, written on exit (read them with bench/profile-top.mjs).
+    ...(process.argv.includes('--cpu-prof') ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', s.name)}` } : {}),
+  }, {
     silent: true,
     onLine: (line) => appendFileSync(join(work, `${s.name}.log`), `${line}\n`),
   }),
