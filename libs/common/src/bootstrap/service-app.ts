@@ -49,7 +49,6 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
   app.useBodyParser('json', { limit: config.HTTP_BODY_LIMIT_BYTES, strict: true });
   app.useBodyParser('urlencoded', { limit: config.HTTP_BODY_LIMIT_BYTES, extended: false });
   app.use(bodyParserErrors);
-  app.enableShutdownHooks();
 
   const doc = SwaggerModule.createDocument(
     app,
@@ -79,9 +78,20 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
 /** Entry point of a service process: exits non-zero with a readable message when boot fails. */
 export async function runService(build: () => Promise<INestApplication>): Promise<void> {
   try {
-    // enableShutdownHooks() closes the app on SIGTERM/SIGINT: consumers stop and finish their batch,
-    // the outbox relay finishes its transaction, NATS drains, then the pool closes.
-    await build();
+    const app = await build();
+    // SIGTERM/SIGINT close the app once: consumers stop after their batch, the outbox relay finishes its
+    // transaction, NATS drains, the pool closes; then a normal exit (so --cpu-prof profiles get written).
+    let closing = false;
+    const shutdown = () => {
+      if (closing) return;
+      closing = true;
+      app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
   } catch (e) {
     const err = e as Error;
     process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'boot failed', error: err.message })}\n`);
