@@ -140,8 +140,8 @@ export async function waitReady(url, timeoutMs = 60_000) {
 }
 
 /** Starts one service process from its build output, with prefixed, readable log lines. */
-export function startService(svc, env, { pretty = true, onLine, silent = false } = {}) {
-  const proc = spawn(process.execPath, [join(ROOT, 'services', svc.name, 'dist', 'main.js')], {
+export function startService(svc, env, { pretty = true, onLine, silent = false, execArgv = [] } = {}) {
+  const proc = spawn(process.execPath, [...execArgv, join(ROOT, 'services', svc.name, 'dist', 'main.js')], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
