@@ -48,6 +48,8 @@ export const AuditActions = {
   edxmlRejected: 'edxml.rejected',
   // audit
   checkpointSigned: 'audit.checkpoint.signed',
+  checkpointWitnessed: 'audit.checkpoint.witnessed',
+  checkpointWitnessRefused: 'audit.checkpoint.witness-refused',
   // generic
   accessDenied: 'access.denied',
 } as const;
@@ -77,4 +79,48 @@ export class AuditEventPayload {
   @IsIn(['success', 'failure', 'denied']) outcome!: AuditOutcome;
   @IsOptional() @IsString() correlationId?: string;
   @IsOptional() @IsObject() details?: Record<string, unknown>;
+}
+
+/**
+ * Witnessing (federation): each node's audit service publishes the checkpoints it signs
+ * (`Subjects.witnessCheckpointSigned()`); the node's bus forwards them to the central node over the federation
+ * link, authenticated by the node certificate; the central bus hands them to its audit service
+ * (`Subjects.witnessSubmitted()`), which checks the Ed25519 signature and consistency with the previous
+ * checkpoint it witnessed for that node, then countersigns (`Subjects.witnessCosigned()`, sent back).
+ */
+export interface SignedCheckpointMessage {
+  /** The signed checkpoint exactly as GET /audit/checkpoint returns it. */
+  checkpoint: { origin: string; treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
+  /** Ed25519 public key of `checkpoint.keyId`, base64 of the raw 32 bytes. */
+  publicKey: string;
+  /** The previous checkpoint this node signed (absent for the first) and the consistency proof from it. */
+  previous?: { treeSize: number; rootHash: string };
+  consistency: string[];
+}
+
+/** Bus → audit on the central node. `nodeId` is authenticated by the bus (node certificate + trust list). */
+export interface WitnessSubmittedEvent extends SignedCheckpointMessage {
+  nodeId: string;
+}
+
+/** The witness's verdict, sent back to the node. */
+export interface WitnessCosignedEvent {
+  nodeId: string;
+  witness: string;
+  treeSize: number;
+  rootHash: string;
+  verdict: 'cosigned' | 'refused';
+  reason?: string;
+  /** Ed25519 signature by the witness over the checkpoint text (base64), with its key id. */
+  cosignature?: string;
+  witnessKeyId?: string;
+  at: string;
+}
+
+declare module './event-map' {
+  interface EventMap {
+    'witness.checkpoint-signed': SignedCheckpointMessage;
+    'witness.submitted': WitnessSubmittedEvent;
+    'witness.cosigned': WitnessCosignedEvent;
+  }
 }

@@ -24,6 +24,19 @@ export const Subjects = {
   /** Federation: packages addressed to the node `nodeId`. */
   nodeInbound: (nodeId: string) => qualify(`bus.node.${nodeId}.inbound`),
   busAll: () => qualify('bus.>'),
+  /** Audit → bus: a checkpoint this node signed, to be witnessed by the central node. */
+  witnessCheckpointSigned: () => qualify('witness.checkpoint-signed'),
+  /** Bus → audit (central node): another node's checkpoint, authenticated by its node certificate, to witness. */
+  witnessSubmitted: () => qualify('witness.submitted'),
+  /** Audit → bus (central node): the witness's answer, travelling back to the node that signed the checkpoint. */
+  witnessCosigned: () => qualify('witness.cosigned'),
+  witnessAll: () => qualify('witness.>'),
+  /** Federation: messages from this node to `nodeId` (stream FEDOUT; sourced into the target's FEDIN). */
+  federationOut: (nodeId: string) => qualify(`fed.${nodeId}.msg`),
+  /** Federation: one part of a large package (raw bytes), read back by subject from the target's FEDIN. */
+  federationPart: (nodeId: string, transferId: string, part: number) => qualify(`fed.${nodeId}.part.${transferId}.${part}`),
+  federationTo: (nodeId: string) => qualify(`fed.${nodeId}.>`),
+  federationAll: () => qualify('fed.>'),
   /** Test/diagnostic stream subjects. */
   probe: (name: string) => qualify(`probe.${name}`),
   probeAll: () => qualify('probe.>'),
@@ -94,6 +107,12 @@ export const Streams = {
   bus: (): StreamDefinition => ({
     name: streamName('BUS'),
     subjects: [Subjects.busAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: 30 * DAY,
+  }),
+  witness: (): StreamDefinition => ({
+    name: streamName('WITNESS'),
+    subjects: [Subjects.witnessAll()],
     duplicateWindowMs: HOUR,
     maxAgeMs: 30 * DAY,
   }),
