@@ -35,7 +35,15 @@ export const Subjects = {
   federationOut: (nodeId: string) => qualify(`fed.${nodeId}.msg`),
   /** Federation: one part of a large package (raw bytes), read back by subject from the target's FEDIN. */
   federationPart: (nodeId: string, transferId: string, part: number) => qualify(`fed.${nodeId}.part.${transferId}.${part}`),
+  /** Every part of one transfer (to purge them once the package is applied). */
+  federationParts: (nodeId: string, transferId: string) => qualify(`fed.${nodeId}.part.${transferId}.*`),
   federationTo: (nodeId: string) => qualify(`fed.${nodeId}.>`),
+  /**
+   * The organization directory as a compacted log: the last state of each organization on its own subject
+   * (dots of the code become `_`). Written by the authoritative (central) identity, replicated to nodes.
+   */
+  directoryOrganization: (code: string) => qualify(`directory.org.${code.replace(/\./g, '_')}`),
+  directoryAll: () => qualify('directory.>'),
   federationAll: () => qualify('fed.>'),
   /** Test/diagnostic stream subjects. */
   probe: (name: string) => qualify(`probe.${name}`),
@@ -79,6 +87,8 @@ export interface StreamDefinition {
   /** Duplicate-detection window for Nats-Msg-Id, in milliseconds. */
   duplicateWindowMs: number;
   maxAgeMs?: number;
+  /** Keep only the last N messages of each subject (a compacted log). */
+  maxMsgsPerSubject?: number;
 }
 
 const HOUR = 3_600_000;
@@ -109,6 +119,13 @@ export const Streams = {
     subjects: [Subjects.busAll()],
     duplicateWindowMs: HOUR,
     maxAgeMs: 30 * DAY,
+  }),
+  /** Last value per organization (max one message per subject, kept forever): see Subjects.directoryOrganization. */
+  directory: (): StreamDefinition => ({
+    name: streamName('DIRECTORY'),
+    subjects: [Subjects.directoryAll()],
+    duplicateWindowMs: HOUR,
+    maxMsgsPerSubject: 1,
   }),
   witness: (): StreamDefinition => ({
     name: streamName('WITNESS'),

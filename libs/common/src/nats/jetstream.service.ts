@@ -81,6 +81,7 @@ export class JetStreamService implements OnApplicationShutdown {
       subjects: def.subjects,
       duplicate_window: nanos(def.duplicateWindowMs),
       max_age: def.maxAgeMs ? nanos(def.maxAgeMs) : 0,
+      ...(def.maxMsgsPerSubject ? { max_msgs_per_subject: def.maxMsgsPerSubject } : {}),
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
     };
