@@ -1,20 +1,29 @@
+import type { SignedCheckpointMessage, WitnessCosignedEvent } from './audit';
 import type { DocumentStatusEvent } from './documents';
 
 /**
- * Federation: what one integration bus publishes to another on `Subjects.nodeInbound(nodeId)`. The signed
- * edXML package itself is in the `Buckets.attachments()` object store under `packageKey` (its SHA-256),
- * because packages can exceed a NATS message.
+ * Federation: one message from a node's bus to another node's bus. It is published on
+ * `Subjects.federationOut(toNodeId)` into the sender's FEDOUT stream; the receiver's FEDIN stream sources it
+ * (across JetStream domains over the leaf-node link), so a link that drops loses nothing.
+ * Every message carries `proof`: the sender's node certificate and its signature over the canonical JSON
+ * (RFC 8785) of the message without `proof`. A package travels inline (base64) when small, otherwise as raw
+ * parts on `Subjects.federationPart(...)` published before this message; `transfer` names them and their hash.
  */
 export interface NodeInboundEvent {
-  kind: 'package' | 'status';
+  kind: 'package' | 'status' | 'checkpoint' | 'cosigned';
   fromNodeId: string;
-  /** package: the sender's document id and the exchange it belongs to. */
+  toNodeId: string;
+  /** package: the signed edXML package. */
   sourceDocumentId?: string;
-  exchangeId?: string;
-  packageKey?: string;
-  packageSize?: number;
+  packageBase64?: string;
+  transfer?: { id: string; parts: number; size: number; sha256: string };
   /** status: the receiver's answer travelling back to the sender's node. */
   status?: DocumentStatusEvent;
+  /** checkpoint: this node's signed audit checkpoint for the central witness. */
+  checkpoint?: SignedCheckpointMessage;
+  /** cosigned: the central witness's answer to a checkpoint. */
+  cosigned?: WitnessCosignedEvent;
+  proof?: { certificate: string; signature: string };
 }
 
 declare module './event-map' {

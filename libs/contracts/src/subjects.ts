@@ -21,8 +21,6 @@ export const Subjects = {
   busStatus: () => qualify('bus.status'),
   /** Bus → documents: the exchange state of one recipient changed (sent, failed, expired…). */
   busExchangeState: () => qualify('bus.exchange-state'),
-  /** Federation: packages addressed to the node `nodeId`. */
-  nodeInbound: (nodeId: string) => qualify(`bus.node.${nodeId}.inbound`),
   busAll: () => qualify('bus.>'),
   /** Audit → bus: a checkpoint this node signed, to be witnessed by the central node. */
   witnessCheckpointSigned: () => qualify('witness.checkpoint-signed'),

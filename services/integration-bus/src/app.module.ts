@@ -10,6 +10,8 @@ import { ExchangesHandler } from './exchanges/exchanges.handler';
 import { ExchangesRepository } from './exchanges/exchanges.repository';
 import { ExchangesService } from './exchanges/exchanges.service';
 import { BusObjectStore } from './exchanges/object-store';
+import { FederationHandler } from './federation/federation.handler';
+import { FederationLink } from './federation/federation-link';
 import { migrations } from './migrations';
 import { NationalAxisService } from './national-axis/national-axis.service';
 
@@ -25,7 +27,7 @@ export class AppModule {
           configClass: IntegrationBusConfig,
           entities: [],
           migrations,
-          streams: [Streams.bus(), Streams.audit(), Streams.documents(), Streams.identity()],
+          streams: [Streams.bus(), Streams.audit(), Streams.documents(), Streams.identity(), Streams.witness()],
         }),
       ],
       controllers: [EdxmlController, ExchangesController],
@@ -37,6 +39,8 @@ export class AppModule {
         ExchangesService,
         NationalAxisService,
         ExchangesHandler,
+        FederationLink,
+        FederationHandler,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { Streams, Subjects, type AuditEventPayload, type DocumentDeliveryEvent, type DocumentSendRequestedEvent, type DocumentStatusEvent, type ExchangeStateEvent } from '@lienthong/contracts';
 import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
-import { createHmac, randomUUID } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { createHmac, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { buildPackage, buildStatus, formatDocumentId, parsePackage, parseStatus, signPackage, verifyPackage } from '../src/edxml';
 import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import { BusInstance, busEnv, RealIdentity, NatsProbe, newCredentials, org, SECRET, SYSTEM_ID } from './support/bus-harness';
@@ -25,8 +26,8 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
   let identity: RealIdentity;
   let probe: NatsProbe;
   let sim: NationalAxisSimulator;
-  const credA = newCredentials('bus-central');
-  const credB = newCredentials('bus-prov1');
+  const credA = newCredentials('lienthong-bus-central');
+  const credB = newCredentials('lienthong-bus-prov1');
   let busA: BusInstance;
   let busB: BusInstance;
 
@@ -347,24 +348,66 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     });
   });
 
-  it('federation refuses a package signed by an untrusted node (audited, nothing delivered)', async () => {
-    const stranger = newCredentials('stranger');
-    const documentId = formatDocumentId(PARTY_OFFICE, '2026-11-22', '77', 'GIẢ-MẠO');
+  /** A federation message as a node would send it, signed by `cred` (the envelope proof). */
+  function federationMessage(cred: { certPem: string; keyPem: string }, fromNodeId: string, body: Record<string, unknown>) {
+    const ev: Record<string, unknown> = { ...body, fromNodeId, toNodeId: 'prov1' };
+    const signature = sign('sha256', Buffer.from(canonicalize(ev)!, 'utf8'), cred.keyPem).toString('base64');
+    return { ...ev, proof: { certificate: new X509Certificate(cred.certPem).raw.toString('base64'), signature } };
+  }
+
+  function forgedPackage(signer: { certPem: string; keyPem: string }, number: string) {
+    const documentId = formatDocumentId(PARTY_OFFICE, '2026-11-22', number, 'GIẢ-MẠO');
     const xml = signPackage(
       buildPackage({
-        from: { organId: PARTY_OFFICE }, to: [{ organId: PROVINCE_ORG }], documentId, codeNumber: '77', codeNotation: 'GIẢ-MẠO',
+        from: { organId: PARTY_OFFICE }, to: [{ organId: PROVINCE_ORG }], documentId, codeNumber: number, codeNotation: 'GIẢ-MẠO',
         promulgationDate: '2026-11-22', type: '1', subject: 'Giả mạo', signer: {}, priority: 0, steeringType: 0, toPlaces: [],
         responseFor: [], traces: [], businessDocType: 0, attachments: [],
       }),
-      stranger,
+      signer,
     );
-    const key = await probe.putObject(Buffer.from(xml));
-    await probe.publish(Subjects.nodeInbound('prov1'), 'bus.node-inbound', { kind: 'package', fromNodeId: 'central', packageKey: key, sourceDocumentId: 'forged' });
-    await until(async () => {
-      const a = (await auditEvents()).find((e) => e.data.action === 'edxml.rejected' && e.data.details?.reason === 'SIGNATURE_UNTRUSTED');
+    return { documentId, packageBase64: Buffer.from(xml).toString('base64') };
+  }
+
+  const rejectedOnProv1 = async (reason: string, documentId: string) =>
+    until(async () => {
+      const a = (await auditEvents()).find((e) => e.data.action === 'edxml.rejected' && e.data.details?.reason === reason && e.data.details?.documentId === documentId);
       expect(a?.source).toMatch(/@prov1$/);
     });
-    expect((await deliveriesTo(PROVINCE_ORG)).filter((e) => e.data.edxmlDocumentId === documentId)).toHaveLength(0);
+
+  it('federation refuses messages from untrusted or impersonated nodes and packages signed by an untrusted node (audited, nothing delivered)', async () => {
+    const stranger = newCredentials('lienthong-bus-central');
+    // 1. A node certificate outside the trust list, even one naming a trusted node.
+    const a = forgedPackage(stranger, '77');
+    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(stranger, 'central', { kind: 'package', sourceDocumentId: 'forged-1', packageBase64: a.packageBase64 }));
+    await rejectedOnProv1('SIGNATURE_UNTRUSTED', 'forged-1');
+    // 2. A trusted node's envelope around an edXML package signed by an untrusted key.
+    const b = forgedPackage(stranger, '78');
+    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(credA, 'central', { kind: 'package', sourceDocumentId: 'forged-2', packageBase64: b.packageBase64 }));
+    await rejectedOnProv1('SIGNATURE_UNTRUSTED', 'forged-2');
+    // 3. A trusted certificate used to claim another node's identity.
+    const c = forgedPackage(credA, '79');
+    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(credA, 'prov2', { kind: 'package', sourceDocumentId: 'forged-3', packageBase64: c.packageBase64 }));
+    await rejectedOnProv1('NODE_MISMATCH', 'forged-3');
+    // 4. A trusted node tampering with the message after signing it.
+    const d = forgedPackage(credA, '80');
+    const tampered = { ...federationMessage(credA, 'central', { kind: 'package', sourceDocumentId: 'forged-4', packageBase64: d.packageBase64 }), sourceDocumentId: 'forged-4', toNodeId: 'prov1', fromNodeId: 'central' };
+    (tampered as Record<string, unknown>).packageBase64 = a.packageBase64;
+    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', tampered);
+    await rejectedOnProv1('SIGNATURE_INVALID', 'forged-4');
+    // 5. A trusted node sending for an organization it does not serve.
+    const eDocumentId = formatDocumentId(PROVINCE_ORG, '2026-11-22', '81', 'GIẢ-MẠO');
+    const eXml = signPackage(
+      buildPackage({
+        from: { organId: PROVINCE_ORG }, to: [{ organId: PROVINCE_ORG }], documentId: eDocumentId, codeNumber: '81', codeNotation: 'GIẢ-MẠO',
+        promulgationDate: '2026-11-22', type: '1', subject: 'Giả mạo', signer: {}, priority: 0, steeringType: 0, toPlaces: [],
+        responseFor: [], traces: [], businessDocType: 0, attachments: [],
+      }),
+      credA,
+    );
+    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(credA, 'central', { kind: 'package', sourceDocumentId: 'forged-5', packageBase64: Buffer.from(eXml).toString('base64') }));
+    await rejectedOnProv1('ORGANIZATION_NOT_SERVED_BY_NODE', 'forged-5');
+    const delivered = (await deliveriesTo(PROVINCE_ORG)).map((e) => e.data.edxmlDocumentId);
+    for (const x of [a, b, c, d, { documentId: eDocumentId }]) expect(delivered).not.toContain(x.documentId);
   });
 
   async function eventuallyDoc() {
@@ -468,5 +511,18 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       const [ex] = await exchangesOf(ev.documentId);
       if (ex.state !== 'delivered') throw new Error(ex.state);
     });
+  });
+
+  it('federation: a package larger than a NATS message crosses in parts and arrives intact', async () => {
+    const big = Buffer.alloc(1_600_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    const ev = await sendRequested([PROVINCE_ORG], {}, big);
+    const [d] = await eventually(async () => {
+      const x = await deliveriesTo(PROVINCE_ORG, ev.documentId);
+      if (!x.length) throw new Error('no delivery on prov1');
+      return x;
+    }, 30_000);
+    // The receiving bus keys the bytes it reassembled by their SHA-256: equal keys mean identical bytes.
+    expect(d.data.attachments[0]).toMatchObject({ sha256: ev.attachments[0].sha256, size: big.length });
   });
 });

@@ -40,6 +40,28 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @IsOptional() @IsString()
   TRUSTED_NODE_CERTS?: string;
 
+  /**
+   * Federation peers whose messages this node receives, `nodeId@jetstreamDomain` separated by commas (the
+   * domain of a node on the same JetStream may be left out: `prov1`). Unset: every node shares this
+   * JetStream (single-domain deployment).
+   */
+  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,31}(@[A-Za-z0-9_-]{1,64})?(,[a-z0-9][a-z0-9-]{0,31}(@[A-Za-z0-9_-]{1,64})?)*$/, {
+    message: 'FEDERATION_PEERS must be nodeId[@jetstreamDomain] separated by commas',
+  })
+  FEDERATION_PEERS?: string;
+
+  /** The node whose audit service witnesses this node's checkpoints (the central node); unset = none. */
+  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'FEDERATION_WITNESS_NODE must be a node id' })
+  FEDERATION_WITNESS_NODE?: string;
+
+  /** Packages above this size cross in raw parts of this size; smaller ones travel inline. */
+  @Transform(toInt) @IsInt() @Min(16 * 1024) @Max(900 * 1024)
+  FEDERATION_PART_BYTES: number = 512 * 1024;
+
+  /** How long federation messages wait in FEDOUT/FEDIN (covers the longest link outage). */
+  @Transform(toInt) @IsInt() @Min(60_000) @Max(90 * 24 * 3_600_000)
+  FEDERATION_RETENTION_MS: number = 14 * 24 * 3_600_000;
+
   @Transform(toInt) @IsInt() @Min(1024) @Max(512 * 1024 * 1024)
   EDXML_MAX_BYTES: number = 64 * 1024 * 1024;
 
@@ -58,6 +80,17 @@ export class IntegrationBusConfig extends BaseServiceConfig {
 
   @Transform(toInt) @IsInt() @Min(10) @Max(60_000)
   EXCHANGE_SCHEDULER_MS: number = 1_000;
+
+  /** Parsed FEDERATION_PEERS; `domain` undefined = same JetStream as this node. */
+  get federationPeers(): { nodeId: string; domain?: string }[] {
+    return (this.FEDERATION_PEERS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((p) => {
+        const [nodeId, domain] = p.split('@');
+        return { nodeId, domain: domain || undefined };
+      });
+  }
 
   get nationalAxisEnabled(): boolean {
     return !!(this.NATIONAL_AXIS_URL && this.NATIONAL_AXIS_SYSTEM_ID && this.NATIONAL_AXIS_SECRET);

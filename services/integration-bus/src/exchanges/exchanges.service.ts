@@ -8,6 +8,7 @@ import {
   type DocumentSendRequestedEvent,
   type DocumentStatusEvent,
   type ExchangeStateEvent,
+  type NodeInboundEvent,
   type OrganizationView,
   type Secrecy,
 } from '@lienthong/contracts';
@@ -16,6 +17,7 @@ import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
 import { buildPackage, parseDocumentId, signPackage, type EdxmlPackage, type EdxmlStatus, type SignatureCheck } from '../edxml';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
+import { FederationLink } from '../federation/federation-link';
 import { BusObjectStore } from './object-store';
 import { ExchangesRepository, exchangeView, type ExchangeRow, type ExchangeState, type Route, type TraceEntry } from './exchanges.repository';
 import { derivedUuid, exchangeIdFor, fromPackage, fromSendRequested, STATUS_NAMES, toPackage, type RoutedDocument } from './routed-document';
@@ -58,6 +60,7 @@ export class ExchangesService {
     private readonly directory: OrganizationDirectory,
     private readonly store: BusObjectStore,
     private readonly node: EdxmlNodeService,
+    private readonly link: FederationLink,
     private readonly config: IntegrationBusConfig,
   ) {}
 
@@ -133,13 +136,14 @@ export class ExchangesService {
   ): Promise<ReceiveAnswer> {
     const decisions = await this.decide(d, onlyLocal);
     this.logger.debug(`route ${d.sourceDocumentId}: ${decisions.map((x) => `${x.to}→${x.refused ?? x.route}`).join(', ')}`);
-    // Federation packages are built and stored before the transaction (content-addressed: a retry finds them).
+    // Federation messages are built (and large packages' parts published, idempotently) before the transaction.
     const byNode = new Map<string, string[]>();
     for (const x of decisions) if (x.route === 'federation' && !x.refused) byNode.set(x.targetNode!, [...(byNode.get(x.targetNode!) ?? []), x.to]);
-    const federationPackages = new Map<string, { key: string; size: number }>();
+    const federationMessages = new Map<string, { id: string; ev: NodeInboundEvent }>();
     for (const [node, to] of byNode) {
-      const xml = Buffer.from(await this.signedPackage(d, to), 'utf8');
-      federationPackages.set(node, { key: await this.store.put(xml), size: xml.length });
+      const id = derivedUuid(`federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}|${node}`);
+      const bytes = Buffer.from(await this.signedPackage(d, to), 'utf8');
+      federationMessages.set(node, { id, ev: await this.link.message(node, { kind: 'package', sourceDocumentId: d.sourceDocumentId }, { bytes, transferId: id }) });
     }
     const now = new Date();
     const at = now.toISOString();
@@ -196,13 +200,8 @@ export class ExchangesService {
           await this.emitState(m, d.sourceDocumentId, x.to, 'queued', undefined, `${exId}:queued:0`);
         }
       }
-      for (const [node, pkg] of federationPackages) {
-        await this.outbox.add(m, {
-          subject: Subjects.nodeInbound(node),
-          type: 'bus.node-inbound',
-          id: derivedUuid(`federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}|${node}`),
-          data: { kind: 'package', fromNodeId: this.nodeId, sourceDocumentId: d.sourceDocumentId, packageKey: pkg.key, packageSize: pkg.size },
-        });
+      for (const [node, msg] of federationMessages) {
+        await this.link.send(m, msg.id, msg.ev);
         for (const x of decisions.filter((y) => y.targetNode === node && !y.refused)) {
           const exId = answer.exchanges.find((e) => e.to === x.to)!.id;
           await this.audit.record(m, {
@@ -335,12 +334,7 @@ export class ExchangesService {
       if (sender.nodeId === this.nodeId) {
         await this.outbox.add(m, { subject: Subjects.busStatus(), type: 'bus.status', data: ev, id: derivedUuid(`bus-status|${ev.statusId}`) });
       } else {
-        await this.outbox.add(m, {
-          subject: Subjects.nodeInbound(sender.nodeId),
-          type: 'bus.node-inbound',
-          id: derivedUuid(`federation-status|${ev.statusId}`),
-          data: { kind: 'status', fromNodeId: this.nodeId, status: ev },
-        });
+        await this.link.send(m, derivedUuid(`federation-status|${ev.statusId}`), await this.link.message(sender.nodeId, { kind: 'status', status: ev }));
       }
     });
   }

@@ -1,0 +1,229 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { JetStreamService, OutboxService } from '@lienthong/common';
+import { streamName, Subjects, type NodeInboundEvent, type StreamDefinition } from '@lienthong/contracts';
+import { RetentionPolicy, StorageType, type StreamSource } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import canonicalize from 'canonicalize';
+import { createHash, sign, verify, X509Certificate } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { IntegrationBusConfig } from '../config/integration-bus.config';
+import { EdxmlNodeService } from '../edxml/edxml-node.service';
+
+const HOUR = 3_600_000;
+
+/** A message refused for good (acknowledged and audited, never retried). */
+export class FederationRefusal extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type FederationBody = Omit<NodeInboundEvent, 'fromNodeId' | 'toNodeId' | 'proof' | 'packageBase64' | 'transfer'>;
+
+export interface OpenedMessage {
+  /** The node certificate's subject, as authenticated. */
+  signer: string;
+  packageBytes?: Buffer;
+}
+
+/** A certificate names its node: CN `lienthong-bus-<NODE_ID>` (or the bare NODE_ID). */
+export function nodeIdOfCertificate(cert: X509Certificate): string | undefined {
+  const cn = cert.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3);
+  return cn?.replace(/^lienthong-bus-/, '');
+}
+
+function signedBytes(ev: NodeInboundEvent): Buffer {
+  const { proof: _proof, ...rest } = ev;
+  const text = canonicalize(rest);
+  if (text === undefined) throw new Error('federation message cannot be canonicalized');
+  return Buffer.from(text, 'utf8');
+}
+
+/**
+ * The durable link between nodes, built from JetStream alone. Outgoing messages go into this node's FEDOUT
+ * stream on `fed.<target>.…`; this node's FEDIN stream *sources* `fed.<me>.…` from the FEDOUT stream of every
+ * peer — across JetStream domains over the leaf-node link when the peer is another NATS. JetStream keeps the
+ * messages on the sender's side while the link is down and the source resumes from its last sequence when the
+ * link returns, so nothing is lost and nothing is copied twice.
+ */
+@Injectable()
+export class FederationLink implements OnApplicationBootstrap {
+  private readonly logger = new Logger(FederationLink.name);
+  private readonly trustedFingerprints: Set<string>;
+  private readonly certificateBase64: string;
+
+  constructor(
+    private readonly js: JetStreamService,
+    private readonly outbox: OutboxService,
+    private readonly node: EdxmlNodeService,
+    private readonly config: IntegrationBusConfig,
+  ) {
+    this.trustedFingerprints = new Set(node.trusted.map((p) => createHash('sha256').update(new X509Certificate(p).raw).digest('hex')));
+    this.certificateBase64 = new X509Certificate(node.credentials.certPem).raw.toString('base64');
+  }
+
+  get nodeId(): string {
+    return this.config.NODE_ID;
+  }
+
+  outStream(): StreamDefinition {
+    return { name: streamName('FEDOUT'), subjects: [Subjects.federationAll()], duplicateWindowMs: HOUR, maxAgeMs: this.config.FEDERATION_RETENTION_MS };
+  }
+
+  get inboundStream(): string {
+    return streamName(`FEDIN_${this.nodeId}`);
+  }
+
+  private streamsReady?: Promise<void>;
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ready();
+  }
+
+  /** FEDOUT and FEDIN exist (declared once, whichever bootstrap hook asks first). */
+  ready(): Promise<void> {
+    this.streamsReady ??= (async () => {
+      await this.js.ensureStream(this.outStream());
+      await this.ensureInbound();
+    })().catch((e) => {
+      this.streamsReady = undefined;
+      throw e;
+    });
+    return this.streamsReady;
+  }
+
+  /** The sources of FEDIN: the local FEDOUT and/or the FEDOUT of each peer domain. */
+  sources(): StreamSource[] {
+    const peers = this.config.federationPeers;
+    const domains = new Set(peers.map((p) => p.domain));
+    if (peers.length === 0) domains.add(undefined);
+    return [...domains].map((domain) => ({
+      name: this.outStream().name,
+      filter_subject: Subjects.federationTo(this.nodeId),
+      ...(domain ? { external: { api: `$JS.${domain}.API`, deliver: '' } } : {}),
+    }));
+  }
+
+  private async ensureInbound(): Promise<void> {
+    const jsm = await this.js.manager();
+    const sources = this.sources();
+    const key = (s: StreamSource[]) => JSON.stringify(s.map((x) => [x.name, x.filter_subject, x.external?.api ?? '']).sort());
+    try {
+      const info = await jsm.streams.info(this.inboundStream);
+      if (key(info.config.sources ?? []) !== key(sources)) {
+        await jsm.streams.update(this.inboundStream, { ...info.config, sources });
+        this.logger.log(`federation inbound sources updated: ${sources.map((s) => s.external?.api ?? 'local').join(', ')}`);
+      }
+    } catch (e) {
+      if (!/not found/i.test(String((e as Error).message))) throw e;
+      try {
+        await jsm.streams.add({
+          name: this.inboundStream,
+          sources,
+          max_age: nanos(this.config.FEDERATION_RETENTION_MS),
+          duplicate_window: nanos(HOUR),
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+        });
+      } catch (err) {
+        if (!String((err as Error).message).includes('already in use')) throw err;
+      }
+    }
+  }
+
+  /**
+   * Builds a signed message to `toNodeId`. A package above FEDERATION_PART_BYTES / 2 is published now as
+   * raw parts (idempotent: their msg ids derive from `transferId`), before the caller's transaction adds the
+   * message itself to the outbox; the parts therefore precede it in the stream.
+   */
+  async message(toNodeId: string, body: FederationBody, pkg?: { bytes: Buffer; transferId: string }): Promise<NodeInboundEvent> {
+    const ev: NodeInboundEvent = { ...body, fromNodeId: this.nodeId, toNodeId };
+    if (pkg) {
+      const partBytes = this.config.FEDERATION_PART_BYTES;
+      if (pkg.bytes.length <= partBytes / 2) ev.packageBase64 = pkg.bytes.toString('base64');
+      else {
+        const parts = Math.ceil(pkg.bytes.length / partBytes);
+        for (let i = 0; i < parts; i++) {
+          const chunk = pkg.bytes.subarray(i * partBytes, (i + 1) * partBytes);
+          await this.js.js.publish(Subjects.federationPart(toNodeId, pkg.transferId, i), chunk, { msgID: `${pkg.transferId}.${i}` });
+        }
+        ev.transfer = { id: pkg.transferId, parts, size: pkg.bytes.length, sha256: createHash('sha256').update(pkg.bytes).digest('hex') };
+      }
+    }
+    ev.proof = {
+      certificate: this.certificateBase64,
+      signature: sign('sha256', signedBytes(ev), this.node.credentials.keyPem).toString('base64'),
+    };
+    return ev;
+  }
+
+  /** Adds a message to the outbox (same transaction as the state change it reports). */
+  async send(m: EntityManager, id: string, ev: NodeInboundEvent): Promise<void> {
+    await this.outbox.add(m, { subject: Subjects.federationOut(ev.toNodeId), type: 'bus.node-inbound', id, data: ev });
+  }
+
+  /**
+   * Authenticates a received message — a trusted, valid node certificate naming `fromNodeId` signed it —
+   * and reassembles its package. Throws FederationRefusal for messages to refuse; other errors are retried.
+   */
+  async open(ev: NodeInboundEvent): Promise<OpenedMessage> {
+    if (ev.toNodeId !== this.nodeId) throw new FederationRefusal('NODE_MISADDRESSED', `message for node ${ev.toNodeId} reached ${this.nodeId}`);
+    if (!ev.proof?.certificate || !ev.proof.signature) throw new FederationRefusal('SIGNATURE_MISSING', 'message has no node signature');
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(Buffer.from(ev.proof.certificate, 'base64'));
+    } catch {
+      throw new FederationRefusal('SIGNATURE_INVALID', 'unreadable node certificate');
+    }
+    const fingerprint = createHash('sha256').update(cert.raw).digest('hex');
+    if (!this.trustedFingerprints.has(fingerprint)) throw new FederationRefusal('SIGNATURE_UNTRUSTED', `node certificate ${cert.subject.replace(/\n/g, ', ')} is not in the trust list`);
+    const now = Date.now();
+    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) throw new FederationRefusal('CERTIFICATE_EXPIRED', 'node certificate is not valid now');
+    let ok = false;
+    try {
+      ok = verify('sha256', signedBytes(ev), cert.publicKey, Buffer.from(ev.proof.signature, 'base64'));
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new FederationRefusal('SIGNATURE_INVALID', 'node signature does not verify');
+    const named = nodeIdOfCertificate(cert);
+    if (named !== ev.fromNodeId) throw new FederationRefusal('NODE_MISMATCH', `certificate names node ${named ?? '?'}, message claims ${ev.fromNodeId}`);
+    const signer = cert.subject.replace(/\n/g, ', ');
+    if (ev.packageBase64 !== undefined) return { signer, packageBytes: Buffer.from(ev.packageBase64, 'base64') };
+    if (ev.transfer) return { signer, packageBytes: await this.reassemble(ev.transfer) };
+    return { signer };
+  }
+
+  private async reassemble(t: NonNullable<NodeInboundEvent['transfer']>): Promise<Buffer> {
+    if (!/^[0-9a-f-]{36}$/.test(t.id) || !Number.isInteger(t.parts) || t.parts < 1 || t.parts > 10_000) {
+      throw new FederationRefusal('TRANSFER_INVALID', 'malformed transfer descriptor');
+    }
+    const jsm = await this.js.manager();
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < t.parts; i++) {
+      // A missing part is retried (the message is redelivered with back-off): parts precede their message.
+      const msg = await jsm.streams.getMessage(this.inboundStream, { last_by_subj: Subjects.federationPart(this.nodeId, t.id, i) });
+      if (!msg) throw new Error(`part ${i} of transfer ${t.id} has not arrived`);
+      chunks.push(Buffer.from(msg.data));
+    }
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== t.size || createHash('sha256').update(bytes).digest('hex') !== t.sha256) {
+      throw new FederationRefusal('TRANSFER_CORRUPT', `transfer ${t.id} does not match its size and hash`);
+    }
+    return bytes;
+  }
+
+  /** Drops a transfer's parts once its package is applied (they would expire anyway). */
+  async release(ev: NodeInboundEvent): Promise<void> {
+    if (!ev.transfer) return;
+    try {
+      const jsm = await this.js.manager();
+      await jsm.streams.purge(this.inboundStream, { filter: Subjects.federationParts(this.nodeId, ev.transfer.id) });
+    } catch (e) {
+      this.logger.warn(`could not purge the parts of transfer ${ev.transfer.id}: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { JetStreamService, OutboxService, PoisonMessageError, ProcessedMessages } from '@lienthong/common';
+import { Streams, Subjects, type NodeInboundEvent, type SignedCheckpointMessage, type WitnessCosignedEvent } from '@lienthong/contracts';
+import { IntegrationBusConfig } from '../config/integration-bus.config';
+import { OrganizationDirectory } from '../directory/organization-directory';
+import { EdxmlError, parsePackage, verifyPackage } from '../edxml';
+import { EdxmlNodeService } from '../edxml/edxml-node.service';
+import { derivedUuid } from '../exchanges/routed-document';
+import { ExchangesService } from '../exchanges/exchanges.service';
+import { FederationLink, FederationRefusal } from './federation-link';
+
+export const FEDERATION_CONSUMERS = {
+  inbound: (node: string) => `bus-${node}-federation`,
+  witnessOut: (node: string) => `bus-${node}-witness-out`,
+  witnessBack: (node: string) => `bus-${node}-witness-back`,
+} as const;
+
+/**
+ * Applies what other nodes send (packages, statuses, audit checkpoints for the witness, the witness's
+ * answers) after authenticating the sending node, and forwards this node's own checkpoints to the witness.
+ */
+@Injectable()
+export class FederationHandler implements OnApplicationBootstrap {
+  private readonly logger = new Logger(FederationHandler.name);
+
+  constructor(
+    private readonly js: JetStreamService,
+    private readonly link: FederationLink,
+    private readonly exchanges: ExchangesService,
+    private readonly directory: OrganizationDirectory,
+    private readonly outbox: OutboxService,
+    private readonly processed: ProcessedMessages,
+    private readonly node: EdxmlNodeService,
+    private readonly config: IntegrationBusConfig,
+  ) {}
+
+  private get nodeId(): string {
+    return this.config.NODE_ID;
+  }
+
+  /** The node witnessing this node's checkpoints; the witness itself has none (or names itself). */
+  private get witnessNode(): string | undefined {
+    const w = this.config.FEDERATION_WITNESS_NODE;
+    return w && w !== this.nodeId ? w : undefined;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const backoffMs = [1000, 5000, 15000, 60000];
+    await this.link.ready();
+    await this.js.consume<NodeInboundEvent>(
+      { stream: this.link.inboundStream, durable: FEDERATION_CONSUMERS.inbound(this.nodeId), filterSubject: Subjects.federationOut(this.nodeId), maxDeliver: 200, backoffMs },
+      async (batch) => {
+        for (const m of batch) await this.onMessage(m.envelope.data, m.envelope.id);
+      },
+    );
+    await this.js.ensureStream(Streams.witness());
+    await this.js.consume<SignedCheckpointMessage>(
+      { stream: Streams.witness().name, durable: FEDERATION_CONSUMERS.witnessOut(this.nodeId), filterSubject: Subjects.witnessCheckpointSigned(), backoffMs },
+      async (batch) => {
+        for (const m of batch) await this.forwardCheckpoint(m.envelope.data, m.envelope.id);
+      },
+    );
+    await this.js.consume<WitnessCosignedEvent>(
+      { stream: Streams.witness().name, durable: FEDERATION_CONSUMERS.witnessBack(this.nodeId), filterSubject: Subjects.witnessCosigned(), backoffMs },
+      async (batch) => {
+        for (const m of batch) await this.returnCosignature(m.envelope.data, m.envelope.id);
+      },
+    );
+  }
+
+  /** One message from another node; refusals are audited and acknowledged, other failures retried. */
+  async onMessage(ev: NodeInboundEvent, messageId: string): Promise<void> {
+    if (!ev || typeof ev !== 'object' || typeof ev.kind !== 'string') throw new PoisonMessageError('federation message without a kind');
+    try {
+      const opened = await this.link.open(ev);
+      switch (ev.kind) {
+        case 'package':
+          await this.applyPackage(ev, opened.packageBytes);
+          break;
+        case 'status':
+          await this.applyStatus(ev, messageId);
+          break;
+        case 'checkpoint':
+          await this.submitCheckpoint(ev, messageId);
+          break;
+        case 'cosigned':
+          await this.applyCosignature(ev, messageId);
+          break;
+        default:
+          throw new FederationRefusal('KIND_UNKNOWN', `unknown federation message kind ${String(ev.kind)}`);
+      }
+      await this.link.release(ev);
+    } catch (e) {
+      if (e instanceof FederationRefusal || e instanceof EdxmlError) {
+        const code = e instanceof FederationRefusal ? e.code : e.code;
+        this.logger.error(`federation ${ev.kind} from node ${ev.fromNodeId} refused: ${code} ${e.message}`);
+        await this.exchanges.auditRejected(code, {
+          origin: 'federation',
+          node: ev.fromNodeId,
+          kind: ev.kind,
+          documentId: ev.sourceDocumentId,
+          problem: e.message.slice(0, 300),
+        });
+        await this.link.release(ev);
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** Only organizations served by the sending node may send through it. */
+  private async assertServedBy(code: string, node: string): Promise<void> {
+    const o = await this.directory.get(code);
+    if (!o || o.nodeId !== node) {
+      throw new FederationRefusal('ORGANIZATION_NOT_SERVED_BY_NODE', `organization ${code} is not served by node ${node}`);
+    }
+  }
+
+  private async applyPackage(ev: NodeInboundEvent, bytes?: Buffer): Promise<void> {
+    if (!bytes) throw new FederationRefusal('PACKAGE_MISSING', 'package message without a package');
+    const xml = bytes.toString('utf8');
+    const signature = verifyPackage(xml, this.node.trusted, this.node.limits.maxBytes);
+    if (!signature.present || !signature.valid || !signature.trusted) {
+      const reason = !signature.present ? 'SIGNATURE_MISSING' : !signature.valid ? 'SIGNATURE_INVALID' : 'SIGNATURE_UNTRUSTED';
+      throw new FederationRefusal(reason, `edXML signature: ${signature.problem ?? reason} (${signature.signer ?? 'no signer'})`);
+    }
+    const { package: pkg } = parsePackage(bytes, this.node.limits);
+    await this.assertServedBy(pkg.from.organId, ev.fromNodeId);
+    const { fingerprint: _f, ...sig } = signature;
+    await this.exchanges.receivePackage(pkg, 'federation', {
+      signature: sig,
+      sourceDocumentId: ev.sourceDocumentId,
+      onlyLocal: true,
+      actor: { sub: `node:${ev.fromNodeId}`, organizationCode: null, type: 'system' },
+    });
+  }
+
+  private async applyStatus(ev: NodeInboundEvent, messageId: string): Promise<void> {
+    if (!ev.status) throw new FederationRefusal('STATUS_MISSING', 'status message without a status');
+    await this.assertServedBy(ev.status.fromOrganizationCode, ev.fromNodeId);
+    await this.exchanges.applyRemoteStatus(ev.status, FEDERATION_CONSUMERS.inbound(this.nodeId), messageId);
+  }
+
+  /** On the witness: the checkpoint goes to the local audit service, with the authenticated node id. */
+  private async submitCheckpoint(ev: NodeInboundEvent, messageId: string): Promise<void> {
+    if (this.witnessNode) throw new FederationRefusal('NOT_A_WITNESS', `node ${this.nodeId} does not witness checkpoints`);
+    if (!ev.checkpoint) throw new FederationRefusal('CHECKPOINT_MISSING', 'checkpoint message without a checkpoint');
+    const data = { ...ev.checkpoint, nodeId: ev.fromNodeId };
+    await this.exchanges.repo.dataSource.transaction(async (m) => {
+      if (!(await this.processed.claim(m, FEDERATION_CONSUMERS.inbound(this.nodeId), messageId))) return;
+      await this.outbox.add(m, { subject: Subjects.witnessSubmitted(), type: 'witness.submitted', id: derivedUuid(`witness-submitted|${messageId}`), data });
+    });
+  }
+
+  /** On a node: the witness's answer about one of our checkpoints goes to the local audit service. */
+  private async applyCosignature(ev: NodeInboundEvent, messageId: string): Promise<void> {
+    if (!ev.cosigned) throw new FederationRefusal('COSIGNATURE_MISSING', 'cosigned message without a cosignature');
+    if (ev.fromNodeId !== this.witnessNode || ev.cosigned.nodeId !== this.nodeId) {
+      throw new FederationRefusal('NOT_OUR_WITNESS', `node ${ev.fromNodeId} is not this node's witness`);
+    }
+    await this.exchanges.repo.dataSource.transaction(async (m) => {
+      if (!(await this.processed.claim(m, FEDERATION_CONSUMERS.inbound(this.nodeId), messageId))) return;
+      await this.outbox.add(m, { subject: Subjects.witnessCosigned(), type: 'witness.cosigned', id: derivedUuid(`witness-cosigned|${messageId}`), data: ev.cosigned! });
+    });
+  }
+
+  /** This node's audit service signed a checkpoint: it travels to the witness node. */
+  async forwardCheckpoint(checkpoint: SignedCheckpointMessage, messageId: string): Promise<void> {
+    const witness = this.witnessNode;
+    if (!witness) return;
+    const ev = await this.link.message(witness, { kind: 'checkpoint', checkpoint });
+    await this.exchanges.repo.dataSource.transaction(async (m) => {
+      if (!(await this.processed.claim(m, FEDERATION_CONSUMERS.witnessOut(this.nodeId), messageId))) return;
+      await this.link.send(m, derivedUuid(`federation-checkpoint|${messageId}`), ev);
+    });
+  }
+
+  /** On the witness: an answer about another node's checkpoint travels back to that node. */
+  async returnCosignature(cosigned: WitnessCosignedEvent, messageId: string): Promise<void> {
+    if (cosigned.nodeId === this.nodeId || this.witnessNode) return;
+    const ev = await this.link.message(cosigned.nodeId, { kind: 'cosigned', cosigned });
+    await this.exchanges.repo.dataSource.transaction(async (m) => {
+      if (!(await this.processed.claim(m, FEDERATION_CONSUMERS.witnessBack(this.nodeId), messageId))) return;
+      await this.link.send(m, derivedUuid(`federation-cosigned|${messageId}`), ev);
+    });
+  }
+}
