@@ -27,6 +27,7 @@ export async function waitReady(url: string, timeoutMs: number): Promise<boolean
  */
 export class PlatformProcesses {
   readonly ports = {} as Record<Service, number>;
+  grpcPort = 0;
   readonly logs = {} as Record<Service, string>;
   readonly adminPassword = `E2e-${randomBytes(12).toString('hex')}`;
   private readonly procs = new Map<Service, ChildProcess>();
@@ -45,6 +46,7 @@ export class PlatformProcesses {
     const natsUrl = await testNatsUrl();
     const tag = randomBytes(3).toString('hex');
     for (const s of SERVICES) this.ports[s] = await freePort();
+    this.grpcPort = await freePort();
     this.env = {
       DATABASE_URL: this.dbUrl,
       NATS_URL: natsUrl,
@@ -69,7 +71,7 @@ export class PlatformProcesses {
   private spawn(s: Service, schema: string): void {
     this.logs[s] = '';
     const p = spawn(process.execPath, [join(ROOT, 'services', s, 'dist', 'main.js')], {
-      env: { ...process.env, ...this.env, DB_SCHEMA: schema, PORT: String(this.ports[s]), ...(this.extraEnv[s] ?? {}) },
+      env: { ...process.env, ...this.env, DB_SCHEMA: schema, PORT: String(this.ports[s]), GRPC_PORT: String(this.grpcPort), ...(this.extraEnv[s] ?? {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     p.stdout?.on('data', (d) => (this.logs[s] += d.toString()));

@@ -1,0 +1,192 @@
+import { NAMESPACE, Subjects } from '@lienthong/contracts';
+import { freePort, NatsServerProcess } from '@lienthong/testing';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import canonicalize from 'canonicalize';
+import { randomUUID, sign, X509Certificate } from 'node:crypto';
+import { generateSelfSigned } from '../../services/integration-bus/src/edxml/node-certificate';
+import { api, login, until } from './support/api';
+import { PlatformProcesses } from './support/platform-processes';
+
+jest.setTimeout(600_000);
+
+const CENTRAL_OFFICE = '000.00.00.H01';
+const DISTRICT = '000.21.31.H41';
+const PASSWORD = 'Federation-e2e-Passw0rd!';
+
+/**
+ * Two nodes of the platform on one machine, each with its own NATS server and JetStream domain: the central
+ * hub (domain `central`) and a provincial node (domain `p01`) that dials the hub as a leaf node. The leaf link
+ * carries no platform subject (deny_imports/deny_exports of the namespace), only JetStream's own traffic.
+ */
+describe('federation: a provincial node joined to the central hub as a NATS leaf node', () => {
+  const centralCred = generateSelfSigned('lienthong-bus-central', 2048);
+  const provinceCred = generateSelfSigned('lienthong-bus-p01', 2048);
+  let hub: NatsServerProcess;
+  let leaf: NatsServerProcess;
+  let central: PlatformProcesses;
+  let province: PlatformProcesses;
+  const tokens: Record<string, string> = {};
+
+  async function sendDocument(from: PlatformProcesses, token: string, to: string, subject: string): Promise<string> {
+    const created = await api(from, 'documents', 'POST', '/api/v1/documents', token, {
+      number: String(Math.floor(Math.random() * 1e6)),
+      notation: 'CV/HU',
+      type: 'CV',
+      typeName: 'Công văn',
+      subject,
+      promulgationPlace: 'Huyện ủy',
+      promulgationDate: '2026-11-29',
+      signer: { position: 'Bí thư', fullName: 'Trần Văn B' },
+      secrecy: 'none',
+      urgency: 'normal',
+      recipients: [to],
+    });
+    expect(created.status).toBe(201);
+    const sent = await api(from, 'documents', 'POST', `/api/v1/documents/${created.body.id}/send`, token);
+    expect(sent.status).toBe(202);
+    return created.body.id;
+  }
+
+  const incoming = async (node: PlatformProcesses, token: string) => {
+    const items: { id: string; subject: string; arrivalNumber: number; fromOrganizationCode: string }[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await api(node, 'documents', 'GET', `/api/v1/documents?direction=incoming&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, token);
+      expect(r.status).toBe(200);
+      items.push(...r.body.items);
+      cursor = r.body.nextCursor ?? null;
+    } while (cursor);
+    return items;
+  };
+
+  beforeAll(async () => {
+    const leafPort = await freePort();
+    hub = new NatsServerProcess({ jetstreamDomain: 'central', serverName: 'hub', extraConfig: `leafnodes { listen: "127.0.0.1:${leafPort}" }` });
+    leaf = new NatsServerProcess({
+      jetstreamDomain: 'p01',
+      serverName: 'leaf-p01',
+      extraConfig: `leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:${leafPort}", deny_imports: ["${NAMESPACE}.>"], deny_exports: ["${NAMESPACE}.>"] } ] }`,
+    });
+    await hub.start();
+    await leaf.start();
+    const common = { AUDIT_CHECKPOINT_INTERVAL_MS: '1000', EXCHANGE_RETRY_BASE_MS: '200' };
+    central = new PlatformProcesses({
+      all: { ...common, NATS_URL: hub.url, NODE_ID: 'central' },
+      'integration-bus': { NODE_CERT_PEM: centralCred.certPem, NODE_KEY_PEM: centralCred.keyPem, TRUSTED_NODE_CERTS: provinceCred.certPem, FEDERATION_PEERS: 'p01@p01' },
+    });
+    province = new PlatformProcesses({
+      all: { ...common, NATS_URL: leaf.url, NODE_ID: 'p01' },
+      identity: { DIRECTORY_UPSTREAM_DOMAIN: 'central' },
+      'integration-bus': {
+        NODE_CERT_PEM: provinceCred.certPem,
+        NODE_KEY_PEM: provinceCred.keyPem,
+        TRUSTED_NODE_CERTS: centralCred.certPem,
+        FEDERATION_PEERS: 'central@central',
+        FEDERATION_WITNESS_NODE: 'central',
+      },
+    });
+    await Promise.all([central.start(), province.start()]);
+    tokens.centralAdmin = await login(central, 'admin', central.adminPassword);
+    tokens.provinceAdmin = await login(province, 'admin', province.adminPassword);
+
+    // The directory is authoritative at the centre: both organizations are created there, with the node
+    // serving each, and reach the provincial node by replication.
+    const me = await api(central, 'identity', 'GET', '/api/v1/auth/me', tokens.centralAdmin);
+    for (const [code, name, level, nodeId] of [
+      [CENTRAL_OFFICE, 'Văn phòng Trung ương Đảng', 'central', 'central'],
+      [DISTRICT, 'Huyện ủy Đông Anh', 'district', 'p01'],
+    ]) {
+      const r = await api(central, 'identity', 'POST', '/api/v1/organizations', tokens.centralAdmin, {
+        code, name, parentCode: me.body.organizationCode, level, sector: 'party', zone: 'party-wan', nodeId,
+      });
+      expect(r.status).toBe(201);
+      const pme = await api(province, 'identity', 'GET', '/api/v1/auth/me', tokens.provinceAdmin);
+      const r2 = await api(province, 'identity', 'POST', '/api/v1/organizations', tokens.provinceAdmin, {
+        code, name, parentCode: pme.body.organizationCode, level, sector: 'party', zone: 'party-wan', nodeId,
+      });
+      expect(r2.status).toBe(201);
+    }
+    await until(async () => (await api(province, 'identity', 'GET', `/api/v1/organizations/${DISTRICT}`, tokens.provinceAdmin)).body.nodeId === 'p01', 'the district replicated to the provincial node');
+    // Users and tokens stay node-local.
+    for (const [node, username, org] of [
+      [central, 'clerk.central', CENTRAL_OFFICE],
+      [province, 'clerk.district', DISTRICT],
+    ] as const) {
+      const r = await api(node, 'identity', 'POST', '/api/v1/users', tokens[node === central ? 'centralAdmin' : 'provinceAdmin'], {
+        username, fullName: username, password: PASSWORD, organizationCode: org, roles: ['clerk'],
+      });
+      expect(r.status).toBe(201);
+      tokens[username] = await login(node, username, PASSWORD);
+    }
+  });
+
+  afterAll(async () => {
+    await central?.stop();
+    await province?.stop();
+    await leaf?.destroy();
+    await hub?.destroy();
+  });
+
+  it('a document from a provincial district reaches the central office with an arrival number and its 03 comes back', async () => {
+    const subject = `Báo cáo tình hình ${randomUUID().slice(0, 8)}`;
+    const id = await sendDocument(province, tokens['clerk.district'], CENTRAL_OFFICE, subject);
+    const arrived = await until(async () => (await incoming(central, tokens['clerk.central'])).find((d) => d.subject === subject), 'the document at the central office');
+    expect(arrived.fromOrganizationCode).toBe(DISTRICT);
+    expect(arrived.arrivalNumber).toBeGreaterThanOrEqual(1);
+    await until(async () => (await api(province, 'documents', 'GET', `/api/v1/documents/${id}`, tokens['clerk.district'])).body.recipients?.[0]?.statusCode === '01', '01 at the district');
+    const accepted = await api(central, 'documents', 'POST', `/api/v1/documents/${arrived.id}/status`, tokens['clerk.central'], { status: 'accepted' });
+    expect(accepted.status).toBeLessThan(300);
+    const recipient = await until(async () => {
+      const r = await api(province, 'documents', 'GET', `/api/v1/documents/${id}`, tokens['clerk.district']);
+      return r.body.recipients?.[0]?.statusCode === '03' && r.body.recipients[0];
+    }, '03 at the district');
+    expect(recipient).toMatchObject({ organizationCode: CENTRAL_OFFICE, status: 'accepted', statusCode: '03' });
+  });
+
+  it('the leaf link is cut while documents are sent; when it returns every document arrives exactly once', async () => {
+    await leaf.stop();
+    const subjects = Array.from({ length: 6 }, (_, i) => `Văn bản trong lúc mất kết nối ${i} ${randomUUID().slice(0, 8)}`);
+    const ids: string[] = [];
+    for (const s of subjects) ids.push(await sendDocument(central, tokens['clerk.central'], DISTRICT, s));
+    // While the link is down the documents wait on the central side (in its FEDOUT stream).
+    await new Promise((r) => setTimeout(r, 5000));
+    await leaf.start();
+    const arrived = await until(async () => {
+      const mine = (await incoming(province, tokens['clerk.district'])).filter((d) => subjects.includes(d.subject));
+      return mine.length >= subjects.length && mine;
+    }, 'every document at the district', 120_000);
+    // Give a duplicate time to show up, then count again.
+    await new Promise((r) => setTimeout(r, 3000));
+    const again = (await incoming(province, tokens['clerk.district'])).filter((d) => subjects.includes(d.subject));
+    expect(again).toHaveLength(subjects.length);
+    expect(new Set(again.map((d) => d.subject)).size).toBe(subjects.length);
+    expect(new Set(arrived.map((d) => d.arrivalNumber)).size).toBe(subjects.length);
+    // The 01 of each comes back to the central sender.
+    for (const id of ids) {
+      await until(async () => (await api(central, 'documents', 'GET', `/api/v1/documents/${id}`, tokens['clerk.central'])).body.recipients?.[0]?.statusCode === '01', `01 for ${id}`, 60_000);
+    }
+  });
+
+  it('a package from a node outside the trust list is refused and audited at the receiving node', async () => {
+    const stranger = generateSelfSigned('lienthong-bus-central', 1024);
+    const body = { kind: 'status', fromNodeId: 'central', toNodeId: 'p01', status: { statusId: randomUUID(), fromOrganizationCode: CENTRAL_OFFICE, toOrganizationCode: DISTRICT, status: 'accepted', statusCode: '03', at: new Date().toISOString() } };
+    const proof = {
+      certificate: new X509Certificate(stranger.certPem).raw.toString('base64'),
+      signature: sign('sha256', Buffer.from(canonicalize(body)!, 'utf8'), stranger.keyPem).toString('base64'),
+    };
+    const nc = await connect({ servers: hub.url });
+    try {
+      const id = randomUUID();
+      // Published on the hub, as a compromised peer would: it crosses the link like any federation message.
+      await jetstream(nc).publish(Subjects.federationOut('p01'), JSON.stringify({ id, type: 'bus.node-inbound', occurredAt: new Date().toISOString(), source: 'integration-bus@stranger', data: { ...body, proof } }), { msgID: id });
+    } finally {
+      await nc.close();
+    }
+    const refused = await until(async () => {
+      const r = await api(province, 'audit', 'GET', '/api/v1/audit/events?action=edxml.rejected', tokens.provinceAdmin);
+      return r.body.items?.find((e: { details?: { reason?: string; node?: string } }) => e.details?.reason === 'SIGNATURE_UNTRUSTED' && e.details?.node === 'central');
+    }, 'the refusal in the provincial audit log');
+    expect(refused.outcome).toBe('denied');
+  });
+});
