@@ -2,7 +2,6 @@ import type { PlatformProcesses, Service } from './platform-processes';
 
 export interface ApiResponse {
   status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 
