@@ -51,6 +51,9 @@ describe('docker-compose.yml', () => {
       expect(svc.depends_on?.['postgres-province']?.condition).toBe('service_healthy');
     }
     expect(readFileSync(join(ROOT, 'deploy/nats/leaf-province.conf'), 'utf8')).toMatch(/remotes/);
+    // The provincial identity replicates the centre's organization directory (JetStream domain `central`).
+    expect(compose.services['identity-province'].environment?.DIRECTORY_UPSTREAM_DOMAIN).toBe('central');
+    expect(compose.services.identity.environment?.DIRECTORY_UPSTREAM_DOMAIN).toBeUndefined();
   });
 
   it('keeps data in volumes and JetStream enabled from the deploy/ config', () => {

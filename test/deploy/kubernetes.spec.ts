@@ -86,6 +86,16 @@ describe('Kubernetes manifests in deploy/', () => {
     }
   });
 
+  it('makes the province identity a directory replica of the central JetStream domain', () => {
+    const k = docsOf(join(DEPLOY, 'k8s', 'overlays', 'province', 'kustomization.yaml'))[0] as { patches: { target: { kind?: string; name?: string }; patch: string }[] };
+    const identity = k.patches.filter((p) => p.target.kind === 'Deployment' && p.target.name === 'identity');
+    const ops = identity.flatMap((p) => parseAllDocuments(p.patch).flatMap((d) => d.toJS() as { op: string; path: string; value: { name: string; value: string } }[]));
+    expect(ops).toContainEqual({ op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'DIRECTORY_UPSTREAM_DOMAIN', value: 'central' } });
+    const central = docsOf(join(DEPLOY, 'nats', 'values-central.yaml'))[0] as any;
+    expect(central.config.jetstream.domain).toBe('central');
+    expect(readFileSync(join(DEPLOY, 'k8s', 'overlays', 'central', 'kustomization.yaml'), 'utf8')).not.toMatch(/DIRECTORY_UPSTREAM_DOMAIN/);
+  });
+
   it('runs NATS as a 3-node JetStream cluster with TLS leaf nodes (central listens, province dials out)', () => {
     const central = docsOf(join(DEPLOY, 'nats', 'values-central.yaml'))[0] as any;
     const province = docsOf(join(DEPLOY, 'nats', 'values-province.yaml'))[0] as any;

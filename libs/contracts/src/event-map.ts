@@ -5,7 +5,7 @@ import {
   DocumentStatusEvent,
   ExchangeStateEvent,
 } from './documents';
-import { OrganizationChangedEvent } from './identity';
+import { DirectoryOrganizationEntry, OrganizationChangedEvent } from './identity';
 
 /**
  * Event type names (the X-Event-Type header and envelope.type) and their payloads. The subject of
@@ -14,6 +14,7 @@ import { OrganizationChangedEvent } from './identity';
 export interface EventMap {
   'audit.recorded': AuditEventPayload;
   'organization.changed': OrganizationChangedEvent;
+  'directory.organization': DirectoryOrganizationEntry;
   'document.send-requested': DocumentSendRequestedEvent;
   'document.recall-requested': DocumentSendRequestedEvent;
   'document.status-changed': DocumentStatusEvent;

@@ -39,3 +39,13 @@ export interface OrganizationChangedEvent {
   change: 'created' | 'updated' | 'deleted';
   organization: OrganizationView;
 }
+
+/**
+ * One organization in the directory stream (`Subjects.directoryOrganization(code)`, `Streams.directory()`):
+ * its full current view, a version that grows with every change (across deletion and re-creation of a
+ * code), and `deleted: true` for a tombstone. Replicas apply a state only when its version is newer.
+ */
+export interface DirectoryOrganizationEntry extends OrganizationView {
+  version: number;
+  deleted?: true;
+}

@@ -10,6 +10,8 @@ import { ClientsController } from './clients/clients.controller';
 import { ClientsRepository } from './clients/clients.repository';
 import { ClientsService } from './clients/clients.service';
 import { IdentityConfig } from './config/identity.config';
+import { DirectoryPublisher } from './directory/directory.publisher';
+import { DirectoryReplica } from './directory/directory.replica';
 import { SecretBox } from './crypto/secret-box';
 import { KeyRing } from './keys/key-ring';
 import { SigningKeysService } from './keys/signing-keys.service';
@@ -38,7 +40,8 @@ export class AppModule {
           configClass: IdentityConfig,
           entities: [],
           migrations,
-          streams: [Streams.identity(), Streams.audit()],
+          // The authoritative node writes the directory stream; a replica sources it (DirectoryReplica).
+          streams: [Streams.identity(), Streams.audit(), ...(config.directoryReplica ? [] : [Streams.directory()])],
           keyResolver: { useFactory: () => ring.resolver },
         }),
       ],
@@ -48,6 +51,8 @@ export class AppModule {
         SecretBox,
         SigningKeysService,
         OrganizationsRepository,
+        DirectoryPublisher,
+        DirectoryReplica,
         OrganizationsService,
         PasswordHasher,
         UsersRepository,

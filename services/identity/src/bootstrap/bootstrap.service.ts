@@ -2,12 +2,16 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
+import { DirectoryReplica } from '../directory/directory.replica';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { UsersService } from '../users/users.service';
 
 const BOOTSTRAP_LOCK = 0x1d3172;
 
-/** First start: root organization and the `admin` system-admin, when no user exists yet (API.md). */
+/**
+ * First start: root organization and the `admin` system-admin, when no user exists yet (API.md). On a replica
+ * node (DIRECTORY_UPSTREAM_DOMAIN) the root organization is a placeholder until the centre's state arrives.
+ */
 @Injectable()
 export class BootstrapService implements OnApplicationBootstrap {
   private readonly logger = new Logger(BootstrapService.name);
@@ -17,6 +21,7 @@ export class BootstrapService implements OnApplicationBootstrap {
     private readonly orgs: OrganizationsService,
     private readonly users: UsersService,
     private readonly config: IdentityConfig,
+    private readonly replica: DirectoryReplica,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -29,7 +34,11 @@ export class BootstrapService implements OnApplicationBootstrap {
       if (n > 0) return;
       const code = this.config.ROOT_ORG_CODE;
       if (!(await this.orgs.get(code))) {
-        await this.orgs.create(null, { code, name: this.config.ROOT_ORG_NAME, level: 'central', sector: 'party', zone: 'party-wan', nodeId: this.config.NODE_ID });
+        const root = { code, name: this.config.ROOT_ORG_NAME, level: 'central' as const, sector: 'party' as const, zone: 'party-wan' as const, nodeId: this.config.NODE_ID };
+        // On a replica the directory is the centre's: the root is a local placeholder that the centre's state
+        // of the same code replaces when it arrives (the admin can sign in before the hub is reachable).
+        if (this.config.directoryReplica) await this.replica.ensurePlaceholder(root);
+        else await this.orgs.create(null, root);
       }
       const generated = !this.config.ADMIN_PASSWORD;
       const password = this.config.ADMIN_PASSWORD ?? randomBytes(18).toString('base64url');

@@ -67,4 +67,17 @@ export class IdentityConfig extends BaseServiceConfig {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(20)
   PASSWORD_HASH_ITERATIONS = 2;
+
+  /**
+   * JetStream domain of the central (authoritative) node, e.g. `central`. Unset: this node is authoritative
+   * for the organization directory. Set: this node replicates the directory from that domain and refuses
+   * organization writes (README, "Directory replication").
+   */
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'DIRECTORY_UPSTREAM_DOMAIN must be a JetStream domain name' })
+  DIRECTORY_UPSTREAM_DOMAIN?: string;
+
+  /** True when the organization directory is replicated from another node (read-only here). */
+  get directoryReplica(): boolean {
+    return !!this.DIRECTORY_UPSTREAM_DOMAIN;
+  }
 }

@@ -1,5 +1,6 @@
 import { Init1763800000000 } from './1763800000000-Init';
 import { IdentityTables1763900000000 } from './1763900000000-IdentityTables';
+import { DirectoryReplication1764000000000 } from './1764000000000-DirectoryReplication';
 
 /** In order of application. */
-export const migrations = [Init1763800000000, IdentityTables1763900000000];
+export const migrations = [Init1763800000000, IdentityTables1763900000000, DirectoryReplication1764000000000];

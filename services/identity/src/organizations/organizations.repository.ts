@@ -14,13 +14,33 @@ export interface OrganizationRow {
   path: string;
   created_at: Date;
   updated_at: Date;
+  /** bigint: PostgreSQL answers a string (see versionOf). */
+  version: string | number;
+  /** Replica only: the centre's parent while it has not arrived here (the row is a root meanwhile). */
+  pending_parent_code: string | null;
+}
+
+export const versionOf = (r: Pick<OrganizationRow, 'version'>): number => Number(r.version);
+
+/** A replicated organization state as stored on a replica. */
+export interface ReplicaOrganizationState {
+  code: string;
+  name: string;
+  level: OrganizationLevel;
+  sector: OrganizationSector;
+  zone: NetworkZone;
+  node_id: string;
+  version: number;
+  created_at: string | null;
+  updated_at: string | null;
 }
 
 export function toView(r: OrganizationRow): OrganizationView {
   return {
     code: r.code,
     name: r.name,
-    parentCode: r.parent_code,
+    // On a replica an organization whose parent has not arrived yet still shows the centre's parent.
+    parentCode: r.parent_code ?? r.pending_parent_code ?? null,
     level: r.level,
     sector: r.sector,
     zone: r.zone,
@@ -59,7 +79,7 @@ export class OrganizationsRepository {
     return this.ds.query(`SELECT * FROM organizations WHERE code = ANY($1::varchar[])`, [codes]);
   }
 
-  async insert(m: EntityManager, o: Omit<OrganizationRow, 'created_at' | 'updated_at'>): Promise<OrganizationRow | null> {
+  async insert(m: EntityManager, o: Omit<OrganizationRow, 'created_at' | 'updated_at' | 'version' | 'pending_parent_code'>): Promise<OrganizationRow | null> {
     const rows = await m.query(
       `INSERT INTO organizations (code, name, parent_code, level, sector, zone, node_id, path)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (code) DO NOTHING RETURNING *`,
@@ -71,7 +91,7 @@ export class OrganizationsRepository {
   async update(m: EntityManager, code: string, o: Partial<OrganizationRow>): Promise<OrganizationRow> {
     const rows = await m.query(
       `UPDATE organizations SET name = $2, parent_code = $3, level = $4, sector = $5, zone = $6, node_id = $7,
-         path = $8, updated_at = now() WHERE code = $1 RETURNING *`,
+         path = $8, updated_at = now(), version = nextval('organization_version_seq') WHERE code = $1 RETURNING *`,
       [code, o.name, o.parent_code, o.level, o.sector, o.zone, o.node_id, o.path],
     );
     // UPDATE … RETURNING answers [rows, count] through TypeORM.
@@ -90,10 +110,96 @@ export class OrganizationsRepository {
     return res[1] > 0;
   }
 
-  /** Moves every descendant's path prefix (the node itself is updated separately). */
+  /** A new version for a deletion (tombstone) on the authoritative node. */
+  async nextVersion(m: EntityManager): Promise<number> {
+    const [{ v }] = await m.query(`SELECT nextval('organization_version_seq')::text AS v`);
+    return Number(v);
+  }
+
+  /** Every organization (for the directory backfill), locked against concurrent changes. */
+  async allForShare(m: EntityManager, codes?: string[]): Promise<OrganizationRow[]> {
+    return codes
+      ? m.query(`SELECT * FROM organizations WHERE code = ANY($1::varchar[]) ORDER BY path FOR SHARE`, [codes])
+      : m.query(`SELECT * FROM organizations ORDER BY path FOR SHARE`);
+  }
+
+  async allCodes(): Promise<string[]> {
+    const rows: { code: string }[] = await this.ds.query(`SELECT code FROM organizations`);
+    return rows.map((r) => r.code);
+  }
+
+  // ---- replica side (rows written from the directory stream; versions and timestamps are the centre's) ----
+
+  /** Inserts a replicated state as a root (placeReplica then puts it in the tree). */
+  async insertReplica(m: EntityManager, o: ReplicaOrganizationState): Promise<void> {
+    await m.query(
+      `INSERT INTO organizations (code, name, parent_code, level, sector, zone, node_id, path, version, created_at, updated_at)
+       VALUES ($1,$2,NULL,$3,$4,$5,$6,$7,$8,COALESCE($9::timestamptz, now()),COALESCE($10::timestamptz, now()))`,
+      [o.code, o.name, o.level, o.sector, o.zone, o.node_id, `/${o.code}/`, o.version, o.created_at, o.updated_at],
+    );
+  }
+
+  async updateReplica(m: EntityManager, o: ReplicaOrganizationState): Promise<void> {
+    await m.query(
+      `UPDATE organizations SET name = $2, level = $3, sector = $4, zone = $5, node_id = $6, version = $7,
+         created_at = COALESCE($8::timestamptz, created_at), updated_at = COALESCE($9::timestamptz, now())
+       WHERE code = $1`,
+      [o.code, o.name, o.level, o.sector, o.zone, o.node_id, o.version, o.created_at, o.updated_at],
+    );
+  }
+
+  async setPlacement(m: EntityManager, code: string, parentCode: string | null, pendingParentCode: string | null): Promise<void> {
+    await m.query(`UPDATE organizations SET parent_code = $2, pending_parent_code = $3 WHERE code = $1`, [code, parentCode, pendingParentCode]);
+  }
+
+  /** Moves the path prefix of a node and all its descendants (timestamps untouched: they are the centre's). */
+  async rebasePaths(m: EntityManager, oldPrefix: string, newPrefix: string): Promise<void> {
+    await m.query(`UPDATE organizations SET path = $2 || substr(path, length($1) + 1) WHERE path LIKE $3`, [
+      oldPrefix,
+      newPrefix,
+      `${likeLiteral(oldPrefix)}%`,
+    ]);
+  }
+
+  async childCodes(m: EntityManager, code: string): Promise<string[]> {
+    const rows: { code: string }[] = await m.query(`SELECT code FROM organizations WHERE parent_code = $1 ORDER BY code`, [code]);
+    return rows.map((r) => r.code);
+  }
+
+  async pendingChildCodes(m: EntityManager, code: string): Promise<string[]> {
+    const rows: { code: string }[] = await m.query(`SELECT code FROM organizations WHERE pending_parent_code = $1 ORDER BY code`, [code]);
+    return rows.map((r) => r.code);
+  }
+
+  /** Node-local users or clients attached to the organization. */
+  async hasMembers(m: EntityManager, code: string): Promise<boolean> {
+    const [{ n }] = await m.query(
+      `SELECT (EXISTS (SELECT 1 FROM users WHERE organization_code = $1) OR EXISTS (SELECT 1 FROM clients WHERE organization_code = $1)) AS n`,
+      [code],
+    );
+    return n === true;
+  }
+
+  async tombstoneVersion(m: EntityManager, code: string): Promise<number | null> {
+    const rows: { version: string }[] = await m.query(`SELECT version::text AS version FROM directory_tombstones WHERE code = $1`, [code]);
+    return rows[0] ? Number(rows[0].version) : null;
+  }
+
+  async recordTombstone(m: EntityManager, code: string, version: number): Promise<void> {
+    await m.query(
+      `INSERT INTO directory_tombstones (code, version) VALUES ($1, $2)
+       ON CONFLICT (code) DO UPDATE SET version = GREATEST(directory_tombstones.version, EXCLUDED.version), deleted_at = now()`,
+      [code, version],
+    );
+  }
+
+  /**
+   * Moves every descendant's path prefix (the node itself is updated separately). The path is internal, not
+   * part of a descendant's view, so its `updated_at` and version stay (replicas recompute paths themselves).
+   */
   async movePaths(m: EntityManager, oldPrefix: string, newPrefix: string): Promise<void> {
     await m.query(
-      `UPDATE organizations SET path = $2 || substr(path, length($1) + 1), updated_at = now()
+      `UPDATE organizations SET path = $2 || substr(path, length($1) + 1)
        WHERE path LIKE $3 AND path <> $1`,
       [oldPrefix, newPrefix, `${likeLiteral(oldPrefix)}%`],
     );

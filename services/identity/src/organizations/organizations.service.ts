@@ -3,10 +3,11 @@ import { AuditRecorder, conflict, DomainError, forbidden, notFound, OutboxServic
 import { AuditActions, Subjects, type OrganizationLevel, type OrganizationView } from '@lienthong/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
+import { DirectoryPublisher } from '../directory/directory.publisher';
 import { decodeCursor, pageOf, type Page } from '../paging/cursor';
 import { organizationCodeProblem } from './organization-code';
 import { CreateOrganizationDto, ListOrganizationsQuery, UpdateOrganizationDto } from './organizations.dto';
-import { OrganizationRow, OrganizationsRepository, toView } from './organizations.repository';
+import { OrganizationRow, OrganizationsRepository, toView, versionOf } from './organizations.repository';
 
 const CHILD_LEVEL: Record<OrganizationLevel, OrganizationLevel> = {
   central: 'province',
@@ -26,7 +27,15 @@ export class OrganizationsService {
     private readonly outbox: OutboxService,
     private readonly audit: AuditRecorder,
     private readonly config: IdentityConfig,
+    private readonly directory: DirectoryPublisher,
   ) {}
+
+  /** On a replica node the directory is the centre's: organization writes are refused (409). */
+  private assertWritable(): void {
+    if (this.config.directoryReplica) {
+      throw conflict('DIRECTORY_READ_ONLY', 'The organization directory is managed at the central node; it is read-only here');
+    }
+  }
 
   async get(code: string): Promise<OrganizationView | null> {
     if (organizationCodeProblem(code)) return null;
@@ -77,6 +86,7 @@ export class OrganizationsService {
   }
 
   async create(actor: Principal | null, dto: CreateOrganizationDto): Promise<OrganizationView> {
+    this.assertWritable();
     if (actor && !isSystemAdmin(actor)) {
       if (!dto.parentCode || !(await this.canManage(actor, dto.parentCode))) {
         throw forbidden('FORBIDDEN', 'You may create organizations only below your own');
@@ -101,12 +111,13 @@ export class OrganizationsService {
       });
       if (!row) throw conflict('ORGANIZATION_EXISTS', `Organization ${dto.code} already exists`);
       const view = toView(row);
-      await this.changed(m, 'created', view, actor);
+      await this.changed(m, 'created', view, actor, versionOf(row));
       return view;
     });
   }
 
   async update(actor: Principal | null, code: string, dto: UpdateOrganizationDto): Promise<OrganizationView> {
+    this.assertWritable();
     if (actor && !isSystemAdmin(actor)) {
       const target = await this.repo.find(code);
       if (!target || !(await this.canSee(actor, code))) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
@@ -147,13 +158,14 @@ export class OrganizationsService {
         path,
       });
       const view = toView(row);
-      await this.changed(m, 'updated', view, actor);
+      await this.changed(m, 'updated', view, actor, versionOf(row));
       return view;
     });
   }
 
   /** Deletes an organization that has no children, users or clients (409 otherwise). */
   async delete(actor: Principal, code: string): Promise<void> {
+    this.assertWritable();
     if (!isSystemAdmin(actor)) {
       if (!(await this.repo.find(code)) || !(await this.canSee(actor, code))) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
       if (code === actor.organizationCode || !(await this.canManage(actor, code))) throw forbidden('FORBIDDEN', 'You may not delete this organization');
@@ -164,19 +176,25 @@ export class OrganizationsService {
       if (!(await this.repo.deleteLeaf(m, code))) {
         throw conflict('ORGANIZATION_IN_USE', 'The organization still has child organizations, users or clients');
       }
-      await this.changed(m, 'deleted', toView(cur), actor);
+      await this.changed(m, 'deleted', toView(cur), actor, await this.repo.nextVersion(m));
     });
   }
 
   /** Registers (or renames) a government agency reached through the national axis; used by the bus. */
   async upsertState(req: { code: string; name: string; parentCode?: string | null }): Promise<OrganizationView> {
+    if (this.config.directoryReplica) {
+      // The centre registers agencies; a replica answers what it holds and cannot add one.
+      const known = await this.get(req.code);
+      if (known) return known;
+      this.assertWritable();
+    }
     return this.ds.transaction(async (m) => {
       const cur = await this.repo.find(req.code, m, true);
       if (cur) {
         if (cur.sector !== 'state' || cur.name === req.name) return toView(cur);
         const row = await this.repo.update(m, cur.code, { ...cur, name: req.name });
         const view = toView(row);
-        await this.changed(m, 'updated', view, null);
+        await this.changed(m, 'updated', view, null, versionOf(row));
         return view;
       }
       let parent: OrganizationRow | null = null;
@@ -196,17 +214,19 @@ export class OrganizationsService {
       });
       if (!row) throw conflict('ORGANIZATION_EXISTS', `Organization ${req.code} already exists`);
       const view = toView(row);
-      await this.changed(m, 'created', view, null);
+      await this.changed(m, 'created', view, null, versionOf(row));
       return view;
     });
   }
 
-  private async changed(m: EntityManager, change: 'created' | 'updated' | 'deleted', view: OrganizationView, actor: Principal | null) {
+  /** The local event, the directory entry (same transaction) and the audit record of one change. */
+  private async changed(m: EntityManager, change: 'created' | 'updated' | 'deleted', view: OrganizationView, actor: Principal | null, version: number) {
     await this.outbox.add(m, {
       subject: Subjects.organizationChanged(),
       type: 'organization.changed',
       data: { change, organization: view },
     });
+    await this.directory.add(m, view, version, change === 'deleted');
     await this.audit.record(m, {
       action: { created: AuditActions.organizationCreated, updated: AuditActions.organizationUpdated, deleted: AuditActions.organizationDeleted }[change],
       ...(actor ? { actor } : {}),
