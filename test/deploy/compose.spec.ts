@@ -42,7 +42,7 @@ describe('docker-compose.yml', () => {
   it('has a `federation` profile with a provincial node (own PostgreSQL, leaf NATS, four services)', () => {
     const province = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('federation'));
     expect(province.map(([n]) => n).sort()).toEqual([
-      'audit-province', 'documents-province', 'identity-province', 'integration-bus-province', 'nats-province', 'postgres-province',
+      'audit-province', 'documents-province', 'identity-province', 'integration-bus-province', 'nats-province', 'node-certs', 'postgres-province',
     ]);
     for (const name of ['identity-province', 'documents-province', 'integration-bus-province', 'audit-province']) {
       const svc = compose.services[name];
@@ -50,7 +50,15 @@ describe('docker-compose.yml', () => {
       expect(svc.depends_on?.['nats-province']?.condition).toBe('service_healthy');
       expect(svc.depends_on?.['postgres-province']?.condition).toBe('service_healthy');
     }
-    expect(readFileSync(join(ROOT, 'deploy/nats/leaf-province.conf'), 'utf8')).toMatch(/remotes/);
+    const leafConf = readFileSync(join(ROOT, 'deploy/nats/leaf-province.conf'), 'utf8');
+    expect(leafConf).toMatch(/remotes/);
+    // Only JetStream traffic crosses the leaf link; the platform's own subjects stay on each node.
+    expect(leafConf).toMatch(/deny_imports: \["lt\.>"\]/);
+    expect(leafConf).toMatch(/deny_exports: \["lt\.>"\]/);
+    // The buses are federated: durable inbound from the other node's JetStream domain, a trust list, a witness.
+    const bus = compose.services['integration-bus-province'].environment ?? {};
+    expect(bus).toMatchObject({ FEDERATION_PEERS: 'central@central', FEDERATION_WITNESS_NODE: 'central', TRUSTED_NODE_CERTS: '/certs/central.crt' });
+    expect(compose.services['integration-bus'].environment?.FEDERATION_PEERS).toContain('province-01@province-01');
     // The provincial identity replicates the centre's organization directory (JetStream domain `central`).
     expect(compose.services['identity-province'].environment?.DIRECTORY_UPSTREAM_DOMAIN).toBe('central');
     expect(compose.services.identity.environment?.DIRECTORY_UPSTREAM_DOMAIN).toBeUndefined();
