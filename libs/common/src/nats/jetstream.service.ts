@@ -45,6 +45,16 @@ export interface ConsumerHandle {
 
 export class PoisonMessageError extends Error {}
 
+/**
+ * Awaits every promise of a concurrently handled batch, then throws the first failure: the batch is retried
+ * one message at a time only once nothing of it is still running.
+ */
+export async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 const DEFAULT_BACKOFF = [200, 1000, 5000, 15000];
 
 /**

@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { JetStreamService, type ConsumedMessage } from '@lienthong/common';
+import { JetStreamService, settleAll, type ConsumedMessage } from '@lienthong/common';
 import { Streams, Subjects, type DocumentDeliveryEvent, type DocumentStatusEvent, type ExchangeStateEvent } from '@lienthong/contracts';
 import { CONSUMERS, ExchangeService } from './exchange.service';
 
@@ -15,9 +15,12 @@ export class ExchangeHandler implements OnApplicationBootstrap {
     const stream = Streams.bus().name;
     await this.js.ensureStream(Streams.bus());
     await this.js.consume<DocumentDeliveryEvent>(
-      { stream, durable: CONSUMERS.delivery, filterSubject: Subjects.busDelivery(), maxDeliver: 10 },
+      { stream, durable: CONSUMERS.delivery, filterSubject: Subjects.busDelivery(), maxDeliver: 10, batchSize: 8 },
+      // Deliveries are independent: each claims its deliveryId and takes one register-counter row lock, so a
+      // batch runs concurrently (attachment fetches and inserts overlap; arrival numbers still follow commit
+      // order). A failed batch is retried one message at a time by JetStreamService.
       async (batch: ConsumedMessage<DocumentDeliveryEvent>[]) => {
-        for (const msg of batch) await this.exchange.applyDelivery(msg.envelope.data);
+        await settleAll(batch.map((msg) => this.exchange.applyDelivery(msg.envelope.data)));
       },
     );
     await this.js.consume<DocumentStatusEvent>(

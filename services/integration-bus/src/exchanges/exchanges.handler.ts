@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { JetStreamService } from '@lienthong/common';
+import { JetStreamService, settleAll } from '@lienthong/common';
 import { Streams, Subjects, type DocumentSendRequestedEvent, type DocumentStatusEvent } from '@lienthong/contracts';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { NationalAxisService } from '../national-axis/national-axis.service';
@@ -25,7 +25,7 @@ export class ExchangesHandler implements OnApplicationBootstrap {
       // Distinct documents touch distinct rows: a batch is routed concurrently, each in its own transaction
       // (a failed batch is retried one message at a time by JetStreamService; claims make that idempotent).
       async (batch) => {
-        await Promise.all(batch.map((m) => this.exchanges.onSendRequested(m.envelope.data, m.envelope.id)));
+        await settleAll(batch.map((m) => this.exchanges.onSendRequested(m.envelope.data, m.envelope.id)));
       },
     );
     await this.js.consume<DocumentSendRequestedEvent>(
