@@ -17,7 +17,7 @@ export class AppModule {
           configClass: AuditConfig,
           entities: [],
           migrations,
-          streams: [Streams.audit()],
+          streams: [Streams.audit(), Streams.witness()],
         }),
         AuditLogModule,
       ],

@@ -1,9 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { OutboxService } from '@lienthong/common';
+import { Subjects } from '@lienthong/contracts';
 import { DataSource } from 'typeorm';
 import { AuditConfig } from '../config/audit.config';
 import { KeysService } from './keys.service';
-import { signCheckpoint } from './signing';
+import { rawPublicKeyBase64, signCheckpoint } from './signing';
+import { buildWitnessMessage, witnessMessageId } from './witness-message';
 
 export interface CheckpointView {
   origin: string;
@@ -45,6 +48,7 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
     private readonly config: AuditConfig,
     private readonly keys: KeysService,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly outbox: OutboxService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -81,7 +85,12 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
          VALUES ($1, $2, $3, now(), $4, $5) RETURNING *`,
         [origin, size, state.root, key.keyId, signature],
       )) as CheckpointRow[];
-      return toView(row);
+      const view = toView(row);
+      // To the central node's witness (through the bus), committed with the checkpoint itself.
+      const previous = last ? { treeSize: Number(last.tree_size), rootHash: last.root_hash.toString('hex') } : null;
+      const data = await buildWitnessMessage(m, view, rawPublicKeyBase64(key.privateKey), previous);
+      await this.outbox.add(m, { subject: Subjects.witnessCheckpointSigned(), type: 'witness.checkpoint-signed', data, id: witnessMessageId(origin, size) });
+      return view;
     });
     this.lastSize = Math.max(this.lastSize, view.treeSize);
     return view;

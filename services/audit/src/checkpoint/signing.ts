@@ -37,3 +37,33 @@ export function verifyCheckpointSignature(
     return false;
   }
 }
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** The raw 32-byte Ed25519 public key, base64 (what witness messages carry). */
+export function rawPublicKeyBase64(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return pub.export({ type: 'spki', format: 'der' }).subarray(ED25519_SPKI_PREFIX.length).toString('base64');
+}
+
+/** Inverse of rawPublicKeyBase64; throws unless it is 32 bytes. */
+export function publicKeyFromRawBase64(b64: string): KeyObject {
+  const raw = Buffer.from(b64, 'base64');
+  if (raw.length !== 32 || raw.toString('base64') !== b64) throw new Error('not a base64 raw Ed25519 public key');
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+/** Verifies an Ed25519 signature (base64) over the checkpoint text with a KeyObject; false on any error. */
+export function verifyCheckpointWith(
+  key: KeyObject,
+  c: { origin: string; treeSize: number; rootHash: string },
+  signatureB64: string,
+): boolean {
+  try {
+    const text = checkpointText(c.origin, c.treeSize, Buffer.from(c.rootHash, 'hex'));
+    return verify(null, Buffer.from(text, 'utf8'), key, Buffer.from(signatureB64, 'base64'));
+  } catch {
+    return false;
+  }
+}
