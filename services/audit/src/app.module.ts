@@ -4,6 +4,7 @@ import { Streams } from '@lienthong/contracts';
 import { AuditConfig } from './config/audit.config';
 import { AuditLogModule } from './log/log.module';
 import { migrations } from './migrations';
+import { WitnessModule } from './witness/witness.module';
 
 @Module({})
 export class AppModule {
@@ -20,6 +21,7 @@ export class AppModule {
           streams: [Streams.audit(), Streams.witness()],
         }),
         AuditLogModule,
+        WitnessModule,
       ],
     };
   }

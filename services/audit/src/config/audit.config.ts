@@ -37,6 +37,35 @@ export class AuditConfig extends BaseServiceConfig {
   @Transform(toBool) @IsBoolean()
   AUDIT_INTAKE_ENABLED: boolean = true;
 
+  /** Witness other nodes' checkpoints (`Subjects.witnessSubmitted()`); meaningful on the central node. */
+  @Transform(toBool) @IsBoolean()
+  AUDIT_WITNESS_ENABLED: boolean = true;
+
+  /** Name this witness signs as (`witness` of the cosigned events); the audit origin unless set. */
+  @IsOptional() @IsString() @MaxLength(200) @Matches(/^[^\n=,]+$/, { message: 'AUDIT_WITNESS_NAME must be one line without "=" or ","' })
+  AUDIT_WITNESS_NAME?: string;
+
+  /** Witnesses' public keys to verify their cosignatures: `name=<base64 raw Ed25519 key>,…` (a name may repeat). */
+  @IsOptional() @Matches(/^([^\n=,]+=[A-Za-z0-9+/]{43}=)(,[^\n=,]+=[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'AUDIT_WITNESS_PUBLIC_KEYS must be name=<base64 raw Ed25519 key>[,…]',
+  })
+  AUDIT_WITNESS_PUBLIC_KEYS?: string;
+
+  get witnessName(): string {
+    return this.AUDIT_WITNESS_NAME ?? this.auditOrigin;
+  }
+
+  /** AUDIT_WITNESS_PUBLIC_KEYS as name → raw keys (base64). */
+  get witnessPublicKeys(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const entry of (this.AUDIT_WITNESS_PUBLIC_KEYS ?? '').split(',').filter(Boolean)) {
+      const i = entry.indexOf('=');
+      const name = entry.slice(0, i).trim();
+      out.set(name, [...(out.get(name) ?? []), entry.slice(i + 1).trim()]);
+    }
+    return out;
+  }
+
   get auditOrigin(): string {
     return this.AUDIT_LOG_ORIGIN ?? `lienthong/${this.NODE_ID}`;
   }
