@@ -31,7 +31,7 @@ export class WitnessHandler implements OnApplicationBootstrap {
               if (e instanceof UnusableSubmissionError) throw new PoisonMessageError(e.message);
               throw e;
             }
-            await this.witness.witness(sub, msg.envelope.id);
+            await this.witness.witness(sub);
           }
         },
       );

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AuditRecorder, OutboxService, ProcessedMessages } from '@lienthong/common';
+import { AuditRecorder, OutboxService } from '@lienthong/common';
 import { AuditActions, Subjects, type WitnessCosignedEvent, type WitnessSubmittedEvent } from '@lienthong/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { KeysService } from '../checkpoint/keys.service';
@@ -29,12 +29,14 @@ export class WitnessService {
     private readonly config: AuditConfig,
     private readonly outbox: OutboxService,
     private readonly audit: AuditRecorder,
-    private readonly processed: ProcessedMessages,
   ) {}
 
-  async witness(sub: WitnessSubmittedEvent, messageId: string): Promise<WitnessCosignedEvent | null> {
+  /**
+   * Idempotent by what is asked (node, size, root) rather than by message id: the same head always gets the
+   * same answer, and a head refused for a GAP that the bus submits again after the missing one is judged anew.
+   */
+  async witness(sub: WitnessSubmittedEvent): Promise<WitnessCosignedEvent> {
     return this.ds.transaction(async (m) => {
-      if (!(await this.processed.claim(m, WITNESS_CONSUMER, messageId))) return null;
       const c = sub.checkpoint;
       await this.repo.lockNode(m, sub.nodeId);
       const existing = await this.repo.answerFor(m, sub.nodeId, c.treeSize, c.rootHash);
