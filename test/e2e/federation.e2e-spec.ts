@@ -3,7 +3,7 @@ import { freePort, NatsServerProcess } from '@lienthong/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import canonicalize from 'canonicalize';
-import { randomUUID, sign, X509Certificate } from 'node:crypto';
+import { createPublicKey, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
 import { generateSelfSigned } from '../../services/integration-bus/src/edxml/node-certificate';
 import { api, login, until } from './support/api';
 import { PlatformProcesses } from './support/platform-processes';
@@ -183,5 +183,24 @@ describe('federation: a provincial node joined to the central hub as a NATS leaf
       return r.body.items?.find((e: { details?: { reason?: string; node?: string } }) => e.details?.reason === 'SIGNATURE_UNTRUSTED' && e.details?.node === 'central');
     }, 'the refusal in the provincial audit log');
     expect(refused.outcome).toBe('denied');
+  });
+
+  it("the provincial node's audit checkpoints are witnessed and countersigned by the central node", async () => {
+    const witnessed = await until(async () => {
+      const r = await api(central, 'audit', 'GET', '/api/v1/audit/witness/nodes', tokens.centralAdmin);
+      return r.body.items?.find((n: { nodeId: string; cosigned: number }) => n.nodeId === 'p01' && n.cosigned >= 2);
+    }, 'two witnessed checkpoints of p01 at the centre', 120_000);
+    expect(witnessed).toMatchObject({ inconsistent: 0 });
+    // The answers came back to the province; a cosignature verifies with the centre's published key, over
+    // the province's own checkpoint text (API.md), independently of the services' code.
+    const answer = await until(async () => {
+      const r = await api(province, 'audit', 'GET', '/api/v1/audit/checkpoint/cosignatures?limit=100', tokens.provinceAdmin);
+      return r.body.items?.find((c: { verdict: string; matchesCheckpoint: boolean }) => c.verdict === 'cosigned' && c.matchesCheckpoint);
+    }, 'a cosignature at the province', 60_000);
+    const keys = await api(central, 'audit', 'GET', '/api/v1/audit/keys', tokens.centralAdmin);
+    const key = keys.body.keys.find((k: { keyId: string }) => k.keyId === answer.witnessKeyId);
+    const origin = (await api(province, 'audit', 'GET', '/api/v1/audit/checkpoint', tokens.provinceAdmin)).body.origin;
+    const text = `${origin}\n${answer.treeSize}\n${Buffer.from(answer.rootHash, 'hex').toString('base64')}\n`;
+    expect(verify(null, Buffer.from(text), createPublicKey(key.publicKey), Buffer.from(answer.cosignature, 'base64'))).toBe(true);
   });
 });
