@@ -33,7 +33,6 @@ export const CONSUMERS = {
   send: (node: string) => `bus-${node}-send`,
   recall: (node: string) => `bus-${node}-recall`,
   status: (node: string) => `bus-${node}-status`,
-  inbound: (node: string) => `bus-${node}-inbound`,
   axisStatus: 'national-axis-status',
 } as const;
 
