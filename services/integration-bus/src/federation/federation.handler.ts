@@ -49,11 +49,18 @@ export class FederationHandler implements OnApplicationBootstrap {
     await this.link.ready();
     await this.js.consume<NodeInboundEvent>(
       { stream: this.link.inboundStream, durable: FEDERATION_CONSUMERS.inbound(this.nodeId), filterSubject: Subjects.federationOut(this.nodeId), maxDeliver: 200, backoffMs, batchSize: 16 },
-      // Messages are independent (each package, status or checkpoint has its own rows and claims), so a batch
-      // is applied concurrently — a backlog after a link outage drains several times faster. A failed batch is
-      // retried one message at a time by JetStreamService; claims make that idempotent.
+      // Packages are independent (own rows and claims), so those of a batch are applied concurrently — a
+      // backlog after a link outage drains several times faster. Everything else keeps stream order: a node's
+      // checkpoints must reach the witness in the order they were signed. A failed batch is retried one
+      // message at a time by JetStreamService; claims make that idempotent.
       async (batch) => {
-        await settleAll(batch.map((m) => this.onMessage(m.envelope.data, m.envelope.id)));
+        const isPackage = (m: (typeof batch)[number]) => m.envelope.data?.kind === 'package';
+        await settleAll([
+          ...batch.filter(isPackage).map((m) => this.onMessage(m.envelope.data, m.envelope.id)),
+          (async () => {
+            for (const m of batch.filter((x) => !isPackage(x))) await this.onMessage(m.envelope.data, m.envelope.id);
+          })(),
+        ]);
       },
     );
     await this.js.ensureStream(Streams.witness());
