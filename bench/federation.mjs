@@ -202,6 +202,19 @@ for (let i = 0; i < LATENCY_DOCS; i++) {
 }
 
 // ── 2. drain after a link cut ───────────────────────────────────────────────────────────────────────
+// How many federation messages p01's FEDIN stream holds (read on the leaf server itself).
+const { connect } = require('@nats-io/transport-node');
+const { jetstreamManager } = require('@nats-io/jetstream');
+async function fedinMessages() {
+  const nc = await connect({ servers: leaf.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.streams.info(`${namespace.toUpperCase()}_FEDIN_P01`)).state.messages;
+  } finally {
+    await nc.close();
+  }
+}
+const fedinBefore = await fedinMessages();
 await leaf.stop();
 const cutAt = performance.now();
 const prefix = `DRAIN-${randomBytes(3).toString('hex')}-`;
@@ -226,6 +239,21 @@ if (remaining > 0) {
 const cutSeconds = (performance.now() - cutAt) / 1000;
 await leaf.start();
 const restoredAt = performance.now();
+let linkCaughtUpSeconds = null;
+void (async () => {
+  // Until the sourced stream has the backlog (statuses and witness answers travel on it too: a lower bound).
+  for (;;) {
+    try {
+      if ((await fedinMessages()) - fedinBefore >= BACKLOG) {
+        linkCaughtUpSeconds = Math.round((performance.now() - restoredAt) / 100) / 10;
+        return;
+      }
+    } catch {
+      /* leaf still starting */
+    }
+    await sleep(250);
+  }
+})();
 let last = { n: 0, d: 0 };
 for (;;) {
   last = await arrived('p01', DISTRICT, prefix);
@@ -248,6 +276,7 @@ const results = {
   backlogSendRatePerSecond: Math.round(BACKLOG / sendSeconds),
   linkCutSeconds: Math.round(cutSeconds),
   drainSeconds: Math.round(drainSeconds * 10) / 10,
+  backlogInFedinAfterSeconds: linkCaughtUpSeconds,
   drainRatePerSecond: Math.round(final.n / drainSeconds),
   arrived: final.n,
   distinct: final.d,
@@ -257,6 +286,7 @@ Federation (two nodes, hub + leaf nats-server, JetStream domains central / p01)
   cross-node delivery latency, p01 district → central office (${LATENCY_DOCS} docs, one at a time)
       p50 ${results.crossNodeLatencyMs.p50} ms · p95 ${results.crossNodeLatencyMs.p95} ms · p99 ${results.crossNodeLatencyMs.p99} ms
   backlog: ${BACKLOG} documents central office → district sent in ${results.backlogSendSeconds} s (${results.backlogSendRatePerSecond}/s) while the link was cut (${results.linkCutSeconds} s)
+  the backlog was in p01's FEDIN stream ${results.backlogInFedinAfterSeconds} s after the leaf server restarted
   drain after the link returned: ${results.drainSeconds} s (${results.drainRatePerSecond} documents/s); arrived ${final.n}, distinct ${final.d}
   load average at the end: ${results.machine.loadavg.map((x) => x.toFixed(2)).join(' ')}
 `);
