@@ -16,6 +16,7 @@ import {
   nodesFor,
   perfectCover,
   rangeHash,
+  rootOf,
 } from '../merkle/merkle';
 import { leafBytes } from './leaf-bytes';
 
@@ -41,6 +42,15 @@ interface Tip {
 type Queryable = Pick<Pool, 'query'>;
 
 /**
+ * Node hashes are stored from this level up (subtrees of 16 leaves and more): one row per 16 leaves instead
+ * of one per leaf. Lower ones are hashed from the leaf hashes when a proof or a frontier needs them. A log
+ * written before this keeps its lower-level rows; they are simply not read.
+ */
+export const STORED_LEVEL = 4;
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
  * The Merkle log in PostgreSQL. Appends run in one transaction per batch under a row lock on tree_state, so
  * replicas serialize and leaf indices stay consecutive. Reads of roots and proofs fetch only the O(log n)
  * perfect-subtree hashes they need.
@@ -61,11 +71,12 @@ export class LogRepository {
   /**
    * Appends the events not stored yet, in order. Returns the new tree head and how many were new.
    *
-   * Four round trips whatever the batch size: `BEGIN` + the tree_state row lock; the event ids already
-   * stored (redelivery: after the lock, so it sees what another replica committed meanwhile); one statement
-   * inserting every leaf and every new node and moving tree_state; `COMMIT`. The frontier (the O(log n)
-   * perfect nodes the new ones are hashed onto) is read only when tree_state is not where this instance left
-   * it (another replica appended, or first append).
+   * Three round trips whatever the batch size: `BEGIN` + the tree_state row lock; one statement inserting
+   * every leaf and every new node and moving tree_state; `COMMIT`. Redelivered events (ids already stored)
+   * are rare, so they are not looked up first: the unique index on event_id refuses the insert, and the batch
+   * is redone with a look-up of the stored ids (after the lock, so it sees what another replica committed
+   * meanwhile). The frontier (the O(log n) perfect nodes the new ones are hashed onto) is read only when
+   * tree_state is not where this instance left it (another replica appended, or first append).
    */
   async append(events: AuditEventPayload[]): Promise<TreeHead & { appended: number }> {
     const unique = new Map<string, Prepared>();
@@ -73,6 +84,15 @@ export class LogRepository {
       const id = event.id.toLowerCase();
       if (!unique.has(id)) unique.set(id, { event, json: JSON.stringify(event), hash: leafHash(leafBytes(event)) });
     }
+    try {
+      return await this.appendTx(unique, false);
+    } catch (e) {
+      if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
+      return this.appendTx(unique, true);
+    }
+  }
+
+  private async appendTx(unique: Map<string, Prepared>, lookUpStored: boolean): Promise<TreeHead & { appended: number }> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
@@ -82,9 +102,12 @@ export class LogRepository {
       }>[];
       const state = locked.rows[0];
       const size = Number(state.size);
-      const existing = await client.query<{ event_id: string }>(`SELECT event_id::text FROM leaves WHERE event_id = ANY($1::uuid[])`, [[...unique.keys()]]);
-      for (const row of existing.rows) unique.delete(row.event_id);
-      const fresh = [...unique.values()];
+      let fresh = [...unique.values()];
+      if (lookUpStored) {
+        const stored = await client.query<{ id: string }>(`SELECT event_id::text AS id FROM leaves WHERE event_id = ANY($1::uuid[])`, [[...unique.keys()]]);
+        const skip = new Set(stored.rows.map((r) => r.id));
+        fresh = [...unique].filter(([id]) => !skip.has(id)).map(([, p]) => p);
+      }
       if (fresh.length === 0) {
         await client.query('COMMIT');
         return { size, root: state.root, appended: 0 };
@@ -103,6 +126,7 @@ export class LogRepository {
         fresh.map((p) => p.hash),
       );
       const root = frontierRoot(next.frontier);
+      const stored = next.nodes.filter((n) => n.level >= STORED_LEVEL);
 
       // The indexed columns are read out of the jsonb in the database: two arrays to send instead of eleven.
       await client.query(
@@ -121,9 +145,9 @@ export class LogRepository {
           size,
           fresh.map((p) => p.json),
           fresh.map((p) => p.hash),
-          next.nodes.map((n) => n.level),
-          next.nodes.map((n) => n.idx),
-          next.nodes.map((n) => n.hash),
+          stored.map((n) => n.level),
+          stored.map((n) => n.idx),
+          stored.map((n) => n.hash),
           next.size,
           root,
         ],
@@ -187,22 +211,44 @@ export class LogRepository {
     };
   }
 
-  /** One round trip: level-0 hashes from leaves, higher levels from nodes. */
+  /**
+   * One round trip. Levels ≥ STORED_LEVEL come from nodes; a node below it is hashed here from its 2^level
+   * leaf hashes (at most 2^STORED_LEVEL − 1 leaves, adjacent in the primary key).
+   */
   private async readNodes(q: Queryable, keys: NodeKey[], withSize = false): Promise<Map<string, Hash>> {
     const out = new Map<string, Hash>();
     if (keys.length === 0 && !withSize) return out;
-    const leavesWanted = keys.filter((k) => k.level === 0).map((k) => k.idx);
-    const inner = keys.filter((k) => k.level > 0);
+    const leavesWanted = new Set<number>();
+    const inner: NodeKey[] = [];
+    const low: NodeKey[] = [];
+    for (const k of keys) {
+      if (k.level >= STORED_LEVEL) inner.push(k);
+      else {
+        if (k.level > 0) low.push(k);
+        const first = k.idx * 2 ** k.level;
+        for (let i = first; i < first + 2 ** k.level; i++) leavesWanted.add(i);
+      }
+    }
     const { rows } = await q.query<{ level: number; idx: string; hash: Buffer }>(
       `SELECT 0 AS level, leaf_index AS idx, leaf_hash AS hash FROM leaves WHERE leaf_index = ANY($1::bigint[])
        UNION ALL
        SELECT n.level, n.idx, n.hash FROM nodes n
          JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx
        ${withSize ? `UNION ALL SELECT -1, 0, convert_to(size::text, 'UTF8') FROM tree_state WHERE id = 1` : ''}`,
-      [leavesWanted, inner.map((k) => k.level), inner.map((k) => k.idx)],
+      [[...leavesWanted], inner.map((k) => k.level), inner.map((k) => k.idx)],
     );
     // The tree size rides along as level -1 (as text bytes) when asked for.
     for (const r of rows) out.set(r.level === -1 ? 'size' : `${r.level}:${Number(r.idx)}`, r.hash);
+    for (const k of low) {
+      const first = k.idx * 2 ** k.level;
+      const leaves: Hash[] = [];
+      for (let i = first; i < first + 2 ** k.level; i++) {
+        const h = out.get(`0:${i}`);
+        if (!h) break; // missing leaf: the getter reports the node as missing
+        leaves.push(h);
+      }
+      if (leaves.length === 2 ** k.level) out.set(nodeKeyString(k), rootOf(leaves));
+    }
     return out;
   }
 }
