@@ -51,6 +51,34 @@ export const STORED_LEVEL = 4;
 const UNIQUE_VIOLATION = '23505';
 
 /**
+ * Inserts a batch's leaves ($2 JSON array of events, $3 leaf hashes, from leaf index $1) and new nodes
+ * ($4–$6), and sets tree_state to ($7, $8). The indexed columns are read out of the jsonb here.
+ * `atTip`: the statement locks tree_state itself and does all of it only if the tree is still ($1, $9),
+ * otherwise nothing (no row updated). MATERIALIZED: the lock and the check happen once, before any insert.
+ */
+function appendSql(atTip: boolean): string {
+  const guard = atTip ? 'WHERE EXISTS (SELECT 1 FROM ok)' : '';
+  return `WITH ${
+    atTip
+      ? `s AS MATERIALIZED (SELECT size, root FROM tree_state WHERE id = 1 FOR UPDATE),
+         ok AS MATERIALIZED (SELECT 1 FROM s WHERE s.size = $1 AND s.root = $9),`
+      : ''
+  }
+    l AS (
+      INSERT INTO leaves (leaf_index, event_id, event, leaf_hash, time, action, actor_sub, organization_code,
+                          resource_type, resource_id, service)
+      SELECT $1::bigint + u.o - 1, (u.e->>'id')::uuid, u.e, u.h, (u.e->>'time')::timestamptz, u.e->>'action',
+             u.e#>>'{actor,sub}', u.e#>>'{actor,organizationCode}', u.e#>>'{resource,type}', u.e#>>'{resource,id}',
+             u.e->>'service'
+        FROM ROWS FROM (jsonb_array_elements($2::jsonb), unnest($3::bytea[])) WITH ORDINALITY AS u(e, h, o)
+        ${guard}
+    ), n AS (
+      INSERT INTO nodes (level, idx, hash) SELECT * FROM unnest($4::smallint[], $5::bigint[], $6::bytea[]) AS x ${guard}
+    )
+    UPDATE tree_state SET size = $7, root = $8 WHERE id = 1 ${atTip ? 'AND EXISTS (SELECT 1 FROM ok)' : ''}`;
+}
+
+/**
  * The Merkle log in PostgreSQL. Appends run in one transaction per batch under a row lock on tree_state, so
  * replicas serialize and leaf indices stay consecutive. Reads of roots and proofs fetch only the O(log n)
  * perfect-subtree hashes they need.
@@ -71,12 +99,18 @@ export class LogRepository {
   /**
    * Appends the events not stored yet, in order. Returns the new tree head and how many were new.
    *
-   * Three round trips whatever the batch size: `BEGIN` + the tree_state row lock; one statement inserting
-   * every leaf and every new node and moving tree_state; `COMMIT`. Redelivered events (ids already stored)
-   * are rare, so they are not looked up first: the unique index on event_id refuses the insert, and the batch
-   * is redone with a look-up of the stored ids (after the lock, so it sees what another replica committed
-   * meanwhile). The frontier (the O(log n) perfect nodes the new ones are hashed onto) is read only when
-   * tree_state is not where this instance left it (another replica appended, or first append).
+   * Common case (this instance made the last append, so it knows the frontier: the O(log n) perfect nodes
+   * the new ones are hashed onto): ONE statement in its own implicit transaction, which locks the tree_state
+   * row, checks that size and root are still the ones it knows, inserts every leaf and every new node and
+   * moves tree_state, or, if another replica appended meanwhile, changes nothing. It returns after the
+   * commit (synchronous_commit), like COMMIT would.
+   *
+   * Otherwise (first append, or the tree moved): `BEGIN` + the row lock, the frontier read if needed, the
+   * same insert statement, `COMMIT`.
+   *
+   * Redelivered events (ids already stored) are rare, so they are not looked up first: the unique index on
+   * event_id refuses the insert (the statement or transaction changes nothing), and the batch is redone with
+   * a look-up of the stored ids after the lock, so it sees what another replica committed meanwhile.
    */
   async append(events: AuditEventPayload[]): Promise<TreeHead & { appended: number }> {
     const unique = new Map<string, Prepared>();
@@ -85,11 +119,54 @@ export class LogRepository {
       if (!unique.has(id)) unique.set(id, { event, json: JSON.stringify(event), hash: leafHash(leafBytes(event)) });
     }
     try {
-      return await this.appendTx(unique, false);
+      return (await this.appendAtTip(unique)) ?? (await this.appendTx(unique, false));
     } catch (e) {
       if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
       return this.appendTx(unique, true);
     }
+  }
+
+  /** The single-statement append on top of the kept frontier; null when there is none or the tree moved. */
+  private async appendAtTip(unique: Map<string, Prepared>): Promise<(TreeHead & { appended: number }) | null> {
+    const tip = this.tip;
+    if (!tip || unique.size === 0) return null;
+    const fresh = [...unique.values()];
+    const next = this.extend(tip.size, tip.frontier, fresh);
+    try {
+      const r = await this.pool.query(appendSql(true), [...next.params, tip.root]);
+      if (r.rowCount !== 1) {
+        this.tip = undefined;
+        return null;
+      }
+    } catch (e) {
+      this.tip = undefined;
+      throw e;
+    }
+    this.tip = { size: next.size, root: next.root, frontier: next.frontier };
+    return { size: next.size, root: next.root, appended: fresh.length };
+  }
+
+  /** Hashes `fresh` onto a tree of `size` with that frontier; the parameters of appendSql. */
+  private extend(size: number, frontier: { key: NodeKey; hash: Hash }[], fresh: Prepared[]) {
+    const next = appendLeaves(
+      size,
+      frontier,
+      fresh.map((p) => p.hash),
+    );
+    const root = frontierRoot(next.frontier);
+    const stored = next.nodes.filter((n) => n.level >= STORED_LEVEL);
+    // The events go as one JSON array (no array-literal escaping of each one, parsed once by PostgreSQL).
+    const params: unknown[] = [
+      size,
+      `[${fresh.map((p) => p.json).join(',')}]`,
+      fresh.map((p) => p.hash),
+      stored.map((n) => n.level),
+      stored.map((n) => n.idx),
+      stored.map((n) => n.hash),
+      next.size,
+      root,
+    ];
+    return { size: next.size, root, frontier: next.frontier, params };
   }
 
   private async appendTx(unique: Map<string, Prepared>, lookUpStored: boolean): Promise<TreeHead & { appended: number }> {
@@ -120,42 +197,11 @@ export class LogRepository {
         const known = await this.readNodes(client, cover);
         frontier = cover.map((key) => ({ key, hash: known.get(nodeKeyString(key))! }));
       }
-      const next = appendLeaves(
-        size,
-        frontier,
-        fresh.map((p) => p.hash),
-      );
-      const root = frontierRoot(next.frontier);
-      const stored = next.nodes.filter((n) => n.level >= STORED_LEVEL);
-
-      // The events go as one JSON array (no array-literal escaping of each one, parsed once by PostgreSQL);
-      // the indexed columns are read out of the jsonb in the database.
-      await client.query(
-        `WITH l AS (
-           INSERT INTO leaves (leaf_index, event_id, event, leaf_hash, time, action, actor_sub, organization_code,
-                               resource_type, resource_id, service)
-           SELECT $1::bigint + u.o - 1, (u.e->>'id')::uuid, u.e, u.h, (u.e->>'time')::timestamptz, u.e->>'action',
-                  u.e#>>'{actor,sub}', u.e#>>'{actor,organizationCode}', u.e#>>'{resource,type}', u.e#>>'{resource,id}',
-                  u.e->>'service'
-             FROM ROWS FROM (jsonb_array_elements($2::jsonb), unnest($3::bytea[])) WITH ORDINALITY AS u(e, h, o)
-         ), n AS (
-           INSERT INTO nodes (level, idx, hash) SELECT * FROM unnest($4::smallint[], $5::bigint[], $6::bytea[])
-         )
-         UPDATE tree_state SET size = $7, root = $8 WHERE id = 1`,
-        [
-          size,
-          `[${fresh.map((p) => p.json).join(',')}]`,
-          fresh.map((p) => p.hash),
-          stored.map((n) => n.level),
-          stored.map((n) => n.idx),
-          stored.map((n) => n.hash),
-          next.size,
-          root,
-        ],
-      );
+      const next = this.extend(size, frontier, fresh);
+      await client.query(appendSql(false), next.params);
       await client.query('COMMIT');
-      this.tip = { size: next.size, root, frontier: next.frontier };
-      return { size: next.size, root, appended: fresh.length };
+      this.tip = { size: next.size, root: next.root, frontier: next.frontier };
+      return { size: next.size, root: next.root, appended: fresh.length };
     } catch (e) {
       this.tip = undefined;
       try {
