@@ -78,6 +78,18 @@ function appendSql(atTip: boolean): string {
     UPDATE tree_state SET size = $7, root = $8 WHERE id = 1 ${atTip ? 'AND EXISTS (SELECT 1 FROM ok)' : ''}`;
 }
 
+// The hot statements are named, so each pooled connection parses and plans them once.
+const APPEND_AT_TIP = appendSql(true);
+const APPEND = appendSql(false);
+const readNodesSql = (withSize: boolean) =>
+  `SELECT 0 AS level, leaf_index AS idx, leaf_hash AS hash FROM leaves WHERE leaf_index = ANY($1::bigint[])
+   UNION ALL
+   SELECT n.level, n.idx, n.hash FROM nodes n
+     JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx
+   ${withSize ? `UNION ALL SELECT -1, 0, convert_to(size::text, 'UTF8') FROM tree_state WHERE id = 1` : ''}`;
+const READ_NODES = readNodesSql(false);
+const READ_NODES_WITH_SIZE = readNodesSql(true);
+
 /**
  * The Merkle log in PostgreSQL. Appends run in one transaction per batch under a row lock on tree_state, so
  * replicas serialize and leaf indices stay consecutive. Reads of roots and proofs fetch only the O(log n)
@@ -133,7 +145,7 @@ export class LogRepository {
     const fresh = [...unique.values()];
     const next = this.extend(tip.size, tip.frontier, fresh);
     try {
-      const r = await this.pool.query(appendSql(true), [...next.params, tip.root]);
+      const r = await this.pool.query({ name: 'audit-append-at-tip', text: APPEND_AT_TIP, values: [...next.params, tip.root] });
       if (r.rowCount !== 1) {
         this.tip = undefined;
         return null;
@@ -198,7 +210,7 @@ export class LogRepository {
         frontier = cover.map((key) => ({ key, hash: known.get(nodeKeyString(key))! }));
       }
       const next = this.extend(size, frontier, fresh);
-      await client.query(appendSql(false), next.params);
+      await client.query({ name: 'audit-append', text: APPEND, values: next.params });
       await client.query('COMMIT');
       this.tip = { size: next.size, root: next.root, frontier: next.frontier };
       return { size: next.size, root: next.root, appended: fresh.length };
@@ -276,14 +288,11 @@ export class LogRepository {
         for (let i = first; i < first + 2 ** k.level; i++) leavesWanted.add(i);
       }
     }
-    const { rows } = await q.query<{ level: number; idx: string; hash: Buffer }>(
-      `SELECT 0 AS level, leaf_index AS idx, leaf_hash AS hash FROM leaves WHERE leaf_index = ANY($1::bigint[])
-       UNION ALL
-       SELECT n.level, n.idx, n.hash FROM nodes n
-         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx
-       ${withSize ? `UNION ALL SELECT -1, 0, convert_to(size::text, 'UTF8') FROM tree_state WHERE id = 1` : ''}`,
-      [[...leavesWanted], inner.map((k) => k.level), inner.map((k) => k.idx)],
-    );
+    const { rows } = await q.query<{ level: number; idx: string; hash: Buffer }>({
+      name: withSize ? 'audit-read-nodes-size' : 'audit-read-nodes',
+      text: withSize ? READ_NODES_WITH_SIZE : READ_NODES,
+      values: [[...leavesWanted], inner.map((k) => k.level), inner.map((k) => k.idx)],
+    });
     // The tree size rides along as level -1 (as text bytes) when asked for.
     for (const r of rows) out.set(r.level === -1 ? 'size' : `${r.level}:${Number(r.idx)}`, r.hash);
     for (const k of low) {
