@@ -76,6 +76,41 @@ describe('LogRepository (real PostgreSQL)', () => {
     expect((await state()).root.equals(rootOf(hashes))).toBe(true);
   });
 
+  it('applies a second append sent right behind the first on top of it, and recovers when the first fails', async () => {
+    const readBack = async (from: number) => {
+      const rows = await h.pg.query(`SELECT leaf_hash, event FROM leaves WHERE leaf_index >= $1 ORDER BY leaf_index`, [from]);
+      for (const r of rows.rows) {
+        events.push(r.event);
+        hashes.push(r.leaf_hash);
+      }
+    };
+    await a.append([auditEvent()]); // a's kept frontier is current
+    let before = hashes.length;
+    await readBack(before);
+    // Pipelined, the first succeeds: the second applies on top of it, in order.
+    before = hashes.length;
+    const [b1, b2] = [Array.from({ length: 9 }, () => auditEvent()), Array.from({ length: 12 }, () => auditEvent())];
+    const [h1, h2] = await Promise.all([a.append(b1), a.append(b2)]);
+    expect([h1.appended, h2.appended]).toEqual([9, 12]);
+    expect(h2.size).toBe(before + 21);
+    await readBack(before);
+    expect(events.slice(before).map((e) => e.id)).toEqual([...b1, ...b2].map((e) => e.id));
+    expect((await state()).root.equals(rootOf(hashes))).toBe(true);
+    // Pipelined, the first fails (a stored event: unique violation) and takes the locked path; the second,
+    // hashed onto the first's predicted tree, changes nothing on its own statement and takes it too.
+    before = hashes.length;
+    const [c1, c2] = [[events[5], auditEvent(), auditEvent()], Array.from({ length: 4 }, () => auditEvent())];
+    const [k1, k2] = await Promise.all([a.append(c1), a.append(c2)]);
+    expect(k1.appended + k2.appended).toBe(6);
+    await readBack(before);
+    expect(hashes.length).toBe(before + 6);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(hashes.every((x, i) => x.equals(leafHash(leafBytes(events[i]))))).toBe(true);
+    expect((await state()).root.equals(rootOf(hashes))).toBe(true);
+    expect((await a.append([auditEvent()])).size).toBe(hashes.length + 1);
+    await readBack(hashes.length);
+  });
+
   it('stores node hashes from STORED_LEVEL up only, one per complete aligned subtree', async () => {
     const n = hashes.length;
     const rows = (await h.pg.query(`SELECT level, count(*)::int AS c FROM nodes GROUP BY level ORDER BY level`)).rows as { level: number; c: number }[];

@@ -32,6 +32,9 @@ interface Prepared {
   hash: Hash;
 }
 
+/** A batch ready to append, by lower-cased event id (see LogRepository.prepare). */
+export type PreparedBatch = Map<string, Prepared>;
+
 /** The compact range of the tree as this instance last committed it (valid while tree_state still says so). */
 interface Tip {
   size: number;
@@ -124,12 +127,8 @@ export class LogRepository {
    * event_id refuses the insert (the statement or transaction changes nothing), and the batch is redone with
    * a look-up of the stored ids after the lock, so it sees what another replica committed meanwhile.
    */
-  async append(events: AuditEventPayload[]): Promise<TreeHead & { appended: number }> {
-    const unique = new Map<string, Prepared>();
-    for (const event of events) {
-      const id = event.id.toLowerCase();
-      if (!unique.has(id)) unique.set(id, { event, json: JSON.stringify(event), hash: leafHash(leafBytes(event)) });
-    }
+  async append(events: AuditEventPayload[] | PreparedBatch): Promise<TreeHead & { appended: number }> {
+    const unique = events instanceof Map ? events : this.prepare(events);
     try {
       return (await this.appendAtTip(unique)) ?? (await this.appendTx(unique, false));
     } catch (e) {
@@ -138,24 +137,42 @@ export class LogRepository {
     }
   }
 
-  /** The single-statement append on top of the kept frontier; null when there is none or the tree moved. */
-  private async appendAtTip(unique: Map<string, Prepared>): Promise<(TreeHead & { appended: number }) | null> {
+  /**
+   * The work of an append that needs no lock nor the tree: one entry per event id (the first wins), its
+   * jsonb text and leaf hash. The intake does it while the previous batch commits.
+   */
+  prepare(events: AuditEventPayload[]): PreparedBatch {
+    const unique: PreparedBatch = new Map();
+    for (const event of events) {
+      const id = event.id.toLowerCase();
+      if (!unique.has(id)) unique.set(id, { event, json: JSON.stringify(event), hash: leafHash(leafBytes(event)) });
+    }
+    return unique;
+  }
+
+  /**
+   * The single-statement append on top of the kept frontier; null when there is none or the tree moved.
+   * The kept frontier moves to the predicted one as the statement is sent, so a second batch can be sent
+   * right behind it (the intake keeps two in flight): PostgreSQL holds it on the row lock and then applies
+   * it only if the first one made the tree exactly what it was hashed onto; if the first failed, the second
+   * changes nothing and takes the locked path.
+   */
+  private async appendAtTip(unique: PreparedBatch): Promise<(TreeHead & { appended: number }) | null> {
     const tip = this.tip;
     if (!tip || unique.size === 0) return null;
     const fresh = [...unique.values()];
     const next = this.extend(tip.size, tip.frontier, fresh);
+    const predicted: Tip = { size: next.size, root: next.root, frontier: next.frontier };
+    this.tip = predicted;
+    let applied = false;
     try {
       const r = await this.pool.query({ name: 'audit-append-at-tip', text: APPEND_AT_TIP, values: [...next.params, tip.root] });
-      if (r.rowCount !== 1) {
-        this.tip = undefined;
-        return null;
-      }
-    } catch (e) {
-      this.tip = undefined;
-      throw e;
+      applied = r.rowCount === 1;
+    } finally {
+      // Whatever was built on the prediction fails its own check and takes the locked path too.
+      if (!applied && this.tip === predicted) this.tip = undefined;
     }
-    this.tip = { size: next.size, root: next.root, frontier: next.frontier };
-    return { size: next.size, root: next.root, appended: fresh.length };
+    return applied ? { size: next.size, root: next.root, appended: fresh.length } : null;
   }
 
   /** Hashes `fresh` onto a tree of `size` with that frontier; the parameters of appendSql. */
@@ -181,7 +198,7 @@ export class LogRepository {
     return { size: next.size, root, frontier: next.frontier, params };
   }
 
-  private async appendTx(unique: Map<string, Prepared>, lookUpStored: boolean): Promise<TreeHead & { appended: number }> {
+  private async appendTx(unique: PreparedBatch, lookUpStored: boolean): Promise<TreeHead & { appended: number }> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
