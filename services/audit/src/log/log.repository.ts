@@ -287,41 +287,52 @@ export class LogRepository {
     };
   }
 
-  /**
-   * One round trip. Levels ≥ STORED_LEVEL come from nodes; a node below it is hashed here from its 2^level
-   * leaf hashes (at most 2^STORED_LEVEL − 1 leaves, adjacent in the primary key).
-   */
-  private async readNodes(q: Queryable, keys: NodeKey[], withSize = false): Promise<Map<string, Hash>> {
-    const out = new Map<string, Hash>();
-    if (keys.length === 0 && !withSize) return out;
-    const leavesWanted = new Set<number>();
-    const inner: NodeKey[] = [];
-    const low: NodeKey[] = [];
-    for (const k of keys) {
-      if (k.level >= STORED_LEVEL) inner.push(k);
-      else {
-        if (k.level > 0) low.push(k);
-        const first = k.idx * 2 ** k.level;
-        for (let i = first; i < first + 2 ** k.level; i++) leavesWanted.add(i);
-      }
-    }
-    const { rows } = await q.query<{ level: number; idx: string; hash: Buffer }>({
-      name: withSize ? 'audit-read-nodes-size' : 'audit-read-nodes',
-      text: withSize ? READ_NODES_WITH_SIZE : READ_NODES,
-      values: [[...leavesWanted], inner.map((k) => k.level), inner.map((k) => k.idx)],
-    });
-    // The tree size rides along as level -1 (as text bytes) when asked for.
-    for (const r of rows) out.set(r.level === -1 ? 'size' : `${r.level}:${Number(r.idx)}`, r.hash);
-    for (const k of low) {
-      const first = k.idx * 2 ** k.level;
-      const leaves: Hash[] = [];
-      for (let i = first; i < first + 2 ** k.level; i++) {
-        const h = out.get(`0:${i}`);
-        if (!h) break; // missing leaf: the getter reports the node as missing
-        leaves.push(h);
-      }
-      if (leaves.length === 2 ** k.level) out.set(nodeKeyString(k), rootOf(leaves));
-    }
-    return out;
+  private readNodes(q: Queryable, keys: NodeKey[], withSize = false): Promise<Map<string, Hash>> {
+    return readNodeHashes(async (query) => (await q.query<NodeRow>(query)).rows, keys, withSize);
   }
+}
+
+type NodeRow = { level: number; idx: string; hash: Buffer };
+
+/** Runs one (named) query and gives its rows: a pg pool or client, or a TypeORM EntityManager adapted. */
+export type NodeRowQuery = (query: { name: string; text: string; values: unknown[] }) => Promise<NodeRow[]>;
+
+/**
+ * The hashes of these perfect nodes (keyed `level:idx`), in one round trip; with `withSize`, also the log
+ * size as 'size' (text bytes). Levels ≥ STORED_LEVEL come from nodes; a node below it is hashed here from
+ * its 2^level leaf hashes (at most 2^STORED_LEVEL − 1 leaves, adjacent in the primary key). A node that is
+ * missing is absent from the map.
+ */
+export async function readNodeHashes(run: NodeRowQuery, keys: NodeKey[], withSize = false): Promise<Map<string, Hash>> {
+  const out = new Map<string, Hash>();
+  if (keys.length === 0 && !withSize) return out;
+  const leavesWanted = new Set<number>();
+  const inner: NodeKey[] = [];
+  const low: NodeKey[] = [];
+  for (const k of keys) {
+    if (k.level >= STORED_LEVEL) inner.push(k);
+    else {
+      if (k.level > 0) low.push(k);
+      const first = k.idx * 2 ** k.level;
+      for (let i = first; i < first + 2 ** k.level; i++) leavesWanted.add(i);
+    }
+  }
+  const rows = await run({
+    name: withSize ? 'audit-read-nodes-size' : 'audit-read-nodes',
+    text: withSize ? READ_NODES_WITH_SIZE : READ_NODES,
+    values: [[...leavesWanted], inner.map((k) => k.level), inner.map((k) => k.idx)],
+  });
+  // The tree size rides along as level -1 (as text bytes) when asked for.
+  for (const r of rows) out.set(r.level === -1 ? 'size' : `${r.level}:${Number(r.idx)}`, r.hash);
+  for (const k of low) {
+    const first = k.idx * 2 ** k.level;
+    const leaves: Hash[] = [];
+    for (let i = first; i < first + 2 ** k.level; i++) {
+      const h = out.get(`0:${i}`);
+      if (!h) break; // a missing leaf: the node is reported missing by the caller
+      leaves.push(h);
+    }
+    if (leaves.length === 2 ** k.level) out.set(nodeKeyString(k), rootOf(leaves));
+  }
+  return out;
 }
