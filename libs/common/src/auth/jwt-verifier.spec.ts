@@ -54,4 +54,82 @@ describe('JwtVerifier', () => {
     await expect(verifier.verify(`${h}.${evil}.${s}`)).rejects.toMatchObject({ status: 401 });
     await expect(verifier.verify(await sign({ roles: ['god'] }))).rejects.toMatchObject({ status: 401 });
   });
+
+  describe('cache of verified tokens', () => {
+    let calls: number;
+    let cached: JwtVerifier;
+
+    beforeEach(async () => {
+      const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+      const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };
+      const local = createLocalJWKSet({ keys: [jwk] });
+      calls = 0;
+      cached = new JwtVerifier(
+        (h, t) => {
+          calls++;
+          return local(h, t);
+        },
+        { issuer: 'lienthong/central', audience: 'lienthong' },
+      );
+      sign = (claims, opts = {}) => {
+        const now = Math.floor(Date.now() / 1000);
+        return new SignJWT({ org: '000.00.00.A01', roles: ['clerk'], typ: 'user', ...claims })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('u1').setIssuer('lienthong/central').setAudience('lienthong').setJti('j1').setIssuedAt(now)
+          .setExpirationTime(opts.exp ?? now + 600)
+          .sign(privateKey);
+      };
+    });
+    afterEach(() => jest.useRealTimers());
+    // Only Date is faked: jose's crypto runs on real promises and timers.
+    const fakeDate = () => jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'hrtime', 'performance'] });
+
+    it('verifies a token once and answers the same principal from the cache', async () => {
+      const token = await sign({});
+      const first = await cached.verify(token);
+      const second = await cached.verify(token);
+      expect(second).toEqual(first);
+      expect(calls).toBe(1);
+      // Another token is verified on its own.
+      const other = await cached.verify(await sign({ roles: ['auditor'], org: 'B' }));
+      expect(other).toMatchObject({ roles: ['auditor'], organizationCode: 'B' });
+      expect(calls).toBe(2);
+    });
+
+    it('does not let a caller change what the cache answers next', async () => {
+      const token = await sign({});
+      const p = await cached.verify(token);
+      p.roles.push('system-admin');
+      (p as { organizationCode: string }).organizationCode = 'X';
+      expect(await cached.verify(token)).toMatchObject({ roles: ['clerk'], organizationCode: '000.00.00.A01' });
+    });
+
+    it('never serves a token past its exp', async () => {
+      fakeDate();
+      const token = await sign({}, { exp: Math.floor(Date.now() / 1000) + 2 });
+      await cached.verify(token);
+      jest.setSystemTime(Date.now() + 10_000); // past exp and the 5 s clock tolerance
+      await expect(cached.verify(token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
+    });
+
+    it('verifies again after the cache age (key rotation takes effect within it)', async () => {
+      fakeDate();
+      const token = await sign({});
+      await cached.verify(token);
+      jest.setSystemTime(Date.now() + 30_000);
+      await cached.verify(token);
+      expect(calls).toBe(1);
+      jest.setSystemTime(Date.now() + 31_000);
+      await cached.verify(token);
+      expect(calls).toBe(2);
+    });
+
+    it('does not cache failures', async () => {
+      const [h, p, s] = (await sign({})).split('.');
+      const bad = `${h}.${p}.${s.slice(0, -4)}AAAA`;
+      await expect(cached.verify(bad)).rejects.toMatchObject({ status: 401 });
+      await expect(cached.verify(bad)).rejects.toMatchObject({ status: 401 });
+      expect(calls).toBe(2);
+    });
+  });
 });

@@ -37,14 +37,42 @@ export function remoteJwks(url: string): JWTVerifyGetKey {
 
 const invalid = (message: string) => new DomainError(401, 'TOKEN_INVALID', message);
 
+/** Verified tokens remembered (a client sends the same bearer token with every request until it expires). */
+const CACHE_MAX_ENTRIES = 1000;
+/** …for at most this long, and never past the token's own `exp`: a key rotation takes effect within it. */
+const CACHE_MAX_AGE_MS = 60_000;
+
 @Injectable()
 export class JwtVerifier {
+  /**
+   * Successful verifications by exact token string. Signature checks (RS256 with jose) are the largest
+   * per-request cost of a small authenticated GET; a token whose signature and claims verified stays valid
+   * until its `exp`, so the result is reused until then (at most CACHE_MAX_AGE_MS). Failures are never
+   * cached. Insertion-ordered Map: the oldest entry goes first when full.
+   */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+
   constructor(
     @Inject(JWT_KEY_RESOLVER) private readonly keys: JWTVerifyGetKey,
     @Inject(JWT_VERIFY_OPTIONS) private readonly options: JwtVerifyOptions,
   ) {}
 
   async verify(token: string): Promise<Principal> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (Date.now() < hit.until) return { ...hit.principal, roles: [...hit.principal.roles] };
+      this.verified.delete(token);
+    }
+    const principal = await this.verifyUncached(token);
+    const until = Math.min(principal.expiresAt * 1000, Date.now() + CACHE_MAX_AGE_MS);
+    if (until > Date.now()) {
+      if (this.verified.size >= CACHE_MAX_ENTRIES) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { principal: { ...principal, roles: [...principal.roles] }, until });
+    }
+    return principal;
+  }
+
+  private async verifyUncached(token: string): Promise<Principal> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;

@@ -1,6 +1,7 @@
 import type { SignedCheckpointMessage } from '@lienthong/contracts';
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { readNodeHashes } from '../log/log.repository';
 import { consistencyRanges, type Hash, type NodeKey, nodeKeyString, nodesFor, rangeHash } from '../merkle/merkle';
 
 /** A uuid derived from a name (SHA-256, version/variant bits set like v5): the same name, the same id. */
@@ -22,17 +23,8 @@ export const witnessMessageId = (origin: string, treeSize: number) => determinis
 export async function consistencyProofIn(m: EntityManager, first: number, second: number): Promise<string[]> {
   if (first <= 0 || first >= second) return [];
   const ranges = consistencyRanges(first, second);
-  const keys = nodesFor(ranges);
-  const leaves = keys.filter((k) => k.level === 0).map((k) => k.idx);
-  const inner = keys.filter((k) => k.level > 0);
-  const rows = (await m.query(
-    `SELECT 0 AS level, leaf_index AS idx, leaf_hash AS hash FROM leaves WHERE leaf_index = ANY($1::bigint[])
-     UNION ALL
-     SELECT n.level, n.idx, n.hash FROM nodes n
-       JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
-    [leaves, inner.map((k) => k.level), inner.map((k) => k.idx)],
-  )) as { level: number; idx: string; hash: Buffer }[];
-  const nodes = new Map(rows.map((r) => [`${r.level}:${Number(r.idx)}`, r.hash]));
+  // Through the log's node reader: levels below STORED_LEVEL are hashed from leaves, not stored.
+  const nodes = await readNodeHashes((q) => m.query(q.text, q.values), nodesFor(ranges));
   const get = (k: NodeKey): Hash => {
     const h = nodes.get(nodeKeyString(k));
     if (!h) throw new Error(`audit log node ${nodeKeyString(k)} is missing`);

@@ -6,11 +6,12 @@ import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import { CheckpointService } from '../checkpoint/checkpoint.service';
 import { AuditConfig } from '../config/audit.config';
 import { parseAuditEvent } from './intake.parse';
-import { LogRepository } from './log.repository';
+import { LogRepository, type PreparedBatch } from './log.repository';
 
 const DURABLE = 'audit-log';
 const MAX_DELIVER = 5;
 const BACKOFF_MS = [200, 1000, 5000, 15000];
+const COMMITS_IN_FLIGHT = 2;
 
 /**
  * Durable JetStream consumer of every service's audit events. It fetches whole batches (up to
@@ -57,9 +58,11 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
     }
     const consumer = await this.js.js.consumers.get(stream, DURABLE);
     this.running = (async () => {
-      // One append in flight while the next batch is fetched and validated: the database round trips and
-      // the CPU work overlap, and batches still commit in stream order.
-      let inflight: Promise<void> = Promise.resolve();
+      // Up to COMMITS_IN_FLIGHT appends in flight while the next batch is fetched, validated and prepared
+      // (JSON, leaf hashes): the database work, the round trips and the CPU work overlap. The second append
+      // is sent behind the first and applies only on top of it (LogRepository.appendAtTip), so batches
+      // still commit in stream order unless one fails and is retried.
+      const inflight: Promise<void>[] = [];
       while (!this.stopped) {
         try {
           const msgs: JsMsg[] = [];
@@ -67,15 +70,16 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
           for await (const m of iter) msgs.push(m);
           if (msgs.length === 0) continue;
           const items = await this.parse(msgs);
-          await inflight;
-          inflight = this.commit(items).catch((e: Error) => this.logger.error(`audit intake batch failed: ${e.message}`));
+          const prepared = this.prepare(items);
+          while (inflight.length >= COMMITS_IN_FLIGHT) await inflight.shift();
+          inflight.push(this.commit(items, prepared).catch((e: Error) => this.logger.error(`audit intake batch failed: ${e.message}`)));
         } catch (e) {
           if (this.stopped) break;
           this.logger.warn(`audit intake interrupted: ${(e as Error).message}; retrying`);
           await new Promise((r) => setTimeout(r, 1000));
         }
       }
-      await inflight;
+      await Promise.all(inflight);
     })();
     this.logger.log('audit intake started');
   }
@@ -99,11 +103,21 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
     return items;
   }
 
+  /** JSON and leaf hashes ahead of the commit; if that throws, commit() meets the error again and handles it. */
+  private prepare(items: { event: AuditEventPayload }[]): PreparedBatch | undefined {
+    if (items.length === 0) return undefined;
+    try {
+      return this.log.prepare(items.map((i) => i.event));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Appends a batch; if the transaction fails, retries one by one so a bad event cannot hold others back. */
-  async commit(items: { msg: JsMsg; event: AuditEventPayload }[]): Promise<void> {
+  async commit(items: { msg: JsMsg; event: AuditEventPayload }[], prepared?: PreparedBatch): Promise<void> {
     if (items.length === 0) return;
     try {
-      await this.append(items.map((i) => i.event));
+      await this.append(prepared ?? items.map((i) => i.event));
       // Plain acks: a lost ack only means a redelivery, which the log skips by event id.
       for (const i of items) i.msg.ack();
     } catch (e) {
@@ -122,7 +136,7 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  private async append(events: AuditEventPayload[]): Promise<void> {
+  private async append(events: AuditEventPayload[] | PreparedBatch): Promise<void> {
     const head = await this.log.append(events);
     if (head.appended > 0) await this.checkpoints.afterAppend(head.size);
   }

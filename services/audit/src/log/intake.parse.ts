@@ -1,7 +1,6 @@
 import { PoisonMessageError } from '@lienthong/common';
 import { AuditEventPayload } from '@lienthong/contracts';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { isISO8601, isUUID } from 'class-validator';
 
 /** The event as stored and hashed: only the contract's fields, in a fixed shape. */
 export function storedEvent(p: AuditEventPayload): AuditEventPayload {
@@ -20,18 +19,104 @@ export function storedEvent(p: AuditEventPayload): AuditEventPayload {
   return JSON.parse(JSON.stringify(e)) as AuditEventPayload;
 }
 
-/** Validates one payload; anything malformed is poison (dead-lettered, never retried). */
-export function parseAuditEvent(data: unknown): AuditEventPayload {
-  if (!data || typeof data !== 'object') throw new PoisonMessageError('audit event payload is not an object');
-  const instance = plainToInstance(AuditEventPayload, data);
-  const errors = validateSync(instance, { forbidUnknownValues: false });
-  if (errors.length > 0) {
-    throw new PoisonMessageError(`invalid audit event: ${errors.map((e) => e.property).join(', ')}`);
+const OUTCOMES: readonly unknown[] = ['success', 'failure', 'denied'];
+const ACTOR_TYPES: readonly unknown[] = ['user', 'client', 'system', 'anonymous'];
+
+/**
+ * Column limits of `leaves` (varchar(n) counts characters, i.e. code points). Checked here so an oversized
+ * field is dead-lettered at once with its name instead of failing the insert five times.
+ */
+const MAX = { service: 64, action: 100, actorSub: 200, organizationCode: 35, resourceType: 64, resourceId: 200 } as const;
+
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+const SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Code points, as PostgreSQL's varchar(n) counts them (a surrogate pair is one character). */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
   }
-  if (instance.service.length > 64) throw new PoisonMessageError('invalid audit event: service');
-  if (Number.isNaN(Date.parse(instance.time))) throw new PoisonMessageError('invalid audit event: time');
-  const event = storedEvent(data as AuditEventPayload);
-  // PostgreSQL jsonb cannot hold NUL characters; refuse rather than retry forever.
-  if (JSON.stringify(event).includes('\\u0000')) throw new PoisonMessageError('audit event contains a NUL character');
+  return n;
+}
+
+/**
+ * Validates one payload against `AuditEventPayload` (the same rules as its class-validator decorators, plus
+ * the column limits and what PostgreSQL cannot store) and returns the stored event. Hand-written because the
+ * intake runs it for every event: class-transformer + class-validator cost more than the whole append.
+ * Anything malformed is poison (dead-lettered, never retried); the reason names every bad field.
+ */
+export function parseAuditEvent(data: unknown): AuditEventPayload {
+  if (!isObject(data)) throw new PoisonMessageError('audit event payload is not an object');
+  const bad: string[] = [];
+  const str = (v: unknown, field: string, max?: number): v is string => {
+    if (typeof v !== 'string') {
+      bad.push(`${field} must be a string`);
+      return false;
+    }
+    // A string never has more code points than UTF-16 units: count only when it might be too long.
+    if (max !== undefined && v.length > max && codePoints(v) > max) {
+      bad.push(`${field} must be at most ${max} characters`);
+      return false;
+    }
+    return true;
+  };
+
+  const { id, time, service, action, actor, resource, outcome, correlationId, details } = data;
+  if (typeof id !== 'string' || !isUUID(id)) bad.push('id must be a UUID');
+  if (typeof time !== 'string' || !isISO8601(time) || Number.isNaN(Date.parse(time))) bad.push('time must be an ISO 8601 instant');
+  str(service, 'service', MAX.service);
+  str(action, 'action', MAX.action);
+  if (!isObject(actor)) bad.push('actor must be an object');
+  else {
+    str(actor.sub, 'actor.sub', MAX.actorSub);
+    if (actor.organizationCode !== undefined && actor.organizationCode !== null) {
+      str(actor.organizationCode, 'actor.organizationCode', MAX.organizationCode);
+    }
+    if (!ACTOR_TYPES.includes(actor.type)) bad.push(`actor.type must be one of ${ACTOR_TYPES.join(', ')}`);
+  }
+  if (!isObject(resource)) bad.push('resource must be an object');
+  else {
+    str(resource.type, 'resource.type', MAX.resourceType);
+    str(resource.id, 'resource.id', MAX.resourceId);
+  }
+  if (!OUTCOMES.includes(outcome)) bad.push(`outcome must be one of ${OUTCOMES.join(', ')}`);
+  // As @IsOptional: null counts as absent for validation, and is kept as null.
+  if (correlationId !== undefined && correlationId !== null) str(correlationId, 'correlationId');
+  if (details !== undefined && details !== null && !isObject(details)) bad.push('details must be an object');
+  if (bad.length > 0) throw new PoisonMessageError(`invalid audit event: ${bad.join('; ')}`);
+
+  const a = actor as Record<string, unknown>;
+  const r = resource as Record<string, unknown>;
+  const event: AuditEventPayload = {
+    id: (id as string).toLowerCase(),
+    time: time as string,
+    service: service as string,
+    action: action as string,
+    actor: { sub: a.sub as string, organizationCode: (a.organizationCode as string | null | undefined) ?? null, type: a.type as AuditEventPayload['actor']['type'] },
+    resource: { type: r.type as string, id: r.id as string },
+    outcome: outcome as AuditEventPayload['outcome'],
+  };
+  if (correlationId !== undefined) event.correlationId = correlationId as string;
+  // Normalize details through JSON so what is hashed is exactly what jsonb gives back (the rest are strings).
+  if (details !== undefined) (event as { details?: unknown }).details = details === null ? null : JSON.parse(JSON.stringify(details));
+  // PostgreSQL stores neither NUL characters (jsonb nor text) nor unpaired UTF-16 surrogates (jsonb): refuse
+  // them here rather than fail the insert until the message is dead-lettered anyway. JSON.stringify writes
+  // both, and nothing else in that range, as \u escapes; an escape is real when its backslash is not itself
+  // escaped (an even number of backslashes before it).
+  const text = JSON.stringify(event);
+  if (text.includes('\\u') && NUL_ESCAPE.test(text)) throw new PoisonMessageError('audit event contains a NUL character');
+  if (text.includes('\\ud') && SURROGATE_ESCAPE.test(text)) {
+    throw new PoisonMessageError('audit event contains an unpaired UTF-16 surrogate');
+  }
   return event;
 }

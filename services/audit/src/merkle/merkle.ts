@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 /**
@@ -13,12 +14,25 @@ const NODE_PREFIX = Buffer.from([0x01]);
 
 export const EMPTY_ROOT: Hash = createHash('sha256').digest();
 
+// One-shot SHA-256 (Node ≥ 20.12) over prefix‖data in one buffer: about a third cheaper than a Hash object
+// with three updates, and the intake hashes two of these per event.
+const sha256Once = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+
 export function leafHash(leafBytes: Uint8Array): Hash {
-  return createHash('sha256').update(LEAF_PREFIX).update(leafBytes).digest();
+  if (!sha256Once) return createHash('sha256').update(LEAF_PREFIX).update(leafBytes).digest();
+  const b = Buffer.allocUnsafe(1 + leafBytes.length);
+  b[0] = 0x00;
+  b.set(leafBytes, 1);
+  return sha256Once('sha256', b, 'buffer');
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (!sha256Once) return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  const b = Buffer.allocUnsafe(1 + left.length + right.length);
+  b[0] = 0x01;
+  b.set(left, 1);
+  b.set(right, 1 + left.length);
+  return sha256Once('sha256', b, 'buffer');
 }
 
 /** Largest power of two strictly smaller than n (n ≥ 2): RFC 6962's split point k. */
