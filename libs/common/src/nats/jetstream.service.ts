@@ -10,6 +10,7 @@ import {
   type JetStreamManager,
   type JsMsg,
   type ConsumerMessages,
+  type StreamSource,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { EventEnvelope, Headers, StreamDefinition, Streams, Subjects } from '@lienthong/contracts';
@@ -28,6 +29,14 @@ export interface ConsumerOptions {
   ackWaitMs?: number;
   /** Messages handed to a batch handler at most (1 = one at a time). */
   batchSize?: number;
+}
+
+export interface SourcedStreamDefinition {
+  name: string;
+  sources: StreamSource[];
+  maxAgeMs?: number;
+  maxMsgsPerSubject?: number;
+  duplicateWindowMs?: number;
 }
 
 export interface ConsumedMessage<T = unknown> {
@@ -109,6 +118,43 @@ export class JetStreamService implements OnApplicationShutdown {
         // Another replica created it meanwhile.
         if (!String((err as Error).message).includes('already in use')) throw err;
       }
+    }
+  }
+
+  /**
+   * Declares a stream with no subjects of its own that *sources* other streams — in this JetStream or, with
+   * `external.api = $JS.<domain>.API`, in another domain across a leaf-node link. Existing streams get their
+   * sources and limits updated when they differ. Returns whether anything was created or changed.
+   */
+  async ensureSourcedStream(def: SourcedStreamDefinition): Promise<boolean> {
+    const jsm = await this.manager();
+    const key = (s: StreamSource[]) => JSON.stringify(s.map((x) => [x.name, x.filter_subject ?? '', x.external?.api ?? '']).sort());
+    const limits = {
+      ...(def.maxAgeMs ? { max_age: nanos(def.maxAgeMs) } : {}),
+      ...(def.maxMsgsPerSubject ? { max_msgs_per_subject: def.maxMsgsPerSubject } : {}),
+    };
+    try {
+      const info = await jsm.streams.info(def.name);
+      const sameLimits = Object.entries(limits).every(([k, v]) => (info.config as unknown as Record<string, unknown>)[k] === v);
+      if (key(info.config.sources ?? []) === key(def.sources) && sameLimits) return false;
+      await jsm.streams.update(def.name, { ...info.config, ...limits, sources: def.sources });
+      return true;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      try {
+        await jsm.streams.add({
+          name: def.name,
+          sources: def.sources,
+          duplicate_window: nanos(def.duplicateWindowMs ?? 3_600_000),
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          ...limits,
+        });
+      } catch (err) {
+        // Another replica created it meanwhile.
+        if (!String((err as Error).message).includes('already in use')) throw err;
+      }
+      return true;
     }
   }
 

@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
-import { isNotFound, JetStreamService, OutboxService, PoisonMessageError, ProcessedMessages, type ConsumedMessage, type ConsumerHandle } from '@lienthong/common';
+import { JetStreamService, OutboxService, PoisonMessageError, ProcessedMessages, type ConsumedMessage, type ConsumerHandle } from '@lienthong/common';
 import { streamName, Streams, Subjects, type DirectoryOrganizationEntry, type OrganizationView } from '@lienthong/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
@@ -58,34 +57,10 @@ export class DirectoryReplica implements OnApplicationBootstrap {
 
   /** `<NS>_DIRECTORY_REPLICA`: no subjects of its own, sourced from `<NS>_DIRECTORY` in the upstream domain. */
   async ensureReplicaStream(): Promise<void> {
-    const jsm = await this.js.manager();
     const name = directoryReplicaStream();
-    const source = {
-      name: Streams.directory().name,
-      external: { api: `$JS.${this.config.DIRECTORY_UPSTREAM_DOMAIN}.API`, deliver: '' },
-    };
-    const config: Partial<StreamConfig> & { name: string } = {
-      name,
-      sources: [source],
-      max_msgs_per_subject: 1,
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-    };
-    try {
-      const info = await jsm.streams.info(name);
-      const cur = info.config.sources ?? [];
-      const same = cur.length === 1 && cur[0].name === source.name && cur[0].external?.api === source.external.api;
-      if (!same || info.config.max_msgs_per_subject !== 1) {
-        await jsm.streams.update(name, { ...info.config, sources: [source], max_msgs_per_subject: 1 });
-        this.logger.log(`directory replica stream ${name} now sources ${source.name} from ${source.external.api}`);
-      }
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      try {
-        await jsm.streams.add(config);
-      } catch (err) {
-        if (!String((err as Error).message).includes('already in use')) throw err;
-      }
+    const api = `$JS.${this.config.DIRECTORY_UPSTREAM_DOMAIN}.API`;
+    if (await this.js.ensureSourcedStream({ name, sources: [{ name: Streams.directory().name, external: { api, deliver: '' } }], maxMsgsPerSubject: 1 })) {
+      this.logger.log(`directory replica stream ${name} sources ${Streams.directory().name} from ${api}`);
     }
   }
 

@@ -1,8 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JetStreamService, OutboxService } from '@lienthong/common';
 import { streamName, Subjects, type NodeInboundEvent, type StreamDefinition } from '@lienthong/contracts';
-import { RetentionPolicy, StorageType, type StreamSource } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import type { StreamSource } from '@nats-io/jetstream';
 import canonicalize from 'canonicalize';
 import { createHash, sign, verify, X509Certificate } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
@@ -108,30 +107,9 @@ export class FederationLink implements OnApplicationBootstrap {
   }
 
   private async ensureInbound(): Promise<void> {
-    const jsm = await this.js.manager();
     const sources = this.sources();
-    const key = (s: StreamSource[]) => JSON.stringify(s.map((x) => [x.name, x.filter_subject, x.external?.api ?? '']).sort());
-    try {
-      const info = await jsm.streams.info(this.inboundStream);
-      if (key(info.config.sources ?? []) !== key(sources)) {
-        await jsm.streams.update(this.inboundStream, { ...info.config, sources });
-        this.logger.log(`federation inbound sources updated: ${sources.map((s) => s.external?.api ?? 'local').join(', ')}`);
-      }
-    } catch (e) {
-      if (!/not found/i.test(String((e as Error).message))) throw e;
-      try {
-        await jsm.streams.add({
-          name: this.inboundStream,
-          sources,
-          max_age: nanos(this.config.FEDERATION_RETENTION_MS),
-          duplicate_window: nanos(HOUR),
-          storage: StorageType.File,
-          retention: RetentionPolicy.Limits,
-        });
-      } catch (err) {
-        if (!String((err as Error).message).includes('already in use')) throw err;
-      }
-    }
+    const changed = await this.js.ensureSourcedStream({ name: this.inboundStream, sources, maxAgeMs: this.config.FEDERATION_RETENTION_MS, duplicateWindowMs: HOUR });
+    if (changed) this.logger.log(`federation inbound ${this.inboundStream} sources: ${sources.map((s) => s.external?.api ?? 'local').join(', ')}`);
   }
 
   /**
