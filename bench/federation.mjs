@@ -201,6 +201,14 @@ for (let i = 0; i < LATENCY_DOCS; i++) {
   progress('cross-node latency', i + 1, LATENCY_DOCS);
 }
 
+const slowest = latencies.reduce((a, ms, index) => (ms > a.ms ? { index, ms: Math.round(ms) } : a), { index: -1, ms: 0 });
+if (BACKLOG <= 0) {
+  console.log(`cross-node latency p50 ${pct(latencies, 50)} · p95 ${pct(latencies, 95)} · p99 ${pct(latencies, 99)} ms; slowest #${slowest.index} ${slowest.ms} ms`);
+  await pgc.end();
+  await stopAll();
+  process.exit(0);
+}
+
 // ── 2. drain after a link cut ───────────────────────────────────────────────────────────────────────
 // How many federation messages p01's FEDIN stream holds (read on the leaf server itself).
 const { connect } = require('@nats-io/transport-node');
@@ -271,6 +279,7 @@ const results = {
   machine: { loadavg: (await import('node:os')).loadavg() },
   latencyDocuments: LATENCY_DOCS,
   crossNodeLatencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: pct(latencies, 100) },
+  slowestLatencyDocument: slowest,
   backlog: BACKLOG,
   backlogSendSeconds: Math.round(sendSeconds),
   backlogSendRatePerSecond: Math.round(BACKLOG / sendSeconds),
