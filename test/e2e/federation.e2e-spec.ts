@@ -4,6 +4,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import canonicalize from 'canonicalize';
 import { createPublicKey, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
+import { buildPackage, formatDocumentId, signPackage } from '../../services/integration-bus/src/edxml';
 import { generateSelfSigned } from '../../services/integration-bus/src/edxml/node-certificate';
 import { api, login, until } from './support/api';
 import { PlatformProcesses } from './support/platform-processes';
@@ -163,26 +164,44 @@ describe('federation: a provincial node joined to the central hub as a NATS leaf
     }
   });
 
-  it('a package from a node outside the trust list is refused and audited at the receiving node', async () => {
+  it('a package signed by a node outside the trust list is refused and audited at the receiving node', async () => {
     const stranger = generateSelfSigned('lienthong-bus-central', 1024);
-    const body = { kind: 'status', fromNodeId: 'central', toNodeId: 'p01', status: { statusId: randomUUID(), fromOrganizationCode: CENTRAL_OFFICE, toOrganizationCode: DISTRICT, status: 'accepted', statusCode: '03', at: new Date().toISOString() } };
-    const proof = {
-      certificate: new X509Certificate(stranger.certPem).raw.toString('base64'),
-      signature: sign('sha256', Buffer.from(canonicalize(body)!, 'utf8'), stranger.keyPem).toString('base64'),
+    /** A federation message carrying an edXML package for the district, as a node would publish it. */
+    const forged = (envelopeSigner: { certPem: string; keyPem: string }, packageSigner: { certPem: string; keyPem: string }, number: string) => {
+      const xml = signPackage(
+        buildPackage({
+          from: { organId: CENTRAL_OFFICE }, to: [{ organId: DISTRICT }], documentId: formatDocumentId(CENTRAL_OFFICE, '2026-11-29', number, 'GIẢ-MẠO'),
+          codeNumber: number, codeNotation: 'GIẢ-MẠO', promulgationDate: '2026-11-29', type: '1', subject: `Giả mạo ${number}`, signer: {},
+          priority: 0, steeringType: 0, toPlaces: [], responseFor: [], traces: [], businessDocType: 0, attachments: [],
+        }),
+        packageSigner,
+      );
+      const body = { kind: 'package', fromNodeId: 'central', toNodeId: 'p01', sourceDocumentId: `forged-${number}`, packageBase64: Buffer.from(xml).toString('base64') };
+      const proof = {
+        certificate: new X509Certificate(envelopeSigner.certPem).raw.toString('base64'),
+        signature: sign('sha256', Buffer.from(canonicalize(body)!, 'utf8'), envelopeSigner.keyPem).toString('base64'),
+      };
+      return { ...body, proof };
     };
     const nc = await connect({ servers: hub.url });
     try {
-      const id = randomUUID();
-      // Published on the hub, as a compromised peer would: it crosses the link like any federation message.
-      await jetstream(nc).publish(Subjects.federationOut('p01'), JSON.stringify({ id, type: 'bus.node-inbound', occurredAt: new Date().toISOString(), source: 'integration-bus@stranger', data: { ...body, proof } }), { msgID: id });
+      // Published on the hub, as a compromised peer would: they cross the link like any federation message.
+      // 1: everything signed by the stranger; 2: the central node's own envelope around a stranger's package.
+      for (const data of [forged(stranger, stranger, '901'), forged(centralCred, stranger, '902')]) {
+        const id = randomUUID();
+        await jetstream(nc).publish(Subjects.federationOut('p01'), JSON.stringify({ id, type: 'bus.node-inbound', occurredAt: new Date().toISOString(), source: 'integration-bus@stranger', data }), { msgID: id });
+      }
     } finally {
       await nc.close();
     }
-    const refused = await until(async () => {
-      const r = await api(province, 'audit', 'GET', '/api/v1/audit/events?action=edxml.rejected', tokens.provinceAdmin);
-      return r.body.items?.find((e: { details?: { reason?: string; node?: string } }) => e.details?.reason === 'SIGNATURE_UNTRUSTED' && e.details?.node === 'central');
-    }, 'the refusal in the provincial audit log');
-    expect(refused.outcome).toBe('denied');
+    for (const documentId of ['forged-901', 'forged-902']) {
+      const refused = await until(async () => {
+        const r = await api(province, 'audit', 'GET', '/api/v1/audit/events?action=edxml.rejected', tokens.provinceAdmin);
+        return r.body.items?.find((e: { details?: { reason?: string; node?: string; documentId?: string } }) => e.details?.reason === 'SIGNATURE_UNTRUSTED' && e.details?.documentId === documentId);
+      }, `the refusal of ${documentId} in the provincial audit log`);
+      expect(refused).toMatchObject({ outcome: 'denied', details: { node: 'central' } });
+    }
+    expect((await incoming(province, tokens['clerk.district'])).filter((d) => d.subject.startsWith('Giả mạo'))).toHaveLength(0);
   });
 
   it("the provincial node's audit checkpoints are witnessed and countersigned by the central node", async () => {
