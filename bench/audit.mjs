@@ -6,13 +6,10 @@
 // Usage: node bench/audit.mjs [--events 20000] [--entries 1000000] [--proofs 2000]
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { arg, percentile } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const EVENTS = arg('events', 20_000);
 const ENTRIES = arg('entries', 1_000_000);
 const PROOFS = arg('proofs', 2_000);
@@ -52,11 +49,6 @@ const event = (i) => ({
   outcome: 'success',
 });
 const size = () => withPg(env.DATABASE_URL, async (c) => Number((await c.query(`SELECT size FROM ${env.DB_SCHEMA}.tree_state`)).rows[0].size));
-
-function percentile(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
 
 async function publishAll(n, offset) {
   const WINDOW = 1000;

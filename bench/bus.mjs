@@ -4,13 +4,10 @@
 // Usage: node bench/bus.mjs [--docs 500] [--iterations 20]
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { arg } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const DOCS = arg('docs', 500);
 const ITER = arg('iterations', 20);
 

@@ -7,13 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { arg, percentile } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const DOCS = arg('docs', 300);
 const CONCURRENCY = arg('concurrency', 16);
 const ROWS = arg('rows', 1_000_000);
@@ -47,11 +44,6 @@ const body = (i) => JSON.stringify({
   promulgationDate: '2026-11-20', signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' },
   secrecy: 'none', urgency: 'normal', recipients: ['B1', 'B2'],
 });
-
-function percentile(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
 
 // 1. created + sent per second
 {

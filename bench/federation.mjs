@@ -14,11 +14,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, ensureInstalled, providePostgres, ROOT, startService, waitReady } from '../scripts/platform.mjs';
+import { arg, pct, progress, sleep } from './lib.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const LATENCY_DOCS = arg('latency', 100);
 const BACKLOG = arg('backlog', 10_000);
 const CUT_SECONDS = arg('cut-seconds', 300);
@@ -30,19 +27,6 @@ const require = createRequire(import.meta.url);
 const { NatsServerProcess, freePort } = require('@lienthong/testing');
 const { generateSelfSigned } = require('../services/integration-bus/dist/edxml/node-certificate.js');
 const pgMod = require('pg');
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, p) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]);
-};
-const progress = (label, done, total) => {
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r  ${label.padEnd(26)} [${'█'.repeat(filled)}${'·'.repeat(width - filled)}] ${done}/${total}   `);
-  if (done >= total) process.stderr.write('\n');
-};
 
 // ── infrastructure ────────────────────────────────────────────────────────────────────────────────
 const namespace = `fed${randomBytes(3).toString('hex')}`;

@@ -4,13 +4,10 @@
 // Usage: node bench/identity-tokens.mjs [--seconds 10] [--concurrency 8] [--memory 19456] [--iterations 2]
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { arg } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const SECONDS = arg('seconds', 10);
 const CONCURRENCY = arg('concurrency', 8);
 

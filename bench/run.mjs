@@ -11,11 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureInstalled, build, providePostgres, provideNats, ROOT, startService, waitReady } from '../scripts/platform.mjs';
 import { measureFloor } from './floor.mjs';
+import { arg, pct, progress, sleep } from './lib.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const DOCUMENTS = arg('documents', 60);
 const CONCURRENCY = arg('concurrency', 8);
 const PACED = arg('paced', 20);
@@ -26,19 +23,6 @@ const require = createRequire(import.meta.url);
 const { makeCa, makeSigner, minimalPdf, signPdf } = require('@lienthong/testing');
 const { NationalAxisSimulator } = require('../services/integration-bus/dist/national-axis-simulator/national-axis-simulator.js');
 const { buildStatus, parsePackage } = require('../services/integration-bus/dist/edxml/index.js');
-
-const progress = (label, done, total) => {
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r  ${label.padEnd(22)} [${'█'.repeat(filled)}${'·'.repeat(width - filled)}] ${done}/${total}   `);
-  if (done === total) process.stderr.write('\n');
-};
-const pct = (xs, p) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]);
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ── infrastructure and processes ──────────────────────────────────────────────────────────────────
 const pg = await providePostgres('lienthong_bench');

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
-import { PlatformProcesses } from './support/platform-processes';
+import { api as callApi, login as loginAt, until } from './support/api';
+import { PlatformProcesses, type Service } from './support/platform-processes';
 
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 
@@ -33,39 +34,8 @@ describe('a document travels between two party organizations', () => {
   const PROVINCE_A = '000.11.00.P11';
   const PROVINCE_B = '000.12.00.P12';
 
-  async function api(service: Parameters<PlatformProcesses['url']>[0], method: string, path: string, token?: string, body?: unknown) {
-    const r = await fetch(`${platform.url(service)}${path}`, {
-      method,
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: r.status, body: json };
-  }
-
-  async function login(username: string, password: string): Promise<string> {
-    const r = await api('identity', 'POST', '/api/v1/auth/token', undefined, { grant_type: 'password', username, password });
-    if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.access_token;
-  }
-
-  async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-  }
+  const api = (service: Service, method: string, path: string, token?: string, body?: unknown) => callApi(platform, service, method, path, token, body);
+  const login = (username: string, password: string) => loginAt(platform, username, password);
 
   beforeAll(async () => {
     await platform.start();
