@@ -27,3 +27,4 @@ export * from './health/health.controller';
 export * from './database/database.options';
 export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
+export * from './ids/derived-uuid';

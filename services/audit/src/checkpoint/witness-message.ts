@@ -1,20 +1,11 @@
 import type { SignedCheckpointMessage } from '@lienthong/contracts';
-import { createHash } from 'node:crypto';
+import { derivedUuid } from '@lienthong/common';
 import type { EntityManager } from 'typeorm';
 import { readNodeHashes } from '../log/log.repository';
-import { consistencyRanges, type Hash, type NodeKey, nodeKeyString, nodesFor, rangeHash } from '../merkle/merkle';
-
-/** A uuid derived from a name (SHA-256, version/variant bits set like v5): the same name, the same id. */
-export function deterministicUuid(name: string): string {
-  const b = createHash('sha256').update(name).digest().subarray(0, 16);
-  b[6] = (b[6] & 0x0f) | 0x50;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+import { consistencyProof, consistencyRanges, type Hash, type NodeKey, nodeKeyString, nodesFor } from '../merkle/merkle';
 
 /** Outbox id of the witness message for a checkpoint: redelivery and re-signing races dedupe on it. */
-export const witnessMessageId = (origin: string, treeSize: number) => deterministicUuid(`witness.checkpoint-signed\n${origin}\n${treeSize}`);
+export const witnessMessageId = (origin: string, treeSize: number) => derivedUuid(`witness.checkpoint-signed\n${origin}\n${treeSize}`);
 
 /**
  * PROOF(first, D[0:second]) read through the caller's transaction (which holds the tree_state lock, so the
@@ -22,15 +13,14 @@ export const witnessMessageId = (origin: string, treeSize: number) => determinis
  */
 export async function consistencyProofIn(m: EntityManager, first: number, second: number): Promise<string[]> {
   if (first <= 0 || first >= second) return [];
-  const ranges = consistencyRanges(first, second);
   // Through the log's node reader: levels below STORED_LEVEL are hashed from leaves, not stored.
-  const nodes = await readNodeHashes((q) => m.query(q.text, q.values), nodesFor(ranges));
+  const nodes = await readNodeHashes((q) => m.query(q.text, q.values), nodesFor(consistencyRanges(first, second)));
   const get = (k: NodeKey): Hash => {
     const h = nodes.get(nodeKeyString(k));
     if (!h) throw new Error(`audit log node ${nodeKeyString(k)} is missing`);
     return h;
   };
-  return ranges.map((r) => rangeHash(r, get).toString('hex'));
+  return consistencyProof(first, second, get).map((h) => h.toString('hex'));
 }
 
 /** The message a witness needs: the checkpoint, the raw signing key, and the proof from the previous one. */

@@ -1,11 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AuditRecorder, OutboxService } from '@lienthong/common';
+import { AuditRecorder, derivedUuid, OutboxService } from '@lienthong/common';
 import { AuditActions, Subjects, type WitnessCosignedEvent, type WitnessSubmittedEvent } from '@lienthong/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { KeysService } from '../checkpoint/keys.service';
 import { signCheckpoint } from '../checkpoint/signing';
-import { deterministicUuid } from '../checkpoint/witness-message';
 import { AuditConfig } from '../config/audit.config';
 import { WitnessRepository, type WitnessedRow } from './witness.repository';
 import { judge, type Judgement } from './witness.verify';
@@ -93,7 +92,7 @@ export class WitnessService {
       subject: Subjects.witnessCosigned(),
       type: 'witness.cosigned',
       data,
-      id: deterministicUuid(`witness.cosigned\n${this.config.witnessName}\n${row.node_id}\n${row.id}`),
+      id: derivedUuid(`witness.cosigned\n${this.config.witnessName}\n${row.node_id}\n${row.id}`),
     });
     return data;
   }

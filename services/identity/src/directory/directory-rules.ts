@@ -1,5 +1,5 @@
 import type { DirectoryOrganizationEntry, OrganizationView } from '@lienthong/contracts';
-import { createHash } from 'node:crypto';
+import { derivedUuid } from '@lienthong/common';
 
 /** What a replica does with one directory entry. */
 export type DirectoryAction = 'insert' | 'update' | 'delete' | 'tombstone' | 'skip';
@@ -32,9 +32,7 @@ export function directoryEntry(view: OrganizationView, version: number, deleted 
  * twice (backfill, relay retry) carries the same `Nats-Msg-Id` and is dropped by the stream's duplicate window.
  */
 export function directoryMessageId(code: string, version: number): string {
-  const h = createHash('sha256').update(`lienthong.directory:${code}:${version}`).digest('hex');
-  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return derivedUuid(`lienthong.directory:${code}:${version}`);
 }
 
 /** Structural checks on an entry received from the stream (anything else is a poison message). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { derivedUuid } from '@lienthong/common';
 import { STATUS_CODES, type AttachmentRef, type DocumentSendRequestedEvent, type Urgency } from '@lienthong/contracts';
 import { formatDocumentId, type EdxmlPackage, type Priority } from '../edxml';
 
@@ -18,10 +18,7 @@ export interface RoutedDocument {
 }
 
 /** Deterministic ids make every derived event idempotent across redeliveries and restarts. */
-export function derivedUuid(seed: string): string {
-  const h = createHash('sha256').update(seed).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
+export { derivedUuid };
 
 export function exchangeIdFor(fromCode: string, edxmlDocumentId: string, to: string): string {
   return derivedUuid(`exchange|${fromCode}|${edxmlDocumentId}|${to}`);

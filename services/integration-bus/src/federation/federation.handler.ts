@@ -102,7 +102,7 @@ export class FederationHandler implements OnApplicationBootstrap {
       await this.link.release(ev);
     } catch (e) {
       if (e instanceof FederationRefusal || e instanceof EdxmlError) {
-        const code = e instanceof FederationRefusal ? e.code : e.code;
+        const code = e.code;
         this.logger.error(`federation ${ev.kind} from node ${ev.fromNodeId} refused: ${code} ${e.message}`);
         await this.exchanges.auditRejected(code, {
           origin: 'federation',
