@@ -2,11 +2,17 @@
    e2e = *.e2e-spec.ts (services as real processes). */
 // ts-jest without type-checking (isolatedModules): fast, and keeps decorator metadata for Nest DI.
 // Type-checking of tests is a separate CI step (tsc -p tsconfig.spec.json).
-const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.spec.json', diagnostics: false }];
+const tsJest = [
+  'ts-jest',
+  { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.spec.json', diagnostics: false },
+];
 // ES-module-only dependencies (pkijs and its imports) are compiled to CommonJS for jest; Node itself loads
 // them with require() at run time.
 const esmOnly = ['pkijs', 'asn1js', 'bytestreamjs', '@peculiar/utils', '@noble/hashes'];
-const esmJest = ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.esm-deps.json', diagnostics: false }];
+const esmJest = [
+  'ts-jest',
+  { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.esm-deps.json', diagnostics: false },
+];
 const moduleNameMapper = {
   '^@lienthong/(common|contracts|testing)$': '<rootDir>/libs/$1/src/index.ts',
 };
@@ -25,7 +31,12 @@ const base = {
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,test}/**/*.spec.ts'] },
-    { ...base, displayName: 'medium', testMatch: ['<rootDir>/{libs,services,test}/**/*.integration-spec.ts'], slowTestThreshold: 30 },
+    {
+      ...base,
+      displayName: 'medium',
+      testMatch: ['<rootDir>/{libs,services,test}/**/*.integration-spec.ts'],
+      slowTestThreshold: 30,
+    },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/{libs,services,test}/**/*.e2e-spec.ts'] },
   ],
 };

@@ -48,7 +48,10 @@ const event = (i) => ({
   resource: { type: 'document', id: randomUUID() },
   outcome: 'success',
 });
-const size = () => withPg(env.DATABASE_URL, async (c) => Number((await c.query(`SELECT size FROM ${env.DB_SCHEMA}.tree_state`)).rows[0].size));
+const size = () =>
+  withPg(env.DATABASE_URL, async (c) =>
+    Number((await c.query(`SELECT size FROM ${env.DB_SCHEMA}.tree_state`)).rows[0].size),
+  );
 
 async function publishAll(n, offset) {
   const WINDOW = 1000;
@@ -56,7 +59,13 @@ async function publishAll(n, offset) {
     await Promise.all(
       Array.from({ length: Math.min(WINDOW, n - i) }, (_, j) => {
         const id = randomUUID();
-        const env = { id, type: 'audit.event', occurredAt: new Date().toISOString(), source: 'documents@central', data: event(offset + i + j) };
+        const env = {
+          id,
+          type: 'audit.event',
+          occurredAt: new Date().toISOString(),
+          source: 'documents@central',
+          data: event(offset + i + j),
+        };
         return js.publish(Subjects.auditEvent('documents'), JSON.stringify(env), { msgID: id });
       }),
     );
@@ -74,7 +83,9 @@ let consumerApp;
   consumerApp = await createAuditApp(env);
   await waitFor(EVENTS);
   const secs = (performance.now() - t0) / 1000;
-  console.log(`append (backlog drain, incl. consumer boot): ${EVENTS} events committed in ${secs.toFixed(2)} s = ${Math.round(EVENTS / secs)} events/s`);
+  console.log(
+    `append (backlog drain, incl. consumer boot): ${EVENTS} events committed in ${secs.toFixed(2)} s = ${Math.round(EVENTS / secs)} events/s`,
+  );
 }
 
 // 1b. End to end: publish EVENTS more while the consumer runs; time from the first publish to the last commit.
@@ -108,16 +119,28 @@ let consumerApp;
   await app.get(CheckpointService).sign();
   const cp = await (await fetch(`${url}/api/v1/audit/checkpoint`, { headers })).json();
   // Warm-up (JIT, connection pool, JWKS fetch).
-  for (let i = 0; i < 50; i++) await fetch(`${url}/api/v1/audit/proofs/inclusion?leafIndex=${i}&treeSize=${cp.treeSize}`, { headers });
+  for (let i = 0; i < 50; i++)
+    await fetch(`${url}/api/v1/audit/proofs/inclusion?leafIndex=${i}&treeSize=${cp.treeSize}`, { headers });
   const root = Buffer.from(cp.rootHash, 'hex');
   const lat = [];
   for (let i = 0; i < PROOFS; i++) {
     const leaf = Math.floor(Math.random() * cp.treeSize);
     const t = performance.now();
-    const res = await fetch(`${url}/api/v1/audit/proofs/inclusion?leafIndex=${leaf}&treeSize=${cp.treeSize}`, { headers });
+    const res = await fetch(
+      `${url}/api/v1/audit/proofs/inclusion?leafIndex=${leaf}&treeSize=${cp.treeSize}`,
+      { headers },
+    );
     const p = await res.json();
     lat.push(performance.now() - t);
-    if (!verifyInclusion(leaf, cp.treeSize, Buffer.from(p.leafHash, 'hex'), p.auditPath.map((x) => Buffer.from(x, 'hex')), root)) {
+    if (
+      !verifyInclusion(
+        leaf,
+        cp.treeSize,
+        Buffer.from(p.leafHash, 'hex'),
+        p.auditPath.map((x) => Buffer.from(x, 'hex')),
+        root,
+      )
+    ) {
       throw new Error(`proof for ${leaf} does not verify`);
     }
   }
@@ -134,7 +157,9 @@ let consumerApp;
     await repo.inclusionProof(leaf, cp.treeSize);
     direct.push(performance.now() - t);
   }
-  console.log(`inclusion proof at ${cp.treeSize} entries, in-process (no HTTP): p50 ${percentile(direct, 50).toFixed(2)} ms, p99 ${percentile(direct, 99).toFixed(2)} ms`);
+  console.log(
+    `inclusion proof at ${cp.treeSize} entries, in-process (no HTTP): p50 ${percentile(direct, 50).toFixed(2)} ms, p99 ${percentile(direct, 99).toFixed(2)} ms`,
+  );
   void leafHash;
 }
 

@@ -27,9 +27,18 @@ const { jetstream } = require('@nats-io/jetstream');
     from: { organId: '000.00.00.H01', organName: 'Văn phòng Trung ương Đảng' },
     to: [{ organId: '000.00.00.G22' }],
     documentId: edxml.formatDocumentId('000.00.00.H01', '2026-11-20', '1', 'CV/VPTW'),
-    codeNumber: '1', codeNotation: 'CV/VPTW', promulgationDate: '2026-11-20', type: '1',
-    subject: 'Về việc triển khai chuyển đổi số', signer: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn A' },
-    priority: 0, steeringType: 0, toPlaces: [], responseFor: [], traces: [], businessDocType: 0,
+    codeNumber: '1',
+    codeNotation: 'CV/VPTW',
+    promulgationDate: '2026-11-20',
+    type: '1',
+    subject: 'Về việc triển khai chuyển đổi số',
+    signer: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn A' },
+    priority: 0,
+    steeringType: 0,
+    toPlaces: [],
+    responseFor: [],
+    traces: [],
+    businessDocType: 0,
     attachments: [{ contentId: 'cid:1', name: 'tệp.pdf', contentType: 'application/pdf', content }],
   };
   const limits = { maxBytes: 64 * 1024 * 1024 };
@@ -46,9 +55,13 @@ const { jetstream } = require('@nats-io/jetstream');
   const verify = time(() => edxml.verifyPackage(signed, [cred.certPem], limits.maxBytes));
   const mb = Buffer.byteLength(signed) / 1024 / 1024;
   console.log(`1 MB package (${mb.toFixed(2)} MiB, ${ITER} iterations):`);
-  console.log(`  build  ${build.toFixed(1)} ms  (${(1000 / build).toFixed(1)}/s, ${(mb * 1000 / build).toFixed(1)} MiB/s)`);
+  console.log(
+    `  build  ${build.toFixed(1)} ms  (${(1000 / build).toFixed(1)}/s, ${((mb * 1000) / build).toFixed(1)} MiB/s)`,
+  );
   console.log(`  sign   ${sign.toFixed(1)} ms  (${(1000 / sign).toFixed(1)}/s)`);
-  console.log(`  parse  ${parse.toFixed(1)} ms  (${(1000 / parse).toFixed(1)}/s, ${(mb * 1000 / parse).toFixed(1)} MiB/s)`);
+  console.log(
+    `  parse  ${parse.toFixed(1)} ms  (${(1000 / parse).toFixed(1)}/s, ${((mb * 1000) / parse).toFixed(1)} MiB/s)`,
+  );
   console.log(`  verify ${verify.toFixed(1)} ms  (${(1000 / verify).toFixed(1)}/s)`);
 }
 
@@ -57,14 +70,26 @@ const { jetstream } = require('@nats-io/jetstream');
   const tokens = await TestTokens.start();
   const cred = edxml.generateSelfSigned('bench-node', 1024);
   const env = await testServiceEnv('bench_bus', {
-    JWKS_URL: tokens.jwksUrl, LOG_LEVEL: 'silent', DB_POOL_SIZE: '10', NODE_CERT_PEM: cred.certPem, NODE_KEY_PEM: cred.keyPem,
+    JWKS_URL: tokens.jwksUrl,
+    LOG_LEVEL: 'silent',
+    DB_POOL_SIZE: '10',
+    NODE_CERT_PEM: cred.certPem,
+    NODE_KEY_PEM: cred.keyPem,
   });
   const nc = await connect({ servers: env.NATS_URL });
   const sub = nc.subscribe(RpcSubjects.organizationResolve);
   (async () => {
     for await (const m of sub) {
       const { id, data } = m.json();
-      const found = data.codes.map((code) => ({ code, name: code, parentCode: null, level: 'province', sector: 'party', zone: 'party-wan', nodeId: 'central' }));
+      const found = data.codes.map((code) => ({
+        code,
+        name: code,
+        parentCode: null,
+        level: 'province',
+        sector: 'party',
+        zone: 'party-wan',
+        nodeId: 'central',
+      }));
       m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
     }
   })();
@@ -75,11 +100,30 @@ const { jetstream } = require('@nats-io/jetstream');
     Array.from({ length: DOCS }, (_, i) => {
       const id = randomUUID();
       const data = {
-        documentId: id, fromOrganizationCode: 'B0', recipients: ['B1', 'B2'], businessType: 0, attachments: [],
-        document: { number: String(i + 1), notation: 'CV/TU', type: 'CV', subject: `Về việc ${i}`, promulgationDate: '2026-11-20',
-          signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' }, secrecy: 'none', urgency: 'normal', steering: false },
+        documentId: id,
+        fromOrganizationCode: 'B0',
+        recipients: ['B1', 'B2'],
+        businessType: 0,
+        attachments: [],
+        document: {
+          number: String(i + 1),
+          notation: 'CV/TU',
+          type: 'CV',
+          subject: `Về việc ${i}`,
+          promulgationDate: '2026-11-20',
+          signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' },
+          secrecy: 'none',
+          urgency: 'normal',
+          steering: false,
+        },
       };
-      const envl = { id, type: 'document.send-requested', occurredAt: new Date().toISOString(), source: 'bench', data };
+      const envl = {
+        id,
+        type: 'document.send-requested',
+        occurredAt: new Date().toISOString(),
+        source: 'bench',
+        data,
+      };
       return js.publish(Subjects.documentSendRequested(), JSON.stringify(envl), { msgID: id });
     }),
   );
@@ -87,17 +131,25 @@ const { jetstream } = require('@nats-io/jetstream');
   let routed = 0;
   while (routed < DOCS * 2) {
     await new Promise((r) => setTimeout(r, 100));
-    routed = await withPg(env.DATABASE_URL, async (c) => Number((await c.query(`SELECT count(*) FROM "${env.DB_SCHEMA}".exchanges`)).rows[0].count));
+    routed = await withPg(env.DATABASE_URL, async (c) =>
+      Number((await c.query(`SELECT count(*) FROM "${env.DB_SCHEMA}".exchanges`)).rows[0].count),
+    );
     if (performance.now() - t0 > 120_000) break;
   }
   let outbox = 1;
   while (outbox > 0 && performance.now() - t0 < 120_000) {
-    outbox = await withPg(env.DATABASE_URL, async (c) => Number((await c.query(`SELECT count(*) FROM "${env.DB_SCHEMA}".outbox`)).rows[0].count));
+    outbox = await withPg(env.DATABASE_URL, async (c) =>
+      Number((await c.query(`SELECT count(*) FROM "${env.DB_SCHEMA}".outbox`)).rows[0].count),
+    );
     if (outbox > 0) await new Promise((r) => setTimeout(r, 50));
   }
   const secs = (performance.now() - t0) / 1000;
-  console.log(`routing: ${DOCS} documents × 2 local recipients published in ${((published - t0) / 1000).toFixed(2)} s;`);
-  console.log(`  ${routed} exchanges routed and their events published in ${secs.toFixed(2)} s → ${(DOCS / secs).toFixed(0)} documents/s, ${(routed / secs).toFixed(0)} packages/s`);
+  console.log(
+    `routing: ${DOCS} documents × 2 local recipients published in ${((published - t0) / 1000).toFixed(2)} s;`,
+  );
+  console.log(
+    `  ${routed} exchanges routed and their events published in ${secs.toFixed(2)} s → ${(DOCS / secs).toFixed(0)} documents/s, ${(routed / secs).toFixed(0)} packages/s`,
+  );
   await app.close();
   await nc.drain();
   await tokens.close();

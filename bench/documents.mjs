@@ -23,13 +23,26 @@ const { connect } = require('@nats-io/transport-node');
 
 const tokens = await TestTokens.start();
 const attachments = mkdtempSync(join(tmpdir(), 'lt-bench-att-'));
-const env = await testServiceEnv('bench_documents', { JWKS_URL: tokens.jwksUrl, ATTACHMENTS_DIR: attachments, LOG_LEVEL: 'silent', DB_POOL_SIZE: '10' });
+const env = await testServiceEnv('bench_documents', {
+  JWKS_URL: tokens.jwksUrl,
+  ATTACHMENTS_DIR: attachments,
+  LOG_LEVEL: 'silent',
+  DB_POOL_SIZE: '10',
+});
 const nc = await connect({ servers: env.NATS_URL });
 const sub = nc.subscribe(RpcSubjects.organizationResolve);
 (async () => {
   for await (const m of sub) {
     const { id, data } = m.json();
-    const found = data.codes.map((code) => ({ code, name: code, parentCode: null, level: 'province', sector: 'party', zone: 'party-wan', nodeId: 'central' }));
+    const found = data.codes.map((code) => ({
+      code,
+      name: code,
+      parentCode: null,
+      level: 'province',
+      sector: 'party',
+      zone: 'party-wan',
+      nodeId: 'central',
+    }));
     m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
   }
 })();
@@ -39,11 +52,18 @@ const base = await app.getUrl();
 const url = base.replace('[::1]', '127.0.0.1');
 const clerk = await tokens.mint({ org: 'B0', roles: ['clerk'] });
 const headers = { Authorization: `Bearer ${clerk}`, 'Content-Type': 'application/json' };
-const body = (i) => JSON.stringify({
-  number: String(i + 1), notation: 'CV/TU', type: 'CV', subject: `Về việc triển khai nhiệm vụ số ${i}`,
-  promulgationDate: '2026-11-20', signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' },
-  secrecy: 'none', urgency: 'normal', recipients: ['B1', 'B2'],
-});
+const body = (i) =>
+  JSON.stringify({
+    number: String(i + 1),
+    notation: 'CV/TU',
+    type: 'CV',
+    subject: `Về việc triển khai nhiệm vụ số ${i}`,
+    promulgationDate: '2026-11-20',
+    signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' },
+    secrecy: 'none',
+    urgency: 'normal',
+    recipients: ['B1', 'B2'],
+  });
 
 // 1. created + sent per second
 {
@@ -61,7 +81,9 @@ const body = (i) => JSON.stringify({
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const secs = (performance.now() - t0) / 1000;
-  console.log(`create+send: ${DOCS} documents in ${secs.toFixed(2)} s = ${(DOCS / secs).toFixed(1)} documents/s (concurrency ${CONCURRENCY})`);
+  console.log(
+    `create+send: ${DOCS} documents in ${secs.toFixed(2)} s = ${(DOCS / secs).toFixed(1)} documents/s (concurrency ${CONCURRENCY})`,
+  );
 }
 
 // 2. search latency on ROWS rows (bulk insert with generate_series; the GIN index is rebuilt after the load)
@@ -89,16 +111,23 @@ await withPg(env.DATABASE_URL, async (c) => {
   for (const ix of gin) await c.query(ix.indexdef);
   await c.query('ANALYZE documents');
   const t2 = performance.now();
-  console.log(`loaded ${ROWS} rows in ${((t1 - t0) / 1000).toFixed(1)} s, GIN index + analyze ${((t2 - t1) / 1000).toFixed(1)} s`);
+  console.log(
+    `loaded ${ROWS} rows in ${((t1 - t0) / 1000).toFixed(1)} s, GIN index + analyze ${((t2 - t1) / 1000).toFixed(1)} s`,
+  );
 });
 
 const queries = [
   ['common term, no diacritics', 'q=trien%20khai'],
   ['selective phrase', 'q=phong%20chong%20tham%20nhung%20nam%202013'],
-  ['rare term (one row)', `q=${encodeURIComponent('mã')}%20${(await (async () => {
-    const { createHash } = await import('node:crypto');
-    return createHash('md5').update(String(Math.floor((ROWS * 0.77) / 10) * 10)).digest('hex');
-  })())}`],
+  [
+    'rare term (one row)',
+    `q=${encodeURIComponent('mã')}%20${await (async () => {
+      const { createHash } = await import('node:crypto');
+      return createHash('md5')
+        .update(String(Math.floor((ROWS * 0.77) / 10) * 10))
+        .digest('hex');
+    })()}`,
+  ],
   ['term + status + date filter', 'q=chuyen%20doi%20so&status=draft&from=2026-01-01&to=2026-12-31'],
   ['no query, first page', 'limit=50'],
 ];
@@ -128,12 +157,19 @@ for (const [label, qs] of queries) {
       const q = p.get('q');
       const where = [`organization_code = 'B0'`, `secrecy = 'none'`];
       if (q) where.push(`search @@ plainto_tsquery('simple', fold_text('${q.replace(/'/g, "''")}'))`);
-      if (p.get('status')) where.push(`(state = '${p.get('status')}' OR (direction = 'outgoing' AND EXISTS (SELECT 1 FROM document_recipients r WHERE r.document_id = documents.id AND r.status = '${p.get('status')}')))`);
-      const plan = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM documents WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT 51`);
+      if (p.get('status'))
+        where.push(
+          `(state = '${p.get('status')}' OR (direction = 'outgoing' AND EXISTS (SELECT 1 FROM document_recipients r WHERE r.document_id = documents.id AND r.status = '${p.get('status')}')))`,
+        );
+      const plan = await c.query(
+        `EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM documents WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT 51`,
+      );
       console.log(plan.rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n'));
     });
   }
-  console.log(`search ${label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (items ${count}${pageMs !== null ? `, next page ${pageMs.toFixed(1)} ms` : ''})`);
+  console.log(
+    `search ${label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (items ${count}${pageMs !== null ? `, next page ${pageMs.toFixed(1)} ms` : ''})`,
+  );
 }
 
 await app.close();

@@ -13,7 +13,14 @@ import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, ensureInstalled, providePostgres, ROOT, startService, waitReady } from '../scripts/platform.mjs';
+import {
+  build,
+  ensureInstalled,
+  providePostgres,
+  ROOT,
+  startService,
+  waitReady,
+} from '../scripts/platform.mjs';
 import { arg, pct, progress, sleep } from './lib.mjs';
 
 const LATENCY_DOCS = arg('latency', 100);
@@ -32,7 +39,11 @@ const pgMod = require('pg');
 const namespace = `fed${randomBytes(3).toString('hex')}`;
 const pg = await providePostgres('lienthong_bench');
 const leafPort = await freePort();
-const hub = new NatsServerProcess({ jetstreamDomain: 'central', serverName: 'hub', extraConfig: `leafnodes { listen: "127.0.0.1:${leafPort}" }\nmax_payload: 1MB` });
+const hub = new NatsServerProcess({
+  jetstreamDomain: 'central',
+  serverName: 'hub',
+  extraConfig: `leafnodes { listen: "127.0.0.1:${leafPort}" }\nmax_payload: 1MB`,
+});
 const leaf = new NatsServerProcess({
   jetstreamDomain: 'p01',
   serverName: 'leaf-p01',
@@ -40,15 +51,33 @@ const leaf = new NatsServerProcess({
 });
 await hub.start();
 await leaf.start();
-const cred = { central: generateSelfSigned('lienthong-bus-central'), p01: generateSelfSigned('lienthong-bus-p01') };
+const cred = {
+  central: generateSelfSigned('lienthong-bus-central'),
+  p01: generateSelfSigned('lienthong-bus-p01'),
+};
 const work = mkdtempSync(join(tmpdir(), 'lt-bench-fed-'));
 const SERVICE_NAMES = ['identity', 'documents', 'integration-bus', 'audit'];
 const nodes = {};
 const procs = [];
 let base = 4300;
 for (const [node, natsUrl, extra] of [
-  ['central', hub.url, { 'integration-bus': { TRUSTED_NODE_CERTS: cred.p01.certPem, FEDERATION_PEERS: 'p01@p01' } }],
-  ['p01', leaf.url, { identity: { DIRECTORY_UPSTREAM_DOMAIN: 'central' }, 'integration-bus': { TRUSTED_NODE_CERTS: cred.central.certPem, FEDERATION_PEERS: 'central@central', FEDERATION_WITNESS_NODE: 'central' } }],
+  [
+    'central',
+    hub.url,
+    { 'integration-bus': { TRUSTED_NODE_CERTS: cred.p01.certPem, FEDERATION_PEERS: 'p01@p01' } },
+  ],
+  [
+    'p01',
+    leaf.url,
+    {
+      identity: { DIRECTORY_UPSTREAM_DOMAIN: 'central' },
+      'integration-bus': {
+        TRUSTED_NODE_CERTS: cred.central.certPem,
+        FEDERATION_PEERS: 'central@central',
+        FEDERATION_WITNESS_NODE: 'central',
+      },
+    },
+  ],
 ]) {
   const tag = `${node.replace('-', '_')}_${randomBytes(2).toString('hex')}`;
   const url = Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, `http://127.0.0.1:${base + i}`]));
@@ -58,25 +87,29 @@ for (const [node, natsUrl, extra] of [
     const schema = `benchfed_${tag}_${s.replace('-', '_')}`;
     schemas.push(schema);
     procs.push(
-      startService({ name: s, port: base + i, color: 36 }, {
-        DATABASE_URL: pg.url,
-        NATS_URL: natsUrl,
-        LT_NAMESPACE: namespace,
-        NODE_ID: node,
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        PORT: String(base + i),
-        GRPC_PORT: '0',
-        DB_SCHEMA: schema,
-        JWKS_URL: `${url.identity}/.well-known/jwks.json`,
-        ADMIN_PASSWORD: adminPassword,
-        KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        TOKEN_RATE_LIMIT_PER_IP: '100000',
-        ATTACHMENTS_DIR: join(work, node, 'attachments'),
-        NODE_CERT_PEM: cred[node].certPem,
-        NODE_KEY_PEM: cred[node].keyPem,
-        ...(extra[s] ?? {}),
-      }, { silent: true, onLine: (line) => appendFileSync(join(work, `${node}-${s}.log`), `${line}\n`) }),
+      startService(
+        { name: s, port: base + i, color: 36 },
+        {
+          DATABASE_URL: pg.url,
+          NATS_URL: natsUrl,
+          LT_NAMESPACE: namespace,
+          NODE_ID: node,
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+          PORT: String(base + i),
+          GRPC_PORT: '0',
+          DB_SCHEMA: schema,
+          JWKS_URL: `${url.identity}/.well-known/jwks.json`,
+          ADMIN_PASSWORD: adminPassword,
+          KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+          TOKEN_RATE_LIMIT_PER_IP: '100000',
+          ATTACHMENTS_DIR: join(work, node, 'attachments'),
+          NODE_CERT_PEM: cred[node].certPem,
+          NODE_KEY_PEM: cred[node].keyPem,
+          ...(extra[s] ?? {}),
+        },
+        { silent: true, onLine: (line) => appendFileSync(join(work, `${node}-${s}.log`), `${line}\n`) },
+      ),
     );
   }
   nodes[node] = { url, adminPassword, schemas };
@@ -84,10 +117,15 @@ for (const [node, natsUrl, extra] of [
 }
 
 async function stopAll() {
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once('exit', r), p.kill('SIGTERM'))))));
+  await Promise.all(
+    procs.map(
+      (p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once('exit', r), p.kill('SIGTERM')))),
+    ),
+  );
   const c = new pgMod.Client({ connectionString: pg.url });
   await c.connect();
-  for (const n of Object.values(nodes)) for (const s of n.schemas) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  for (const n of Object.values(nodes))
+    for (const s of n.schemas) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
   await c.end();
   await leaf.destroy();
   await hub.destroy();
@@ -120,7 +158,11 @@ async function api(node, service, method, path, token, body) {
   return { status: r.status, body: json };
 }
 async function login(node, username, password) {
-  const r = await api(node, 'identity', 'POST', '/api/v1/auth/token', undefined, { grant_type: 'password', username, password });
+  const r = await api(node, 'identity', 'POST', '/api/v1/auth/token', undefined, {
+    grant_type: 'password',
+    username,
+    password,
+  });
   if (r.status !== 200) throw new Error(`login ${username}@${node}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.access_token;
 }
@@ -129,10 +171,25 @@ async function login(node, username, password) {
 const CENTRAL_OFFICE = '000.00.00.H01';
 const DISTRICT = '000.21.31.H41';
 const PASSWORD = `Bench-${randomBytes(8).toString('hex')}-Aa1!`;
-const admin = { central: await login('central', 'admin', nodes.central.adminPassword), p01: await login('p01', 'admin', nodes.p01.adminPassword) };
-const root = (await api('central', 'identity', 'GET', '/api/v1/auth/me', admin.central)).body.organizationCode;
-for (const [code, name, level, nodeId] of [[CENTRAL_OFFICE, 'Van phong Trung uong', 'central', 'central'], [DISTRICT, 'Huyen uy Dong Anh', 'district', 'p01']]) {
-  const r = await api('central', 'identity', 'POST', '/api/v1/organizations', admin.central, { code, name, parentCode: root, level, sector: 'party', zone: 'party-wan', nodeId });
+const admin = {
+  central: await login('central', 'admin', nodes.central.adminPassword),
+  p01: await login('p01', 'admin', nodes.p01.adminPassword),
+};
+const root = (await api('central', 'identity', 'GET', '/api/v1/auth/me', admin.central)).body
+  .organizationCode;
+for (const [code, name, level, nodeId] of [
+  [CENTRAL_OFFICE, 'Van phong Trung uong', 'central', 'central'],
+  [DISTRICT, 'Huyen uy Dong Anh', 'district', 'p01'],
+]) {
+  const r = await api('central', 'identity', 'POST', '/api/v1/organizations', admin.central, {
+    code,
+    name,
+    parentCode: root,
+    level,
+    sector: 'party',
+    zone: 'party-wan',
+    nodeId,
+  });
   if (r.status !== 201) throw new Error(`organization ${code}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 for (let i = 0; ; i++) {
@@ -142,17 +199,34 @@ for (let i = 0; ; i++) {
   await sleep(250);
 }
 const clerk = {};
-for (const [node, username, org] of [['central', 'clerk.central', CENTRAL_OFFICE], ['p01', 'clerk.district', DISTRICT]]) {
-  const r = await api(node, 'identity', 'POST', '/api/v1/users', admin[node], { username, fullName: username, password: PASSWORD, organizationCode: org, roles: ['clerk'] });
+for (const [node, username, org] of [
+  ['central', 'clerk.central', CENTRAL_OFFICE],
+  ['p01', 'clerk.district', DISTRICT],
+]) {
+  const r = await api(node, 'identity', 'POST', '/api/v1/users', admin[node], {
+    username,
+    fullName: username,
+    password: PASSWORD,
+    organizationCode: org,
+    roles: ['clerk'],
+  });
   if (r.status !== 201) throw new Error(`user ${username}: ${r.status} ${JSON.stringify(r.body)}`);
   clerk[node] = await login(node, username, PASSWORD);
 }
 
 async function send(node, to, subject) {
   const c = await api(node, 'documents', 'POST', '/api/v1/documents', clerk[node], {
-    number: String(Math.floor(Math.random() * 1e9)), notation: 'CV/BENCH', type: 'CV', typeName: 'Cong van', subject,
-    promulgationPlace: 'Ha Noi', promulgationDate: '2026-11-29', signer: { position: 'Bi thu', fullName: 'Nguyen Van A' },
-    secrecy: 'none', urgency: 'normal', recipients: [to],
+    number: String(Math.floor(Math.random() * 1e9)),
+    notation: 'CV/BENCH',
+    type: 'CV',
+    typeName: 'Cong van',
+    subject,
+    promulgationPlace: 'Ha Noi',
+    promulgationDate: '2026-11-29',
+    signer: { position: 'Bi thu', fullName: 'Nguyen Van A' },
+    secrecy: 'none',
+    urgency: 'normal',
+    recipients: [to],
   });
   if (c.status !== 201) throw new Error(`create: ${c.status} ${JSON.stringify(c.body)}`);
   const s = await api(node, 'documents', 'POST', `/api/v1/documents/${c.body.id}/send`, clerk[node]);
@@ -185,9 +259,14 @@ for (let i = 0; i < LATENCY_DOCS; i++) {
   progress('cross-node latency', i + 1, LATENCY_DOCS);
 }
 
-const slowest = latencies.reduce((a, ms, index) => (ms > a.ms ? { index, ms: Math.round(ms) } : a), { index: -1, ms: 0 });
+const slowest = latencies.reduce((a, ms, index) => (ms > a.ms ? { index, ms: Math.round(ms) } : a), {
+  index: -1,
+  ms: 0,
+});
 if (BACKLOG <= 0) {
-  console.log(`cross-node latency p50 ${pct(latencies, 50)} · p95 ${pct(latencies, 95)} · p99 ${pct(latencies, 99)} ms; slowest #${slowest.index} ${slowest.ms} ms`);
+  console.log(
+    `cross-node latency p50 ${pct(latencies, 50)} · p95 ${pct(latencies, 95)} · p99 ${pct(latencies, 99)} ms; slowest #${slowest.index} ${slowest.ms} ms`,
+  );
   await pgc.end();
   await stopAll();
   process.exit(0);
@@ -262,7 +341,12 @@ const results = {
   date: new Date().toISOString(),
   machine: { loadavg: (await import('node:os')).loadavg() },
   latencyDocuments: LATENCY_DOCS,
-  crossNodeLatencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: pct(latencies, 100) },
+  crossNodeLatencyMs: {
+    p50: pct(latencies, 50),
+    p95: pct(latencies, 95),
+    p99: pct(latencies, 99),
+    max: pct(latencies, 100),
+  },
   slowestLatencyDocument: slowest,
   backlog: BACKLOG,
   backlogSendSeconds: Math.round(sendSeconds),
@@ -284,7 +368,10 @@ Federation (two nodes, hub + leaf nats-server, JetStream domains central / p01)
   load average at the end: ${results.machine.loadavg.map((x) => x.toFixed(2)).join(' ')}
 `);
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench', 'results', `federation-${results.date.slice(0, 10)}.json`), JSON.stringify(results, null, 2));
+writeFileSync(
+  join(ROOT, 'bench', 'results', `federation-${results.date.slice(0, 10)}.json`),
+  JSON.stringify(results, null, 2),
+);
 await pgc.end();
 await stopAll();
 process.exit(0);

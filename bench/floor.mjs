@@ -14,7 +14,9 @@ export async function measureFloor({
 } = {}) {
   // PostgreSQL: N clients each committing one-row INSERTs in a loop.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: concurrency });
-  await pool.query('CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, payload text, at timestamptz DEFAULT now())');
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, payload text, at timestamptz DEFAULT now())',
+  );
   const payload = 'x'.repeat(200);
   let pgCount = 0;
   let deadline = Date.now() + seconds * 1000;
@@ -52,11 +54,18 @@ export async function measureFloor({
   await jsm.streams.delete(stream);
   await nc.close();
   const jsRate = jsCount / seconds;
-  return { concurrency, seconds, postgresInsertTxPerSec: Math.round(pgRate), jetstreamPublishPerSec: Math.round(jsRate) };
+  return {
+    concurrency,
+    seconds,
+    postgresInsertTxPerSec: Math.round(pgRate),
+    jetstreamPublishPerSec: Math.round(jsRate),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await measureFloor();
-  console.log(`PostgreSQL single-row insert transactions: ${r.postgresInsertTxPerSec.toLocaleString()} /s (concurrency ${r.concurrency})`);
+  console.log(
+    `PostgreSQL single-row insert transactions: ${r.postgresInsertTxPerSec.toLocaleString()} /s (concurrency ${r.concurrency})`,
+  );
   console.log(`JetStream async publish (1 KB):            ${r.jetstreamPublishPerSec.toLocaleString()} /s`);
 }

@@ -41,15 +41,31 @@ const post = async (path, body, token) => {
   return json;
 };
 
-const admin = (await post('/api/v1/auth/token', { grant_type: 'password', username: 'admin', password: ADMIN })).access_token;
+const admin = (
+  await post('/api/v1/auth/token', { grant_type: 'password', username: 'admin', password: ADMIN })
+).access_token;
 // One user per worker: logins of one account are serialized on purpose (row lock for lockout counting).
 const users = [];
 for (let i = 0; i < CONCURRENCY; i++) {
   const password = `bench passphrase number ${i}`;
-  await post('/api/v1/users', { username: `bench.user${i}`, fullName: 'Bench', password, organizationCode: '000.00.00.G01', roles: ['clerk'] }, admin);
+  await post(
+    '/api/v1/users',
+    {
+      username: `bench.user${i}`,
+      fullName: 'Bench',
+      password,
+      organizationCode: '000.00.00.G01',
+      roles: ['clerk'],
+    },
+    admin,
+  );
   users.push({ username: `bench.user${i}`, password });
 }
-const client = await post('/api/v1/clients', { name: 'bench', organizationCode: '000.00.00.G01', roles: ['exchange'] }, admin);
+const client = await post(
+  '/api/v1/clients',
+  { name: 'bench', organizationCode: '000.00.00.G01', roles: ['exchange'] },
+  admin,
+);
 
 async function rate(label, make) {
   let n = 0;
@@ -68,19 +84,32 @@ async function rate(label, make) {
   return perSecond;
 }
 
-console.log(`argon2id memory ${env.PASSWORD_HASH_MEMORY_KIB} KiB, iterations ${env.PASSWORD_HASH_ITERATIONS}`);
-await rate('password-grant tokens', (w) => post('/api/v1/auth/token', { grant_type: 'password', ...users[w] }));
+console.log(
+  `argon2id memory ${env.PASSWORD_HASH_MEMORY_KIB} KiB, iterations ${env.PASSWORD_HASH_ITERATIONS}`,
+);
+await rate('password-grant tokens', (w) =>
+  post('/api/v1/auth/token', { grant_type: 'password', ...users[w] }),
+);
 await rate('client-credentials tokens', () =>
-  post('/api/v1/auth/token', { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }),
+  post('/api/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+  }),
 );
 
 const token = (await post('/api/v1/auth/token', { grant_type: 'password', ...users[0] })).access_token;
-const verifier = new JwtVerifier(app.get(KeyRing).resolver, { issuer: 'lienthong/central', audience: 'lienthong' });
+const verifier = new JwtVerifier(app.get(KeyRing).resolver, {
+  issuer: 'lienthong/central',
+  audience: 'lienthong',
+});
 {
   const N = 20000;
   const t0 = performance.now();
   for (let i = 0; i < N; i++) await verifier.verify(token);
-  console.log(`local verifications (RS256, in-process key set): ${(N / ((performance.now() - t0) / 1000)).toFixed(0)}/s`);
+  console.log(
+    `local verifications (RS256, in-process key set): ${(N / ((performance.now() - t0) / 1000)).toFixed(0)}/s`,
+  );
 }
 
 await app.close();

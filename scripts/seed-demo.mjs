@@ -8,7 +8,8 @@ import { ROOT } from './platform.mjs';
 
 const IDENTITY = process.env.IDENTITY_URL ?? 'http://127.0.0.1:3001';
 const pwFile = join(ROOT, '.data', 'admin-password');
-const adminPassword = process.env.ADMIN_PASSWORD ?? (existsSync(pwFile) ? readFileSync(pwFile, 'utf8').trim() : undefined);
+const adminPassword =
+  process.env.ADMIN_PASSWORD ?? (existsSync(pwFile) ? readFileSync(pwFile, 'utf8').trim() : undefined);
 if (!adminPassword) {
   console.error('✖ set ADMIN_PASSWORD (the bootstrap admin password printed by identity on first start)');
   process.exit(1);
@@ -30,9 +31,15 @@ async function call(method, path, body, token) {
   return { status: r.status, json };
 }
 
-const tok = await call('POST', '/api/v1/auth/token', { grant_type: 'password', username: 'admin', password: adminPassword });
+const tok = await call('POST', '/api/v1/auth/token', {
+  grant_type: 'password',
+  username: 'admin',
+  password: adminPassword,
+});
 if (tok.status !== 200) {
-  console.error(`✖ admin login failed (${tok.status}): is the platform running (npm start) and ADMIN_PASSWORD right?`);
+  console.error(
+    `✖ admin login failed (${tok.status}): is the platform running (npm start) and ADMIN_PASSWORD right?`,
+  );
   process.exit(1);
 }
 const token = tok.json.access_token;
@@ -40,17 +47,67 @@ const me = await call('GET', '/api/v1/auth/me', undefined, token);
 const root = me.json.organizationCode;
 
 const orgs = [
-  { code: '000.01.00.P01', name: 'Tỉnh ủy Hà Nam', parentCode: root, level: 'province', sector: 'party', zone: 'party-wan' },
-  { code: '000.01.01.D01', name: 'Huyện ủy Duy Tiên', parentCode: '000.01.00.P01', level: 'district', sector: 'party', zone: 'party-wan' },
-  { code: '000.01.01.C01', name: 'Đảng ủy xã Tiên Sơn', parentCode: '000.01.01.D01', level: 'commune', sector: 'party', zone: 'internet' },
-  { code: '000.02.00.P02', name: 'Tỉnh ủy Ninh Bình', parentCode: root, level: 'province', sector: 'party', zone: 'party-wan' },
-  { code: '000.02.01.D02', name: 'Huyện ủy Hoa Lư', parentCode: '000.02.00.P02', level: 'district', sector: 'party', zone: 'party-wan' },
-  { code: '000.02.01.C02', name: 'Đảng ủy xã Ninh Hải', parentCode: '000.02.01.D02', level: 'commune', sector: 'party', zone: 'internet' },
-  { code: '000.00.00.G09', name: 'Bộ Nội vụ (qua trục quốc gia)', level: 'central', sector: 'state', zone: 'internet' },
+  {
+    code: '000.01.00.P01',
+    name: 'Tỉnh ủy Hà Nam',
+    parentCode: root,
+    level: 'province',
+    sector: 'party',
+    zone: 'party-wan',
+  },
+  {
+    code: '000.01.01.D01',
+    name: 'Huyện ủy Duy Tiên',
+    parentCode: '000.01.00.P01',
+    level: 'district',
+    sector: 'party',
+    zone: 'party-wan',
+  },
+  {
+    code: '000.01.01.C01',
+    name: 'Đảng ủy xã Tiên Sơn',
+    parentCode: '000.01.01.D01',
+    level: 'commune',
+    sector: 'party',
+    zone: 'internet',
+  },
+  {
+    code: '000.02.00.P02',
+    name: 'Tỉnh ủy Ninh Bình',
+    parentCode: root,
+    level: 'province',
+    sector: 'party',
+    zone: 'party-wan',
+  },
+  {
+    code: '000.02.01.D02',
+    name: 'Huyện ủy Hoa Lư',
+    parentCode: '000.02.00.P02',
+    level: 'district',
+    sector: 'party',
+    zone: 'party-wan',
+  },
+  {
+    code: '000.02.01.C02',
+    name: 'Đảng ủy xã Ninh Hải',
+    parentCode: '000.02.01.D02',
+    level: 'commune',
+    sector: 'party',
+    zone: 'internet',
+  },
+  {
+    code: '000.00.00.G09',
+    name: 'Bộ Nội vụ (qua trục quốc gia)',
+    level: 'central',
+    sector: 'state',
+    zone: 'internet',
+  },
 ];
 for (const o of orgs) {
   const r = await call('POST', '/api/v1/organizations', o, token);
-  console.log(`${r.status === 201 ? '✔ created' : r.status === 409 ? '· exists ' : `✖ ${r.status}`}  ${o.code}  ${o.name}`);
+  console.log(
+    `${r.status === 201 ? '✔ created' : r.status === 409 ? '· exists ' : `✖ ${r.status}`}  ${o.code}  ${o.name}`,
+  );
 }
 
 const roles = ['org-admin', 'clerk', 'leader', 'specialist', 'auditor', 'operator', 'cleared'];
@@ -69,7 +126,9 @@ for (const [org, prefix] of [
       token,
     );
     if (r.status === 201) users.push({ username, password, organizationCode: org, roles: [role] });
-    console.log(`${r.status === 201 ? '✔ created' : r.status === 409 ? '· exists ' : `✖ ${r.status}`}  user ${username}`);
+    console.log(
+      `${r.status === 201 ? '✔ created' : r.status === 409 ? '· exists ' : `✖ ${r.status}`}  user ${username}`,
+    );
   }
 }
 if (users.length) {

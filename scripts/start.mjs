@@ -3,7 +3,16 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureInstalled, build, providePostgres, provideNats, ROOT, SERVICES, startService, waitReady } from './platform.mjs';
+import {
+  ensureInstalled,
+  build,
+  providePostgres,
+  provideNats,
+  ROOT,
+  SERVICES,
+  startService,
+  waitReady,
+} from './platform.mjs';
 
 ensureInstalled();
 build();
@@ -15,14 +24,16 @@ let adminPassword = process.env.ADMIN_PASSWORD;
 const pwFile = join(ROOT, '.data', 'admin-password');
 if (!adminPassword) {
   mkdirSync(join(ROOT, '.data'), { recursive: true });
-  if (!existsSync(pwFile)) writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
+  if (!existsSync(pwFile))
+    writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
   adminPassword = readFileSync(pwFile, 'utf8').trim();
 }
 // Likewise the key that encrypts identity's signing keys at rest, so tokens survive a restart in development.
 let kek = process.env.KEY_ENCRYPTION_KEY;
 const kekFile = join(ROOT, '.data', 'key-encryption-key');
 if (!kek) {
-  if (!existsSync(kekFile)) writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  if (!existsSync(kekFile))
+    writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   kek = readFileSync(kekFile, 'utf8').trim();
 }
 const shared = {
@@ -34,9 +45,17 @@ const shared = {
 };
 const started = Date.now();
 const procs = SERVICES.map((svc) =>
-  startService(svc, { ...shared, PORT: String(svc.port), JWKS_URL: `http://127.0.0.1:${SERVICES[0].port}/.well-known/jwks.json` }, {
-    pretty: process.env.LOG_FORMAT !== 'json',
-  }),
+  startService(
+    svc,
+    {
+      ...shared,
+      PORT: String(svc.port),
+      JWKS_URL: `http://127.0.0.1:${SERVICES[0].port}/.well-known/jwks.json`,
+    },
+    {
+      pretty: process.env.LOG_FORMAT !== 'json',
+    },
+  ),
 );
 
 let stopping = false;
@@ -73,11 +92,15 @@ procs.forEach((p, i) =>
 const ready = await Promise.all(SERVICES.map((s) => waitReady(`http://127.0.0.1:${s.port}/health/ready`)));
 if (ready.every(Boolean)) {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`\n✔ Liên thông is up in ${secs}s (PostgreSQL: ${pg.source ?? 'DATABASE_URL'}, NATS: ${nats.source ?? 'NATS_URL'})`);
+  console.log(
+    `\n✔ Liên thông is up in ${secs}s (PostgreSQL: ${pg.source ?? 'DATABASE_URL'}, NATS: ${nats.source ?? 'NATS_URL'})`,
+  );
   for (const s of SERVICES) {
     console.log(`  ${s.name.padEnd(16)} http://127.0.0.1:${s.port}   docs: http://127.0.0.1:${s.port}/docs`);
   }
-  console.log(`  Bootstrap admin: user "admin", password ${process.env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : `"${adminPassword}" (kept in .data/admin-password)`}`);
+  console.log(
+    `  Bootstrap admin: user "admin", password ${process.env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : `"${adminPassword}" (kept in .data/admin-password)`}`,
+  );
   console.log('  Try demo data: npm run seed:demo      Stop: Ctrl-C\n');
 } else {
   console.error('✖ some services did not become ready within 60 s');

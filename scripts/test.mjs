@@ -13,12 +13,22 @@ if (!process.env.TEST_DATABASE_URL && (await reachable('127.0.0.1', 5432))) {
 // The compose test checks the file with Debian's docker-compose; install it when we can.
 if (spawnSync('sh', ['-c', 'command -v docker-compose']).status !== 0 && process.getuid?.() === 0) {
   console.log('» installing docker-compose (Debian package) for the compose check…');
-  spawnSync('sh', ['-c', 'apt-get install -y -q docker-compose >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q docker-compose >/dev/null 2>&1)'], { stdio: 'inherit' });
+  spawnSync(
+    'sh',
+    [
+      '-c',
+      'apt-get install -y -q docker-compose >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q docker-compose >/dev/null 2>&1)',
+    ],
+    { stdio: 'inherit' },
+  );
 }
 mkdirSync(join(ROOT, 'test-results'), { recursive: true });
 const out = join(ROOT, 'test-results', 'jest.json');
 const args = ['--ci', '--json', `--outputFile=${out}`, '--maxWorkers=2', ...process.argv.slice(2)];
-const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/jest/bin/jest.js'), ...args], { cwd: ROOT, stdio: 'inherit' });
+const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/jest/bin/jest.js'), ...args], {
+  cwd: ROOT,
+  stdio: 'inherit',
+});
 let passed = 0;
 let failed = 0;
 try {

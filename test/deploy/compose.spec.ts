@@ -21,8 +21,17 @@ describe('docker-compose.yml', () => {
   };
 
   it('runs PostgreSQL, NATS and the four services by default, each with a health check', () => {
-    const byDefault = Object.entries(compose.services).filter(([, s]) => !s.profiles).map(([n]) => n);
-    expect(byDefault.sort()).toEqual(['audit', 'documents', 'identity', 'integration-bus', 'nats', 'postgres']);
+    const byDefault = Object.entries(compose.services)
+      .filter(([, s]) => !s.profiles)
+      .map(([n]) => n);
+    expect(byDefault.sort()).toEqual([
+      'audit',
+      'documents',
+      'identity',
+      'integration-bus',
+      'nats',
+      'postgres',
+    ]);
     for (const [name, svc] of Object.entries(compose.services)) {
       expect({ name, test: Array.isArray(svc.healthcheck?.test) }).toEqual({ name, test: true });
     }
@@ -42,9 +51,20 @@ describe('docker-compose.yml', () => {
   it('has a `federation` profile with a provincial node (own PostgreSQL, leaf NATS, four services)', () => {
     const province = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('federation'));
     expect(province.map(([n]) => n).sort()).toEqual([
-      'audit-province', 'documents-province', 'identity-province', 'integration-bus-province', 'nats-province', 'node-certs', 'postgres-province',
+      'audit-province',
+      'documents-province',
+      'identity-province',
+      'integration-bus-province',
+      'nats-province',
+      'node-certs',
+      'postgres-province',
     ]);
-    for (const name of ['identity-province', 'documents-province', 'integration-bus-province', 'audit-province']) {
+    for (const name of [
+      'identity-province',
+      'documents-province',
+      'integration-bus-province',
+      'audit-province',
+    ]) {
       const svc = compose.services[name];
       expect(svc.environment?.NODE_ID).toBe('province-01');
       expect(svc.depends_on?.['nats-province']?.condition).toBe('service_healthy');
@@ -57,8 +77,14 @@ describe('docker-compose.yml', () => {
     expect(leafConf).toMatch(/deny_exports: \["lt\.>"\]/);
     // The buses are federated: durable inbound from the other node's JetStream domain, a trust list, a witness.
     const bus = compose.services['integration-bus-province'].environment ?? {};
-    expect(bus).toMatchObject({ FEDERATION_PEERS: 'central@central', FEDERATION_WITNESS_NODE: 'central', TRUSTED_NODE_CERTS: '/certs/central.crt' });
-    expect(compose.services['integration-bus'].environment?.FEDERATION_PEERS).toContain('province-01@province-01');
+    expect(bus).toMatchObject({
+      FEDERATION_PEERS: 'central@central',
+      FEDERATION_WITNESS_NODE: 'central',
+      TRUSTED_NODE_CERTS: '/certs/central.crt',
+    });
+    expect(compose.services['integration-bus'].environment?.FEDERATION_PEERS).toContain(
+      'province-01@province-01',
+    );
     // The provincial identity replicates the centre's organization directory (JetStream domain `central`).
     expect(compose.services['identity-province'].environment?.DIRECTORY_UPSTREAM_DOMAIN).toBe('central');
     expect(compose.services.identity.environment?.DIRECTORY_UPSTREAM_DOMAIN).toBeUndefined();
@@ -82,7 +108,8 @@ describe('docker-compose.yml', () => {
 
   it("is accepted by Debian's docker-compose (`docker-compose config`)", () => {
     const which = spawnSync('sh', ['-c', 'command -v docker-compose']);
-    if (which.status !== 0) throw new Error('docker-compose is not installed: apt-get install docker-compose');
+    if (which.status !== 0)
+      throw new Error('docker-compose is not installed: apt-get install docker-compose');
     const out = execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
       env: { ...process.env, POSTGRES_PASSWORD: 'compose-check-only' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,7 +22,9 @@ function docsOf(file: string): Doc[] {
 }
 
 describe('Kubernetes manifests in deploy/', () => {
-  const base = yamlFiles(join(DEPLOY, 'k8s', 'base')).flatMap(docsOf).filter((d) => d && d.kind);
+  const base = yamlFiles(join(DEPLOY, 'k8s', 'base'))
+    .flatMap(docsOf)
+    .filter((d) => d && d.kind);
   const deployments = base.filter((d) => d.kind === 'Deployment');
 
   it('every YAML file in deploy/ parses', () => {
@@ -32,33 +34,53 @@ describe('Kubernetes manifests in deploy/', () => {
   });
 
   it('has a Deployment per service', () => {
-    expect(deployments.map((d) => d.metadata?.name).sort()).toEqual(['audit', 'documents', 'identity', 'integration-bus']);
+    expect(deployments.map((d) => d.metadata?.name).sort()).toEqual([
+      'audit',
+      'documents',
+      'identity',
+      'integration-bus',
+    ]);
   });
 
-  it.each(['identity', 'documents', 'integration-bus', 'audit'])('%s: probes, limits, non-root, no privilege escalation', (name) => {
-    const d = deployments.find((x) => x.metadata?.name === name)!;
-    const pod = d.spec.template.spec;
-    expect(pod.securityContext.runAsNonRoot).toBe(true);
-    for (const c of pod.containers) {
-      expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
-      expect(c.livenessProbe.httpGet.path).toBe('/health/live');
-      expect(c.resources.requests.cpu).toBeDefined();
-      expect(c.resources.requests.memory).toBeDefined();
-      expect(c.resources.limits.cpu).toBeDefined();
-      expect(c.resources.limits.memory).toBeDefined();
-      expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
-      expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
-      for (const e of c.env ?? []) {
-        if (/PASSWORD|SECRET|KEY$/.test(e.name)) expect({ name: e.name, fromSecret: !!e.valueFrom?.secretKeyRef }).toEqual({ name: e.name, fromSecret: true });
+  it.each(['identity', 'documents', 'integration-bus', 'audit'])(
+    '%s: probes, limits, non-root, no privilege escalation',
+    (name) => {
+      const d = deployments.find((x) => x.metadata?.name === name)!;
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      for (const c of pod.containers) {
+        expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+        expect(c.livenessProbe.httpGet.path).toBe('/health/live');
+        expect(c.resources.requests.cpu).toBeDefined();
+        expect(c.resources.requests.memory).toBeDefined();
+        expect(c.resources.limits.cpu).toBeDefined();
+        expect(c.resources.limits.memory).toBeDefined();
+        expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+        expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+        for (const e of c.env ?? []) {
+          if (/PASSWORD|SECRET|KEY$/.test(e.name))
+            expect({ name: e.name, fromSecret: !!e.valueFrom?.secretKeyRef }).toEqual({
+              name: e.name,
+              fromSecret: true,
+            });
+        }
       }
-    }
-  });
+    },
+  );
 
   it('gives each Deployment a PodDisruptionBudget and a HorizontalPodAutoscaler', () => {
     for (const d of deployments) {
       const name = d.metadata?.name;
-      expect(base.some((x) => x.kind === 'PodDisruptionBudget' && x.spec.selector.matchLabels['app.kubernetes.io/name'] === name)).toBe(true);
-      expect(base.some((x) => x.kind === 'HorizontalPodAutoscaler' && x.spec.scaleTargetRef.name === name)).toBe(true);
+      expect(
+        base.some(
+          (x) =>
+            x.kind === 'PodDisruptionBudget' &&
+            x.spec.selector.matchLabels['app.kubernetes.io/name'] === name,
+        ),
+      ).toBe(true);
+      expect(
+        base.some((x) => x.kind === 'HorizontalPodAutoscaler' && x.spec.scaleTargetRef.name === name),
+      ).toBe(true);
     }
   });
 
@@ -68,7 +90,12 @@ describe('Kubernetes manifests in deploy/', () => {
     expect(deny?.spec.podSelector).toEqual({});
     expect(deny?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(policies.map((p) => p.metadata?.name)).toEqual(
-      expect.arrayContaining(['lienthong-services', 'postgres-from-services', 'nats-from-services', 'integration-bus-national-axis']),
+      expect.arrayContaining([
+        'lienthong-services',
+        'postgres-from-services',
+        'nats-from-services',
+        'integration-bus-national-axis',
+      ]),
     );
   });
 
@@ -87,13 +114,25 @@ describe('Kubernetes manifests in deploy/', () => {
   });
 
   it('makes the province identity a directory replica of the central JetStream domain', () => {
-    const k = docsOf(join(DEPLOY, 'k8s', 'overlays', 'province', 'kustomization.yaml'))[0] as { patches: { target: { kind?: string; name?: string }; patch: string }[] };
+    const k = docsOf(join(DEPLOY, 'k8s', 'overlays', 'province', 'kustomization.yaml'))[0] as {
+      patches: { target: { kind?: string; name?: string }; patch: string }[];
+    };
     const identity = k.patches.filter((p) => p.target.kind === 'Deployment' && p.target.name === 'identity');
-    const ops = identity.flatMap((p) => parseAllDocuments(p.patch).flatMap((d) => d.toJS() as { op: string; path: string; value: { name: string; value: string } }[]));
-    expect(ops).toContainEqual({ op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'DIRECTORY_UPSTREAM_DOMAIN', value: 'central' } });
+    const ops = identity.flatMap((p) =>
+      parseAllDocuments(p.patch).flatMap(
+        (d) => d.toJS() as { op: string; path: string; value: { name: string; value: string } }[],
+      ),
+    );
+    expect(ops).toContainEqual({
+      op: 'add',
+      path: '/spec/template/spec/containers/0/env/-',
+      value: { name: 'DIRECTORY_UPSTREAM_DOMAIN', value: 'central' },
+    });
     const central = docsOf(join(DEPLOY, 'nats', 'values-central.yaml'))[0] as any;
     expect(central.config.jetstream.domain).toBe('central');
-    expect(readFileSync(join(DEPLOY, 'k8s', 'overlays', 'central', 'kustomization.yaml'), 'utf8')).not.toMatch(/DIRECTORY_UPSTREAM_DOMAIN/);
+    expect(
+      readFileSync(join(DEPLOY, 'k8s', 'overlays', 'central', 'kustomization.yaml'), 'utf8'),
+    ).not.toMatch(/DIRECTORY_UPSTREAM_DOMAIN/);
   });
 
   it('runs NATS as a 3-node JetStream cluster with TLS leaf nodes (central listens, province dials out)', () => {

@@ -5,7 +5,12 @@ import { PlatformProcesses, type Service } from './support/platform-processes';
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 
 /** RFC 9162 §2.1.3.2, written here independently of the audit service's own code. */
-function rootFromInclusionProof(leafIndex: number, treeSize: number, leafHash: Buffer, path: Buffer[]): Buffer {
+function rootFromInclusionProof(
+  leafIndex: number,
+  treeSize: number,
+  leafHash: Buffer,
+  path: Buffer[],
+): Buffer {
   let fn = leafIndex;
   let sn = treeSize - 1;
   let r = leafHash;
@@ -13,7 +18,11 @@ function rootFromInclusionProof(leafIndex: number, treeSize: number, leafHash: B
     if (sn === 0) throw new Error('proof too long');
     if (fn % 2 === 1 || fn === sn) {
       r = sha256(Buffer.from([1]), p, r);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn >>= 1; sn >>= 1; }
+      if (fn % 2 === 0)
+        while (fn % 2 === 0 && fn !== 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
     } else {
       r = sha256(Buffer.from([1]), r, p);
     }
@@ -34,7 +43,8 @@ describe('a document travels between two party organizations', () => {
   const PROVINCE_A = '000.11.00.P11';
   const PROVINCE_B = '000.12.00.P12';
 
-  const api = (service: Service, method: string, path: string, token?: string, body?: unknown) => callApi(platform, service, method, path, token, body);
+  const api = (service: Service, method: string, path: string, token?: string, body?: unknown) =>
+    callApi(platform, service, method, path, token, body);
   const login = (username: string, password: string) => loginAt(platform, username, password);
 
   beforeAll(async () => {
@@ -47,7 +57,12 @@ describe('a document travels between two party organizations', () => {
       [PROVINCE_B, 'Tỉnh ủy B'],
     ]) {
       const r = await api('identity', 'POST', '/api/v1/organizations', admin, {
-        code, name, parentCode: root, level: 'province', sector: 'party', zone: 'party-wan',
+        code,
+        name,
+        parentCode: root,
+        level: 'province',
+        sector: 'party',
+        zone: 'party-wan',
       });
       expect(r.status).toBe(201);
     }
@@ -57,7 +72,13 @@ describe('a document travels between two party organizations', () => {
       ['clerk.b', PROVINCE_B, ['clerk']],
       ['auditor.root', root, ['auditor']],
     ] as const) {
-      const r = await api('identity', 'POST', '/api/v1/users', admin, { username, fullName: username, password, organizationCode: org, roles });
+      const r = await api('identity', 'POST', '/api/v1/users', admin, {
+        username,
+        fullName: username,
+        password,
+        organizationCode: org,
+        roles,
+      });
       expect(r.status).toBe(201);
       tokens[username] = await login(username, password);
     }
@@ -100,7 +121,13 @@ describe('a document travels between two party organizations', () => {
       return r.body.recipients?.[0]?.statusCode === '01';
     }, 'status 01 at the sender');
 
-    const accepted = await api('documents', 'POST', `/api/v1/documents/${incoming.id}/status`, tokens['clerk.b'], { status: 'accepted' });
+    const accepted = await api(
+      'documents',
+      'POST',
+      `/api/v1/documents/${incoming.id}/status`,
+      tokens['clerk.b'],
+      { status: 'accepted' },
+    );
     expect(accepted.status).toBeLessThan(300);
     const recipient = await until(async () => {
       const r = await api('documents', 'GET', `/api/v1/documents/${id}`, tokens['clerk.a']);
@@ -128,8 +155,20 @@ describe('a document travels between two party organizations', () => {
     const keys = await api('audit', 'GET', '/api/v1/audit/keys', admin);
     const key = keys.body.keys.find((k: any) => k.keyId === checkpoint.keyId);
     const text = `${checkpoint.origin}\n${checkpoint.treeSize}\n${Buffer.from(checkpoint.rootHash, 'hex').toString('base64')}\n`;
-    expect(verifySignature(null, Buffer.from(text), createPublicKey(key.publicKey), Buffer.from(checkpoint.signature, 'base64'))).toBe(true);
-    const proof = await api('audit', 'GET', `/api/v1/audit/proofs/inclusion?leafIndex=${sentEvent.leafIndex}&treeSize=${checkpoint.treeSize}`, admin);
+    expect(
+      verifySignature(
+        null,
+        Buffer.from(text),
+        createPublicKey(key.publicKey),
+        Buffer.from(checkpoint.signature, 'base64'),
+      ),
+    ).toBe(true);
+    const proof = await api(
+      'audit',
+      'GET',
+      `/api/v1/audit/proofs/inclusion?leafIndex=${sentEvent.leafIndex}&treeSize=${checkpoint.treeSize}`,
+      admin,
+    );
     expect(proof.status).toBe(200);
     expect(proof.body.leafHash).toBe(sentEvent.leafHash);
     const root = rootFromInclusionProof(

@@ -23,20 +23,26 @@ describe('the platform as four processes', () => {
   });
 
   it('every service answers /health/ready within 60 s', async () => {
-    if (!booted) throw new Error(`not ready: ${String(bootError)}; logs:\n${SERVICES.map((s) => `${s}: ${logs[s].slice(-1500)}`).join('\n')}`);
-    for (const s of SERVICES) expect((await fetch(`http://127.0.0.1:${ports[s]}/health/ready`)).status).toBe(200);
+    if (!booted)
+      throw new Error(
+        `not ready: ${String(bootError)}; logs:\n${SERVICES.map((s) => `${s}: ${logs[s].slice(-1500)}`).join('\n')}`,
+      );
+    for (const s of SERVICES)
+      expect((await fetch(`http://127.0.0.1:${ports[s]}/health/ready`)).status).toBe(200);
   });
 
   it('services reach each other over NATS request/reply', async () => {
     const r = await fetch(`http://127.0.0.1:${ports.documents}/health/peers`);
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { peers: { service: string; ok: boolean; info?: { service: string } }[] };
+    const body = (await r.json()) as {
+      peers: { service: string; ok: boolean; info?: { service: string } }[];
+    };
     expect(body.peers.map((p) => [p.service, p.ok, p.info?.service])).toEqual(
       SERVICES.map((s) => [s, true, s]),
     );
   });
 
-  it('answers the API error shape with the caller\'s correlation id', async () => {
+  it("answers the API error shape with the caller's correlation id", async () => {
     const r = await fetch(`http://127.0.0.1:${ports.audit}/api/v1/no-such-thing`, {
       headers: { 'X-Correlation-Id': 'e2e-check-1' },
     });
@@ -48,11 +54,20 @@ describe('the platform as four processes', () => {
   });
 
   it('refuses calls without a token (401) and with a forged one, in the API error shape', async () => {
-    const none = await fetch(`http://127.0.0.1:${ports.audit}/api/v1/audit/events`, { headers: { 'X-Correlation-Id': 'e2e-check-2' } });
+    const none = await fetch(`http://127.0.0.1:${ports.audit}/api/v1/audit/events`, {
+      headers: { 'X-Correlation-Id': 'e2e-check-2' },
+    });
     expect(none.status).toBe(401);
-    expect(await none.json()).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED', correlationId: 'e2e-check-2' });
+    expect(await none.json()).toMatchObject({
+      statusCode: 401,
+      code: 'UNAUTHORIZED',
+      correlationId: 'e2e-check-2',
+    });
     const forged = await fetch(`http://127.0.0.1:${ports.documents}/api/v1/documents`, {
-      headers: { Authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwib3JnIjoiWCIsInJvbGVzIjpbInN5c3RlbS1hZG1pbiJdfQ.' },
+      headers: {
+        Authorization:
+          'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwib3JnIjoiWCIsInJvbGVzIjpbInN5c3RlbS1hZG1pbiJdfQ.',
+      },
     });
     expect(forged.status).toBe(401);
   });

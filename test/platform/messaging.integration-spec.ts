@@ -3,14 +3,27 @@ import { Streams, Subjects, type EventEnvelope } from '@lienthong/contracts';
 import { dropSchema, eventually, NatsServerProcess, testServiceEnv } from '@lienthong/testing';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createServiceApp, JetStreamService, loadConfig, OutboxService, ProcessedMessages, type ConsumedMessage } from '@lienthong/common';
+import {
+  createServiceApp,
+  JetStreamService,
+  loadConfig,
+  OutboxService,
+  ProcessedMessages,
+  type ConsumedMessage,
+} from '@lienthong/common';
 import { ProbeConfig, ProbeModule } from './probe.module';
 
 jest.setTimeout(60_000);
 
 async function boot(env: Record<string, string | undefined>): Promise<INestApplication> {
   const config = loadConfig(ProbeConfig, env, 'probe');
-  return createServiceApp({ service: 'probe', title: 'probe', module: ProbeModule.register(config), config, listen: false });
+  return createServiceApp({
+    service: 'probe',
+    title: 'probe',
+    module: ProbeModule.register(config),
+    config,
+    listen: false,
+  });
 }
 
 describe('outbox and JetStream on real PostgreSQL and NATS', () => {
@@ -55,10 +68,15 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
       outbox.add(m, { subject: Subjects.probe('outage'), type: 'probe.ping', data: { n: 1 }, id }),
     );
     await new Promise((r) => setTimeout(r, 1500));
-    const [{ count: pending }] = await ds.query('SELECT count(*)::int AS count FROM outbox WHERE id = $1', [id]);
+    const [{ count: pending }] = await ds.query('SELECT count(*)::int AS count FROM outbox WHERE id = $1', [
+      id,
+    ]);
     expect(pending).toBe(1);
     await nats.start();
-    await eventually(async () => (await ds.query('SELECT 1 FROM outbox WHERE id = $1', [id])).length === 0, 30_000);
+    await eventually(
+      async () => (await ds.query('SELECT 1 FROM outbox WHERE id = $1', [id])).length === 0,
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     expect(await streamMessagesWithId(id)).toBe(1);
   });
@@ -67,7 +85,13 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
     const js = app.get(JetStreamService);
     const seen: number[] = [];
     const handle = await js.consume(
-      { stream: Streams.probe().name, durable: 'retry-probe', filterSubject: Subjects.probe('retry'), maxDeliver: 5, backoffMs: [50] },
+      {
+        stream: Streams.probe().name,
+        durable: 'retry-probe',
+        filterSubject: Subjects.probe('retry'),
+        maxDeliver: 5,
+        backoffMs: [50],
+      },
       async (batch: ConsumedMessage[]) => {
         seen.push(batch[0].deliveryCount);
         if (batch[0].deliveryCount < 3) throw new Error('not yet');
@@ -84,7 +108,13 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
     const js = app.get(JetStreamService);
     let attempts = 0;
     const handle = await js.consume(
-      { stream: Streams.probe().name, durable: 'poison-probe', filterSubject: Subjects.probe('poison'), maxDeliver: 3, backoffMs: [50] },
+      {
+        stream: Streams.probe().name,
+        durable: 'poison-probe',
+        filterSubject: Subjects.probe('poison'),
+        maxDeliver: 3,
+        backoffMs: [50],
+      },
       async () => {
         attempts++;
         throw new Error('always fails');
@@ -96,7 +126,9 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
     const dlq = Streams.deadLetters().name;
     const msg = await eventually(async () => {
       try {
-        return await jsm.streams.getMessage(dlq, { last_by_subj: Subjects.deadLetter(Streams.probe().name, 'poison-probe') });
+        return await jsm.streams.getMessage(dlq, {
+          last_by_subj: Subjects.deadLetter(Streams.probe().name, 'poison-probe'),
+        });
       } catch {
         return undefined;
       }
@@ -113,7 +145,13 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
     const processed = app.get(ProcessedMessages);
     let deliveries = 0;
     const handle = await js.consume(
-      { stream: Streams.probe().name, durable: 'idem-probe', filterSubject: Subjects.probe('idem'), maxDeliver: 5, backoffMs: [50] },
+      {
+        stream: Streams.probe().name,
+        durable: 'idem-probe',
+        filterSubject: Subjects.probe('idem'),
+        maxDeliver: 5,
+        backoffMs: [50],
+      },
       async (batch: ConsumedMessage[]) => {
         deliveries++;
         const { envelope } = batch[0];

@@ -1,5 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { BaseServiceConfig, createMessagingTables, dropMessagingTables, PlatformModule } from '@lienthong/common';
+import {
+  BaseServiceConfig,
+  createMessagingTables,
+  dropMessagingTables,
+  PlatformModule,
+} from '@lienthong/common';
 import { Streams } from '@lienthong/contracts';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 

@@ -1,5 +1,14 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsISO8601, IsObject, IsOptional, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
+import {
+  IsIn,
+  IsISO8601,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 
 /** The catalogue of audit actions; every service emits only these. */
 export const AuditActions = {
@@ -90,7 +99,14 @@ export class AuditEventPayload {
  */
 export interface SignedCheckpointMessage {
   /** The signed checkpoint exactly as GET /audit/checkpoint returns it. */
-  checkpoint: { origin: string; treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
+  checkpoint: {
+    origin: string;
+    treeSize: number;
+    rootHash: string;
+    timestamp: string;
+    keyId: string;
+    signature: string;
+  };
   /** Ed25519 public key of `checkpoint.keyId`, base64 of the raw 32 bytes. */
   publicKey: string;
   /** The previous checkpoint this node signed (absent for the first) and the consistency proof from it. */

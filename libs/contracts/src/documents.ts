@@ -18,12 +18,7 @@ export const STATUS_CODES = {
   'recall-agreed': '15',
   'recall-refused': '16',
 } as const;
-export type RecipientStatus =
-  | 'queued'
-  | 'sent'
-  | 'failed'
-  | 'expired'
-  | keyof typeof STATUS_CODES;
+export type RecipientStatus = 'queued' | 'sent' | 'failed' | 'expired' | keyof typeof STATUS_CODES;
 
 export interface DocumentSigner {
   competence?: string;

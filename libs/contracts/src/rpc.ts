@@ -10,7 +10,10 @@ export interface ServiceInfo {
 /** Typed request/reply map: method (see `RpcMethods`, subject via `rpcSubject`) → request and response. */
 export interface RpcMap {
   'identity.organization.get': { req: { code: string }; res: OrganizationView | null };
-  'identity.organization.resolve': { req: { codes: string[] }; res: { found: OrganizationView[]; missing: string[] } };
+  'identity.organization.resolve': {
+    req: { codes: string[] };
+    res: { found: OrganizationView[]; missing: string[] };
+  };
   'identity.organization.subtree': { req: { code: string }; res: { codes: string[] } };
   'identity.organization.exists': { req: { code: string }; res: { exists: boolean } };
   'identity.organization.upsert-state': {

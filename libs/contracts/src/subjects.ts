@@ -32,7 +32,8 @@ export const Subjects = {
   /** Federation: messages from this node to `nodeId` (stream FEDOUT; sourced into the target's FEDIN). */
   federationOut: (nodeId: string) => qualify(`fed.${nodeId}.msg`),
   /** Federation: one part of a large package (raw bytes), read back by subject from the target's FEDIN. */
-  federationPart: (nodeId: string, transferId: string, part: number) => qualify(`fed.${nodeId}.part.${transferId}.${part}`),
+  federationPart: (nodeId: string, transferId: string, part: number) =>
+    qualify(`fed.${nodeId}.part.${transferId}.${part}`),
   /** Every part of one transfer (to purge them once the package is applied). */
   federationParts: (nodeId: string, transferId: string) => qualify(`fed.${nodeId}.part.${transferId}.*`),
   federationTo: (nodeId: string) => qualify(`fed.${nodeId}.>`),

@@ -17,7 +17,12 @@ export function freePort(): Promise<number> {
 }
 
 export function natsServerBinary(): string {
-  for (const p of [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server']) {
+  for (const p of [
+    process.env.NATS_SERVER_BIN,
+    '/usr/sbin/nats-server',
+    '/usr/local/bin/nats-server',
+    '/usr/bin/nats-server',
+  ]) {
     if (p && existsSync(p)) return p;
   }
   return 'nats-server';

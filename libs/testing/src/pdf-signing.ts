@@ -11,8 +11,12 @@ export interface TestIdentity {
 function rsaKeys() {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
-    privateKey: forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey,
-    publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey,
+    privateKey: forge.pki.privateKeyFromPem(
+      privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    ) as forge.pki.rsa.PrivateKey,
+    publicKey: forge.pki.publicKeyFromPem(
+      publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    ) as forge.pki.rsa.PublicKey,
   };
 }
 
@@ -29,8 +33,14 @@ function certificate(
   cert.serialNumber = (0x1000 + serial++).toString(16);
   cert.validity.notBefore = opts.notBefore ?? new Date(Date.now() - 24 * 3600_000);
   cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + 365 * 24 * 3600_000);
-  cert.setSubject([{ name: 'commonName', value: subjectCn }, { name: 'countryName', value: 'VN' }]);
-  cert.setIssuer([{ name: 'commonName', value: issuer?.cn ?? subjectCn }, { name: 'countryName', value: 'VN' }]);
+  cert.setSubject([
+    { name: 'commonName', value: subjectCn },
+    { name: 'countryName', value: 'VN' },
+  ]);
+  cert.setIssuer([
+    { name: 'commonName', value: issuer?.cn ?? subjectCn },
+    { name: 'countryName', value: 'VN' },
+  ]);
   cert.setExtensions(
     opts.ca
       ? [
@@ -52,7 +62,11 @@ export function makeCa(cn: string): TestIdentity {
   return { key: privateKey, cert, pem: forge.pki.certificateToPem(cert) };
 }
 
-export function makeSigner(cn: string, ca: TestIdentity, validity: { notBefore?: Date; notAfter?: Date } = {}): TestIdentity {
+export function makeSigner(
+  cn: string,
+  ca: TestIdentity,
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): TestIdentity {
   const { privateKey, publicKey } = rsaKeys();
   const caCn = ca.cert.subject.getField('CN').value as string;
   const cert = certificate(cn, publicKey, { cn: caCn, key: ca.key }, privateKey, { ca: false, ...validity });

@@ -74,7 +74,11 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
 }
 
 /** Polls until `fn` returns a truthy value or the time runs out (then throws with the last value). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let lastError: unknown;
@@ -87,5 +91,7 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(last)} ${lastError ? String(lastError) : ''}`);
+  throw new Error(
+    `condition not met in ${timeoutMs} ms; last value ${JSON.stringify(last)} ${lastError ? String(lastError) : ''}`,
+  );
 }

@@ -39,7 +39,14 @@ export class TestTokens {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
-    return new TestTokens(privateKey, publicJwk, server, `http://127.0.0.1:${port}/jwks.json`, issuer, audience);
+    return new TestTokens(
+      privateKey,
+      publicJwk,
+      server,
+      `http://127.0.0.1:${port}/jwks.json`,
+      issuer,
+      audience,
+    );
   }
 
   async mint(o: MintOptions): Promise<string> {

@@ -1,6 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import type * as Contracts from '@lienthong/contracts';
-import { type EventEnvelope, type SignedCheckpointMessage, Subjects, type WitnessSubmittedEvent } from '@lienthong/contracts';
+import {
+  type EventEnvelope,
+  type SignedCheckpointMessage,
+  Subjects,
+  type WitnessSubmittedEvent,
+} from '@lienthong/contracts';
 import { dropSchema, eventually, testServiceEnv } from '@lienthong/testing';
 import type { Subscription } from '@nats-io/transport-node';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -42,7 +47,8 @@ async function startCentral(
   return out;
 }
 
-const pem = (k: ReturnType<typeof generateKeyPairSync>['privateKey']) => k.export({ type: 'pkcs8', format: 'pem' }).toString();
+const pem = (k: ReturnType<typeof generateKeyPairSync>['privateKey']) =>
+  k.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 interface Cosignature {
   witness: string;
@@ -106,7 +112,10 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
       }
     })();
     void (async () => {
-      for await (const m of back) await province.js.publish(Subjects.witnessCosigned(), m.data, { msgID: m.headers?.get('Nats-Msg-Id') });
+      for await (const m of back)
+        await province.js.publish(Subjects.witnessCosigned(), m.data, {
+          msgID: m.headers?.get('Nats-Msg-Id'),
+        });
     })();
   });
 
@@ -119,15 +128,25 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
 
   /** What the province's bus hands to the central node's bus, which gives it to the witness. */
   async function submit(data: WitnessSubmittedEvent, id: string = randomUUID()): Promise<void> {
-    const env: EventEnvelope<WitnessSubmittedEvent> = { id, type: 'witness.submitted', occurredAt: new Date().toISOString(), source: 'integration-bus@central', data };
+    const env: EventEnvelope<WitnessSubmittedEvent> = {
+      id,
+      type: 'witness.submitted',
+      occurredAt: new Date().toISOString(),
+      source: 'integration-bus@central',
+      data,
+    };
     await province.js.publish(central.Subjects.witnessSubmitted(), JSON.stringify(env), { msgID: id });
   }
 
   const centralHttp = () => request(centralApp.getHttpServer());
   const auth = () => ({ Authorization: `Bearer ${admin}` });
   const cosignatures = async (treeSize?: number): Promise<Cosignature[]> =>
-    (await province.http.get(`/api/v1/audit/checkpoint/cosignatures${treeSize === undefined ? '' : `?treeSize=${treeSize}`}`).set(auth()).expect(200))
-      .body.items;
+    (
+      await province.http
+        .get(`/api/v1/audit/checkpoint/cosignatures${treeSize === undefined ? '' : `?treeSize=${treeSize}`}`)
+        .set(auth())
+        .expect(200)
+    ).body.items;
   /** Grows the province's log to `size` and signs a checkpoint there (as its timer would). */
   const checkpointAt = async (size: number) => {
     for (let i = await province.count(); i < size; i++) await province.publish(auditEvent());
@@ -149,29 +168,65 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
     expect(second.data.previous).toEqual({ treeSize: 12, rootHash: first.data.checkpoint.rootHash });
     expect(second.data.consistency.length).toBeGreaterThan(0);
     // The proof is the API's.
-    const api = await province.http.get('/api/v1/audit/proofs/consistency?first=12&second=21').set(auth()).expect(200);
+    const api = await province.http
+      .get('/api/v1/audit/proofs/consistency?first=12&second=21')
+      .set(auth())
+      .expect(200);
     expect(second.data.consistency).toEqual(api.body.proof);
 
-    const own = (await province.http.get('/api/v1/audit/checkpoints').set(auth()).expect(200)).body.items as { treeSize: number; rootHash: string }[];
+    const own = (await province.http.get('/api/v1/audit/checkpoints').set(auth()).expect(200)).body.items as {
+      treeSize: number;
+      rootHash: string;
+    }[];
     const got = await cosignatures();
     for (const cp of own.filter((c) => c.treeSize > 0)) {
       const c = got.find((x) => x.treeSize === cp.treeSize)!;
-      expect(c).toMatchObject({ witness: 'lienthong-central', rootHash: cp.rootHash, verdict: 'cosigned', verified: true, matchesCheckpoint: true });
+      expect(c).toMatchObject({
+        witness: 'lienthong-central',
+        rootHash: cp.rootHash,
+        verdict: 'cosigned',
+        verified: true,
+        matchesCheckpoint: true,
+      });
       // Anyone holding the central key can check it: the same text as the node's checkpoint.
-      const centralKeys = (await centralHttp().get('/api/v1/audit/keys').set(auth()).expect(200)).body.keys as { keyId: string; publicKey: string }[];
+      const centralKeys = (await centralHttp().get('/api/v1/audit/keys').set(auth()).expect(200)).body
+        .keys as { keyId: string; publicKey: string }[];
       const witnessPem = centralKeys.find((k) => k.keyId === c.witnessKeyId)!.publicKey;
-      expect(verifyCheckpointSignature(witnessPem, { origin: 'lienthong/hanoi', treeSize: c.treeSize, rootHash: c.rootHash, signature: c.cosignature! })).toBe(true);
+      expect(
+        verifyCheckpointSignature(witnessPem, {
+          origin: 'lienthong/hanoi',
+          treeSize: c.treeSize,
+          rootHash: c.rootHash,
+          signature: c.cosignature!,
+        }),
+      ).toBe(true);
     }
 
     const nodes = (await centralHttp().get('/api/v1/audit/witness/nodes').set(auth()).expect(200)).body.items;
     expect(nodes).toEqual([
-      expect.objectContaining({ nodeId: 'hanoi', origin: 'lienthong/hanoi', lastWitnessed: expect.objectContaining({ treeSize: 21 }), refused: 0 }),
+      expect.objectContaining({
+        nodeId: 'hanoi',
+        origin: 'lienthong/hanoi',
+        lastWitnessed: expect.objectContaining({ treeSize: 21 }),
+        refused: 0,
+      }),
     ]);
-    const page1 = (await centralHttp().get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=1').set(auth()).expect(200)).body;
+    const page1 = (
+      await centralHttp().get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=1').set(auth()).expect(200)
+    ).body;
     expect(page1.items).toHaveLength(1);
     expect(page1.nextCursor).not.toBeNull();
-    const page2 = (await centralHttp().get(`/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=10&cursor=${page1.nextCursor}`).set(auth()).expect(200)).body;
-    expect([...page1.items, ...page2.items].map((i: { checkpoint: { treeSize: number } }) => i.checkpoint.treeSize)).toEqual([12, 21]);
+    const page2 = (
+      await centralHttp()
+        .get(`/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=10&cursor=${page1.nextCursor}`)
+        .set(auth())
+        .expect(200)
+    ).body;
+    expect(
+      [...page1.items, ...page2.items].map(
+        (i: { checkpoint: { treeSize: number } }) => i.checkpoint.treeSize,
+      ),
+    ).toEqual([12, 21]);
   });
 
   it('answers a redelivered head the same way without a second row', async () => {
@@ -181,7 +236,12 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
     // A marker after them: once it is answered, the two above were handled (one consumer, in order).
     await checkpointAt(25);
     await eventually(async () => (await cosignatures()).some((c) => c.treeSize === 25), 30_000);
-    const rows = (await centralHttp().get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=100').set(auth()).expect(200)).body.items as {
+    const rows = (
+      await centralHttp()
+        .get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=100')
+        .set(auth())
+        .expect(200)
+    ).body.items as {
       checkpoint: { treeSize: number };
     }[];
     expect(rows.filter((r) => r.checkpoint.treeSize === 21)).toHaveLength(1);
@@ -194,48 +254,110 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
     const rewritten: WitnessSubmittedEvent = {
       ...last,
       nodeId: 'hanoi',
-      checkpoint: { ...last.checkpoint, rootHash: rewrittenRoot, signature: signCheckpoint(provinceKey.privateKey, 'lienthong/hanoi', 25, Buffer.from(rewrittenRoot, 'hex')) },
+      checkpoint: {
+        ...last.checkpoint,
+        rootHash: rewrittenRoot,
+        signature: signCheckpoint(
+          provinceKey.privateKey,
+          'lienthong/hanoi',
+          25,
+          Buffer.from(rewrittenRoot, 'hex'),
+        ),
+      },
     };
     await submit(rewritten);
     const forgedRoot = 'dd'.repeat(32);
-    await submit({ ...last, nodeId: 'hanoi', checkpoint: { ...last.checkpoint, treeSize: 26, rootHash: forgedRoot } });
+    await submit({
+      ...last,
+      nodeId: 'hanoi',
+      checkpoint: { ...last.checkpoint, treeSize: 26, rootHash: forgedRoot },
+    });
 
     await eventually(async () => {
-      const nodes = (await centralHttp().get('/api/v1/audit/witness/nodes').set(auth()).expect(200)).body.items;
+      const nodes = (await centralHttp().get('/api/v1/audit/witness/nodes').set(auth()).expect(200)).body
+        .items;
       return nodes[0]?.refused === 2;
     }, 30_000);
-    const rows = (await centralHttp().get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=100').set(auth()).expect(200)).body.items as {
+    const rows = (
+      await centralHttp()
+        .get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=100')
+        .set(auth())
+        .expect(200)
+    ).body.items as {
       checkpoint: { treeSize: number; rootHash: string };
       verdict: string;
       reason: string;
       cosignature: string | null;
     }[];
-    expect(rows.find((r) => r.checkpoint.rootHash === rewrittenRoot)).toMatchObject({ verdict: 'refused', reason: 'INCONSISTENT', cosignature: null });
-    expect(rows.find((r) => r.checkpoint.rootHash === forgedRoot)).toMatchObject({ verdict: 'refused', reason: 'BAD_SIGNATURE', cosignature: null });
+    expect(rows.find((r) => r.checkpoint.rootHash === rewrittenRoot)).toMatchObject({
+      verdict: 'refused',
+      reason: 'INCONSISTENT',
+      cosignature: null,
+    });
+    expect(rows.find((r) => r.checkpoint.rootHash === forgedRoot)).toMatchObject({
+      verdict: 'refused',
+      reason: 'BAD_SIGNATURE',
+      cosignature: null,
+    });
     // The witnessed head did not move.
     const nodes = (await centralHttp().get('/api/v1/audit/witness/nodes').set(auth()).expect(200)).body.items;
     expect(nodes[0]).toMatchObject({ lastWitnessed: { treeSize: 25 }, inconsistent: 1 });
 
     // Audited in the central node's own log.
     await eventually(async () => {
-      const res = await centralHttp().get('/api/v1/audit/events?action=audit.checkpoint.witness-refused').set(auth()).expect(200);
+      const res = await centralHttp()
+        .get('/api/v1/audit/events?action=audit.checkpoint.witness-refused')
+        .set(auth())
+        .expect(200);
       return res.body.items.length === 2;
     }, 30_000);
-    const audited = (await centralHttp().get('/api/v1/audit/events?action=audit.checkpoint.witness-refused').set(auth()).expect(200)).body.items;
-    expect(audited.map((i: { resource: { id: string } }) => i.resource.id).sort()).toEqual(['hanoi/25', 'hanoi/26']);
-    expect(audited.map((i: { details: { reason: string } }) => i.details.reason).sort()).toEqual(['BAD_SIGNATURE', 'INCONSISTENT']);
+    const audited = (
+      await centralHttp()
+        .get('/api/v1/audit/events?action=audit.checkpoint.witness-refused')
+        .set(auth())
+        .expect(200)
+    ).body.items;
+    expect(audited.map((i: { resource: { id: string } }) => i.resource.id).sort()).toEqual([
+      'hanoi/25',
+      'hanoi/26',
+    ]);
+    expect(audited.map((i: { details: { reason: string } }) => i.details.reason).sort()).toEqual([
+      'BAD_SIGNATURE',
+      'INCONSISTENT',
+    ]);
     expect(audited[0]).toMatchObject({ service: 'audit', outcome: 'failure', actor: { type: 'system' } });
-    const witnessed = await centralHttp().get('/api/v1/audit/events?action=audit.checkpoint.witnessed').set(auth()).expect(200);
-    expect(witnessed.body.items.map((i: { resource: { id: string } }) => i.resource.id).sort()).toEqual(['hanoi/12', 'hanoi/21', 'hanoi/25']);
+    const witnessed = await centralHttp()
+      .get('/api/v1/audit/events?action=audit.checkpoint.witnessed')
+      .set(auth())
+      .expect(200);
+    expect(witnessed.body.items.map((i: { resource: { id: string } }) => i.resource.id).sort()).toEqual([
+      'hanoi/12',
+      'hanoi/21',
+      'hanoi/25',
+    ]);
 
     // The refusals travel back too; the province stores them against nothing it signed.
-    await eventually(async () => (await cosignatures()).filter((c) => c.verdict === 'refused').length === 2, 30_000);
+    await eventually(
+      async () => (await cosignatures()).filter((c) => c.verdict === 'refused').length === 2,
+      30_000,
+    );
     const refusals = (await cosignatures()).filter((c) => c.verdict === 'refused');
-    for (const r of refusals) expect(r).toMatchObject({ matchesCheckpoint: false, cosignature: null, verified: null });
+    for (const r of refusals)
+      expect(r).toMatchObject({ matchesCheckpoint: false, cosignature: null, verified: null });
     // Its own checkpoint at 25 stays cosigned; the refusal of the rewritten root at 25 sits beside it.
     expect(await cosignatures(25)).toEqual([
-      expect.objectContaining({ verdict: 'cosigned', rootHash: last.checkpoint.rootHash, verified: true, matchesCheckpoint: true }),
-      expect.objectContaining({ verdict: 'refused', reason: 'INCONSISTENT', rootHash: 'ee'.repeat(32), matchesCheckpoint: false }),
+      expect.objectContaining({
+        verdict: 'cosigned',
+        rootHash: last.checkpoint.rootHash,
+        verified: true,
+        matchesCheckpoint: true,
+      }),
+      expect.objectContaining({
+        verdict: 'refused',
+        reason: 'INCONSISTENT',
+        rootHash: 'ee'.repeat(32),
+        matchesCheckpoint: false,
+      }),
     ]);
   });
 
@@ -244,7 +366,9 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
     await checkpointAt(30);
     await checkpointAt(34);
     await eventually(async () => (await cosignatures(34)).some((c) => c.verdict === 'refused'), 30_000);
-    expect(await cosignatures(34)).toEqual([expect.objectContaining({ verdict: 'refused', reason: 'GAP', matchesCheckpoint: true })]);
+    expect(await cosignatures(34)).toEqual([
+      expect.objectContaining({ verdict: 'refused', reason: 'GAP', matchesCheckpoint: true }),
+    ]);
 
     // The bus replays what was lost, then the refused one.
     const at = (n: number) => signed.find((e) => e.data.checkpoint.treeSize === n)!.data;
@@ -252,20 +376,35 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
     await submit({ ...at(34), nodeId: 'hanoi' });
     await eventually(async () => (await cosignatures(34)).some((c) => c.verdict === 'cosigned'), 30_000);
     expect((await cosignatures(30))[0]).toMatchObject({ verdict: 'cosigned', verified: true });
-    expect((await cosignatures(34)).find((c) => c.verdict === 'cosigned')).toMatchObject({ verified: true, matchesCheckpoint: true });
+    expect((await cosignatures(34)).find((c) => c.verdict === 'cosigned')).toMatchObject({
+      verified: true,
+      matchesCheckpoint: true,
+    });
     const nodes = (await centralHttp().get('/api/v1/audit/witness/nodes').set(auth()).expect(200)).body.items;
     expect(nodes[0]).toMatchObject({ lastWitnessed: { treeSize: 34 }, refused: 3, inconsistent: 1 });
   });
 
   it('answers bad ids and parameters with 4xx and a code', async () => {
-    const bad = await centralHttp().get('/api/v1/audit/witness/nodes/NOT%20A%20NODE/checkpoints').set(auth()).expect(400);
+    const bad = await centralHttp()
+      .get('/api/v1/audit/witness/nodes/NOT%20A%20NODE/checkpoints')
+      .set(auth())
+      .expect(400);
     expect(bad.body.code).toBe('VALIDATION_FAILED');
-    const unknown = await centralHttp().get('/api/v1/audit/witness/nodes/nowhere/checkpoints').set(auth()).expect(404);
+    const unknown = await centralHttp()
+      .get('/api/v1/audit/witness/nodes/nowhere/checkpoints')
+      .set(auth())
+      .expect(404);
     expect(unknown.body.code).toBe('WITNESS_NODE_UNKNOWN');
-    await centralHttp().get('/api/v1/audit/witness/nodes/hanoi/checkpoints?cursor=abc').set(auth()).expect(400);
+    await centralHttp()
+      .get('/api/v1/audit/witness/nodes/hanoi/checkpoints?cursor=abc')
+      .set(auth())
+      .expect(400);
     await province.http.get('/api/v1/audit/checkpoint/cosignatures?treeSize=-1').set(auth()).expect(400);
     await province.http.get('/api/v1/audit/witness/nodes').expect(401);
     const user = await province.token('ORG-A', ['clerk']);
-    await province.http.get('/api/v1/audit/witness/nodes').set({ Authorization: `Bearer ${user}` }).expect(403);
+    await province.http
+      .get('/api/v1/audit/witness/nodes')
+      .set({ Authorization: `Bearer ${user}` })
+      .expect(403);
   });
 });

@@ -24,15 +24,31 @@ describe('audit log (real PostgreSQL + NATS)', () => {
   afterAll(() => h.stop());
 
   it('turns published audit events into consecutive leaves with the documented item shape', async () => {
-    const events = Array.from({ length: 30 }, (_, i) => auditEvent({ action: i % 2 ? 'document.read' : 'document.sent' }));
+    const events = Array.from({ length: 30 }, (_, i) =>
+      auditEvent({ action: i % 2 ? 'document.read' : 'document.sent' }),
+    );
     for (const e of events) await h.publish(e);
     await eventually(async () => (await h.count()) >= 30, 20_000);
-    const res = await h.http.get('/api/v1/audit/events?limit=500').set('Authorization', `Bearer ${admin}`).expect(200);
+    const res = await h.http
+      .get('/api/v1/audit/events?limit=500')
+      .set('Authorization', `Bearer ${admin}`)
+      .expect(200);
     const byId = new Map(res.body.items.map((i: { id: string }) => [i.id, i]));
     const e0 = events[0];
     const item = byId.get(e0.id) as Record<string, unknown>;
     expect(Object.keys(item).sort()).toEqual(
-      ['action', 'actor', 'details', 'id', 'leafHash', 'leafIndex', 'outcome', 'resource', 'service', 'time'].sort(),
+      [
+        'action',
+        'actor',
+        'details',
+        'id',
+        'leafHash',
+        'leafIndex',
+        'outcome',
+        'resource',
+        'service',
+        'time',
+      ].sort(),
     );
     expect(item.actor).toEqual(e0.actor);
     expect(item.leafHash).toBe(leafHash(leafBytes(e0)).toString('hex'));
@@ -42,12 +58,18 @@ describe('audit log (real PostgreSQL + NATS)', () => {
 
   it('filters and pages by cursor', async () => {
     const actor = 'actor-filter-1';
-    for (let i = 0; i < 7; i++) await h.publish(auditEvent({ actor: { sub: actor, organizationCode: 'ORG-A', type: 'user' } }));
-    await eventually(async () => (await h.pg.query(`SELECT 1 FROM leaves WHERE actor_sub = $1`, [actor])).rowCount === 7, 20_000);
+    for (let i = 0; i < 7; i++)
+      await h.publish(auditEvent({ actor: { sub: actor, organizationCode: 'ORG-A', type: 'user' } }));
+    await eventually(
+      async () => (await h.pg.query(`SELECT 1 FROM leaves WHERE actor_sub = $1`, [actor])).rowCount === 7,
+      20_000,
+    );
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
-      const res: { body: { items: { leafIndex: number; actor: { sub: string } }[]; nextCursor: string | null } } = await h.http
+      const res: {
+        body: { items: { leafIndex: number; actor: { sub: string } }[]; nextCursor: string | null };
+      } = await h.http
         .get(`/api/v1/audit/events?actor=${actor}&limit=3${cursor ? `&cursor=${cursor}` : ''}`)
         .set('Authorization', `Bearer ${admin}`)
         .expect(200);
@@ -60,7 +82,10 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     expect(seen).toHaveLength(7);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     await h.http.get('/api/v1/audit/events?cursor=abc').set('Authorization', `Bearer ${admin}`).expect(400);
-    await h.http.get('/api/v1/audit/events?from=yesterday').set('Authorization', `Bearer ${admin}`).expect(400);
+    await h.http
+      .get('/api/v1/audit/events?from=yesterday')
+      .set('Authorization', `Bearer ${admin}`)
+      .expect(400);
   });
 
   it('stores a redelivered event once, whatever the message id', async () => {
@@ -87,7 +112,10 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     const good = auditEvent();
     await h.publish(good);
     expect(await got).toContain('not-a-uuid');
-    await eventually(async () => (await h.pg.query(`SELECT 1 FROM leaves WHERE event_id = $1`, [good.id])).rowCount === 1, 20_000);
+    await eventually(
+      async () => (await h.pg.query(`SELECT 1 FROM leaves WHERE event_id = $1`, [good.id])).rowCount === 1,
+      20_000,
+    );
     expect(await h.count()).toBe(before + 1);
   });
 
@@ -112,9 +140,19 @@ describe('audit log (real PostgreSQL + NATS)', () => {
   it('serves inclusion and consistency proofs that verify, and signed checkpoints', async () => {
     const auth = { Authorization: `Bearer ${admin}` };
     const cp = (await h.http.get('/api/v1/audit/checkpoint').set(auth).expect(200)).body;
-    expect(Object.keys(cp).sort()).toEqual(['keyId', 'origin', 'rootHash', 'signature', 'timestamp', 'treeSize']);
+    expect(Object.keys(cp).sort()).toEqual([
+      'keyId',
+      'origin',
+      'rootHash',
+      'signature',
+      'timestamp',
+      'treeSize',
+    ]);
     expect(cp.origin).toBe('lienthong/central');
-    const keys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as { keyId: string; publicKey: string }[];
+    const keys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as {
+      keyId: string;
+      publicKey: string;
+    }[];
     const key = keys.find((k) => k.keyId === cp.keyId)!;
     expect(key.publicKey).toContain('BEGIN PUBLIC KEY');
     const der = createPublicKey(key.publicKey).export({ type: 'spki', format: 'der' });
@@ -124,20 +162,50 @@ describe('audit log (real PostgreSQL + NATS)', () => {
 
     const root = Buffer.from(cp.rootHash, 'hex');
     for (const i of [0, 1, Math.floor(cp.treeSize / 2), cp.treeSize - 1]) {
-      const p = (await h.http.get(`/api/v1/audit/proofs/inclusion?leafIndex=${i}&treeSize=${cp.treeSize}`).set(auth).expect(200)).body;
+      const p = (
+        await h.http
+          .get(`/api/v1/audit/proofs/inclusion?leafIndex=${i}&treeSize=${cp.treeSize}`)
+          .set(auth)
+          .expect(200)
+      ).body;
       expect(Object.keys(p).sort()).toEqual(['auditPath', 'leafHash', 'leafIndex', 'treeSize']);
-      expect(verifyInclusion(i, cp.treeSize, Buffer.from(p.leafHash, 'hex'), p.auditPath.map((x: string) => Buffer.from(x, 'hex')), root)).toBe(true);
+      expect(
+        verifyInclusion(
+          i,
+          cp.treeSize,
+          Buffer.from(p.leafHash, 'hex'),
+          p.auditPath.map((x: string) => Buffer.from(x, 'hex')),
+          root,
+        ),
+      ).toBe(true);
     }
-    const all = (await h.http.get('/api/v1/audit/checkpoints').set(auth).expect(200)).body.items as { treeSize: number; rootHash: string }[];
+    const all = (await h.http.get('/api/v1/audit/checkpoints').set(auth).expect(200)).body.items as {
+      treeSize: number;
+      rootHash: string;
+    }[];
     expect(all.length).toBeGreaterThan(1);
     const [a, b] = [all[0], all[all.length - 1]].sort((x, y) => x.treeSize - y.treeSize);
     if (a.treeSize > 0) {
-      const c = (await h.http.get(`/api/v1/audit/proofs/consistency?first=${a.treeSize}&second=${b.treeSize}`).set(auth).expect(200)).body;
+      const c = (
+        await h.http
+          .get(`/api/v1/audit/proofs/consistency?first=${a.treeSize}&second=${b.treeSize}`)
+          .set(auth)
+          .expect(200)
+      ).body;
       expect(Object.keys(c).sort()).toEqual(['first', 'proof', 'second']);
-      const ok = verifyConsistency(a.treeSize, b.treeSize, Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex'), c.proof.map((x: string) => Buffer.from(x, 'hex')));
+      const ok = verifyConsistency(
+        a.treeSize,
+        b.treeSize,
+        Buffer.from(a.rootHash, 'hex'),
+        Buffer.from(b.rootHash, 'hex'),
+        c.proof.map((x: string) => Buffer.from(x, 'hex')),
+      );
       expect(ok).toBe(true);
     }
-    await h.http.get(`/api/v1/audit/proofs/inclusion?leafIndex=0&treeSize=${cp.treeSize + 1_000_000}`).set(auth).expect(400);
+    await h.http
+      .get(`/api/v1/audit/proofs/inclusion?leafIndex=0&treeSize=${cp.treeSize + 1_000_000}`)
+      .set(auth)
+      .expect(400);
     await h.http.get(`/api/v1/audit/proofs/inclusion?leafIndex=5&treeSize=5`).set(auth).expect(400);
     await h.http.get(`/api/v1/audit/proofs/consistency?first=10&second=5`).set(auth).expect(400);
     await h.http.get(`/api/v1/audit/proofs/consistency?first=0&second=5`).set(auth).expect(400);
@@ -149,26 +217,55 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     const other = auditEvent({}, 'PROV-2');
     await h.publish(mine);
     await h.publish(other);
-    await eventually(async () => (await h.pg.query(`SELECT 1 FROM leaves WHERE event_id = ANY($1::uuid[])`, [[mine.id, other.id]])).rowCount === 2, 20_000);
+    await eventually(
+      async () =>
+        (await h.pg.query(`SELECT 1 FROM leaves WHERE event_id = ANY($1::uuid[])`, [[mine.id, other.id]]))
+          .rowCount === 2,
+      20_000,
+    );
     const auditor = await h.token('PROV-1', ['auditor']);
-    const res = await h.http.get('/api/v1/audit/events?limit=500').set('Authorization', `Bearer ${auditor}`).expect(200);
+    const res = await h.http
+      .get('/api/v1/audit/events?limit=500')
+      .set('Authorization', `Bearer ${auditor}`)
+      .expect(200);
     const ids = res.body.items.map((i: { id: string }) => i.id);
     expect(ids).toContain(mine.id);
     expect(ids).not.toContain(other.id);
-    expect(res.body.items.every((i: { actor: { organizationCode: string } }) => ['PROV-1', 'PROV-1-DIST'].includes(i.actor.organizationCode))).toBe(true);
-    const filtered = await h.http.get('/api/v1/audit/events?organizationCode=PROV-2').set('Authorization', `Bearer ${auditor}`).expect(200);
+    expect(
+      res.body.items.every((i: { actor: { organizationCode: string } }) =>
+        ['PROV-1', 'PROV-1-DIST'].includes(i.actor.organizationCode),
+      ),
+    ).toBe(true);
+    const filtered = await h.http
+      .get('/api/v1/audit/events?organizationCode=PROV-2')
+      .set('Authorization', `Bearer ${auditor}`)
+      .expect(200);
     expect(filtered.body.items).toEqual([]);
-    const exp = await h.http.get('/api/v1/audit/export').set('Authorization', `Bearer ${auditor}`).expect(200);
-    const lines = exp.text.trim().split('\n').map((l) => JSON.parse(l));
+    const exp = await h.http
+      .get('/api/v1/audit/export')
+      .set('Authorization', `Bearer ${auditor}`)
+      .expect(200);
+    const lines = exp.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.event.id)).toEqual([mine.id]);
 
     await h.http.get('/api/v1/audit/events').expect(401);
-    await h.http.get('/api/v1/audit/checkpoint').set('Authorization', `Bearer ${await h.token('PROV-1', ['clerk'])}`).expect(403);
-    await h.http.get('/api/v1/audit/export').set('Authorization', `Bearer ${await h.token('PROV-1', ['org-admin'])}`).expect(403);
+    await h.http
+      .get('/api/v1/audit/checkpoint')
+      .set('Authorization', `Bearer ${await h.token('PROV-1', ['clerk'])}`)
+      .expect(403);
+    await h.http
+      .get('/api/v1/audit/export')
+      .set('Authorization', `Bearer ${await h.token('PROV-1', ['org-admin'])}`)
+      .expect(403);
   });
 
   it('refuses UPDATE and DELETE on the log in normal sessions', async () => {
-    await expect(h.pg.query(`UPDATE leaves SET action = 'x' WHERE leaf_index = 0`)).rejects.toThrow(/append-only/);
+    await expect(h.pg.query(`UPDATE leaves SET action = 'x' WHERE leaf_index = 0`)).rejects.toThrow(
+      /append-only/,
+    );
     await expect(h.pg.query(`DELETE FROM leaves WHERE leaf_index = 0`)).rejects.toThrow(/append-only/);
     await expect(h.pg.query(`DELETE FROM nodes`)).rejects.toThrow(/append-only/);
     await expect(h.pg.query(`UPDATE checkpoints SET signature = 'x'`)).rejects.toThrow(/append-only/);
@@ -177,10 +274,14 @@ describe('audit log (real PostgreSQL + NATS)', () => {
 
   it('a configured signing key takes over and earlier keys stay listed', async () => {
     const auth = { Authorization: `Bearer ${admin}` };
-    const oldKeys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as { keyId: string }[];
+    const oldKeys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as {
+      keyId: string;
+    }[];
     const { privateKey } = generateKeyPairSync('ed25519');
     const newKeyId = keyIdOf(createPublicKey(privateKey));
-    const rotated = await h.addInstance({ AUDIT_SIGNING_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+    const rotated = await h.addInstance({
+      AUDIT_SIGNING_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    });
     const cp = await eventually(async () => {
       const before = await h.count();
       await h.publish(auditEvent());
@@ -188,8 +289,13 @@ describe('audit log (real PostgreSQL + NATS)', () => {
       const c = await rotated.get(CheckpointService).sign();
       return c.keyId === newKeyId ? c : null; // another replica may have signed that size first
     }, 30_000);
-    const keys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as { keyId: string; publicKey: string }[];
-    expect(keys.map((k) => k.keyId)).toEqual(expect.arrayContaining([...oldKeys.map((k) => k.keyId), newKeyId]));
+    const keys = (await h.http.get('/api/v1/audit/keys').set(auth).expect(200)).body.keys as {
+      keyId: string;
+      publicKey: string;
+    }[];
+    expect(keys.map((k) => k.keyId)).toEqual(
+      expect.arrayContaining([...oldKeys.map((k) => k.keyId), newKeyId]),
+    );
     expect(verifyCheckpointSignature(keys.find((k) => k.keyId === newKeyId)!.publicKey, cp!)).toBe(true);
     await expect(createAuditAppWithBadKey(h)).rejects.toThrow(/Ed25519/);
   });
@@ -203,7 +309,8 @@ describe('audit log (real PostgreSQL + NATS)', () => {
       url = await h.url();
       // A checkpoint covering everything, so every leaf is under a signed root.
       await eventually(async () => {
-        const cp = (await h.http.get('/api/v1/audit/checkpoint').set('Authorization', `Bearer ${admin}`)).body;
+        const cp = (await h.http.get('/api/v1/audit/checkpoint').set('Authorization', `Bearer ${admin}`))
+          .body;
         return cp.treeSize === (await h.count());
       }, 10_000);
     });
@@ -221,9 +328,22 @@ describe('audit log (real PostgreSQL + NATS)', () => {
       const exp = await h.http.get('/api/v1/audit/export').set(auth).expect(200);
       expect(exp.headers['content-type']).toMatch(/application\/x-ndjson/);
       writeFileSync(join(dir, 'export.ndjson'), exp.text);
-      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify((await h.http.get('/api/v1/audit/checkpoints').set(auth)).body));
-      writeFileSync(join(dir, 'keys.json'), JSON.stringify((await h.http.get('/api/v1/audit/keys').set(auth)).body));
-      const args = ['--file', join(dir, 'export.ndjson'), '--checkpoints', join(dir, 'checkpoints.json'), '--keys', join(dir, 'keys.json')];
+      writeFileSync(
+        join(dir, 'checkpoints.json'),
+        JSON.stringify((await h.http.get('/api/v1/audit/checkpoints').set(auth)).body),
+      );
+      writeFileSync(
+        join(dir, 'keys.json'),
+        JSON.stringify((await h.http.get('/api/v1/audit/keys').set(auth)).body),
+      );
+      const args = [
+        '--file',
+        join(dir, 'export.ndjson'),
+        '--checkpoints',
+        join(dir, 'checkpoints.json'),
+        '--keys',
+        join(dir, 'keys.json'),
+      ];
       expect((await runVerify(args, quiet)).ok).toBe(true);
       // One altered byte in the file: the verifier names that leaf.
       const lines = exp.text.trim().split('\n');
@@ -240,7 +360,9 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     it('names a leaf whose stored event was altered by a superuser', async () => {
       await h.pg.query(`SET session_replication_role = replica`);
       const before = await h.pg.query(`SELECT event FROM leaves WHERE leaf_index = 7`);
-      await h.pg.query(`UPDATE leaves SET event = jsonb_set(event, '{outcome}', '"failure"') WHERE leaf_index = 7`);
+      await h.pg.query(
+        `UPDATE leaves SET event = jsonb_set(event, '{outcome}', '"failure"') WHERE leaf_index = 7`,
+      );
       await h.pg.query(`SET session_replication_role = DEFAULT`);
       const r = await verify();
       expect(r.ok).toBe(false);
@@ -272,7 +394,10 @@ describe('audit log (real PostgreSQL + NATS)', () => {
       const [row] = (await h.pg.query(`SELECT id, signature FROM checkpoints ORDER BY id DESC LIMIT 1`)).rows;
       const sig = Buffer.from(row.signature, 'base64');
       sig[0] ^= 0xff;
-      await h.pg.query(`UPDATE checkpoints SET signature = $1 WHERE id = $2`, [sig.toString('base64'), row.id]);
+      await h.pg.query(`UPDATE checkpoints SET signature = $1 WHERE id = $2`, [
+        sig.toString('base64'),
+        row.id,
+      ]);
       await h.pg.query(`SET session_replication_role = DEFAULT`);
       const r = await verify();
       expect(r.ok).toBe(false);

@@ -1,5 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
-import { RpcSubjects, Streams, Subjects, type AuditEventPayload, type EventEnvelope, type Role } from '@lienthong/contracts';
+import {
+  RpcSubjects,
+  Streams,
+  Subjects,
+  type AuditEventPayload,
+  type EventEnvelope,
+  type Role,
+} from '@lienthong/contracts';
 import { dropSchema, testServiceEnv, TestTokens } from '@lienthong/testing';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -8,7 +15,10 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { createAuditApp } from '../src/audit.app';
 
-export function auditEvent(over: Partial<AuditEventPayload> = {}, org: string | null = 'ORG-A'): AuditEventPayload {
+export function auditEvent(
+  over: Partial<AuditEventPayload> = {},
+  org: string | null = 'ORG-A',
+): AuditEventPayload {
   return {
     id: randomUUID(),
     time: new Date().toISOString(),
@@ -51,7 +61,13 @@ export class AuditHarness {
     void (async () => {
       for await (const m of subtree) {
         const { id, data } = m.json<{ id: string; data: { code: string } }>();
-        m.respond(JSON.stringify({ id, response: { codes: [data.code, ...(this.subtrees.get(data.code) ?? [])] }, isDisposed: true }));
+        m.respond(
+          JSON.stringify({
+            id,
+            response: { codes: [data.code, ...(this.subtrees.get(data.code) ?? [])] },
+            isDisposed: true,
+          }),
+        );
       }
     })();
     await this.addInstance();
@@ -85,7 +101,11 @@ export class AuditHarness {
   }
 
   /** Publishes as a service's AuditRecorder would (its envelope on its audit subject). */
-  async publish(e: AuditEventPayload | Record<string, unknown>, msgId: string = randomUUID(), service = 'documents'): Promise<void> {
+  async publish(
+    e: AuditEventPayload | Record<string, unknown>,
+    msgId: string = randomUUID(),
+    service = 'documents',
+  ): Promise<void> {
     const envelope: EventEnvelope<unknown> = {
       id: msgId,
       type: 'audit.event',

@@ -25,7 +25,8 @@ describe('LogRepository (real PostgreSQL)', () => {
   });
   afterAll(() => h.stop());
 
-  const state = async () => (await h.pg.query(`SELECT size, root FROM tree_state`)).rows[0] as { size: string; root: Buffer };
+  const state = async () =>
+    (await h.pg.query(`SELECT size, root FROM tree_state`)).rows[0] as { size: string; root: Buffer };
 
   it('appends batches from two replicas: consecutive leaves, the reference root after every batch', async () => {
     // Uneven sizes so batches straddle 16-leaf blocks; replicas alternate, so each one's kept frontier is
@@ -61,11 +62,16 @@ describe('LogRepository (real PostgreSQL)', () => {
   it('keeps leaves consecutive and the root right when both replicas append at the same time', async () => {
     // Each replica's single-statement append waits for the other's row lock, then finds the tree moved and
     // falls back to the locked path; nothing is lost, doubled or misplaced.
-    const batches = Array.from({ length: 12 }, (_, i) => Array.from({ length: 3 + ((i * 7) % 11) }, () => auditEvent()));
+    const batches = Array.from({ length: 12 }, (_, i) =>
+      Array.from({ length: 3 + ((i * 7) % 11) }, () => auditEvent()),
+    );
     const before = hashes.length;
     const heads = await Promise.all(batches.map((batch, i) => (i % 2 ? a : b).append(batch)));
     expect(heads.reduce((n, h) => n + h.appended, 0)).toBe(batches.flat().length);
-    const rows = await h.pg.query(`SELECT leaf_index, leaf_hash, event FROM leaves WHERE leaf_index >= $1 ORDER BY leaf_index`, [before]);
+    const rows = await h.pg.query(
+      `SELECT leaf_index, leaf_hash, event FROM leaves WHERE leaf_index >= $1 ORDER BY leaf_index`,
+      [before],
+    );
     expect(rows.rows.map((r) => Number(r.leaf_index))).toEqual(batches.flat().map((_, i) => before + i));
     for (const r of rows.rows) {
       events.push(r.event);
@@ -78,7 +84,10 @@ describe('LogRepository (real PostgreSQL)', () => {
 
   it('applies a second append sent right behind the first on top of it, and recovers when the first fails', async () => {
     const readBack = async (from: number) => {
-      const rows = await h.pg.query(`SELECT leaf_hash, event FROM leaves WHERE leaf_index >= $1 ORDER BY leaf_index`, [from]);
+      const rows = await h.pg.query(
+        `SELECT leaf_hash, event FROM leaves WHERE leaf_index >= $1 ORDER BY leaf_index`,
+        [from],
+      );
       for (const r of rows.rows) {
         events.push(r.event);
         hashes.push(r.leaf_hash);
@@ -89,7 +98,10 @@ describe('LogRepository (real PostgreSQL)', () => {
     await readBack(before);
     // Pipelined, the first succeeds: the second applies on top of it, in order.
     before = hashes.length;
-    const [b1, b2] = [Array.from({ length: 9 }, () => auditEvent()), Array.from({ length: 12 }, () => auditEvent())];
+    const [b1, b2] = [
+      Array.from({ length: 9 }, () => auditEvent()),
+      Array.from({ length: 12 }, () => auditEvent()),
+    ];
     const [h1, h2] = await Promise.all([a.append(b1), a.append(b2)]);
     expect([h1.appended, h2.appended]).toEqual([9, 12]);
     expect(h2.size).toBe(before + 21);
@@ -113,7 +125,9 @@ describe('LogRepository (real PostgreSQL)', () => {
 
   it('stores node hashes from STORED_LEVEL up only, one per complete aligned subtree', async () => {
     const n = hashes.length;
-    const rows = (await h.pg.query(`SELECT level, count(*)::int AS c FROM nodes GROUP BY level ORDER BY level`)).rows as { level: number; c: number }[];
+    const rows = (
+      await h.pg.query(`SELECT level, count(*)::int AS c FROM nodes GROUP BY level ORDER BY level`)
+    ).rows as { level: number; c: number }[];
     const expected: { level: number; c: number }[] = [];
     for (let l = STORED_LEVEL; 2 ** l <= n; l++) expected.push({ level: l, c: Math.floor(n / 2 ** l) });
     expect(rows).toEqual(expected);
@@ -132,9 +146,19 @@ describe('LogRepository (real PostgreSQL)', () => {
       }
     }
     for (let first = 1; first <= n; first += 2) {
-      for (const second of [first, first + 1, first + 15, Math.floor((first + n) / 2), n].filter((s) => s >= first && s <= n)) {
+      for (const second of [first, first + 1, first + 15, Math.floor((first + n) / 2), n].filter(
+        (s) => s >= first && s <= n,
+      )) {
         const c = await a.consistencyProof(first, second);
-        expect(verifyConsistency(first, second, rootOf(hashes.slice(0, first)), rootOf(hashes.slice(0, second)), c.proof)).toBe(true);
+        expect(
+          verifyConsistency(
+            first,
+            second,
+            rootOf(hashes.slice(0, first)),
+            rootOf(hashes.slice(0, second)),
+            c.proof,
+          ),
+        ).toBe(true);
       }
     }
     expect((await a.inclusionProof(0, n + 1)).logSize).toBe(n);
@@ -154,7 +178,9 @@ describe('LogRepository (real PostgreSQL)', () => {
     const more = [auditEvent()];
     hashes.push(leafHash(leafBytes(more[0])));
     expect((await b.append(more)).root.equals(rootOf(hashes))).toBe(true);
-    const ids = await h.pg.query(`SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d, max(leaf_index)::int AS last FROM leaves`);
+    const ids = await h.pg.query(
+      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d, max(leaf_index)::int AS last FROM leaves`,
+    );
     expect(ids.rows[0]).toEqual({ n: hashes.length, d: hashes.length, last: hashes.length - 1 });
   });
 });

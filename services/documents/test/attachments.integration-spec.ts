@@ -1,4 +1,11 @@
-import { AuditActions, Buckets, Streams, Subjects, type AuditEventPayload, type DocumentSendRequestedEvent } from '@lienthong/contracts';
+import {
+  AuditActions,
+  Buckets,
+  Streams,
+  Subjects,
+  type AuditEventPayload,
+  type DocumentSendRequestedEvent,
+} from '@lienthong/contracts';
 import { eventually } from '@lienthong/testing';
 import { Objm } from '@nats-io/obj';
 import { createHash, randomUUID } from 'node:crypto';
@@ -45,13 +52,19 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
   });
 
   async function draft(): Promise<string> {
-    const res = await h.http.post('/api/v1/documents').set(auth(clerkA)).send(documentBody({ recipients: [B] }));
+    const res = await h.http
+      .post('/api/v1/documents')
+      .set(auth(clerkA))
+      .send(documentBody({ recipients: [B] }));
     expect(res.status).toBe(201);
     return res.body.id;
   }
 
   const upload = (id: string, bytes: Buffer, name: string, token = clerkA) =>
-    h.http.post(`/api/v1/documents/${id}/attachments`).set(auth(token)).attach('file', bytes, { filename: name, contentType: 'text/plain' });
+    h.http
+      .post(`/api/v1/documents/${id}/attachments`)
+      .set(auth(token))
+      .attach('file', bytes, { filename: name, contentType: 'text/plain' });
 
   it('verifies a signed PDF on upload, sniffing its type from the bytes', async () => {
     const id = await draft();
@@ -63,7 +76,13 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
       contentType: 'application/pdf',
       size: pdf.length,
       sha256: createHash('sha256').update(pdf).digest('hex'),
-      signature: { present: true, valid: true, trusted: true, signer: 'Nguyen Van A', issuer: 'Test Government CA' },
+      signature: {
+        present: true,
+        valid: true,
+        trusted: true,
+        signer: 'Nguyen Van A',
+        issuer: 'Test Government CA',
+      },
     });
     expect(res.body.signature.signedAt).toEqual(expect.any(String));
 
@@ -78,7 +97,10 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
 
   it('sniffs non-PDF content and stores identical content once', async () => {
     const id = await draft();
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(randomUUID())]);
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.from(randomUUID()),
+    ]);
     const before = filesUnder(h.attachmentsDir).length;
     const one = await upload(id, png, 'scan.pdf');
     const two = await upload(id, png, 'scan-copy.png');
@@ -98,16 +120,24 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('ATTACHMENT_TOO_LARGE');
     expect(filesUnder(h.attachmentsDir)).toEqual(before);
-    const [{ n }] = await h.db.query('SELECT count(*)::int AS n FROM attachments WHERE document_id = $1', [id]);
+    const [{ n }] = await h.db.query('SELECT count(*)::int AS n FROM attachments WHERE document_id = $1', [
+      id,
+    ]);
     expect(n).toBe(0);
   });
 
   it('rejects a request without the file field and hides other organizations documents', async () => {
     const id = await draft();
-    const noFile = await h.http.post(`/api/v1/documents/${id}/attachments`).set(auth(clerkA)).field('other', 'x');
+    const noFile = await h.http
+      .post(`/api/v1/documents/${id}/attachments`)
+      .set(auth(clerkA))
+      .field('other', 'x');
     expect(noFile.status).toBe(400);
     expect(noFile.body.fields[0].field).toBe('file');
-    const json = await h.http.post(`/api/v1/documents/${id}/attachments`).set(auth(clerkA)).send({ file: 'x' });
+    const json = await h.http
+      .post(`/api/v1/documents/${id}/attachments`)
+      .set(auth(clerkA))
+      .send({ file: 'x' });
     expect(json.status).toBe(400);
     const foreign = await upload(id, Buffer.from('hello'), 'a.txt', clerkB);
     expect(foreign.status).toBe(404);
@@ -119,18 +149,28 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
     const sha = createHash('sha256').update(pdf).digest('hex');
     const att = (await upload(id, pdf, 'vb.pdf')).body;
 
-    const content = await h.http.get(`/api/v1/documents/${id}/attachments/${att.id}/content`).set(auth(clerkA)).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const content = await h.http
+      .get(`/api/v1/documents/${id}/attachments/${att.id}/content`)
+      .set(auth(clerkA))
+      .buffer(true)
+      .parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
     expect(content.status).toBe(200);
     expect(content.headers['content-type']).toBe('application/pdf');
     expect(Buffer.compare(content.body as Buffer, pdf)).toBe(0);
-    expect((await h.http.get(`/api/v1/documents/${id}/attachments/${att.id}/content`).set(auth(clerkB))).status).toBe(404);
+    expect(
+      (await h.http.get(`/api/v1/documents/${id}/attachments/${att.id}/content`).set(auth(clerkB))).status,
+    ).toBe(404);
     const reads = (await eventually(async () => {
-      const events = (await h.streamEvents<AuditEventPayload>(Subjects.auditEvent('documents'), Streams.audit().name)).map((e) => e.data);
-      const r = events.filter((e) => e.action === AuditActions.attachmentContentRead && e.resource.id === att.id);
+      const events = (
+        await h.streamEvents<AuditEventPayload>(Subjects.auditEvent('documents'), Streams.audit().name)
+      ).map((e) => e.data);
+      const r = events.filter(
+        (e) => e.action === AuditActions.attachmentContentRead && e.resource.id === att.id,
+      );
       return r.length > 0 ? r : undefined;
     }))!;
     expect(reads[0]).toMatchObject({ outcome: 'success', actor: { organizationCode: A } });
@@ -140,9 +180,13 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
     const stored = await os.getBlob(sha);
     expect(stored && Buffer.compare(Buffer.from(stored), pdf)).toBe(0);
     const sent = (await eventually(async () =>
-      (await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested())).find((e) => e.data.documentId === id),
+      (await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested())).find(
+        (e) => e.data.documentId === id,
+      ),
     ))!;
-    expect(sent.data.attachments).toEqual([expect.objectContaining({ sha256: sha, storageKey: sha, size: pdf.length })]);
+    expect(sent.data.attachments).toEqual([
+      expect.objectContaining({ sha256: sha, storageKey: sha, size: pdf.length }),
+    ]);
     // Attaching after send is refused.
     expect((await upload(id, Buffer.from('late'), 'late.txt')).status).toBe(409);
 
@@ -164,11 +208,17 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
     });
     expect(existsSync(local)).toBe(true);
     expect(incoming.attachments[0].signature.trusted).toBe(true);
-    const got = await h.http.get(`/api/v1/documents/${(incoming as unknown as { id: string }).id}/attachments/${incoming.attachments[0].id}/content`).set(auth(clerkB));
+    const got = await h.http
+      .get(
+        `/api/v1/documents/${(incoming as unknown as { id: string }).id}/attachments/${incoming.attachments[0].id}/content`,
+      )
+      .set(auth(clerkB));
     expect(got.status).toBe(200);
 
     // The signed share of the report counts A's sent and B's received document.
-    const report = await h.http.get('/api/v1/reports/exchange?from=2026-01-01&to=2030-12-31').set(auth(await h.token(A, ['auditor'])));
+    const report = await h.http
+      .get('/api/v1/reports/exchange?from=2026-01-01&to=2030-12-31')
+      .set(auth(await h.token(A, ['auditor'])));
     const b = report.body.organizations.find((o: { code: string }) => o.code === B);
     expect(b).toMatchObject({ received: 1, signedShare: 1 });
   });

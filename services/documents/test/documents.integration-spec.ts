@@ -1,4 +1,13 @@
-import { AuditActions, Streams, Subjects, type AuditEventPayload, type DocumentDeliveryEvent, type DocumentSendRequestedEvent, type DocumentStatusEvent, type EventEnvelope } from '@lienthong/contracts';
+import {
+  AuditActions,
+  Streams,
+  Subjects,
+  type AuditEventPayload,
+  type DocumentDeliveryEvent,
+  type DocumentSendRequestedEvent,
+  type DocumentStatusEvent,
+  type EventEnvelope,
+} from '@lienthong/contracts';
 import { eventually } from '@lienthong/testing';
 import { randomUUID } from 'node:crypto';
 import { ExchangeService } from '../src/exchange/exchange.service';
@@ -34,14 +43,19 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
   }
 
   async function auditEvents(): Promise<AuditEventPayload[]> {
-    return (await h.streamEvents<AuditEventPayload>(Subjects.auditEvent('documents'), Streams.audit().name)).map((e) => e.data);
+    return (
+      await h.streamEvents<AuditEventPayload>(Subjects.auditEvent('documents'), Streams.audit().name)
+    ).map((e) => e.data);
   }
 
   /** The bus double: turns a send-requested event into one delivery per recipient, as the bus would. */
   async function busDeliver(documentId: string, businessType: 0 | 1 = 0): Promise<DocumentDeliveryEvent[]> {
-    const subject = businessType === 1 ? Subjects.documentRecallRequested() : Subjects.documentSendRequested();
+    const subject =
+      businessType === 1 ? Subjects.documentRecallRequested() : Subjects.documentSendRequested();
     const sent = (await eventually(async () =>
-      (await h.streamEvents<DocumentSendRequestedEvent>(subject)).find((e) => e.data.documentId === documentId),
+      (await h.streamEvents<DocumentSendRequestedEvent>(subject)).find(
+        (e) => e.data.documentId === documentId,
+      ),
     ))!;
     const deliveries = sent.data.recipients.map((to) => ({
       deliveryId: randomUUID(),
@@ -70,10 +84,10 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
   async function incomingFor(token: string, sourceId: string) {
     return eventually(async () => {
       const res = await h.http.get('/api/v1/documents?direction=incoming&limit=500').set(auth(token));
-      const rows = await h.db.query(`SELECT id FROM documents WHERE source_document_id = $1 AND organization_code = $2`, [
-        sourceId,
-        token === clerkB ? B : C,
-      ]);
+      const rows = await h.db.query(
+        `SELECT id FROM documents WHERE source_document_id = $1 AND organization_code = $2`,
+        [sourceId, token === clerkB ? B : C],
+      );
       return rows[0] ? (res.body.items as { id: string }[]).find((i) => i.id === rows[0].id) : undefined;
     });
   }
@@ -82,17 +96,28 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const res = await h.http
       .post('/api/v1/documents')
       .set(auth(clerkA))
-      .send({ ...documentBody(), secrecy: 'very', promulgationDate: '20-11-2026', signer: { position: 'x' }, extra: 1 });
+      .send({
+        ...documentBody(),
+        secrecy: 'very',
+        promulgationDate: '20-11-2026',
+        signer: { position: 'x' },
+        extra: 1,
+      });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     const fields = (res.body.fields as { field: string }[]).map((f) => f.field);
-    expect(fields).toEqual(expect.arrayContaining(['secrecy', 'promulgationDate', 'signer.fullName', 'extra']));
+    expect(fields).toEqual(
+      expect.arrayContaining(['secrecy', 'promulgationDate', 'signer.fullName', 'extra']),
+    );
     const [{ n }] = await h.db.query('SELECT count(*)::int AS n FROM documents');
     expect(n).toBe(0);
   });
 
   it('needs the clerk role to register a document', async () => {
-    const res = await h.http.post('/api/v1/documents').set(auth(await h.token(A, ['specialist']))).send(documentBody());
+    const res = await h.http
+      .post('/api/v1/documents')
+      .set(auth(await h.token(A, ['specialist'])))
+      .send(documentBody());
     expect(res.status).toBe(403);
   });
 
@@ -100,7 +125,12 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const doc = await create(clerkA);
     const mine = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
     expect(mine.status).toBe(200);
-    expect(mine.body).toMatchObject({ direction: 'outgoing', organizationCode: A, state: 'draft', notation: 'QĐ/TW' });
+    expect(mine.body).toMatchObject({
+      direction: 'outgoing',
+      organizationCode: A,
+      state: 'draft',
+      notation: 'QĐ/TW',
+    });
     expect(mine.body.recipients).toEqual([expect.objectContaining({ organizationCode: B, status: 'draft' })]);
     const theirs = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkB));
     expect(theirs.status).toBe(404);
@@ -123,10 +153,15 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const res = await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(cleared));
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('DOCUMENT_CLASSIFIED');
-    const [{ n }] = await h.db.query('SELECT count(*)::int AS n FROM document_recipients WHERE document_id = $1', [doc.id]);
+    const [{ n }] = await h.db.query(
+      'SELECT count(*)::int AS n FROM document_recipients WHERE document_id = $1',
+      [doc.id],
+    );
     expect(n).toBe(0);
     const refusals = await eventually(async () => {
-      const found = (await auditEvents()).filter((e) => e.action === AuditActions.documentSendRefused && e.resource.id === doc.id);
+      const found = (await auditEvents()).filter(
+        (e) => e.action === AuditActions.documentSendRefused && e.resource.id === doc.id,
+      );
       return found.length > 0 ? found : undefined;
     });
     expect(refusals![0]).toMatchObject({ outcome: 'denied', details: { reason: 'DOCUMENT_CLASSIFIED' } });
@@ -147,13 +182,24 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const doc = await create(clerkA, { recipients: [B, C], dueDate: '2026-12-31' });
     const sent = await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA));
     expect(sent.status).toBe(202);
-    expect(sent.body).toEqual({ id: doc.id, recipients: [{ organizationCode: B, status: 'queued' }, { organizationCode: C, status: 'queued' }] });
+    expect(sent.body).toEqual({
+      id: doc.id,
+      recipients: [
+        { organizationCode: B, status: 'queued' },
+        { organizationCode: C, status: 'queued' },
+      ],
+    });
     const again = await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA));
     expect(again.status).toBe(409);
 
     const deliveries = await busDeliver(doc.id);
     const incoming = (await incomingFor(clerkB, doc.id)) as Record<string, unknown>;
-    expect(incoming).toMatchObject({ direction: 'incoming', fromOrganizationCode: A, status: 'arrived', statusCode: '01' });
+    expect(incoming).toMatchObject({
+      direction: 'incoming',
+      fromOrganizationCode: A,
+      status: 'arrived',
+      statusCode: '01',
+    });
     expect(incoming.arrivalNumber).toEqual(expect.any(Number));
     expect(incoming.arrivalDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     // The sender's copy is not visible to the receiver, nor the receiver's to the sender.
@@ -166,7 +212,12 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     await incomingFor(clerkC, doc.id);
 
     // Bus reports transport state, then relays the receivers' 01.
-    await h.publishBus(Subjects.busExchangeState(), 'bus.exchange-state', { documentId: doc.id, organizationCode: C, state: 'sent', at: new Date().toISOString() });
+    await h.publishBus(Subjects.busExchangeState(), 'bus.exchange-state', {
+      documentId: doc.id,
+      organizationCode: C,
+      state: 'sent',
+      at: new Date().toISOString(),
+    });
     await eventually(async () => (await busRelayStatuses(doc.id)).length >= 2);
     await eventually(async () => {
       const r = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
@@ -174,37 +225,63 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     });
 
     // Receiver B: impossible transitions are 409, rejected needs a reason, then accepted → completed.
-    const jump = await h.http.post(`/api/v1/documents/${incoming.id}/status`).set(auth(clerkB)).send({ status: 'completed' });
+    const jump = await h.http
+      .post(`/api/v1/documents/${incoming.id}/status`)
+      .set(auth(clerkB))
+      .send({ status: 'completed' });
     expect(jump.status).toBe(409);
     expect(jump.body.code).toBe('STATUS_TRANSITION');
-    const noReason = await h.http.post(`/api/v1/documents/${incoming.id}/status`).set(auth(clerkB)).send({ status: 'rejected' });
+    const noReason = await h.http
+      .post(`/api/v1/documents/${incoming.id}/status`)
+      .set(auth(clerkB))
+      .send({ status: 'rejected' });
     expect(noReason.status).toBe(400);
     expect(noReason.body.fields.map((f: { field: string }) => f.field)).toContain('reason');
-    const senderSide = await h.http.post(`/api/v1/documents/${doc.id}/status`).set(auth(clerkA)).send({ status: 'accepted' });
+    const senderSide = await h.http
+      .post(`/api/v1/documents/${doc.id}/status`)
+      .set(auth(clerkA))
+      .send({ status: 'accepted' });
     expect(senderSide.status).toBe(409);
     for (const status of ['accepted', 'assigned', 'processing', 'completed']) {
-      const r = await h.http.post(`/api/v1/documents/${incoming.id}/status`).set(auth(clerkB)).send({ status, ...(status === 'assigned' ? { assignee: 'Phòng Tổng hợp' } : {}) });
+      const r = await h.http
+        .post(`/api/v1/documents/${incoming.id}/status`)
+        .set(auth(clerkB))
+        .send({ status, ...(status === 'assigned' ? { assignee: 'Phòng Tổng hợp' } : {}) });
       expect(r.status).toBe(200);
       expect(r.body.status).toBe(status);
     }
-    const back = await h.http.post(`/api/v1/documents/${incoming.id}/status`).set(auth(clerkB)).send({ status: 'processing' });
+    const back = await h.http
+      .post(`/api/v1/documents/${incoming.id}/status`)
+      .set(auth(clerkB))
+      .send({ status: 'processing' });
     expect(back.status).toBe(409);
 
     await eventually(async () => (await busRelayStatuses(doc.id)).some((s) => s.status === 'completed'));
     const final = await eventually(async () => {
       const r = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
-      const b = (r.body.recipients as { organizationCode: string; status: string }[]).find((x) => x.organizationCode === B);
+      const b = (r.body.recipients as { organizationCode: string; status: string }[]).find(
+        (x) => x.organizationCode === B,
+      );
       return b?.status === 'completed' ? r.body : undefined;
     });
-    expect(final.recipients.find((x: { organizationCode: string }) => x.organizationCode === B)).toMatchObject({ statusCode: '06' });
-    expect(final.recipients.find((x: { organizationCode: string }) => x.organizationCode === C)).toMatchObject({ status: 'arrived', statusCode: '01' });
+    expect(
+      final.recipients.find((x: { organizationCode: string }) => x.organizationCode === B),
+    ).toMatchObject({ statusCode: '06' });
+    expect(
+      final.recipients.find((x: { organizationCode: string }) => x.organizationCode === C),
+    ).toMatchObject({ status: 'arrived', statusCode: '01' });
 
-    const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM documents WHERE source_document_id = $1`, [doc.id]);
+    const [{ n }] = await h.db.query(
+      `SELECT count(*)::int AS n FROM documents WHERE source_document_id = $1`,
+      [doc.id],
+    );
     expect(n).toBe(2);
 
     // Report: A sent one; B received one and completed it before its due date.
     const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
-    const report = await h.http.get(`/api/v1/reports/exchange?from=2026-01-01&to=${today}`).set(auth(await h.token(A, ['auditor'])));
+    const report = await h.http
+      .get(`/api/v1/reports/exchange?from=2026-01-01&to=${today}`)
+      .set(auth(await h.token(A, ['auditor'])));
     expect(report.status).toBe(200);
     const orgB = report.body.organizations.find((o: { code: string }) => o.code === B);
     expect(orgB).toMatchObject({ received: expect.any(Number), onTimeShare: 1 });
@@ -217,9 +294,15 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     expect((await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA))).status).toBe(202);
     await busDeliver(doc.id);
     const incoming = (await incomingFor(clerkB, doc.id)) as { id: string };
-    const recall = await h.http.post(`/api/v1/documents/${doc.id}/recall`).set(auth(clerkA)).send({ reason: 'Sai sót trích yếu' });
+    const recall = await h.http
+      .post(`/api/v1/documents/${doc.id}/recall`)
+      .set(auth(clerkA))
+      .send({ reason: 'Sai sót trích yếu' });
     expect(recall.status).toBe(202);
-    expect((await h.http.post(`/api/v1/documents/${doc.id}/recall`).set(auth(clerkA)).send({ reason: 'again' })).status).toBe(409);
+    expect(
+      (await h.http.post(`/api/v1/documents/${doc.id}/recall`).set(auth(clerkA)).send({ reason: 'again' }))
+        .status,
+    ).toBe(409);
     await busDeliver(doc.id, 1);
     await eventually(async () => {
       const r = await h.http.get(`/api/v1/documents/${incoming.id}`).set(auth(clerkB));
@@ -230,7 +313,10 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       const r = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
       return r.body.recipients[0].statusCode === '15';
     });
-    const after = await h.http.post(`/api/v1/documents/${incoming.id}/status`).set(auth(clerkB)).send({ status: 'accepted' });
+    const after = await h.http
+      .post(`/api/v1/documents/${incoming.id}/status`)
+      .set(auth(clerkB))
+      .send({ status: 'accepted' });
     expect(after.status).toBe(409);
   });
 
@@ -256,11 +342,23 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     );
     expect(rows.map((r) => r.register_number)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
 
-    const csv = await h.http.get(`/api/v1/registers/incoming?year=${new Date(Date.now() + 7 * 3_600_000).getUTCFullYear()}&format=csv`).set(auth(await h.token(org)));
+    const csv = await h.http
+      .get(
+        `/api/v1/registers/incoming?year=${new Date(Date.now() + 7 * 3_600_000).getUTCFullYear()}&format=csv`,
+      )
+      .set(auth(await h.token(org)));
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
-    const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
-    expect(lines[0]).toBe('Ngày đến,Số đến,Tác giả,Số, ký hiệu,Ngày tháng,Tên loại và trích yếu nội dung,Đơn vị hoặc người nhận,Ghi chú'.replace('Số, ký hiệu', '"Số, ký hiệu"'));
+    const lines = csv.text
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
+    expect(lines[0]).toBe(
+      'Ngày đến,Số đến,Tác giả,Số, ký hiệu,Ngày tháng,Tên loại và trích yếu nội dung,Đơn vị hoặc người nhận,Ghi chú'.replace(
+        'Số, ký hiệu',
+        '"Số, ký hiệu"',
+      ),
+    );
     expect(lines).toHaveLength(51);
     expect(lines[1].split(',')[1]).toBe('1');
   });
@@ -286,7 +384,10 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       return r.length === 5 ? r : undefined;
     });
     await new Promise((r) => setTimeout(r, 500));
-    const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM documents WHERE organization_code = $1`, [org]);
+    const [{ n }] = await h.db.query(
+      `SELECT count(*)::int AS n FROM documents WHERE organization_code = $1`,
+      [org],
+    );
     expect(n).toBe(5);
     expect(rows!.map((r) => r.register_number)).toEqual([1, 2, 3, 4, 5]);
     const arrived = (await h.streamEvents<DocumentStatusEvent>(Subjects.documentStatusChanged())).filter(
@@ -305,7 +406,9 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const q = async (query: string) => (await h.http.get(`/api/v1/documents?${query}`).set(auth(clerk))).body;
     expect((await q('q=trien%20khai')).items).toHaveLength(2);
     expect((await q('q=Tri%E1%BB%83n%20Khai')).items).toHaveLength(2);
-    expect((await q('q=dang')).items.map((i: { subject: string }) => i.subject)).toEqual(['Báo cáo tổng kết công tác Đảng']);
+    expect((await q('q=dang')).items.map((i: { subject: string }) => i.subject)).toEqual([
+      'Báo cáo tổng kết công tác Đảng',
+    ]);
     expect((await q('q=dao%20tao')).items).toHaveLength(1);
     expect((await q('q=trien%20khai&direction=incoming')).items).toHaveLength(0);
     expect((await q('q=trien%20khai&status=draft')).items).toHaveLength(2);
@@ -332,7 +435,9 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const year = new Date(Date.now() + 7 * 3_600_000).getUTCFullYear();
     const plain = await h.http.get(`/api/v1/registers/outgoing?year=${year}`).set(auth(clerk));
     expect(plain.body.items.map((i: { outgoingNumber: number }) => i.outgoingNumber)).toEqual([1]);
-    const cleared = await h.http.get(`/api/v1/registers/outgoing?year=${year}`).set(auth(await h.token(org, ['clerk', 'cleared'])));
+    const cleared = await h.http
+      .get(`/api/v1/registers/outgoing?year=${year}`)
+      .set(auth(await h.token(org, ['clerk', 'cleared'])));
     expect(cleared.body.items.map((i: { outgoingNumber: number }) => i.outgoingNumber)).toEqual([1, 2]);
     expect((await h.http.get('/api/v1/registers/outgoing').set(auth(clerk))).status).toBe(400);
   });
@@ -351,7 +456,11 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       const r = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
       return r.body.recipients[0].status === 'failed';
     });
-    expect((await h.http.get(`/api/v1/documents?status=failed`).set(auth(clerkA))).body.items.map((i: { id: string }) => i.id)).toContain(doc.id);
+    expect(
+      (await h.http.get(`/api/v1/documents?status=failed`).set(auth(clerkA))).body.items.map(
+        (i: { id: string }) => i.id,
+      ),
+    ).toContain(doc.id);
   });
 
   it('applies a redelivered status once and never lets an older status overwrite a newer one', async () => {
@@ -373,18 +482,27 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     await h.publishBus(Subjects.busStatus(), 'bus.status', accepted);
     await h.publishBus(Subjects.busStatus(), 'bus.status', status('arrived', '01', 1000));
     await eventually(async () => {
-      const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM processed_messages WHERE consumer = 'documents-status' AND message_id = ANY($1)`, [[accepted.statusId]]);
-      const rows = await h.db.query(`SELECT count(*)::int AS n FROM processed_messages WHERE consumer = 'documents-status'`);
+      const [{ n }] = await h.db.query(
+        `SELECT count(*)::int AS n FROM processed_messages WHERE consumer = 'documents-status' AND message_id = ANY($1)`,
+        [[accepted.statusId]],
+      );
+      const rows = await h.db.query(
+        `SELECT count(*)::int AS n FROM processed_messages WHERE consumer = 'documents-status'`,
+      );
       return n === 1 && rows[0].n >= 3;
     });
     await eventually(async () => {
-      const events = (await auditEvents()).filter((e) => e.action === AuditActions.documentStatusChanged && e.resource.id === doc.id);
+      const events = (await auditEvents()).filter(
+        (e) => e.action === AuditActions.documentStatusChanged && e.resource.id === doc.id,
+      );
       return events.length >= 1;
     });
     await new Promise((r) => setTimeout(r, 300));
     const r = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
     expect(r.body.recipients[0]).toMatchObject({ organizationCode: B, status: 'accepted', statusCode: '03' });
-    const applied = (await auditEvents()).filter((e) => e.action === AuditActions.documentStatusChanged && e.resource.id === doc.id);
+    const applied = (await auditEvents()).filter(
+      (e) => e.action === AuditActions.documentStatusChanged && e.resource.id === doc.id,
+    );
     expect(applied).toHaveLength(1);
   });
 
@@ -400,12 +518,20 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       attachments: [],
     });
     const id = (out as { documentId: string }).documentId;
-    const res = await h.http.post(`/api/v1/documents/${id}/status`).set(auth(clerkB)).send({ status: 'processing' });
+    const res = await h.http
+      .post(`/api/v1/documents/${id}/status`)
+      .set(auth(clerkB))
+      .send({ status: 'processing' });
     expect(res.status).toBe(409);
     const refused = await eventually(async () =>
-      (await auditEvents()).find((e) => e.action === AuditActions.documentStatusRefused && e.resource.id === id),
+      (await auditEvents()).find(
+        (e) => e.action === AuditActions.documentStatusRefused && e.resource.id === id,
+      ),
     );
-    expect(refused).toMatchObject({ outcome: 'denied', details: { reason: 'STATUS_TRANSITION', requested: 'processing' } });
+    expect(refused).toMatchObject({
+      outcome: 'denied',
+      details: { reason: 'STATUS_TRANSITION', requested: 'processing' },
+    });
   });
 
   it('reports the electronic share of registered outgoing documents', async () => {
@@ -420,10 +546,20 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const mine = await h.http.get(`/api/v1/reports/exchange?from=${today}&to=${today}`).set(auth(clerk));
     expect(mine.status).toBe(200);
     expect(mine.body.organizations).toEqual([
-      expect.objectContaining({ code: org, sent: 1, received: 0, electronicShare: 0.3333, signedShare: 0, onTimeShare: null, byStatus: { queued: 1 } }),
+      expect.objectContaining({
+        code: org,
+        sent: 1,
+        received: 0,
+        electronicShare: 0.3333,
+        signedShare: 0,
+        onTimeShare: null,
+        byStatus: { queued: 1 },
+      }),
     ]);
     // Another organization's figures are not shown to a clerk.
-    const other = await h.http.get(`/api/v1/reports/exchange?from=${today}&to=${today}&organizationCode=${A}`).set(auth(clerk));
+    const other = await h.http
+      .get(`/api/v1/reports/exchange?from=${today}&to=${today}&organizationCode=${A}`)
+      .set(auth(clerk));
     expect(other.body.organizations).toEqual([]);
     const bad = await h.http.get(`/api/v1/reports/exchange?from=${today}`).set(auth(clerk));
     expect(bad.status).toBe(400);
@@ -439,9 +575,20 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const list = await h.http.get('/api/v1/documents').set(auth(admin));
     expect(list.body.items.map((i: { id: string }) => i.id)).toContain(childDoc.id);
     // A clerk of the parent, or an org-admin elsewhere, does not see it; nobody sends for the child.
-    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(parent)))).status).toBe(404);
-    expect((await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(B, ['org-admin'])))).status).toBe(404);
-    expect((await h.http.post(`/api/v1/documents/${childDoc.id}/send`).set(auth(await h.token(parent, ['org-admin', 'clerk'])))).status).toBe(404);
+    expect(
+      (await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(parent)))).status,
+    ).toBe(404);
+    expect(
+      (await h.http.get(`/api/v1/documents/${childDoc.id}`).set(auth(await h.token(B, ['org-admin']))))
+        .status,
+    ).toBe(404);
+    expect(
+      (
+        await h.http
+          .post(`/api/v1/documents/${childDoc.id}/send`)
+          .set(auth(await h.token(parent, ['org-admin', 'clerk'])))
+      ).status,
+    ).toBe(404);
   });
 
   it('refuses a classified document arriving from the bus (defence in depth)', async () => {
@@ -456,7 +603,10 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       attachments: [],
     });
     expect(out.applied).toBe(false);
-    const [{ n }] = await h.db.query(`SELECT count(*)::int AS n FROM documents WHERE organization_code = $1`, [org]);
+    const [{ n }] = await h.db.query(
+      `SELECT count(*)::int AS n FROM documents WHERE organization_code = $1`,
+      [org],
+    );
     expect(n).toBe(0);
   });
 });

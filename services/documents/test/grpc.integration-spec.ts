@@ -11,7 +11,11 @@ jest.setTimeout(60_000);
 const A = '000.00.00.H01';
 const B = '000.00.00.H02';
 
-type Client = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: any) => void) => void>;
+type Client = grpc.Client &
+  Record<
+    string,
+    (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: any) => void) => void
+  >;
 
 describe('gRPC DocumentExchange (same services, same tokens and rules as REST)', () => {
   const h = new DocumentsHarness();
@@ -20,10 +24,19 @@ describe('gRPC DocumentExchange (same services, same tokens and rules as REST)',
   beforeAll(async () => {
     await h.start();
     h.knownOrganizations.add(A).add(B);
-    const def = protoLoader.loadSync(ProtoFiles.documents(), { keepCase: false, longs: Number, enums: String, defaults: false, arrays: true });
+    const def = protoLoader.loadSync(ProtoFiles.documents(), {
+      keepCase: false,
+      longs: Number,
+      enums: String,
+      defaults: false,
+      arrays: true,
+    });
     const pkg = grpc.loadPackageDefinition(def) as any;
     const port = h.app.get(DocumentsGrpcServer).port;
-    client = new pkg.lienthong.documents.v1.DocumentExchange(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as Client;
+    client = new pkg.lienthong.documents.v1.DocumentExchange(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as Client;
   });
   afterAll(async () => {
     client?.close();
@@ -42,19 +55,34 @@ describe('gRPC DocumentExchange (same services, same tokens and rules as REST)',
   }
 
   it('refuses calls without a valid bearer token', async () => {
-    await expect(call('getDocument', { id: randomUUID() })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
-    await expect(call('getDocument', { id: randomUUID() }, 'not-a-jwt')).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    await expect(call('getDocument', { id: randomUUID() })).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+    });
+    await expect(call('getDocument', { id: randomUUID() }, 'not-a-jwt')).rejects.toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+    });
   });
 
   it('creates, sends, gets and lists with the REST rules', async () => {
     const clerkA = await h.token(A);
     const clerkB = await h.token(B);
     const doc = await call('createDocument', grpcBody({ recipients: [B] }), clerkA);
-    expect(doc).toMatchObject({ direction: 'outgoing', organizationCode: A, state: 'draft', signer: { fullName: 'Nguyễn Văn A' } });
+    expect(doc).toMatchObject({
+      direction: 'outgoing',
+      organizationCode: A,
+      state: 'draft',
+      signer: { fullName: 'Nguyễn Văn A' },
+    });
 
-    await expect(call('createDocument', grpcBody({ secrecy: 'bogus' }), clerkA)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    await expect(call('createDocument', grpcBody(), await h.token(A, ['specialist']))).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
-    await expect(call('getDocument', { id: doc.id }, clerkB)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(call('createDocument', grpcBody({ secrecy: 'bogus' }), clerkA)).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+    await expect(call('createDocument', grpcBody(), await h.token(A, ['specialist']))).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    await expect(call('getDocument', { id: doc.id }, clerkB)).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
 
     const sent = await call('sendDocument', { id: doc.id }, clerkA);
     expect(sent).toEqual({ id: doc.id, recipients: [{ organizationCode: B, status: 'queued' }] });
@@ -63,13 +91,19 @@ describe('gRPC DocumentExchange (same services, same tokens and rules as REST)',
     expect((twice as grpc.ServiceError).metadata.get('error-code')).toEqual(['DOCUMENT_ALREADY_SENT']);
 
     const classified = await call('createDocument', grpcBody({ recipients: [B], secrecy: 'secret' }), clerkA);
-    const refused = await call('sendDocument', { id: classified.id }, await h.token(A, ['clerk', 'cleared'])).catch((e: grpc.ServiceError) => e);
+    const refused = await call(
+      'sendDocument',
+      { id: classified.id },
+      await h.token(A, ['clerk', 'cleared']),
+    ).catch((e: grpc.ServiceError) => e);
     expect((refused as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
     expect((refused as grpc.ServiceError).metadata.get('error-code')).toEqual(['DOCUMENT_CLASSIFIED']);
 
     // Deliver through the bus contract, then the receiver works the document over gRPC.
     const ev = (await eventually(async () =>
-      (await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested())).find((e) => e.data.documentId === doc.id),
+      (await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested())).find(
+        (e) => e.data.documentId === doc.id,
+      ),
     ))!;
     await h.deliver({
       deliveryId: randomUUID(),
@@ -85,10 +119,20 @@ describe('gRPC DocumentExchange (same services, same tokens and rules as REST)',
       return r.items?.length ? r : undefined;
     });
     const incoming = page!.items[0];
-    expect(incoming).toMatchObject({ direction: 'incoming', fromOrganizationCode: A, arrivalNumber: 1, status: 'arrived', statusCode: '01' });
+    expect(incoming).toMatchObject({
+      direction: 'incoming',
+      fromOrganizationCode: A,
+      arrivalNumber: 1,
+      status: 'arrived',
+      statusCode: '01',
+    });
 
-    await expect(call('updateStatus', { id: incoming.id, status: 'completed' }, clerkB)).rejects.toMatchObject({ code: grpc.status.ABORTED });
-    await expect(call('updateStatus', { id: incoming.id, status: 'rejected' }, clerkB)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(
+      call('updateStatus', { id: incoming.id, status: 'completed' }, clerkB),
+    ).rejects.toMatchObject({ code: grpc.status.ABORTED });
+    await expect(call('updateStatus', { id: incoming.id, status: 'rejected' }, clerkB)).rejects.toMatchObject(
+      { code: grpc.status.INVALID_ARGUMENT },
+    );
     const accepted = await call('updateStatus', { id: incoming.id, status: 'accepted' }, clerkB);
     expect(accepted).toMatchObject({ status: 'accepted', statusCode: '03' });
     const got = await call('getDocument', { id: incoming.id }, clerkB);

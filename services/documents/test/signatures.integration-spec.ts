@@ -27,7 +27,14 @@ describe('PDF signature verification', () => {
     const at = new Date(Date.now() - 60_000);
     const r = await verifier.verify(signPdf(minimalPdf(), signer, { signingTime: at }));
     expect(r.signatures).toHaveLength(1);
-    expect(r.signature).toMatchObject({ present: true, valid: true, trusted: true, signer: 'Nguyen Van A', issuer: 'Test Government CA', coversWholeDocument: true });
+    expect(r.signature).toMatchObject({
+      present: true,
+      valid: true,
+      trusted: true,
+      signer: 'Nguyen Van A',
+      issuer: 'Test Government CA',
+      coversWholeDocument: true,
+    });
     expect(new Date(r.signature.signedAt!).getTime()).toBe(Math.floor(at.getTime() / 1000) * 1000);
     expect(r.signature.problem).toBeUndefined();
   });
@@ -60,7 +67,9 @@ describe('PDF signature verification', () => {
 
   it('reports trusted:false for a certificate from an unknown CA', async () => {
     const rogue = makeCa('Rogue CA');
-    const r = await verifier.verify(signPdf(minimalPdf(), makeSigner('Mallory', rogue), { extraCerts: [rogue] }));
+    const r = await verifier.verify(
+      signPdf(minimalPdf(), makeSigner('Mallory', rogue), { extraCerts: [rogue] }),
+    );
     expect(r.signature).toMatchObject({ present: true, valid: true, trusted: false, issuer: 'Rogue CA' });
     expect(r.signature.problem).toMatch(/trust anchor/);
   });

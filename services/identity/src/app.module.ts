@@ -41,11 +41,22 @@ export class AppModule {
           entities: [],
           migrations,
           // The authoritative node writes the directory stream; a replica sources it (DirectoryReplica).
-          streams: [Streams.identity(), Streams.audit(), ...(config.directoryReplica ? [] : [Streams.directory()])],
+          streams: [
+            Streams.identity(),
+            Streams.audit(),
+            ...(config.directoryReplica ? [] : [Streams.directory()]),
+          ],
           keyResolver: { useFactory: () => ring.resolver },
         }),
       ],
-      controllers: [WellKnownController, AuthController, OrganizationsController, OrganizationsHandler, UsersController, ClientsController],
+      controllers: [
+        WellKnownController,
+        AuthController,
+        OrganizationsController,
+        OrganizationsHandler,
+        UsersController,
+        ClientsController,
+      ],
       providers: [
         { provide: KeyRing, useValue: ring },
         SecretBox,

@@ -3,7 +3,16 @@ import { AppModule } from './app.module';
 import { IdentityConfig } from './config/identity.config';
 
 /** Builds the identity service from an environment (main.ts and tests share this). */
-export async function createIdentityApp(env: Record<string, string | undefined> = process.env, listen = true) {
+export async function createIdentityApp(
+  env: Record<string, string | undefined> = process.env,
+  listen = true,
+) {
   const config = loadConfig(IdentityConfig, env, 'identity');
-  return createServiceApp({ service: 'identity', title: 'Liên thông identity', module: AppModule.register(config), config, listen });
+  return createServiceApp({
+    service: 'identity',
+    title: 'Liên thông identity',
+    module: AppModule.register(config),
+    config,
+    listen,
+  });
 }

@@ -15,7 +15,11 @@ describe('directory replica apply (real PG)', () => {
   const h = new IdentityHarness();
   let replica: DirectoryReplica;
   let version = 100;
-  const entry = (code: string, parentCode: string | null, extra: Partial<DirectoryOrganizationEntry> = {}): DirectoryOrganizationEntry => ({
+  const entry = (
+    code: string,
+    parentCode: string | null,
+    extra: Partial<DirectoryOrganizationEntry> = {},
+  ): DirectoryOrganizationEntry => ({
     code,
     name: `Org ${code}`,
     parentCode,
@@ -30,7 +34,8 @@ describe('directory replica apply (real PG)', () => {
   });
   const apply = (e: DirectoryOrganizationEntry, id = randomUUID()) => replica.apply(e, id);
   const get = (code: string) => h.http.get(`/api/v1/organizations/${code}`).set(auth(h.adminToken));
-  const subtree = async (code: string) => (await h.app.get(RpcClient).request(RpcMethods.organizationSubtree, { code })).codes.sort();
+  const subtree = async (code: string) =>
+    (await h.app.get(RpcClient).request(RpcMethods.organizationSubtree, { code })).codes.sort();
 
   beforeAll(async () => {
     // Upstream domain that never answers: only the apply step is exercised here.

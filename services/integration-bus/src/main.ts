@@ -15,7 +15,9 @@ async function withOptionalSimulator(): Promise<Record<string, string | undefine
   const secret = env.NATIONAL_AXIS_SECRET ?? randomBytes(24).toString('hex');
   const sim = new NationalAxisSimulator({ systems: { [systemId]: secret } });
   const url = await sim.start(Number(env.SIMULATOR_PORT ?? 3010));
-  process.stdout.write(`*** SIMULATED national axis at ${url} (NOT the real axis; development only) — system ${systemId} ***\n`);
+  process.stdout.write(
+    `*** SIMULATED national axis at ${url} (NOT the real axis; development only) — system ${systemId} ***\n`,
+  );
   return { ...env, NATIONAL_AXIS_URL: url, NATIONAL_AXIS_SYSTEM_ID: systemId, NATIONAL_AXIS_SECRET: secret };
 }
 

@@ -1,10 +1,35 @@
-import { Streams, Subjects, type AuditEventPayload, type DocumentDeliveryEvent, type DocumentSendRequestedEvent, type DocumentStatusEvent, type ExchangeStateEvent } from '@lienthong/contracts';
+import {
+  Streams,
+  Subjects,
+  type AuditEventPayload,
+  type DocumentDeliveryEvent,
+  type DocumentSendRequestedEvent,
+  type DocumentStatusEvent,
+  type ExchangeStateEvent,
+} from '@lienthong/contracts';
 import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
 import canonicalize from 'canonicalize';
 import { createHmac, randomUUID, sign, X509Certificate } from 'node:crypto';
-import { buildPackage, buildStatus, formatDocumentId, parsePackage, parseStatus, signPackage, verifyPackage } from '../src/edxml';
+import {
+  buildPackage,
+  buildStatus,
+  formatDocumentId,
+  parsePackage,
+  parseStatus,
+  signPackage,
+  verifyPackage,
+} from '../src/edxml';
 import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
-import { BusInstance, busEnv, RealIdentity, NatsProbe, newCredentials, org, SECRET, SYSTEM_ID } from './support/bus-harness';
+import {
+  BusInstance,
+  busEnv,
+  RealIdentity,
+  NatsProbe,
+  newCredentials,
+  org,
+  SECRET,
+  SYSTEM_ID,
+} from './support/bus-harness';
 
 const PARTY_OFFICE = '000.00.00.H01';
 const LOCAL_ORG = '000.00.00.H02';
@@ -35,9 +60,18 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     tokens = await TestTokens.start();
     const natsUrl = await testNatsUrl();
     identity = await new RealIdentity().start();
-    await identity.add(org(PARTY_OFFICE, 'party', 'central'), org(LOCAL_ORG, 'party', 'central'), org(AGENCY, 'state', 'central'), org(AGENCY_2, 'state', 'central'), org(PROVINCE_ORG, 'party', 'prov1'));
+    await identity.add(
+      org(PARTY_OFFICE, 'party', 'central'),
+      org(LOCAL_ORG, 'party', 'central'),
+      org(AGENCY, 'state', 'central'),
+      org(AGENCY_2, 'state', 'central'),
+      org(PROVINCE_ORG, 'party', 'prov1'),
+    );
     probe = await new NatsProbe().start(natsUrl);
-    sim = new NationalAxisSimulator({ systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' }, agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }] });
+    sim = new NationalAxisSimulator({
+      systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' },
+      agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }],
+    });
     const simUrl = await sim.start(0);
     busA = await new BusInstance(credA).start(
       await busEnv(tokens, credA, {
@@ -48,7 +82,9 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
         EDXML_MAX_BYTES: String(200_000),
       }),
     );
-    busB = await new BusInstance(credB).start(await busEnv(tokens, credB, { NODE_ID: 'prov1', TRUSTED_NODE_CERTS: credA.certPem }));
+    busB = await new BusInstance(credB).start(
+      await busEnv(tokens, credB, { NODE_ID: 'prov1', TRUSTED_NODE_CERTS: credA.certPem }),
+    );
   });
 
   afterAll(async () => {
@@ -60,11 +96,22 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     await tokens?.close();
   });
 
-  async function sendRequested(recipients: string[], over: Partial<DocumentSendRequestedEvent['document']> = {}, attachment?: Buffer) {
+  async function sendRequested(
+    recipients: string[],
+    over: Partial<DocumentSendRequestedEvent['document']> = {},
+    attachment?: Buffer,
+  ) {
     const attachments = [];
     if (attachment) {
       const key = await probe.putObject(attachment);
-      attachments.push({ id: randomUUID(), name: 'quyết-định.pdf', contentType: 'application/pdf', size: attachment.length, sha256: key, storageKey: key });
+      attachments.push({
+        id: randomUUID(),
+        name: 'quyết-định.pdf',
+        contentType: 'application/pdf',
+        size: attachment.length,
+        sha256: key,
+        storageKey: key,
+      });
     }
     const ev: DocumentSendRequestedEvent = {
       documentId: randomUUID(),
@@ -101,16 +148,32 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     sim.received(agency).filter((i) => {
       if (i.messageType !== 'edoc') return false;
       const p = parsePackage(i.content, { maxBytes: 1e7 }).package;
-      return p.from.organId === ev.fromOrganizationCode && p.codeNumber === ev.document.number && p.codeNotation === ev.document.notation;
+      return (
+        p.from.organId === ev.fromOrganizationCode &&
+        p.codeNumber === ev.document.number &&
+        p.codeNotation === ev.document.notation
+      );
     });
 
   const deliveriesTo = async (to: string, documentId?: string) =>
-    (await probe.events<DocumentDeliveryEvent>(Subjects.busDelivery())).filter((e) => e.data.toOrganizationCode === to && (!documentId || e.data.sourceDocumentId === documentId));
+    (await probe.events<DocumentDeliveryEvent>(Subjects.busDelivery())).filter(
+      (e) => e.data.toOrganizationCode === to && (!documentId || e.data.sourceDocumentId === documentId),
+    );
   const operator = () => tokens.mint({ org: PARTY_OFFICE, roles: ['operator'] });
   const exchangesOf = async (documentId: string) => {
-    const res = await busA.http.get(`/api/v1/exchanges?documentId=${encodeURIComponent(documentId)}`).set('Authorization', `Bearer ${await operator()}`);
+    const res = await busA.http
+      .get(`/api/v1/exchanges?documentId=${encodeURIComponent(documentId)}`)
+      .set('Authorization', `Bearer ${await operator()}`);
     expect(res.status).toBe(200);
-    return res.body.items as { id: string; to: string; route: string; state: string; attempts: number; lastError?: string; trace: { event: string }[] }[];
+    return res.body.items as {
+      id: string;
+      to: string;
+      route: string;
+      state: string;
+      attempts: number;
+      lastError?: string;
+      trace: { event: string }[];
+    }[];
   };
 
   it('routes one document to a local party organization and to a government agency', async () => {
@@ -142,11 +205,17 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(h['xroadvnpt-systemid']).toBe(SYSTEM_ID);
     expect(h['xroadvnpt-messagetype']).toBe('edoc');
     expect(h['xroadvnpt-to']).toBe(AGENCY);
-    expect(h['xroadvnpt-hash-header']).toBe(createHmac('sha256', SECRET).update(h['xroadvnpt-sign-header']).digest('hex'));
+    expect(h['xroadvnpt-hash-header']).toBe(
+      createHmac('sha256', SECRET).update(h['xroadvnpt-sign-header']).digest('hex'),
+    );
     expect(sim.refusals.filter((r) => r.operation === 'sendEdoc')).toEqual([]);
     // A valid signed package carrying the attachment.
     const xml = item.content.toString('utf8');
-    expect(verifyPackage(xml, [credA.certPem], 1e7)).toMatchObject({ present: true, valid: true, trusted: true });
+    expect(verifyPackage(xml, [credA.certPem], 1e7)).toMatchObject({
+      present: true,
+      valid: true,
+      trusted: true,
+    });
     const pkg = parsePackage(xml, { maxBytes: 1e7 }).package;
     expect(pkg.to.map((t) => t.organId)).toEqual([AGENCY]);
     expect(pkg.attachments[0].content.equals(pdf)).toBe(true);
@@ -159,7 +228,9 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(exchanges.find((e) => e.to === LOCAL_ORG)).toMatchObject({ route: 'local', state: 'sent' });
     // The state events leave through the outbox after the commit that set the rows: wait for them.
     const states = await eventually(async () => {
-      const all = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => e.data.documentId === ev.documentId);
+      const all = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter(
+        (e) => e.data.documentId === ev.documentId,
+      );
       const names = all.map((s) => `${s.data.organizationCode}:${s.data.state}`);
       if (!names.includes(`${AGENCY}:sent`)) throw new Error(`not yet: ${names.join(', ')}`);
       return names;
@@ -181,18 +252,26 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       ),
     });
     const status = await eventually(async () => {
-      const s = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).find((e) => e.data.sourceDocumentId === ev.documentId);
+      const s = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).find(
+        (e) => e.data.sourceDocumentId === ev.documentId,
+      );
       if (!s) throw new Error('no status yet');
       return s;
     });
-    expect(status.data).toMatchObject({ fromOrganizationCode: AGENCY, toOrganizationCode: PARTY_OFFICE, status: 'accepted', statusCode: '03' });
+    expect(status.data).toMatchObject({
+      fromOrganizationCode: AGENCY,
+      toOrganizationCode: PARTY_OFFICE,
+      status: 'accepted',
+      statusCode: '03',
+    });
     await until(async () => {
       const ex = (await exchangesOf(ev.documentId)).find((e) => e.to === AGENCY)!;
       if (ex.state !== 'delivered') throw new Error(ex.state);
     });
     // The axis item was acknowledged after it was stored.
     await until(() => {
-      if (![...sim.items.values()].some((i) => i.messageType === 'status' && i.acks[SYSTEM_ID] === 'done')) throw new Error('not acked');
+      if (![...sim.items.values()].some((i) => i.messageType === 'status' && i.acks[SYSTEM_ID] === 'done'))
+        throw new Error('not acked');
     });
   });
 
@@ -213,24 +292,46 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       responseFor: [],
       traces: [],
       businessDocType: 0 as const,
-      attachments: [{ contentId: 'cid:1', name: 'bc.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF báo cáo') }],
+      attachments: [
+        {
+          contentId: 'cid:1',
+          name: 'bc.pdf',
+          contentType: 'application/pdf',
+          content: Buffer.from('%PDF báo cáo'),
+        },
+      ],
     };
-    const item = sim.inject({ from: AGENCY, to: [SYSTEM_ID], messageType: 'edoc', content: Buffer.from(buildPackage(p)) });
+    const item = sim.inject({
+      from: AGENCY,
+      to: [SYSTEM_ID],
+      messageType: 'edoc',
+      content: Buffer.from(buildPackage(p)),
+    });
     const [d] = await eventually(async () => {
       const x = (await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId);
       if (!x.length) throw new Error('no delivery');
       return x;
     });
-    expect(d.data).toMatchObject({ fromOrganizationCode: AGENCY, document: { subject: 'Về việc báo cáo tình hình', secrecy: 'none' } });
+    expect(d.data).toMatchObject({
+      fromOrganizationCode: AGENCY,
+      document: { subject: 'Về việc báo cáo tình hình', secrecy: 'none' },
+    });
     await until(() => {
       if (sim.items.get(item.docId)!.acks[SYSTEM_ID] !== 'done') throw new Error('not acked');
     });
     // The same package fetched again (a second copy on the axis) is applied once.
-    const again = sim.inject({ from: AGENCY, to: [SYSTEM_ID], messageType: 'edoc', content: Buffer.from(buildPackage(p)) });
+    const again = sim.inject({
+      from: AGENCY,
+      to: [SYSTEM_ID],
+      messageType: 'edoc',
+      content: Buffer.from(buildPackage(p)),
+    });
     await until(() => {
       if (sim.items.get(again.docId)!.acks[SYSTEM_ID] !== 'done') throw new Error('not acked');
     });
-    expect((await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId)).toHaveLength(1);
+    expect(
+      (await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId),
+    ).toHaveLength(1);
     // The receiver (documents) answers 01: a status message goes back to the agency through the axis.
     await probe.publish(Subjects.documentStatusChanged(), 'document.status-changed', {
       statusId: randomUUID(),
@@ -245,7 +346,11 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     const back = (await eventually(() => sim.received(AGENCY).find((i) => i.messageType === 'status')))!;
     expect(back.headers!['xroadvnpt-messagetype']).toBe('status');
     const parsed = parseStatus(back.content, { maxBytes: 1e6 });
-    expect(parsed).toMatchObject({ statusCode: '01', from: { organId: LOCAL_ORG }, responseFor: { organId: AGENCY, documentId: p.documentId } });
+    expect(parsed).toMatchObject({
+      statusCode: '01',
+      from: { organId: LOCAL_ORG },
+      responseFor: { organId: AGENCY, documentId: p.documentId },
+    });
     // Agencies from getAgenciesList were registered in identity as state organizations.
     expect(await identity.get('000.00.00.G30')).toMatchObject({ sector: 'state', name: 'Bộ Nội vụ' });
   });
@@ -253,7 +358,12 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
   it('a recall (business type 1) is delivered to the local recipient as a separate exchange', async () => {
     const ev = await sendRequested([LOCAL_ORG]);
     await until(async () => expect(await deliveriesTo(LOCAL_ORG, ev.documentId)).toHaveLength(1));
-    await probe.publish(Subjects.documentRecallRequested(), 'document.recall-requested', { ...ev, businessType: 1, reason: 'Ban hành nhầm' }, randomUUID());
+    await probe.publish(
+      Subjects.documentRecallRequested(),
+      'document.recall-requested',
+      { ...ev, businessType: 1, reason: 'Ban hành nhầm' },
+      randomUUID(),
+    );
     await until(async () => {
       const recall = (await deliveriesTo(LOCAL_ORG, ev.documentId)).filter((d) => d.data.businessType === 1);
       expect(recall).toHaveLength(1);
@@ -267,7 +377,8 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     const ev = await sendRequested([AGENCY_2]);
     await until(async () => {
       const [ex] = await exchangesOf(ev.documentId);
-      if (!ex || ex.attempts < 1 || ex.state !== 'queued' || !ex.lastError) throw new Error('no failed attempt yet');
+      if (!ex || ex.attempts < 1 || ex.state !== 'queued' || !ex.lastError)
+        throw new Error('no failed attempt yet');
     });
     sim.setDown(false);
     await until(async () => {
@@ -276,14 +387,22 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     }, 20_000);
     expect(axisPackagesFor(AGENCY_2, ev)).toHaveLength(1);
     const [ex] = await exchangesOf(ev.documentId);
-    expect(ex.trace.map((t) => t.event)).toEqual(expect.arrayContaining(['queued', 'retry-scheduled', 'sent']));
+    expect(ex.trace.map((t) => t.event)).toEqual(
+      expect.arrayContaining(['queued', 'retry-scheduled', 'sent']),
+    );
   });
 
   it('the bus closed mid-flight and restarted: nothing lost, nothing doubled', async () => {
     await busA.app.close();
     const ev = await sendRequested([LOCAL_ORG, AGENCY]);
     // The same event redelivered under another message id (as after a crash between commit and ack).
-    await probe.publish(Subjects.documentSendRequested(), 'document.send-requested', ev, ev.documentId, `${ev.documentId}-again`);
+    await probe.publish(
+      Subjects.documentSendRequested(),
+      'document.send-requested',
+      ev,
+      ev.documentId,
+      `${ev.documentId}-again`,
+    );
     await busA.restart();
     await until(async () => {
       if ((await deliveriesTo(LOCAL_ORG, ev.documentId)).length === 0) throw new Error('no delivery');
@@ -299,14 +418,18 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     const secret = await sendRequested([LOCAL_ORG], { secrecy: 'secret' });
     const unknown = await sendRequested(['000.00.00.X99']);
     await until(async () => {
-      const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => [secret.documentId, unknown.documentId].includes(e.data.documentId));
+      const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) =>
+        [secret.documentId, unknown.documentId].includes(e.data.documentId),
+      );
       if (states.length < 2) throw new Error('not yet');
       expect(states.map((s) => s.data.error).sort()).toEqual(['DOCUMENT_CLASSIFIED', 'RECIPIENT_UNKNOWN']);
     });
     expect(await deliveriesTo(LOCAL_ORG, secret.documentId)).toHaveLength(0);
     await until(async () => {
       const audits = await auditEvents();
-      expect(audits.find((a) => a.data.action === 'exchange.refused' && a.data.resource.id === secret.documentId)).toMatchObject({
+      expect(
+        audits.find((a) => a.data.action === 'exchange.refused' && a.data.resource.id === secret.documentId),
+      ).toMatchObject({
         data: { outcome: 'denied', details: { reason: 'DOCUMENT_CLASSIFIED' } },
       });
     });
@@ -315,35 +438,60 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(failed).toMatchObject({ state: 'failed', lastError: 'RECIPIENT_UNKNOWN' });
     // Operator retry: 202 for failed, 409 for a sent exchange, 404 for an unknown id.
     const auth = `Bearer ${await operator()}`;
-    expect((await busA.http.post(`/api/v1/exchanges/${failed.id}/retry`).set('Authorization', auth)).status).toBe(202);
-    const [sent] = (await exchangesOf((await eventuallyDoc()).documentId)).filter((e) => e.state === 'sent' || e.state === 'delivered');
+    expect(
+      (await busA.http.post(`/api/v1/exchanges/${failed.id}/retry`).set('Authorization', auth)).status,
+    ).toBe(202);
+    const [sent] = (await exchangesOf((await eventuallyDoc()).documentId)).filter(
+      (e) => e.state === 'sent' || e.state === 'delivered',
+    );
     const conflictRes = await busA.http.post(`/api/v1/exchanges/${sent.id}/retry`).set('Authorization', auth);
     expect(conflictRes.status).toBe(409);
     expect(conflictRes.body.code).toBe('EXCHANGE_NOT_RETRYABLE');
-    expect((await busA.http.get(`/api/v1/exchanges/${randomUUID()}`).set('Authorization', auth)).status).toBe(404);
+    expect((await busA.http.get(`/api/v1/exchanges/${randomUUID()}`).set('Authorization', auth)).status).toBe(
+      404,
+    );
     const one = await busA.http.get(`/api/v1/exchanges/${failed.id}`).set('Authorization', auth);
-    expect(Object.keys(one.body).sort()).toEqual(['attempts', 'documentId', 'from', 'id', 'lastError', 'route', 'state', 'to', 'trace'].filter((k) => k !== 'lastError' || 'lastError' in one.body).sort());
-    expect((await busA.http.get('/api/v1/exchanges').set('Authorization', `Bearer ${await tokens.mint({ org: PARTY_OFFICE, roles: ['clerk'] })}`)).status).toBe(403);
+    expect(Object.keys(one.body).sort()).toEqual(
+      ['attempts', 'documentId', 'from', 'id', 'lastError', 'route', 'state', 'to', 'trace']
+        .filter((k) => k !== 'lastError' || 'lastError' in one.body)
+        .sort(),
+    );
+    expect(
+      (
+        await busA.http
+          .get('/api/v1/exchanges')
+          .set('Authorization', `Bearer ${await tokens.mint({ org: PARTY_OFFICE, roles: ['clerk'] })}`)
+      ).status,
+    ).toBe(403);
   });
 
-  const auditEvents = () => probe.events<AuditEventPayload>(Subjects.auditEvent('integration-bus'), Streams.audit().name);
+  const auditEvents = () =>
+    probe.events<AuditEventPayload>(Subjects.auditEvent('integration-bus'), Streams.audit().name);
 
   it('TTL → expired, last attempt → dead, operator retry → sent again (all audited)', async () => {
     sim.setDown(true);
     const x = await sendRequested([AGENCY_2]);
     const y = await sendRequested([AGENCY_2]);
     await until(async () => {
-      for (const ev of [x, y]) if (!((await exchangesOf(ev.documentId))[0]?.attempts >= 1)) throw new Error('no attempt yet');
+      for (const ev of [x, y])
+        if (!((await exchangesOf(ev.documentId))[0]?.attempts >= 1)) throw new Error('no attempt yet');
     });
     // Time passes: x outlives its TTL; y is at its last attempt.
-    await busA.db.query(`UPDATE exchanges SET expires_at = now() - interval '1 second' WHERE document_id = $1`, [x.documentId]);
-    await busA.db.query(`UPDATE exchanges SET attempts = 9, next_attempt_at = now() WHERE document_id = $1`, [y.documentId]);
+    await busA.db.query(
+      `UPDATE exchanges SET expires_at = now() - interval '1 second' WHERE document_id = $1`,
+      [x.documentId],
+    );
+    await busA.db.query(`UPDATE exchanges SET attempts = 9, next_attempt_at = now() WHERE document_id = $1`, [
+      y.documentId,
+    ]);
     await until(async () => {
       expect((await exchangesOf(x.documentId))[0].state).toBe('expired');
       expect((await exchangesOf(y.documentId))[0].state).toBe('dead');
     }, 20_000);
     await until(async () => {
-      const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) => [x.documentId, y.documentId].includes(e.data.documentId));
+      const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter((e) =>
+        [x.documentId, y.documentId].includes(e.data.documentId),
+      );
       expect(states.map((e) => e.data.state)).toEqual(expect.arrayContaining(['expired', 'dead']));
     });
     sim.setDown(false);
@@ -354,25 +502,49 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(retried.body).toMatchObject({ id: ex.id, state: 'queued', attempts: 0 });
     await until(async () => expect((await exchangesOf(x.documentId))[0].state).toBe('sent'), 20_000);
     await until(async () => {
-      const actions = (await auditEvents()).filter((a) => [ex.id].includes(a.data.resource.id)).map((a) => a.data.action);
-      expect(actions).toEqual(expect.arrayContaining(['exchange.queued', 'exchange.expired', 'exchange.retried', 'exchange.sent']));
+      const actions = (await auditEvents())
+        .filter((a) => [ex.id].includes(a.data.resource.id))
+        .map((a) => a.data.action);
+      expect(actions).toEqual(
+        expect.arrayContaining(['exchange.queued', 'exchange.expired', 'exchange.retried', 'exchange.sent']),
+      );
     });
   });
 
   /** A federation message as a node would send it, signed by `cred` (the envelope proof). */
-  function federationMessage(cred: { certPem: string; keyPem: string }, fromNodeId: string, body: Record<string, unknown>) {
+  function federationMessage(
+    cred: { certPem: string; keyPem: string },
+    fromNodeId: string,
+    body: Record<string, unknown>,
+  ) {
     const ev: Record<string, unknown> = { ...body, fromNodeId, toNodeId: 'prov1' };
     const signature = sign('sha256', Buffer.from(canonicalize(ev)!, 'utf8'), cred.keyPem).toString('base64');
-    return { ...ev, proof: { certificate: new X509Certificate(cred.certPem).raw.toString('base64'), signature } };
+    return {
+      ...ev,
+      proof: { certificate: new X509Certificate(cred.certPem).raw.toString('base64'), signature },
+    };
   }
 
   function forgedPackage(signer: { certPem: string; keyPem: string }, number: string) {
     const documentId = formatDocumentId(PARTY_OFFICE, '2026-11-22', number, 'GIẢ-MẠO');
     const xml = signPackage(
       buildPackage({
-        from: { organId: PARTY_OFFICE }, to: [{ organId: PROVINCE_ORG }], documentId, codeNumber: number, codeNotation: 'GIẢ-MẠO',
-        promulgationDate: '2026-11-22', type: '1', subject: 'Giả mạo', signer: {}, priority: 0, steeringType: 0, toPlaces: [],
-        responseFor: [], traces: [], businessDocType: 0, attachments: [],
+        from: { organId: PARTY_OFFICE },
+        to: [{ organId: PROVINCE_ORG }],
+        documentId,
+        codeNumber: number,
+        codeNotation: 'GIẢ-MẠO',
+        promulgationDate: '2026-11-22',
+        type: '1',
+        subject: 'Giả mạo',
+        signer: {},
+        priority: 0,
+        steeringType: 0,
+        toPlaces: [],
+        responseFor: [],
+        traces: [],
+        businessDocType: 0,
+        attachments: [],
       }),
       signer,
     );
@@ -381,7 +553,12 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
 
   const rejectedOnProv1 = async (reason: string, documentId: string) =>
     until(async () => {
-      const a = (await auditEvents()).find((e) => e.data.action === 'edxml.rejected' && e.data.details?.reason === reason && e.data.details?.documentId === documentId);
+      const a = (await auditEvents()).find(
+        (e) =>
+          e.data.action === 'edxml.rejected' &&
+          e.data.details?.reason === reason &&
+          e.data.details?.documentId === documentId,
+      );
       expect(a?.source).toMatch(/@prov1$/);
     });
 
@@ -389,19 +566,52 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     const stranger = newCredentials('lienthong-bus-central');
     // 1. A node certificate outside the trust list, even one naming a trusted node.
     const a = forgedPackage(stranger, '77');
-    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(stranger, 'central', { kind: 'package', sourceDocumentId: 'forged-1', packageBase64: a.packageBase64 }));
+    await probe.publish(
+      Subjects.federationOut('prov1'),
+      'bus.node-inbound',
+      federationMessage(stranger, 'central', {
+        kind: 'package',
+        sourceDocumentId: 'forged-1',
+        packageBase64: a.packageBase64,
+      }),
+    );
     await rejectedOnProv1('SIGNATURE_UNTRUSTED', 'forged-1');
     // 2. A trusted node's envelope around an edXML package signed by an untrusted key.
     const b = forgedPackage(stranger, '78');
-    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(credA, 'central', { kind: 'package', sourceDocumentId: 'forged-2', packageBase64: b.packageBase64 }));
+    await probe.publish(
+      Subjects.federationOut('prov1'),
+      'bus.node-inbound',
+      federationMessage(credA, 'central', {
+        kind: 'package',
+        sourceDocumentId: 'forged-2',
+        packageBase64: b.packageBase64,
+      }),
+    );
     await rejectedOnProv1('SIGNATURE_UNTRUSTED', 'forged-2');
     // 3. A trusted certificate used to claim another node's identity.
     const c = forgedPackage(credA, '79');
-    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(credA, 'prov2', { kind: 'package', sourceDocumentId: 'forged-3', packageBase64: c.packageBase64 }));
+    await probe.publish(
+      Subjects.federationOut('prov1'),
+      'bus.node-inbound',
+      federationMessage(credA, 'prov2', {
+        kind: 'package',
+        sourceDocumentId: 'forged-3',
+        packageBase64: c.packageBase64,
+      }),
+    );
     await rejectedOnProv1('NODE_MISMATCH', 'forged-3');
     // 4. A trusted node tampering with the message after signing it.
     const d = forgedPackage(credA, '80');
-    const tampered = { ...federationMessage(credA, 'central', { kind: 'package', sourceDocumentId: 'forged-4', packageBase64: d.packageBase64 }), sourceDocumentId: 'forged-4', toNodeId: 'prov1', fromNodeId: 'central' };
+    const tampered = {
+      ...federationMessage(credA, 'central', {
+        kind: 'package',
+        sourceDocumentId: 'forged-4',
+        packageBase64: d.packageBase64,
+      }),
+      sourceDocumentId: 'forged-4',
+      toNodeId: 'prov1',
+      fromNodeId: 'central',
+    };
     (tampered as Record<string, unknown>).packageBase64 = a.packageBase64;
     await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', tampered);
     await rejectedOnProv1('SIGNATURE_INVALID', 'forged-4');
@@ -409,13 +619,34 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     const eDocumentId = formatDocumentId(PROVINCE_ORG, '2026-11-22', '81', 'GIẢ-MẠO');
     const eXml = signPackage(
       buildPackage({
-        from: { organId: PROVINCE_ORG }, to: [{ organId: PROVINCE_ORG }], documentId: eDocumentId, codeNumber: '81', codeNotation: 'GIẢ-MẠO',
-        promulgationDate: '2026-11-22', type: '1', subject: 'Giả mạo', signer: {}, priority: 0, steeringType: 0, toPlaces: [],
-        responseFor: [], traces: [], businessDocType: 0, attachments: [],
+        from: { organId: PROVINCE_ORG },
+        to: [{ organId: PROVINCE_ORG }],
+        documentId: eDocumentId,
+        codeNumber: '81',
+        codeNotation: 'GIẢ-MẠO',
+        promulgationDate: '2026-11-22',
+        type: '1',
+        subject: 'Giả mạo',
+        signer: {},
+        priority: 0,
+        steeringType: 0,
+        toPlaces: [],
+        responseFor: [],
+        traces: [],
+        businessDocType: 0,
+        attachments: [],
       }),
       credA,
     );
-    await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', federationMessage(credA, 'central', { kind: 'package', sourceDocumentId: 'forged-5', packageBase64: Buffer.from(eXml).toString('base64') }));
+    await probe.publish(
+      Subjects.federationOut('prov1'),
+      'bus.node-inbound',
+      federationMessage(credA, 'central', {
+        kind: 'package',
+        sourceDocumentId: 'forged-5',
+        packageBase64: Buffer.from(eXml).toString('base64'),
+      }),
+    );
     await rejectedOnProv1('ORGANIZATION_NOT_SERVED_BY_NODE', 'forged-5');
     const delivered = (await deliveriesTo(PROVINCE_ORG)).map((e) => e.data.edxmlDocumentId);
     for (const x of [a, b, c, d, { documentId: eDocumentId }]) expect(delivered).not.toContain(x.documentId);
@@ -451,19 +682,40 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       attachments: [],
     };
     const xml = signPackage(buildPackage(p), credB);
-    const first = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(xml);
+    const first = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send(xml);
     expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ documentId: p.documentId, exchanges: [{ to: LOCAL_ORG, route: 'local', state: 'sent' }] });
-    const second = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(xml);
+    expect(first.body).toMatchObject({
+      documentId: p.documentId,
+      exchanges: [{ to: LOCAL_ORG, route: 'local', state: 'sent' }],
+    });
+    const second = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send(xml);
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
-    expect((await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId).length).toBeLessThanOrEqual(1);
+    expect(
+      (await deliveriesTo(LOCAL_ORG)).filter((e) => e.data.edxmlDocumentId === p.documentId).length,
+    ).toBeLessThanOrEqual(1);
 
-    const missing = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(buildPackage(p).replace(/<edXML:Subject>.*?<\/edXML:Subject>/, ''));
+    const missing = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send(buildPackage(p).replace(/<edXML:Subject>.*?<\/edXML:Subject>/, ''));
     expect(missing.status).toBe(400);
     expect(missing.body.code).toBe('EDXML_INVALID');
     expect(missing.body.message).toContain('Subject');
-    const malformed = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send('<edXML><broken></edXML>');
+    const malformed = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send('<edXML><broken></edXML>');
     expect(malformed.status).toBe(400);
     expect(malformed.body.code).toBe('EDXML_INVALID');
     const dtd = await busA.http
@@ -473,17 +725,38 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       .send('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><edXML>&e;</edXML>');
     expect(dtd.status).toBe(400);
     expect(dtd.body.code).toBe('EDXML_FORBIDDEN_CONSTRUCT');
-    const big = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(`<edXML>${'x'.repeat(250_000)}</edXML>`);
+    const big = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send(`<edXML>${'x'.repeat(250_000)}</edXML>`);
     expect(big.status).toBe(413);
-    const tampered = await busA.http.post('/api/v1/edxml').set('Authorization', auth).set('Content-Type', 'application/xml').send(xml.replace('Giấy mời họp', 'Giấy mời khác'));
+    const tampered = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send(xml.replace('Giấy mời họp', 'Giấy mời khác'));
     expect(tampered.status).toBe(400);
     expect(tampered.body.code).toBe('EDXML_INVALID');
-    const noRole = await busA.http.post('/api/v1/edxml').set('Authorization', `Bearer ${await operator()}`).set('Content-Type', 'application/xml').send(xml);
+    const noRole = await busA.http
+      .post('/api/v1/edxml')
+      .set('Authorization', `Bearer ${await operator()}`)
+      .set('Content-Type', 'application/xml')
+      .send(xml);
     expect(noRole.status).toBe(403);
     expect((await busA.http.get('/health/live')).status).toBe(200);
 
-    const status = buildStatus({ responseFor: { organId: PARTY_OFFICE, documentId: 'x' }, from: { organId: '000.00.01.T01' }, statusCode: '01', timestamp: new Date().toISOString() });
-    const st = await busA.http.post('/api/v1/edxml/status').set('Authorization', auth).set('Content-Type', 'application/xml').send(status);
+    const status = buildStatus({
+      responseFor: { organId: PARTY_OFFICE, documentId: 'x' },
+      from: { organId: '000.00.01.T01' },
+      statusCode: '01',
+      timestamp: new Date().toISOString(),
+    });
+    const st = await busA.http
+      .post('/api/v1/edxml/status')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/xml')
+      .send(status);
     expect(st.status).toBe(202);
   });
 
@@ -495,7 +768,10 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       return x;
     });
     expect(d.source).toMatch(/@prov1$/);
-    expect(d.data).toMatchObject({ fromOrganizationCode: PARTY_OFFICE, document: { subject: ev.document.subject } });
+    expect(d.data).toMatchObject({
+      fromOrganizationCode: PARTY_OFFICE,
+      document: { subject: ev.document.subject },
+    });
     expect(d.data.attachments[0].sha256).toBe(ev.attachments[0].sha256);
     expect((await exchangesOf(ev.documentId))[0]).toMatchObject({ route: 'federation', state: 'sent' });
 
@@ -512,12 +788,18 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       at: new Date().toISOString(),
     } satisfies DocumentStatusEvent);
     const st = await eventually(async () => {
-      const s = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).find((e) => e.data.statusId === statusId);
+      const s = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).find(
+        (e) => e.data.statusId === statusId,
+      );
       if (!s) throw new Error('no status');
       return s;
     });
     expect(st.source).toMatch(/@central$/);
-    expect(st.data).toMatchObject({ sourceDocumentId: ev.documentId, toOrganizationCode: PARTY_OFFICE, statusCode: '01' });
+    expect(st.data).toMatchObject({
+      sourceDocumentId: ev.documentId,
+      toOrganizationCode: PARTY_OFFICE,
+      statusCode: '01',
+    });
     await until(async () => {
       const [ex] = await exchangesOf(ev.documentId);
       if (ex.state !== 'delivered') throw new Error(ex.state);

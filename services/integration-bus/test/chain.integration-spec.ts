@@ -8,7 +8,15 @@ import { dropSchema } from '@lienthong/testing';
 import { createDocumentsApp } from '../../documents/src/documents.app';
 import { buildStatus, parsePackage } from '../src/edxml';
 import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
-import { BusInstance, busEnv, newCredentials, org, RealIdentity, SECRET, SYSTEM_ID } from './support/bus-harness';
+import {
+  BusInstance,
+  busEnv,
+  newCredentials,
+  org,
+  RealIdentity,
+  SECRET,
+  SYSTEM_ID,
+} from './support/bus-harness';
 
 const OFFICE = '000.00.00.H01';
 const LOCAL = '000.00.00.H02';
@@ -29,11 +37,25 @@ describe('documents ↔ integration bus ↔ national axis (real identity, docume
   beforeAll(async () => {
     tokens = await TestTokens.start();
     identity = await new RealIdentity().start();
-    await identity.add(org(OFFICE, 'party', 'central'), org(LOCAL, 'party', 'central'), org(AGENCY, 'state', 'central'));
+    await identity.add(
+      org(OFFICE, 'party', 'central'),
+      org(LOCAL, 'party', 'central'),
+      org(AGENCY, 'state', 'central'),
+    );
     sim = new NationalAxisSimulator({ systems: { [SYSTEM_ID]: SECRET } });
     const cred = newCredentials('bus-chain');
-    bus = await new BusInstance(cred).start(await busEnv(tokens, cred, { NATIONAL_AXIS_URL: await sim.start(0), NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID, NATIONAL_AXIS_SECRET: SECRET }));
-    docsEnv = await testServiceEnv('documents', { JWKS_URL: tokens.jwksUrl, ATTACHMENTS_DIR: attachmentsDir, GRPC_PORT: '0' });
+    bus = await new BusInstance(cred).start(
+      await busEnv(tokens, cred, {
+        NATIONAL_AXIS_URL: await sim.start(0),
+        NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID,
+        NATIONAL_AXIS_SECRET: SECRET,
+      }),
+    );
+    docsEnv = await testServiceEnv('documents', {
+      JWKS_URL: tokens.jwksUrl,
+      ATTACHMENTS_DIR: attachmentsDir,
+      GRPC_PORT: '0',
+    });
     documents = await createDocumentsApp(docsEnv, false);
   });
 
@@ -70,15 +92,29 @@ describe('documents ↔ integration bus ↔ national axis (real identity, docume
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const pdf = Buffer.from('%PDF-1.4\n% liên thông\n%%EOF\n');
-    const up = await docs().post(`/api/v1/documents/${id}/attachments`).set('Authorization', `Bearer ${clerk}`).attach('file', pdf, { filename: 'cv.pdf', contentType: 'application/pdf' });
+    const up = await docs()
+      .post(`/api/v1/documents/${id}/attachments`)
+      .set('Authorization', `Bearer ${clerk}`)
+      .attach('file', pdf, { filename: 'cv.pdf', contentType: 'application/pdf' });
     expect(up.status).toBe(201);
-    expect((await docs().post(`/api/v1/documents/${id}/send`).set('Authorization', `Bearer ${clerk}`)).status).toBe(202);
+    expect(
+      (await docs().post(`/api/v1/documents/${id}/send`).set('Authorization', `Bearer ${clerk}`)).status,
+    ).toBe(202);
 
     // The local recipient has it with an arrival number.
     const localClerk = await tokens.mint({ org: LOCAL, roles: ['clerk'] });
     const incoming = await eventually(async () => {
-      const res = await docs().get('/api/v1/documents?direction=incoming').set('Authorization', `Bearer ${localClerk}`);
-      return (res.body.items as { id: string; subject: string; arrivalNumber: number; fromOrganizationCode: string }[]).find((d) => d.subject === 'Về việc triển khai liên thông văn bản');
+      const res = await docs()
+        .get('/api/v1/documents?direction=incoming')
+        .set('Authorization', `Bearer ${localClerk}`);
+      return (
+        res.body.items as {
+          id: string;
+          subject: string;
+          arrivalNumber: number;
+          fromOrganizationCode: string;
+        }[]
+      ).find((d) => d.subject === 'Về việc triển khai liên thông văn bản');
     }, 20_000);
     expect(incoming).toMatchObject({ fromOrganizationCode: OFFICE, arrivalNumber: expect.any(Number) });
 
@@ -90,7 +126,12 @@ describe('documents ↔ integration bus ↔ national axis (real identity, docume
     // Sender view: LOCAL answered 01 (arrived) through the bus; the agency is `sent`.
     const recipients = async () => {
       const res = await docs().get(`/api/v1/documents/${id}`).set('Authorization', `Bearer ${clerk}`);
-      return Object.fromEntries((res.body.recipients as { organizationCode: string; status: string }[]).map((r) => [r.organizationCode, r.status]));
+      return Object.fromEntries(
+        (res.body.recipients as { organizationCode: string; status: string }[]).map((r) => [
+          r.organizationCode,
+          r.status,
+        ]),
+      );
     };
     await eventually(async () => {
       const r = await recipients();
@@ -102,7 +143,14 @@ describe('documents ↔ integration bus ↔ national axis (real identity, docume
       from: AGENCY,
       to: [SYSTEM_ID],
       messageType: 'status',
-      content: Buffer.from(buildStatus({ responseFor: { organId: OFFICE, documentId: pkg.documentId }, from: { organId: AGENCY }, statusCode: '03', timestamp: new Date().toISOString() })),
+      content: Buffer.from(
+        buildStatus({
+          responseFor: { organId: OFFICE, documentId: pkg.documentId },
+          from: { organId: AGENCY },
+          statusCode: '03',
+          timestamp: new Date().toISOString(),
+        }),
+      ),
     });
     await eventually(async () => (await recipients())[AGENCY] === 'accepted', 20_000);
   });

@@ -71,7 +71,14 @@ export class PlatformProcesses {
   private spawn(s: Service, schema: string): void {
     this.logs[s] = '';
     const p = spawn(process.execPath, [join(ROOT, 'services', s, 'dist', 'main.js')], {
-      env: { ...process.env, ...this.env, DB_SCHEMA: schema, PORT: String(this.ports[s]), GRPC_PORT: String(this.grpcPort), ...(this.extraEnv[s] ?? {}) },
+      env: {
+        ...process.env,
+        ...this.env,
+        DB_SCHEMA: schema,
+        PORT: String(this.ports[s]),
+        GRPC_PORT: String(this.grpcPort),
+        ...(this.extraEnv[s] ?? {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     p.stdout?.on('data', (d) => (this.logs[s] += d.toString()));

@@ -10,9 +10,14 @@ describe('JwtVerifier', () => {
   beforeAll(async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };
-    verifier = new JwtVerifier(createLocalJWKSet({ keys: [jwk] }), { issuer: 'lienthong/central', audience: 'lienthong' });
+    verifier = new JwtVerifier(createLocalJWKSet({ keys: [jwk] }), {
+      issuer: 'lienthong/central',
+      audience: 'lienthong',
+    });
 
-    publicPem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+    publicPem = createPublicKey({ key: jwk as never, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     sign = (claims, opts = {}) => {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ org: '000.00.00.A01', roles: ['clerk'], typ: 'user', ...claims })
@@ -29,28 +34,48 @@ describe('JwtVerifier', () => {
 
   it('accepts a valid token and maps claims', async () => {
     const p = await verifier.verify(await sign({}));
-    expect(p).toMatchObject({ sub: 'u1', organizationCode: '000.00.00.A01', roles: ['clerk'], type: 'user', jti: 'j1' });
+    expect(p).toMatchObject({
+      sub: 'u1',
+      organizationCode: '000.00.00.A01',
+      roles: ['clerk'],
+      type: 'user',
+      jti: 'j1',
+    });
   });
 
   it('refuses alg:none', async () => {
     const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
-    const payload = base64url.encode(JSON.stringify({ sub: 'u1', org: 'X', roles: ['system-admin'], typ: 'user' }));
-    await expect(verifier.verify(`${header}.${payload}.`)).rejects.toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
+    const payload = base64url.encode(
+      JSON.stringify({ sub: 'u1', org: 'X', roles: ['system-admin'], typ: 'user' }),
+    );
+    await expect(verifier.verify(`${header}.${payload}.`)).rejects.toMatchObject({
+      status: 401,
+      code: 'TOKEN_INVALID',
+    });
   });
 
   it('refuses an HS256 token signed with the public key as secret', async () => {
     const now = Math.floor(Date.now() / 1000);
     const forged = await new SignJWT({ org: 'X', roles: ['system-admin'], typ: 'user' })
       .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
-      .setSubject('attacker').setIssuer('lienthong/central').setAudience('lienthong').setJti('j').setIssuedAt(now).setExpirationTime(now + 60)
+      .setSubject('attacker')
+      .setIssuer('lienthong/central')
+      .setAudience('lienthong')
+      .setJti('j')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
       .sign(new TextEncoder().encode(publicPem));
     await expect(verifier.verify(forged)).rejects.toMatchObject({ status: 401, code: 'TOKEN_INVALID' });
   });
 
   it('refuses expired tokens, a tampered payload and unknown roles', async () => {
-    await expect(verifier.verify(await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 }))).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
+    await expect(
+      verifier.verify(await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 })),
+    ).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
     const [h, , s] = (await sign({})).split('.');
-    const evil = base64url.encode(JSON.stringify({ sub: 'u1', org: 'X', roles: ['system-admin'], typ: 'user' }));
+    const evil = base64url.encode(
+      JSON.stringify({ sub: 'u1', org: 'X', roles: ['system-admin'], typ: 'user' }),
+    );
     await expect(verifier.verify(`${h}.${evil}.${s}`)).rejects.toMatchObject({ status: 401 });
     await expect(verifier.verify(await sign({ roles: ['god'] }))).rejects.toMatchObject({ status: 401 });
   });
@@ -75,14 +100,31 @@ describe('JwtVerifier', () => {
         const now = Math.floor(Date.now() / 1000);
         return new SignJWT({ org: '000.00.00.A01', roles: ['clerk'], typ: 'user', ...claims })
           .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-          .setSubject('u1').setIssuer('lienthong/central').setAudience('lienthong').setJti('j1').setIssuedAt(now)
+          .setSubject('u1')
+          .setIssuer('lienthong/central')
+          .setAudience('lienthong')
+          .setJti('j1')
+          .setIssuedAt(now)
           .setExpirationTime(opts.exp ?? now + 600)
           .sign(privateKey);
       };
     });
     afterEach(() => jest.useRealTimers());
     // Only Date is faked: jose's crypto runs on real promises and timers.
-    const fakeDate = () => jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'hrtime', 'performance'] });
+    const fakeDate = () =>
+      jest.useFakeTimers({
+        doNotFake: [
+          'nextTick',
+          'setImmediate',
+          'queueMicrotask',
+          'setTimeout',
+          'setInterval',
+          'clearTimeout',
+          'clearInterval',
+          'hrtime',
+          'performance',
+        ],
+      });
 
     it('verifies a token once and answers the same principal from the cache', async () => {
       const token = await sign({});
@@ -101,7 +143,10 @@ describe('JwtVerifier', () => {
       const p = await cached.verify(token);
       p.roles.push('system-admin');
       (p as { organizationCode: string }).organizationCode = 'X';
-      expect(await cached.verify(token)).toMatchObject({ roles: ['clerk'], organizationCode: '000.00.00.A01' });
+      expect(await cached.verify(token)).toMatchObject({
+        roles: ['clerk'],
+        organizationCode: '000.00.00.A01',
+      });
     });
 
     it('never serves a token past its exp', async () => {

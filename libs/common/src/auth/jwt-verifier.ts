@@ -101,8 +101,12 @@ export class JwtVerifier {
 
 export function toPrincipal(payload: JWTPayload): Principal {
   const { sub, org, roles, typ, jti, exp, username } = payload as JWTPayload & Record<string, unknown>;
-  if (typeof sub !== 'string' || typeof org !== 'string' || typeof jti !== 'string') throw invalid('Missing claims');
-  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string' && (ROLES as readonly string[]).includes(r))) {
+  if (typeof sub !== 'string' || typeof org !== 'string' || typeof jti !== 'string')
+    throw invalid('Missing claims');
+  if (
+    !Array.isArray(roles) ||
+    !roles.every((r) => typeof r === 'string' && (ROLES as readonly string[]).includes(r))
+  ) {
     throw invalid('Bad roles claim');
   }
   if (typ !== 'user' && typ !== 'client') throw invalid('Bad typ claim');

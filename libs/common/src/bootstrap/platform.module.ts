@@ -1,4 +1,12 @@
-import { DynamicModule, Global, MiddlewareConsumer, Module, NestModule, Provider, Type } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  MiddlewareConsumer,
+  Module,
+  NestModule,
+  Provider,
+  Type,
+} from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { MessagePattern } from '@nestjs/microservices';
 import { TerminusModule } from '@nestjs/terminus';
@@ -38,7 +46,10 @@ export interface PlatformOptions {
   /** Streams this service declares at boot. */
   streams?: StreamDefinition[];
   /** Identity verifies its own tokens with its own keys instead of fetching its JWKS over HTTP. */
-  keyResolver?: { useFactory: (...args: any[]) => JWTVerifyGetKey | Promise<JWTVerifyGetKey>; inject?: any[] };
+  keyResolver?: {
+    useFactory: (...args: any[]) => JWTVerifyGetKey | Promise<JWTVerifyGetKey>;
+    inject?: any[];
+  };
   /** Providers the key resolver (or other platform pieces) depend on; they become global like the rest. */
   extraProviders?: Provider[];
 }

@@ -22,13 +22,17 @@ describe('loadConfig', () => {
   it('lists every bad key at once, without their values', () => {
     let err: unknown;
     try {
-      loadConfig(TestConfig, {
-        PORT: '70000',
-        DATABASE_URL: 'mysql://secret-password@x/db',
-        NATS_URL: 'http://x',
-        NODE_ID: 'Bad Node',
-        LOG_LEVEL: 'loud',
-      }, 'probe');
+      loadConfig(
+        TestConfig,
+        {
+          PORT: '70000',
+          DATABASE_URL: 'mysql://secret-password@x/db',
+          NATS_URL: 'http://x',
+          NODE_ID: 'Bad Node',
+          LOG_LEVEL: 'loud',
+        },
+        'probe',
+      );
     } catch (e) {
       err = e;
     }

@@ -17,7 +17,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const req = ctx.getRequest<Request>();
       const res = ctx.getResponse<Response>();
       const correlationId =
-        sanitizeCorrelationId(req.headers?.[CORRELATION_HEADER]) ?? currentCorrelationId() ?? newCorrelationId();
+        sanitizeCorrelationId(req.headers?.[CORRELATION_HEADER]) ??
+        currentCorrelationId() ??
+        newCorrelationId();
       if (!res.headersSent) res.setHeader('X-Correlation-Id', correlationId);
       const { body, internal } = toErrorBody(exception, correlationId);
       if (internal) this.logger.error({ err: exception, correlationId }, 'unhandled error');
@@ -35,7 +37,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const { body, internal } = toErrorBody(exception, currentCorrelationId());
     if (internal) this.logger.error({ err: exception }, 'unhandled error in message handler');
-    if (type === 'rpc') return throwError(() => ({ code: body.code, message: body.message, status: body.statusCode }));
+    if (type === 'rpc')
+      return throwError(() => ({ code: body.code, message: body.message, status: body.statusCode }));
     throw exception;
   }
 }

@@ -54,7 +54,10 @@ function middlewareCode(type: string | undefined, status: number): string {
  * Maps anything thrown to the API's error shape. Unknown errors become a bare 500 (details go to the log,
  * never to the caller). Database errors caused by input (bad uuid, unique violation) are not 500s.
  */
-export function toErrorBody(exception: unknown, correlationId?: string): { body: ErrorBody; internal: boolean } {
+export function toErrorBody(
+  exception: unknown,
+  correlationId?: string,
+): { body: ErrorBody; internal: boolean } {
   const make = (status: number, code: string, message: string, fields?: FieldError[], extra?: object) => ({
     body: {
       statusCode: status,
@@ -75,7 +78,10 @@ export function toErrorBody(exception: unknown, correlationId?: string): { body:
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const resp = exception.getResponse();
-    const r = (typeof resp === 'object' && resp !== null ? resp : { message: resp }) as Record<string, unknown>;
+    const r = (typeof resp === 'object' && resp !== null ? resp : { message: resp }) as Record<
+      string,
+      unknown
+    >;
     const msg = Array.isArray(r.message) ? r.message.join('; ') : String(r.message ?? exception.message);
     const code = typeof r.code === 'string' ? r.code : (DEFAULT_CODES[status] ?? 'ERROR');
     if (status >= 500) return { ...make(status, code, STATUS_CODES[status] ?? 'Error'), internal: true };
@@ -87,7 +93,9 @@ export function toErrorBody(exception: unknown, correlationId?: string): { body:
     return make(mwStatus, middlewareCode(mw?.type, mwStatus), STATUS_CODES[mwStatus] ?? 'Bad request');
   }
   const pg = exception as { code?: string; driverError?: { code?: string } } | null;
-  const pgCode = pg?.driverError?.code ?? (exception instanceof Error && 'driverError' in exception ? pg?.code : undefined);
+  const pgCode =
+    pg?.driverError?.code ??
+    (exception instanceof Error && 'driverError' in exception ? pg?.code : undefined);
   if (pgCode === '22P02' || pgCode === '22007' || pgCode === '22008' || pgCode === '22003') {
     return make(400, 'BAD_REQUEST', 'A value has the wrong format');
   }

@@ -1,6 +1,11 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Response } from 'express';
 import type { Registry } from 'prom-client';
@@ -29,7 +34,11 @@ export class HealthController {
     const answers = await Promise.all(
       SERVICE_NAMES.map(async (service) => {
         try {
-          return { service, ok: true, info: await this.rpc.requestRaw(RpcSubjects.serviceInfo(service), {}, 2000) };
+          return {
+            service,
+            ok: true,
+            info: await this.rpc.requestRaw(RpcSubjects.serviceInfo(service), {}, 2000),
+          };
         } catch (e) {
           return { service, ok: false, error: (e as Error).message };
         }

@@ -128,14 +128,17 @@ export class JetStreamService implements OnApplicationShutdown {
    */
   async ensureSourcedStream(def: SourcedStreamDefinition): Promise<boolean> {
     const jsm = await this.manager();
-    const key = (s: StreamSource[]) => JSON.stringify(s.map((x) => [x.name, x.filter_subject ?? '', x.external?.api ?? '']).sort());
+    const key = (s: StreamSource[]) =>
+      JSON.stringify(s.map((x) => [x.name, x.filter_subject ?? '', x.external?.api ?? '']).sort());
     const limits = {
       ...(def.maxAgeMs ? { max_age: nanos(def.maxAgeMs) } : {}),
       ...(def.maxMsgsPerSubject ? { max_msgs_per_subject: def.maxMsgsPerSubject } : {}),
     };
     try {
       const info = await jsm.streams.info(def.name);
-      const sameLimits = Object.entries(limits).every(([k, v]) => (info.config as unknown as Record<string, unknown>)[k] === v);
+      const sameLimits = Object.entries(limits).every(
+        ([k, v]) => (info.config as unknown as Record<string, unknown>)[k] === v,
+      );
       if (key(info.config.sources ?? []) === key(def.sources) && sameLimits) return false;
       await jsm.streams.update(def.name, { ...info.config, ...limits, sources: def.sources });
       return true;
@@ -271,7 +274,12 @@ export class JetStreamService implements OnApplicationShutdown {
         }
         parsed.push({
           msg,
-          item: { envelope, subject: msg.subject, deliveryCount: msg.info.deliveryCount, streamSequence: msg.seq },
+          item: {
+            envelope,
+            subject: msg.subject,
+            deliveryCount: msg.info.deliveryCount,
+            streamSequence: msg.seq,
+          },
         });
       } catch (e) {
         await this.deadLetter(opts, msg, `unparseable: ${(e as Error).message}`);

@@ -19,12 +19,20 @@ export class RpcClient implements OnApplicationShutdown {
   ) {
     this.client = ClientProxyFactory.create({
       transport: Transport.NATS,
-      options: { servers: config.NATS_URL.split(','), name: `${id.service}-rpc@${id.nodeId}`, maxReconnectAttempts: -1 },
+      options: {
+        servers: config.NATS_URL.split(','),
+        name: `${id.service}-rpc@${id.nodeId}`,
+        maxReconnectAttempts: -1,
+      },
     });
   }
 
   /** `method` is one of `RpcMethods` (e.g. RpcMethods.organizationResolve). */
-  async request<K extends keyof RpcMap>(method: K, data: RpcMap[K]['req'], timeoutMs?: number): Promise<RpcMap[K]['res']> {
+  async request<K extends keyof RpcMap>(
+    method: K,
+    data: RpcMap[K]['req'],
+    timeoutMs?: number,
+  ): Promise<RpcMap[K]['res']> {
     return this.requestRaw(rpcSubject(method), data, timeoutMs) as Promise<RpcMap[K]['res']>;
   }
 
@@ -39,7 +47,8 @@ export class RpcClient implements OnApplicationShutdown {
         this.client.send(subject, record).pipe(timeout(timeoutMs ?? this.config.NATS_REQUEST_TIMEOUT_MS)),
       );
     } catch (e) {
-      if (e instanceof TimeoutError) throw new DomainError(503, 'UPSTREAM_TIMEOUT', `No answer on ${subject}`);
+      if (e instanceof TimeoutError)
+        throw new DomainError(503, 'UPSTREAM_TIMEOUT', `No answer on ${subject}`);
       const body = e as Partial<RpcErrorBody> & { message?: string };
       if (body && typeof body.code === 'string' && typeof body.message === 'string') {
         throw new DomainError(body.status ?? 502, body.code, body.message);

@@ -9,7 +9,9 @@ import { OutboxService } from './outbox.service';
 
 export interface AuditInput {
   action: string;
-  actor?: Principal | { sub: string; organizationCode?: string | null; type: 'user' | 'client' | 'system' | 'anonymous' };
+  actor?:
+    | Principal
+    | { sub: string; organizationCode?: string | null; type: 'user' | 'client' | 'system' | 'anonymous' };
   resource: { type: string; id: string };
   outcome?: AuditOutcome;
   details?: Record<string, unknown>;
@@ -43,7 +45,12 @@ export class AuditRecorder {
       manager,
       ...inputs.map((i) => {
         const data = this.build(i);
-        return { subject: Subjects.auditEvent(this.id.service), type: 'audit.recorded' as const, data, id: data.id };
+        return {
+          subject: Subjects.auditEvent(this.id.service),
+          type: 'audit.recorded' as const,
+          data,
+          id: data.id,
+        };
       }),
     );
   }

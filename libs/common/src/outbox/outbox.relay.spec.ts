@@ -22,18 +22,27 @@ function fakeStore(rows: { seq: string; id: string; subject: string }[], lockAva
       throw new Error(`unexpected SQL ${sql}`);
     },
   };
-  const ds = { transaction: async (fn: (m: typeof manager) => Promise<unknown>) => fn(manager) } as unknown as DataSource;
+  const ds = {
+    transaction: async (fn: (m: typeof manager) => Promise<unknown>) => fn(manager),
+  } as unknown as DataSource;
   return { ds, table };
 }
 
-const config = { DB_SCHEMA: 'x', OUTBOX_BATCH_SIZE: 100, OUTBOX_POLL_MS: 100, DATABASE_URL: 'postgres://x' } as BaseServiceConfig;
+const config = {
+  DB_SCHEMA: 'x',
+  OUTBOX_BATCH_SIZE: 100,
+  OUTBOX_POLL_MS: 100,
+  DATABASE_URL: 'postgres://x',
+} as BaseServiceConfig;
 
 describe('OutboxRelay.drainOnce', () => {
   const rows = [1, 2, 3, 4].map((n) => ({ seq: String(n), id: `e${n}`, subject: `s.${n}` }));
 
   it('publishes in seq order and deletes what was acknowledged', async () => {
     const published: string[] = [];
-    const js = { publish: async (subject: string) => void published.push(subject) } as unknown as JetStreamService;
+    const js = {
+      publish: async (subject: string) => void published.push(subject),
+    } as unknown as JetStreamService;
     const { ds, table } = fakeStore(rows);
     const relay = new OutboxRelay(ds, js, config, new Registry());
     expect(await relay.drainOnce()).toBe(4);

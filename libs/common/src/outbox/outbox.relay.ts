@@ -42,13 +42,27 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly config: BaseServiceConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
-    this.published = new Counter({ name: 'outbox_published_total', help: 'Events published from the outbox', registers: [registry] });
-    this.failed = new Counter({ name: 'outbox_publish_failures_total', help: 'Failed outbox publish batches', registers: [registry] });
-    this.backlog = new Gauge({ name: 'outbox_batch_size', help: 'Rows in the last outbox batch', registers: [registry] });
+    this.published = new Counter({
+      name: 'outbox_published_total',
+      help: 'Events published from the outbox',
+      registers: [registry],
+    });
+    this.failed = new Counter({
+      name: 'outbox_publish_failures_total',
+      help: 'Failed outbox publish batches',
+      registers: [registry],
+    });
+    this.backlog = new Gauge({
+      name: 'outbox_batch_size',
+      help: 'Rows in the last outbox batch',
+      registers: [registry],
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listen().catch((e) => this.logger.warn(`LISTEN unavailable, polling only: ${(e as Error).message}`));
+    await this.listen().catch((e) =>
+      this.logger.warn(`LISTEN unavailable, polling only: ${(e as Error).message}`),
+    );
     this.running = this.loop();
   }
 
@@ -82,7 +96,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
       if (this.stopped) break;
       if (n >= this.config.OUTBOX_BATCH_SIZE && this.failures === 0) continue;
-      const delay = this.failures > 0 ? Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)) : this.config.OUTBOX_POLL_MS;
+      const delay =
+        this.failures > 0
+          ? Math.min(5000, 100 * 2 ** Math.min(this.failures, 6))
+          : this.config.OUTBOX_POLL_MS;
       await this.sleep(delay, this.failures === 0);
     }
   }
@@ -128,7 +145,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (ok > 0) {
         // Exactly the rows published: a `seq <= last` range would also take rows that another transaction
         // committed (with a lower seq) after our SELECT, and they would never be published.
-        await m.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.slice(0, ok).map((r) => r.seq)]);
+        await m.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [
+          rows.slice(0, ok).map((r) => r.seq),
+        ]);
         this.published.inc(ok);
       }
       if (firstFailure !== -1) {

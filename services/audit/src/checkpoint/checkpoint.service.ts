@@ -73,7 +73,10 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
   async sign(): Promise<CheckpointView> {
     const view = await this.ds.transaction(async (m) => {
       // Same lock as intake: the head cannot move while it is signed, and replicas sign one at a time.
-      const [state] = (await m.query(`SELECT size, root FROM tree_state WHERE id = 1 FOR UPDATE`)) as { size: string; root: Buffer }[];
+      const [state] = (await m.query(`SELECT size, root FROM tree_state WHERE id = 1 FOR UPDATE`)) as {
+        size: string;
+        root: Buffer;
+      }[];
       const [last] = (await m.query(`SELECT * FROM checkpoints ORDER BY id DESC LIMIT 1`)) as CheckpointRow[];
       const size = Number(state.size);
       if (last && Number(last.tree_size) >= size) return toView(last);
@@ -87,9 +90,16 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
       )) as CheckpointRow[];
       const view = toView(row);
       // To the central node's witness (through the bus), committed with the checkpoint itself.
-      const previous = last ? { treeSize: Number(last.tree_size), rootHash: last.root_hash.toString('hex') } : null;
+      const previous = last
+        ? { treeSize: Number(last.tree_size), rootHash: last.root_hash.toString('hex') }
+        : null;
       const data = await buildWitnessMessage(m, view, rawPublicKeyBase64(key.privateKey), previous);
-      await this.outbox.add(m, { subject: Subjects.witnessCheckpointSigned(), type: 'witness.checkpoint-signed', data, id: witnessMessageId(origin, size) });
+      await this.outbox.add(m, {
+        subject: Subjects.witnessCheckpointSigned(),
+        type: 'witness.checkpoint-signed',
+        data,
+        id: witnessMessageId(origin, size),
+      });
       return view;
     });
     this.lastSize = Math.max(this.lastSize, view.treeSize);
@@ -97,13 +107,18 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async latest(): Promise<CheckpointView | null> {
-    const [row] = (await this.ds.query(`SELECT * FROM checkpoints ORDER BY id DESC LIMIT 1`)) as CheckpointRow[];
+    const [row] = (await this.ds.query(
+      `SELECT * FROM checkpoints ORDER BY id DESC LIMIT 1`,
+    )) as CheckpointRow[];
     return row ? toView(row) : null;
   }
 
   /** Every checkpoint in order, keyset-paged by id. */
   async page(after: number, limit: number): Promise<{ items: CheckpointView[]; nextCursor: string | null }> {
-    const rows = (await this.ds.query(`SELECT * FROM checkpoints WHERE id > $1 ORDER BY id LIMIT $2`, [after, limit + 1])) as CheckpointRow[];
+    const rows = (await this.ds.query(`SELECT * FROM checkpoints WHERE id > $1 ORDER BY id LIMIT $2`, [
+      after,
+      limit + 1,
+    ])) as CheckpointRow[];
     const more = rows.length > limit;
     const items = rows.slice(0, limit);
     return { items: items.map(toView), nextCursor: more ? String(items[items.length - 1].id) : null };

@@ -43,12 +43,19 @@ export class KeysService implements OnModuleInit {
   }
 
   async list(): Promise<PublicKeyView[]> {
-    const rows = (await this.ds.query(`SELECT key_id, public_key, created_at FROM signing_keys ORDER BY created_at, key_id`)) as {
+    const rows = (await this.ds.query(
+      `SELECT key_id, public_key, created_at FROM signing_keys ORDER BY created_at, key_id`,
+    )) as {
       key_id: string;
       public_key: string;
       created_at: Date;
     }[];
-    return rows.map((r) => ({ keyId: r.key_id, algorithm: 'Ed25519', publicKey: r.public_key, createdAt: r.created_at.toISOString() }));
+    return rows.map((r) => ({
+      keyId: r.key_id,
+      algorithm: 'Ed25519',
+      publicKey: r.public_key,
+      createdAt: r.created_at.toISOString(),
+    }));
   }
 
   private async load(): Promise<SigningKey> {
@@ -60,10 +67,10 @@ export class KeysService implements OnModuleInit {
       const pub = createPublicKey(privateKey);
       const keyId = keyIdOf(pub);
       // Only the public half is stored for configured keys.
-      await this.ds.query(`INSERT INTO signing_keys (key_id, public_key) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING`, [
-        keyId,
-        publicPem(pub),
-      ]);
+      await this.ds.query(
+        `INSERT INTO signing_keys (key_id, public_key) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING`,
+        [keyId, publicPem(pub)],
+      );
       return { keyId, privateKey };
     }
     return this.ds.transaction(async (m) => {

@@ -17,12 +17,20 @@ export function publicPem(key: KeyObject): string {
 
 export function loadEd25519Private(pem: string): KeyObject {
   const key = createPrivateKey(pem);
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error('the audit signing key must be an Ed25519 private key');
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error('the audit signing key must be an Ed25519 private key');
   return key;
 }
 
-export function signCheckpoint(privateKey: KeyObject, origin: string, treeSize: number, rootHash: Buffer): string {
-  return sign(null, Buffer.from(checkpointText(origin, treeSize, rootHash), 'utf8'), privateKey).toString('base64');
+export function signCheckpoint(
+  privateKey: KeyObject,
+  origin: string,
+  treeSize: number,
+  rootHash: Buffer,
+): string {
+  return sign(null, Buffer.from(checkpointText(origin, treeSize, rootHash), 'utf8'), privateKey).toString(
+    'base64',
+  );
 }
 
 export function verifyCheckpointSignature(
@@ -50,7 +58,8 @@ export function rawPublicKeyBase64(key: KeyObject): string {
 /** Inverse of rawPublicKeyBase64; throws unless it is 32 bytes. */
 export function publicKeyFromRawBase64(b64: string): KeyObject {
   const raw = Buffer.from(b64, 'base64');
-  if (raw.length !== 32 || raw.toString('base64') !== b64) throw new Error('not a base64 raw Ed25519 public key');
+  if (raw.length !== 32 || raw.toString('base64') !== b64)
+    throw new Error('not a base64 raw Ed25519 public key');
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 

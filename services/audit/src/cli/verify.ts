@@ -68,10 +68,14 @@ async function fetchJson(url: string, token: string): Promise<unknown> {
   return res.json();
 }
 
-export async function runVerify(argv: string[], err: (s: string) => void = (s) => process.stderr.write(s)): Promise<VerifyReport> {
+export async function runVerify(
+  argv: string[],
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<VerifyReport> {
   const args = parseArgs(argv);
   const started = Date.now();
-  const progress = (n: number) => err(`… ${n} entries verified (${Math.round(n / ((Date.now() - started) / 1000 || 1))}/s)\n`);
+  const progress = (n: number) =>
+    err(`… ${n} entries verified (${Math.round(n / ((Date.now() - started) / 1000 || 1))}/s)\n`);
   let checkpoints: CheckpointInput[] = [];
   let keys: KeyInput[] = [];
   let lines: AsyncIterable<ExportLine>;
@@ -87,7 +91,9 @@ export async function runVerify(argv: string[], err: (s: string) => void = (s) =
       cursor = page.nextCursor;
     } while (cursor);
     keys = keysFrom(await fetchJson(`${args.url}/api/v1/audit/keys`, token));
-    const res = await fetch(`${args.url}/api/v1/audit/export`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${args.url}/api/v1/audit/export`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (!res.ok || !res.body) throw new Error(`GET export: HTTP ${res.status}`);
     lines = ndjson(Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0]));
   } else {

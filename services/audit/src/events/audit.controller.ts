@@ -5,12 +5,20 @@ import type { Response } from 'express';
 import { CheckpointService } from '../checkpoint/checkpoint.service';
 import { KeysService } from '../checkpoint/keys.service';
 import { LogRepository } from '../log/log.repository';
-import { ConsistencyQueryDto, EventsQueryDto, ExportQueryDto, InclusionQueryDto, PageQueryDto } from './events.dto';
+import {
+  ConsistencyQueryDto,
+  EventsQueryDto,
+  ExportQueryDto,
+  InclusionQueryDto,
+  PageQueryDto,
+} from './events.dto';
 import { EventFilter, EventsService } from './events.service';
 
 const hex = (b: Buffer) => b.toString('hex');
 const tooLarge = (field: string, size: number) =>
-  badRequest('TREE_SIZE_TOO_LARGE', `The log holds ${size} entries`, [{ field, errors: [`must be at most ${size}`] }]);
+  badRequest('TREE_SIZE_TOO_LARGE', `The log holds ${size} entries`, [
+    { field, errors: [`must be at most ${size}`] },
+  ]);
 
 /** The audit log API (API.md, Audit). Auditors see their organization subtree; system-admins everything. */
 @ApiTags('audit')
@@ -57,23 +65,37 @@ export class AuditController {
   @Get('proofs/inclusion')
   async inclusion(@Query() q: InclusionQueryDto) {
     if (q.leafIndex >= q.treeSize) {
-      throw badRequest('LEAF_NOT_IN_TREE', 'leafIndex must be below treeSize', [{ field: 'leafIndex', errors: ['must be less than treeSize'] }]);
+      throw badRequest('LEAF_NOT_IN_TREE', 'leafIndex must be below treeSize', [
+        { field: 'leafIndex', errors: ['must be less than treeSize'] },
+      ]);
     }
     const r = await this.log.inclusionProof(q.leafIndex, q.treeSize);
     if (r.logSize < q.treeSize) throw tooLarge('treeSize', r.logSize);
-    return { leafIndex: q.leafIndex, treeSize: q.treeSize, leafHash: r.leaf ? hex(r.leaf) : null, auditPath: r.path.map(hex) };
+    return {
+      leafIndex: q.leafIndex,
+      treeSize: q.treeSize,
+      leafHash: r.leaf ? hex(r.leaf) : null,
+      auditPath: r.path.map(hex),
+    };
   }
 
   @Get('proofs/consistency')
   async consistency(@Query() q: ConsistencyQueryDto) {
-    if (q.first > q.second) throw badRequest('INVALID_RANGE', 'first must not exceed second', [{ field: 'first', errors: ['must be at most second'] }]);
+    if (q.first > q.second)
+      throw badRequest('INVALID_RANGE', 'first must not exceed second', [
+        { field: 'first', errors: ['must be at most second'] },
+      ]);
     const r = await this.log.consistencyProof(q.first, q.second);
     if (r.logSize < q.second) throw tooLarge('second', r.logSize);
     return { first: q.first, second: q.second, proof: r.proof.map(hex) };
   }
 
   @Get('export')
-  async export(@Query() q: ExportQueryDto, @CurrentPrincipal() p: Principal, @Res() res: Response): Promise<void> {
+  async export(
+    @Query() q: ExportQueryDto,
+    @CurrentPrincipal() p: Principal,
+    @Res() res: Response,
+  ): Promise<void> {
     const isIndex = (v?: string) => v !== undefined && /^\d+$/.test(v);
     const filter: EventFilter = {
       from: q.from !== undefined && !isIndex(q.from) ? q.from : undefined,
@@ -86,7 +108,9 @@ export class AuditController {
     try {
       for await (const rows of this.events.exportBatches(filter)) {
         const chunk = rows
-          .map((r) => JSON.stringify({ leafIndex: Number(r.leaf_index), leafHash: hex(r.leaf_hash), event: r.event }))
+          .map((r) =>
+            JSON.stringify({ leafIndex: Number(r.leaf_index), leafHash: hex(r.leaf_hash), event: r.event }),
+          )
           .join('\n');
         // Respect back-pressure so a slow client does not pile the log up in memory.
         if (!res.write(chunk + '\n')) await new Promise<void>((r) => res.once('drain', () => r()));

@@ -15,9 +15,15 @@ export class EventsQueryDto {
 
 /** Bounds are either ISO instants (on `time`) or leaf indices (integers, `to` exclusive). */
 export class ExportQueryDto {
-  @IsOptional() @Matches(/^(\d{1,15}|\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2}))$/, { message: 'from must be an ISO instant or a leaf index' })
+  @IsOptional()
+  @Matches(/^(\d{1,15}|\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2}))$/, {
+    message: 'from must be an ISO instant or a leaf index',
+  })
   from?: string;
-  @IsOptional() @Matches(/^(\d{1,15}|\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2}))$/, { message: 'to must be an ISO instant or a leaf index' })
+  @IsOptional()
+  @Matches(/^(\d{1,15}|\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2}))$/, {
+    message: 'to must be an ISO instant or a leaf index',
+  })
   to?: string;
 }
 
@@ -33,6 +39,8 @@ export class ConsistencyQueryDto {
 
 export class PageQueryDto {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
-  @IsOptional() @Transform(({ value }: { value: unknown }) => value) @Matches(/^\d{1,15}$/, { message: 'cursor is not one this API returned' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => value)
+  @Matches(/^\d{1,15}$/, { message: 'cursor is not one this API returned' })
   cursor?: string;
 }

@@ -73,7 +73,11 @@ export class EventsService {
     return { rows: rows.slice(0, limit), more: rows.length > limit };
   }
 
-  async query(f: EventFilter, cursor: string | undefined, limit: number): Promise<{ items: EventItem[]; nextCursor: string | null }> {
+  async query(
+    f: EventFilter,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ items: EventItem[]; nextCursor: string | null }> {
     const { rows, more } = await this.page(f, cursor === undefined ? -1 : Number(cursor), limit);
     return { items: rows.map(toItem), nextCursor: more ? String(rows[rows.length - 1].leaf_index) : null };
   }

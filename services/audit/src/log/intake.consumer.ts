@@ -50,7 +50,12 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
       await jsm.consumers.update(stream, DURABLE, cfg);
     } catch {
       try {
-        await jsm.consumers.add(stream, { durable_name: DURABLE, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...cfg });
+        await jsm.consumers.add(stream, {
+          durable_name: DURABLE,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          ...cfg,
+        });
       } catch (e) {
         // Another replica created it meanwhile.
         if (!String((e as Error).message).includes('already')) throw e;
@@ -72,7 +77,11 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
           const items = await this.parse(msgs);
           const prepared = this.prepare(items);
           while (inflight.length >= COMMITS_IN_FLIGHT) await inflight.shift();
-          inflight.push(this.commit(items, prepared).catch((e: Error) => this.logger.error(`audit intake batch failed: ${e.message}`)));
+          inflight.push(
+            this.commit(items, prepared).catch((e: Error) =>
+              this.logger.error(`audit intake batch failed: ${e.message}`),
+            ),
+          );
         } catch (e) {
           if (this.stopped) break;
           this.logger.warn(`audit intake interrupted: ${(e as Error).message}; retrying`);
@@ -97,7 +106,10 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
         const envelope = JSON.parse(msg.string()) as { data?: unknown };
         items.push({ msg, event: parseAuditEvent(envelope?.data) });
       } catch (e) {
-        await this.deadLetter(msg, e instanceof PoisonMessageError ? e.message : `unparseable: ${(e as Error).message}`);
+        await this.deadLetter(
+          msg,
+          e instanceof PoisonMessageError ? e.message : `unparseable: ${(e as Error).message}`,
+        );
       }
     }
     return items;
@@ -151,7 +163,10 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
     if (cid) h.set(Headers.correlationId, cid);
     try {
       const stream = Streams.audit().name;
-      await this.js.js.publish(Subjects.deadLetter(stream, DURABLE), msg.data, { headers: h, msgID: `${stream}:${DURABLE}:${msg.seq}` });
+      await this.js.js.publish(Subjects.deadLetter(stream, DURABLE), msg.data, {
+        headers: h,
+        msgID: `${stream}:${DURABLE}:${msg.seq}`,
+      });
       msg.term(reason.slice(0, 200));
     } catch (e) {
       this.logger.error(`dead-letter publish failed: ${(e as Error).message}`);

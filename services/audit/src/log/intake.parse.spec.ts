@@ -52,7 +52,11 @@ const mutate = (f: (e: Record<string, any>) => void) => {
 
 describe('parseAuditEvent (hand-written validator of the intake)', () => {
   it('returns the stored shape: contract fields only, id lower-cased, organizationCode null when absent', () => {
-    const e = parseAuditEvent({ ...valid(), extra: 'dropped', actor: { sub: 'u', type: 'system', extra: 1 } });
+    const e = parseAuditEvent({
+      ...valid(),
+      extra: 'dropped',
+      actor: { sub: 'u', type: 'system', extra: 1 },
+    });
     expect(e).toEqual({
       id: '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
       time: '2026-11-29T10:00:00.000Z',
@@ -64,18 +68,37 @@ describe('parseAuditEvent (hand-written validator of the intake)', () => {
       correlationId: 'c-1',
       details: valid().details,
     });
-    expect(Object.keys(e)).toEqual(['id', 'time', 'service', 'action', 'actor', 'resource', 'outcome', 'correlationId', 'details']);
+    expect(Object.keys(e)).toEqual([
+      'id',
+      'time',
+      'service',
+      'action',
+      'actor',
+      'resource',
+      'outcome',
+      'correlationId',
+      'details',
+    ]);
   });
 
   it('stores exactly what the former class-validator path stored', () => {
-    for (const data of [valid(), mutate((e) => delete e.details), mutate((e) => (e.correlationId = null)), mutate((e) => (e.details = null))]) {
+    for (const data of [
+      valid(),
+      mutate((e) => delete e.details),
+      mutate((e) => (e.correlationId = null)),
+      mutate((e) => (e.details = null)),
+    ]) {
       expect(parseAuditEvent(data)).toEqual(storedEvent(data as AuditEventPayload));
-      expect(JSON.stringify(parseAuditEvent(data))).toBe(JSON.stringify(storedEvent(data as AuditEventPayload)));
+      expect(JSON.stringify(parseAuditEvent(data))).toBe(
+        JSON.stringify(storedEvent(data as AuditEventPayload)),
+      );
     }
   });
 
   it('normalizes details through JSON (what jsonb gives back)', () => {
-    const e = parseAuditEvent(mutate((x) => (x.details = { skip: undefined, inf: Infinity, d: new Date(0) })));
+    const e = parseAuditEvent(
+      mutate((x) => (x.details = { skip: undefined, inf: Infinity, d: new Date(0) })),
+    );
     expect(e.details).toEqual({ inf: null, d: '1970-01-01T00:00:00.000Z' });
   });
 
@@ -94,11 +117,19 @@ describe('parseAuditEvent (hand-written validator of the intake)', () => {
     ['action', (e: Record<string, any>) => delete e.action, /action must be a string/],
     ['actor', (e: Record<string, any>) => delete e.actor, /actor must be an object/],
     ['actor.sub', (e: Record<string, any>) => delete e.actor.sub, /actor\.sub must be a string/],
-    ['actor.type', (e: Record<string, any>) => delete e.actor.type, /actor\.type must be one of user, client, system, anonymous/],
+    [
+      'actor.type',
+      (e: Record<string, any>) => delete e.actor.type,
+      /actor\.type must be one of user, client, system, anonymous/,
+    ],
     ['resource', (e: Record<string, any>) => delete e.resource, /resource must be an object/],
     ['resource.type', (e: Record<string, any>) => delete e.resource.type, /resource\.type must be a string/],
     ['resource.id', (e: Record<string, any>) => delete e.resource.id, /resource\.id must be a string/],
-    ['outcome', (e: Record<string, any>) => delete e.outcome, /outcome must be one of success, failure, denied/],
+    [
+      'outcome',
+      (e: Record<string, any>) => delete e.outcome,
+      /outcome must be one of success, failure, denied/,
+    ],
   ])('rejects a missing %s', (_, f, re) => {
     const data = mutate(f);
     expect(reason(data)).toMatch(re);
@@ -112,15 +143,31 @@ describe('parseAuditEvent (hand-written validator of the intake)', () => {
     ['time a number', (e: Record<string, any>) => (e.time = Date.now()), /time/],
     ['time an impossible date', (e: Record<string, any>) => (e.time = '2026-13-45T10:00:00Z'), /time/],
     ['service a number', (e: Record<string, any>) => (e.service = 7), /service must be a string/],
-    ['action an array', (e: Record<string, any>) => (e.action = ['document.read']), /action must be a string/],
+    [
+      'action an array',
+      (e: Record<string, any>) => (e.action = ['document.read']),
+      /action must be a string/,
+    ],
     ['actor a string', (e: Record<string, any>) => (e.actor = 'user-1'), /actor must be an object/],
     ['actor.sub a number', (e: Record<string, any>) => (e.actor.sub = 1), /actor\.sub must be a string/],
-    ['actor.organizationCode a number', (e: Record<string, any>) => (e.actor.organizationCode = 5), /actor\.organizationCode must be a string/],
+    [
+      'actor.organizationCode a number',
+      (e: Record<string, any>) => (e.actor.organizationCode = 5),
+      /actor\.organizationCode must be a string/,
+    ],
     ['actor.type unknown', (e: Record<string, any>) => (e.actor.type = 'robot'), /actor\.type/],
     ['resource null', (e: Record<string, any>) => (e.resource = null), /resource must be an object/],
-    ['resource.id an object', (e: Record<string, any>) => (e.resource.id = { id: 1 }), /resource\.id must be a string/],
+    [
+      'resource.id an object',
+      (e: Record<string, any>) => (e.resource.id = { id: 1 }),
+      /resource\.id must be a string/,
+    ],
     ['outcome unknown', (e: Record<string, any>) => (e.outcome = 'ok'), /outcome/],
-    ['correlationId a number', (e: Record<string, any>) => (e.correlationId = 12), /correlationId must be a string/],
+    [
+      'correlationId a number',
+      (e: Record<string, any>) => (e.correlationId = 12),
+      /correlationId must be a string/,
+    ],
     ['details an array', (e: Record<string, any>) => (e.details = [1, 2]), /details must be an object/],
     ['details a string', (e: Record<string, any>) => (e.details = 'x'), /details must be an object/],
   ])('rejects %s, as class-validator did', (_, f, re) => {
@@ -141,15 +188,20 @@ describe('parseAuditEvent (hand-written validator of the intake)', () => {
     ['actor.organizationCode', (e: Record<string, any>, s: string) => (e.actor.organizationCode = s), 35],
     ['resource.type', (e: Record<string, any>, s: string) => (e.resource.type = s), 64],
     ['resource.id', (e: Record<string, any>, s: string) => (e.resource.id = s), 200],
-  ])('rejects an oversized %s (its column limit, in characters) and accepts it at the limit', (field, f, max) => {
-    const over = mutate((e) => f(e, 'x'.repeat(max + 1)));
-    expect(reason(over)).toMatch(new RegExp(`${field.replace('.', '\\.')} must be at most ${max} characters`));
-    expect(classValidatorAccepts(over)).toBe(false);
-    expect(() => parseAuditEvent(mutate((e) => f(e, 'x'.repeat(max))))).not.toThrow();
-    // A surrogate pair is one character for PostgreSQL's varchar(n): max emoji fit, one more does not.
-    expect(() => parseAuditEvent(mutate((e) => f(e, '😀'.repeat(max))))).not.toThrow();
-    expect(reason(mutate((e) => f(e, '😀'.repeat(max + 1))))).toMatch(/at most/);
-  });
+  ])(
+    'rejects an oversized %s (its column limit, in characters) and accepts it at the limit',
+    (field, f, max) => {
+      const over = mutate((e) => f(e, 'x'.repeat(max + 1)));
+      expect(reason(over)).toMatch(
+        new RegExp(`${field.replace('.', '\\.')} must be at most ${max} characters`),
+      );
+      expect(classValidatorAccepts(over)).toBe(false);
+      expect(() => parseAuditEvent(mutate((e) => f(e, 'x'.repeat(max))))).not.toThrow();
+      // A surrogate pair is one character for PostgreSQL's varchar(n): max emoji fit, one more does not.
+      expect(() => parseAuditEvent(mutate((e) => f(e, '😀'.repeat(max))))).not.toThrow();
+      expect(reason(mutate((e) => f(e, '😀'.repeat(max + 1))))).toMatch(/at most/);
+    },
+  );
 
   it('names every bad field in one reason', () => {
     const data = mutate((e) => {
@@ -183,12 +235,20 @@ describe('parseAuditEvent (hand-written validator of the intake)', () => {
     expect(reason(mutate((e) => (e.actor.sub = 'a\ud800')))).toMatch(/unpaired UTF-16 surrogate/);
     expect(reason(mutate((e) => (e.details = { v: '\udc00x' })))).toMatch(/unpaired UTF-16 surrogate/);
     // Text that merely looks like those escapes is fine, and so is a real pair.
-    expect(() => parseAuditEvent(mutate((e) => (e.details = { v: '\\u0000 \\ud800 \\\\u0000' })))).not.toThrow();
+    expect(() =>
+      parseAuditEvent(mutate((e) => (e.details = { v: '\\u0000 \\ud800 \\\\u0000' }))),
+    ).not.toThrow();
     expect(() => parseAuditEvent(mutate((e) => (e.details = { v: '😀 \u0001' })))).not.toThrow();
   });
 
   it('accepts and rejects exactly what class-validator does on random events (column limits aside)', () => {
-    const str = fc.oneof(fc.string({ maxLength: 30 }), fc.constant(''), fc.integer(), fc.constant(null), fc.constant(undefined));
+    const str = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constant(''),
+      fc.integer(),
+      fc.constant(null),
+      fc.constant(undefined),
+    );
     const arb = fc.record(
       {
         id: fc.oneof(fc.uuid(), fc.string({ maxLength: 40 }), fc.constant(undefined)),
@@ -200,14 +260,27 @@ describe('parseAuditEvent (hand-written validator of the intake)', () => {
         service: str,
         action: str,
         actor: fc.oneof(
-          fc.record({ sub: str, organizationCode: str, type: fc.constantFrom('user', 'client', 'system', 'anonymous', 'robot', undefined) }, { requiredKeys: [] }),
+          fc.record(
+            {
+              sub: str,
+              organizationCode: str,
+              type: fc.constantFrom('user', 'client', 'system', 'anonymous', 'robot', undefined),
+            },
+            { requiredKeys: [] },
+          ),
           fc.constant('actor'),
           fc.constant(null),
         ),
         resource: fc.oneof(fc.record({ type: str, id: str }, { requiredKeys: [] }), fc.constant(7)),
         outcome: fc.constantFrom('success', 'failure', 'denied', 'other', undefined),
         correlationId: str,
-        details: fc.oneof(fc.constant(undefined), fc.constant(null), fc.dictionary(fc.string(), fc.jsonValue()), fc.array(fc.integer()), fc.string()),
+        details: fc.oneof(
+          fc.constant(undefined),
+          fc.constant(null),
+          fc.dictionary(fc.string(), fc.jsonValue()),
+          fc.array(fc.integer()),
+          fc.string(),
+        ),
       },
       { requiredKeys: [] },
     );

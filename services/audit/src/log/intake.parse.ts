@@ -26,12 +26,20 @@ const ACTOR_TYPES: readonly unknown[] = ['user', 'client', 'system', 'anonymous'
  * Column limits of `leaves` (varchar(n) counts characters, i.e. code points). Checked here so an oversized
  * field is dead-lettered at once with its name instead of failing the insert five times.
  */
-const MAX = { service: 64, action: 100, actorSub: 200, organizationCode: 35, resourceType: 64, resourceId: 200 } as const;
+const MAX = {
+  service: 64,
+  action: 100,
+  actorSub: 200,
+  organizationCode: 35,
+  resourceType: 64,
+  resourceId: 200,
+} as const;
 
 const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 const SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Code points, as PostgreSQL's varchar(n) counts them (a surrogate pair is one character). */
 function codePoints(s: string): number {
@@ -73,7 +81,8 @@ export function parseAuditEvent(data: unknown): AuditEventPayload {
 
   const { id, time, service, action, actor, resource, outcome, correlationId, details } = data;
   if (typeof id !== 'string' || !isUUID(id)) bad.push('id must be a UUID');
-  if (typeof time !== 'string' || !isISO8601(time) || Number.isNaN(Date.parse(time))) bad.push('time must be an ISO 8601 instant');
+  if (typeof time !== 'string' || !isISO8601(time) || Number.isNaN(Date.parse(time)))
+    bad.push('time must be an ISO 8601 instant');
   str(service, 'service', MAX.service);
   str(action, 'action', MAX.action);
   if (!isObject(actor)) bad.push('actor must be an object');
@@ -102,19 +111,25 @@ export function parseAuditEvent(data: unknown): AuditEventPayload {
     time: time as string,
     service: service as string,
     action: action as string,
-    actor: { sub: a.sub as string, organizationCode: (a.organizationCode as string | null | undefined) ?? null, type: a.type as AuditEventPayload['actor']['type'] },
+    actor: {
+      sub: a.sub as string,
+      organizationCode: (a.organizationCode as string | null | undefined) ?? null,
+      type: a.type as AuditEventPayload['actor']['type'],
+    },
     resource: { type: r.type as string, id: r.id as string },
     outcome: outcome as AuditEventPayload['outcome'],
   };
   if (correlationId !== undefined) event.correlationId = correlationId as string;
   // Normalize details through JSON so what is hashed is exactly what jsonb gives back (the rest are strings).
-  if (details !== undefined) (event as { details?: unknown }).details = details === null ? null : JSON.parse(JSON.stringify(details));
+  if (details !== undefined)
+    (event as { details?: unknown }).details = details === null ? null : JSON.parse(JSON.stringify(details));
   // PostgreSQL stores neither NUL characters (jsonb nor text) nor unpaired UTF-16 surrogates (jsonb): refuse
   // them here rather than fail the insert until the message is dead-lettered anyway. JSON.stringify writes
   // both, and nothing else in that range, as \u escapes; an escape is real when its backslash is not itself
   // escaped (an even number of backslashes before it).
   const text = JSON.stringify(event);
-  if (text.includes('\\u') && NUL_ESCAPE.test(text)) throw new PoisonMessageError('audit event contains a NUL character');
+  if (text.includes('\\u') && NUL_ESCAPE.test(text))
+    throw new PoisonMessageError('audit event contains a NUL character');
   if (text.includes('\\ud') && SURROGATE_ESCAPE.test(text)) {
     throw new PoisonMessageError('audit event contains an unpaired UTF-16 surrogate');
   }

@@ -145,7 +145,8 @@ export class LogRepository {
     const unique: PreparedBatch = new Map();
     for (const event of events) {
       const id = event.id.toLowerCase();
-      if (!unique.has(id)) unique.set(id, { event, json: JSON.stringify(event), hash: leafHash(leafBytes(event)) });
+      if (!unique.has(id))
+        unique.set(id, { event, json: JSON.stringify(event), hash: leafHash(leafBytes(event)) });
     }
     return unique;
   }
@@ -166,7 +167,11 @@ export class LogRepository {
     this.tip = predicted;
     let applied = false;
     try {
-      const r = await this.pool.query({ name: 'audit-append-at-tip', text: APPEND_AT_TIP, values: [...next.params, tip.root] });
+      const r = await this.pool.query({
+        name: 'audit-append-at-tip',
+        text: APPEND_AT_TIP,
+        values: [...next.params, tip.root],
+      });
       applied = r.rowCount === 1;
     } finally {
       // Whatever was built on the prediction fails its own check and takes the locked path too.
@@ -198,11 +203,16 @@ export class LogRepository {
     return { size: next.size, root, frontier: next.frontier, params };
   }
 
-  private async appendTx(unique: PreparedBatch, lookUpStored: boolean): Promise<TreeHead & { appended: number }> {
+  private async appendTx(
+    unique: PreparedBatch,
+    lookUpStored: boolean,
+  ): Promise<TreeHead & { appended: number }> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      const [, locked] = (await client.query(`BEGIN; SELECT size, root FROM tree_state WHERE id = 1 FOR UPDATE`)) as unknown as QueryResult<{
+      const [, locked] = (await client.query(
+        `BEGIN; SELECT size, root FROM tree_state WHERE id = 1 FOR UPDATE`,
+      )) as unknown as QueryResult<{
         size: string;
         root: Buffer;
       }>[];
@@ -210,7 +220,10 @@ export class LogRepository {
       const size = Number(state.size);
       let fresh = [...unique.values()];
       if (lookUpStored) {
-        const stored = await client.query<{ id: string }>(`SELECT event_id::text AS id FROM leaves WHERE event_id = ANY($1::uuid[])`, [[...unique.keys()]]);
+        const stored = await client.query<{ id: string }>(
+          `SELECT event_id::text AS id FROM leaves WHERE event_id = ANY($1::uuid[])`,
+          [[...unique.keys()]],
+        );
         const skip = new Set(stored.rows.map((r) => r.id));
         fresh = [...unique].filter(([id]) => !skip.has(id)).map(([, p]) => p);
       }
@@ -220,7 +233,8 @@ export class LogRepository {
       }
 
       let frontier: { key: NodeKey; hash: Hash }[];
-      if (this.tip && this.tip.size === size && this.tip.root.equals(state.root)) frontier = this.tip.frontier;
+      if (this.tip && this.tip.size === size && this.tip.root.equals(state.root))
+        frontier = this.tip.frontier;
       else {
         const cover = perfectCover({ start: 0, end: size });
         const known = await this.readNodes(client, cover);
@@ -246,7 +260,10 @@ export class LogRepository {
   }
 
   async head(m: EntityManager = this.ds.manager): Promise<TreeHead> {
-    const [state] = (await m.query(`SELECT size, root FROM tree_state WHERE id = 1`)) as { size: string; root: Buffer }[];
+    const [state] = (await m.query(`SELECT size, root FROM tree_state WHERE id = 1`)) as {
+      size: string;
+      root: Buffer;
+    }[];
     return { size: Number(state.size), root: state.root };
   }
 
@@ -254,7 +271,10 @@ export class LogRepository {
    * Leaf hash and PATH(m, D[0:n]) in one round trip, with the current size so the caller can refuse sizes
    * the log has not reached (their nodes do not exist yet).
    */
-  async inclusionProof(index: number, size: number): Promise<{ logSize: number; leaf: Hash | null; path: Hash[] }> {
+  async inclusionProof(
+    index: number,
+    size: number,
+  ): Promise<{ logSize: number; leaf: Hash | null; path: Hash[] }> {
     const ranges = inclusionRanges(index, size);
     const keys = nodesFor(ranges);
     if (!keys.some((k) => k.level === 0 && k.idx === index)) keys.push({ level: 0, idx: index });
@@ -303,7 +323,11 @@ export type NodeRowQuery = (query: { name: string; text: string; values: unknown
  * its 2^level leaf hashes (at most 2^STORED_LEVEL − 1 leaves, adjacent in the primary key). A node that is
  * missing is absent from the map.
  */
-export async function readNodeHashes(run: NodeRowQuery, keys: NodeKey[], withSize = false): Promise<Map<string, Hash>> {
+export async function readNodeHashes(
+  run: NodeRowQuery,
+  keys: NodeKey[],
+  withSize = false,
+): Promise<Map<string, Hash>> {
   const out = new Map<string, Hash>();
   if (keys.length === 0 && !withSize) return out;
   const leavesWanted = new Set<number>();

@@ -24,7 +24,16 @@ const unhex = (s: string) => Buffer.from(s, 'hex');
 // Test vector of the RFC 6962 reference implementations (Certificate Transparency; transparency-dev/merkle
 // testonly/constants.go, also google/certificate-transparency's merkle_tree_test): eight leaves and the
 // tree head for each size 1..8. Found with find_string on the 8-leaf root.
-const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(unhex);
+const LEAVES = [
+  '',
+  '00',
+  '10',
+  '2021',
+  '3031',
+  '40414243',
+  '5051525354555657',
+  '606162636465666768696a6b6c6d6e6f',
+].map(unhex);
 const ROOTS = [
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
   'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
@@ -145,8 +154,12 @@ describe('RFC 6962 Merkle tree', () => {
         const proof = consistencyProof(first, size, fromStore);
         expect(verifyConsistency(first, size, naiveMth(data.slice(0, first)), root, proof)).toBe(true);
         // Reads stay logarithmic.
-        expect(nodesFor(inclusionRanges(m, size)).length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(size + 1)) + 1);
-        expect(nodesFor(consistencyRanges(first, size)).length).toBeLessThanOrEqual(3 * Math.ceil(Math.log2(size + 1)) + 2);
+        expect(nodesFor(inclusionRanges(m, size)).length).toBeLessThanOrEqual(
+          2 * Math.ceil(Math.log2(size + 1)) + 1,
+        );
+        expect(nodesFor(consistencyRanges(first, size)).length).toBeLessThanOrEqual(
+          3 * Math.ceil(Math.log2(size + 1)) + 2,
+        );
       }
     }
   });

@@ -16,7 +16,8 @@ export const EMPTY_ROOT: Hash = createHash('sha256').digest();
 
 // One-shot SHA-256 (Node ≥ 20.12) over prefix‖data in one buffer: about a third cheaper than a Hash object
 // with three updates, and the intake hashes two of these per event.
-const sha256Once = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+const sha256Once = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer })
+  .hash;
 
 export function leafHash(leafBytes: Uint8Array): Hash {
   if (!sha256Once) return createHash('sha256').update(LEAF_PREFIX).update(leafBytes).digest();
@@ -89,7 +90,10 @@ export function rangeHash(r: Range, get: (k: NodeKey) => Hash): Hash {
   }
   // Right-fold: the left pieces are perfect, RFC 6962 splits at the largest power of two.
   const k = splitPoint(r.end - r.start);
-  return nodeHash(rangeHash({ start: r.start, end: r.start + k }, get), rangeHash({ start: r.start + k, end: r.end }, get));
+  return nodeHash(
+    rangeHash({ start: r.start, end: r.start + k }, get),
+    rangeHash({ start: r.start + k, end: r.end }, get),
+  );
 }
 
 /** The ranges whose hashes form PATH(m, D[0:n]) (RFC 6962 §2.1.1), in proof order (bottom up). */
@@ -147,7 +151,13 @@ export function consistencyProof(m: number, n: number, get: (k: NodeKey) => Hash
 }
 
 /** RFC 9162 §2.1.3.2: verify an inclusion proof. */
-export function verifyInclusion(leafIndex: number, treeSize: number, leaf: Hash, path: Hash[], root: Hash): boolean {
+export function verifyInclusion(
+  leafIndex: number,
+  treeSize: number,
+  leaf: Hash,
+  path: Hash[],
+  root: Hash,
+): boolean {
   if (!(leafIndex >= 0 && leafIndex < treeSize)) return false;
   let fn = leafIndex;
   let sn = treeSize - 1;
@@ -172,7 +182,13 @@ export function verifyInclusion(leafIndex: number, treeSize: number, leaf: Hash,
 }
 
 /** RFC 9162 §2.1.4.2: verify a consistency proof between two tree heads. */
-export function verifyConsistency(first: number, second: number, firstRoot: Hash, secondRoot: Hash, proof: Hash[]): boolean {
+export function verifyConsistency(
+  first: number,
+  second: number,
+  firstRoot: Hash,
+  secondRoot: Hash,
+  proof: Hash[],
+): boolean {
   if (first > second || first < 0) return false;
   if (first === second) return proof.length === 0 && firstRoot.equals(secondRoot);
   if (first === 0) return proof.length === 0; // the empty tree is a prefix of every tree
@@ -215,7 +231,11 @@ export function appendLeaves(
   size: number,
   frontier: { key: NodeKey; hash: Hash }[],
   leaves: Hash[],
-): { nodes: { level: number; idx: number; hash: Hash }[]; frontier: { key: NodeKey; hash: Hash }[]; size: number } {
+): {
+  nodes: { level: number; idx: number; hash: Hash }[];
+  frontier: { key: NodeKey; hash: Hash }[];
+  size: number;
+} {
   const stack = frontier.map((f) => ({ key: { ...f.key }, hash: f.hash }));
   const nodes: { level: number; idx: number; hash: Hash }[] = [];
   let n = size;

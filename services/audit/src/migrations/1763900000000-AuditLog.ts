@@ -67,8 +67,12 @@ export class AuditLog1763900000000 implements MigrationInterface {
         RAISE EXCEPTION 'audit log table % is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
       END $$`);
     for (const t of ['leaves', 'nodes', 'checkpoints']) {
-      await q.query(`CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION audit_append_only()`);
-      await q.query(`CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`);
+      await q.query(
+        `CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION audit_append_only()`,
+      );
+      await q.query(
+        `CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`,
+      );
       // Belt and braces for roles other than the owner; the owner (the app role here) is held by the trigger.
       await q.query(`REVOKE UPDATE, DELETE, TRUNCATE ON ${t} FROM PUBLIC`);
     }

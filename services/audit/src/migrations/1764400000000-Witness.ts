@@ -31,9 +31,13 @@ export class Witness1764400000000 implements MigrationInterface {
         witnessed_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE INDEX witnessed_checkpoints_node_idx ON witnessed_checkpoints (node_id, id)`);
-    await q.query(`CREATE INDEX witnessed_checkpoints_answer_idx ON witnessed_checkpoints (node_id, tree_size, root_hash, id)`);
+    await q.query(
+      `CREATE INDEX witnessed_checkpoints_answer_idx ON witnessed_checkpoints (node_id, tree_size, root_hash, id)`,
+    );
     // One cosignature per node head: the witness never says yes twice to the same thing.
-    await q.query(`CREATE UNIQUE INDEX witnessed_checkpoints_cosigned_uq ON witnessed_checkpoints (node_id, tree_size, root_hash) WHERE verdict = 'cosigned'`);
+    await q.query(
+      `CREATE UNIQUE INDEX witnessed_checkpoints_cosigned_uq ON witnessed_checkpoints (node_id, tree_size, root_hash) WHERE verdict = 'cosigned'`,
+    );
     await q.query(`
       CREATE TABLE witness_node_keys (
         node_id varchar(32) NOT NULL,
@@ -63,8 +67,12 @@ export class Witness1764400000000 implements MigrationInterface {
     );
     await q.query(`CREATE INDEX checkpoint_cosignatures_size_idx ON checkpoint_cosignatures (tree_size, id)`);
     for (const t of ['witnessed_checkpoints', 'witness_node_keys', 'checkpoint_cosignatures']) {
-      await q.query(`CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION audit_append_only()`);
-      await q.query(`CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`);
+      await q.query(
+        `CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION audit_append_only()`,
+      );
+      await q.query(
+        `CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`,
+      );
       await q.query(`REVOKE UPDATE, DELETE, TRUNCATE ON ${t} FROM PUBLIC`);
     }
   }

@@ -8,12 +8,24 @@ const { privateKey } = generateKeyPairSync('ed25519');
 const pub = createPublicKey(privateKey);
 const key = { keyId: keyIdOf(pub), publicKey: publicPem(pub) };
 
-const events = Array.from({ length: 40 }, (_, i) => ({ id: randomUUID(), action: 'document.read', n: i, details: { v: 'ờ' } }));
+const events = Array.from({ length: 40 }, (_, i) => ({
+  id: randomUUID(),
+  action: 'document.read',
+  n: i,
+  details: { v: 'ờ' },
+}));
 const hashes = events.map((e) => leafHash(leafBytes(e)));
-const lines = (): ExportLine[] => events.map((event, leafIndex) => ({ leafIndex, leafHash: hashes[leafIndex].toString('hex'), event }));
+const lines = (): ExportLine[] =>
+  events.map((event, leafIndex) => ({ leafIndex, leafHash: hashes[leafIndex].toString('hex'), event }));
 const checkpoint = (size: number): CheckpointInput => {
   const root = rootOf(hashes.slice(0, size));
-  return { origin: 'lienthong/test', treeSize: size, rootHash: root.toString('hex'), keyId: key.keyId, signature: signCheckpoint(privateKey, 'lienthong/test', size, root) };
+  return {
+    origin: 'lienthong/test',
+    treeSize: size,
+    rootHash: root.toString('hex'),
+    keyId: key.keyId,
+    signature: signCheckpoint(privateKey, 'lienthong/test', size, root),
+  };
 };
 const cps = [checkpoint(7), checkpoint(16), checkpoint(33), checkpoint(40)];
 async function* iter(xs: ExportLine[]) {
@@ -59,11 +71,18 @@ describe('verifyLog', () => {
     const r = await verifyLog(iter(lines()), [cps[0], forged, foreign, cps[3]], [key]);
     expect(r.firstBadLeaf).toBeNull();
     expect(r.problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/size 16: signature does not verify/), expect.stringMatching(/size 33: unknown signing key/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/size 16: signature does not verify/),
+        expect.stringMatching(/size 33: unknown signing key/),
+      ]),
     );
     // A validly signed checkpoint of a different history is inconsistent with its neighbours.
     const root = rootOf([...hashes.slice(0, 20), ...hashes.slice(0, 13)]);
-    const fork = { ...cps[2], rootHash: root.toString('hex'), signature: signCheckpoint(privateKey, 'lienthong/test', 33, root) };
+    const fork = {
+      ...cps[2],
+      rootHash: root.toString('hex'),
+      signature: signCheckpoint(privateKey, 'lienthong/test', 33, root),
+    };
     const r2 = await verifyLog(iter(lines()), [cps[0], cps[1], fork, cps[3]], [key]);
     expect(r2.problems.some((p) => /sizes 16 and 33 are not consistent/.test(p))).toBe(true);
   });

@@ -1,6 +1,14 @@
 import { verifyCheckpointSignature } from '../checkpoint/signing';
 import { leafBytes } from '../log/leaf-bytes';
-import { appendLeaves, consistencyProof, frontierRoot, Hash, leafHash, NodeKey, verifyConsistency } from '../merkle/merkle';
+import {
+  appendLeaves,
+  consistencyProof,
+  frontierRoot,
+  Hash,
+  leafHash,
+  NodeKey,
+  verifyConsistency,
+} from '../merkle/merkle';
 
 /** One line of `GET /api/v1/audit/export`. */
 export interface ExportLine {
@@ -68,7 +76,8 @@ export async function verifyLog(
   for (const c of checkpoints) {
     const pem = keys.get(c.keyId);
     if (!pem) report(`checkpoint at size ${c.treeSize}: unknown signing key ${c.keyId}`);
-    else if (!verifyCheckpointSignature(pem, c)) report(`checkpoint at size ${c.treeSize}: signature does not verify (key ${c.keyId})`);
+    else if (!verifyCheckpointSignature(pem, c))
+      report(`checkpoint at size ${c.treeSize}: signature does not verify (key ${c.keyId})`);
   }
 
   // Perfect-node hashes by level, kept to answer consistency proofs between checkpoints.
@@ -88,7 +97,9 @@ export async function verifyLog(
       continue;
     }
     if (line.leafIndex > size) {
-      report(`leaf ${size}${line.leafIndex - 1 > size ? `..${line.leafIndex - 1}` : ''}: missing from the log`);
+      report(
+        `leaf ${size}${line.leafIndex - 1 > size ? `..${line.leafIndex - 1}` : ''}: missing from the log`,
+      );
       bad(size);
     }
     let h: Hash;
@@ -100,7 +111,9 @@ export async function verifyLog(
       h = Buffer.alloc(32);
     }
     if (h.toString('hex') !== String(line.leafHash).toLowerCase()) {
-      report(`leaf ${line.leafIndex}: event does not match its leaf hash (stored ${line.leafHash}, recomputed ${h.toString('hex')})`);
+      report(
+        `leaf ${line.leafIndex}: event does not match its leaf hash (stored ${line.leafHash}, recomputed ${h.toString('hex')})`,
+      );
       bad(line.leafIndex);
     }
     // The rebuilt tree uses what the event hashes to now, so altered events also break checkpoint roots.
@@ -118,7 +131,9 @@ export async function verifyLog(
     const root = roots.get(c.treeSize);
     if (!root) report(`checkpoint at size ${c.treeSize}: the log has only ${size} entries`);
     else if (root.toString('hex') !== c.rootHash.toLowerCase()) {
-      report(`checkpoint at size ${c.treeSize}: root ${c.rootHash} differs from the recomputed ${root.toString('hex')}`);
+      report(
+        `checkpoint at size ${c.treeSize}: root ${c.rootHash} differs from the recomputed ${root.toString('hex')}`,
+      );
     }
     if (previous && previous.treeSize > 0 && c.treeSize <= size) {
       const proof = consistencyProof(previous.treeSize, c.treeSize, get);
@@ -133,5 +148,11 @@ export async function verifyLog(
     }
     previous = c;
   }
-  return { ok: problems.length === 0, entries: size, checkpoints: checkpoints.length, firstBadLeaf, problems };
+  return {
+    ok: problems.length === 0,
+    entries: size,
+    checkpoints: checkpoints.length,
+    firstBadLeaf,
+    problems,
+  };
 }

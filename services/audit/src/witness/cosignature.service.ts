@@ -57,17 +57,29 @@ export class CosignatureService {
     return this.ds.transaction(async (m) => {
       if (!(await this.processed.claim(m, COSIGNED_CONSUMER, messageId))) return false;
       const own = await this.repo.checkpointIdFor(m, ev.treeSize, ev.rootHash);
-      if (!own) this.logger.warn(`witness ${ev.witness} answered about ${ev.treeSize}/${ev.rootHash}, which this node never signed`);
-      const cosignature = ev.verdict === 'cosigned' && typeof ev.cosignature === 'string' ? ev.cosignature.slice(0, 200) : null;
+      if (!own)
+        this.logger.warn(
+          `witness ${ev.witness} answered about ${ev.treeSize}/${ev.rootHash}, which this node never signed`,
+        );
+      const cosignature =
+        ev.verdict === 'cosigned' && typeof ev.cosignature === 'string' ? ev.cosignature.slice(0, 200) : null;
       const witnessKeyId = typeof ev.witnessKeyId === 'string' ? ev.witnessKeyId.slice(0, 16) : null;
       let verified: boolean | null = null;
       const key = witnessKeyId ? this.witnessKeys.get(ev.witness)?.get(witnessKeyId) : undefined;
       if (cosignature && key) {
         const origin = own?.origin ?? this.config.auditOrigin;
-        verified = verifyCheckpointWith(key, { origin, treeSize: ev.treeSize, rootHash: ev.rootHash }, cosignature);
-        if (!verified) this.logger.warn(`cosignature of ${ev.witness} for checkpoint ${ev.treeSize} does not verify`);
+        verified = verifyCheckpointWith(
+          key,
+          { origin, treeSize: ev.treeSize, rootHash: ev.rootHash },
+          cosignature,
+        );
+        if (!verified)
+          this.logger.warn(`cosignature of ${ev.witness} for checkpoint ${ev.treeSize} does not verify`);
       }
-      if (ev.verdict === 'refused') this.logger.warn(`witness ${ev.witness} refused checkpoint ${ev.treeSize}: ${ev.reason ?? 'no reason'}`);
+      if (ev.verdict === 'refused')
+        this.logger.warn(
+          `witness ${ev.witness} refused checkpoint ${ev.treeSize}: ${ev.reason ?? 'no reason'}`,
+        );
       return this.repo.insertCosignature(m, {
         witness: ev.witness,
         tree_size: ev.treeSize,

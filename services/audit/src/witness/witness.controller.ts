@@ -19,7 +19,8 @@ const witnessedView = (r: WitnessedRow) => ({
     signature: r.signature,
   },
   publicKey: r.public_key,
-  previous: r.previous_size === null ? null : { treeSize: Number(r.previous_size), rootHash: hex(r.previous_root) },
+  previous:
+    r.previous_size === null ? null : { treeSize: Number(r.previous_size), rootHash: hex(r.previous_root) },
   verdict: r.verdict,
   reason: r.reason,
   detail: r.detail,
@@ -57,7 +58,14 @@ export class WitnessController {
       items: rows.map((r) => ({
         nodeId: r.node_id,
         origin: r.origin,
-        lastWitnessed: r.tree_size === null ? null : { treeSize: Number(r.tree_size), rootHash: hex(r.root_hash), at: r.witnessed_at!.toISOString() },
+        lastWitnessed:
+          r.tree_size === null
+            ? null
+            : {
+                treeSize: Number(r.tree_size),
+                rootHash: hex(r.root_hash),
+                at: r.witnessed_at!.toISOString(),
+              },
         cosigned: Number(r.cosigned),
         refused: Number(r.refused),
         inconsistent: Number(r.inconsistent),
@@ -71,16 +79,27 @@ export class WitnessController {
   async nodeCheckpoints(@Param() p: WitnessNodeParamDto, @Query() q: PageQueryDto) {
     const limit = q.limit ?? 100;
     const rows = await this.repo.nodePage(p.nodeId, q.cursor === undefined ? 0 : Number(q.cursor), limit + 1);
-    if (rows.length === 0 && q.cursor === undefined) throw notFound('WITNESS_NODE_UNKNOWN', `Nothing was witnessed for node ${p.nodeId}`);
+    if (rows.length === 0 && q.cursor === undefined)
+      throw notFound('WITNESS_NODE_UNKNOWN', `Nothing was witnessed for node ${p.nodeId}`);
     const items = rows.slice(0, limit);
-    return { items: items.map(witnessedView), nextCursor: rows.length > limit ? items[items.length - 1].id : null };
+    return {
+      items: items.map(witnessedView),
+      nextCursor: rows.length > limit ? items[items.length - 1].id : null,
+    };
   }
 
   @Get('checkpoint/cosignatures')
   async cosignatures(@Query() q: CosignaturesQueryDto) {
     const limit = q.limit ?? 100;
-    const rows = await this.repo.cosignatures(q.treeSize, q.cursor === undefined ? 0 : Number(q.cursor), limit + 1);
+    const rows = await this.repo.cosignatures(
+      q.treeSize,
+      q.cursor === undefined ? 0 : Number(q.cursor),
+      limit + 1,
+    );
     const items = rows.slice(0, limit);
-    return { items: items.map(cosignatureView), nextCursor: rows.length > limit ? items[items.length - 1].id : null };
+    return {
+      items: items.map(cosignatureView),
+      nextCursor: rows.length > limit ? items[items.length - 1].id : null,
+    };
   }
 }

@@ -3,7 +3,9 @@ import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { PageQueryDto } from '../events/events.dto';
 
 export class WitnessNodeParamDto {
-  @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'nodeId must be lowercase letters, digits and dashes (at most 32)' })
+  @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+    message: 'nodeId must be lowercase letters, digits and dashes (at most 32)',
+  })
   nodeId!: string;
 }
 

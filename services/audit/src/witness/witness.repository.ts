@@ -63,7 +63,12 @@ export class WitnessRepository {
   }
 
   /** The latest answer already given about this exact head, if any. */
-  async answerFor(m: EntityManager, nodeId: string, treeSize: number, rootHash: string): Promise<WitnessedRow | null> {
+  async answerFor(
+    m: EntityManager,
+    nodeId: string,
+    treeSize: number,
+    rootHash: string,
+  ): Promise<WitnessedRow | null> {
     const [row] = (await m.query(
       `SELECT * FROM witnessed_checkpoints WHERE node_id = $1 AND tree_size = $2 AND root_hash = $3 ORDER BY id DESC LIMIT 1`,
       [nodeId, treeSize, Buffer.from(rootHash, 'hex')],
@@ -77,12 +82,16 @@ export class WitnessRepository {
        ORDER BY tree_size DESC, id DESC LIMIT 1`,
       [nodeId],
     )) as { origin: string; tree_size: string; root_hash: Buffer }[];
-    const keys = (await m.query(`SELECT key_id, public_key FROM witness_node_keys WHERE node_id = $1`, [nodeId])) as {
+    const keys = (await m.query(`SELECT key_id, public_key FROM witness_node_keys WHERE node_id = $1`, [
+      nodeId,
+    ])) as {
       key_id: string;
       public_key: string;
     }[];
     return {
-      head: head ? { origin: head.origin, treeSize: Number(head.tree_size), rootHash: head.root_hash.toString('hex') } : null,
+      head: head
+        ? { origin: head.origin, treeSize: Number(head.tree_size), rootHash: head.root_hash.toString('hex') }
+        : null,
       keys: new Map(keys.map((k) => [k.key_id, k.public_key])),
     };
   }
@@ -120,7 +129,13 @@ export class WitnessRepository {
     return row;
   }
 
-  async pinKey(m: EntityManager, nodeId: string, keyId: string, publicKey: string, treeSize: number): Promise<void> {
+  async pinKey(
+    m: EntityManager,
+    nodeId: string,
+    keyId: string,
+    publicKey: string,
+    treeSize: number,
+  ): Promise<void> {
     await m.query(
       `INSERT INTO witness_node_keys (node_id, key_id, public_key, pinned_at_size) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
       [nodeId, keyId, publicKey, treeSize],
@@ -146,24 +161,30 @@ export class WitnessRepository {
   }
 
   async nodePage(nodeId: string, after: number, limit: number): Promise<WitnessedRow[]> {
-    return (await this.ds.query(`SELECT * FROM witnessed_checkpoints WHERE node_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [
-      nodeId,
-      after,
-      limit,
-    ])) as WitnessedRow[];
+    return (await this.ds.query(
+      `SELECT * FROM witnessed_checkpoints WHERE node_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [nodeId, after, limit],
+    )) as WitnessedRow[];
   }
 
-  async checkpointIdFor(m: EntityManager, treeSize: number, rootHash: string): Promise<{ id: string; origin: string } | null> {
-    const [row] = (await m.query(`SELECT id, origin FROM checkpoints WHERE tree_size = $1 AND root_hash = $2 ORDER BY id LIMIT 1`, [
-      treeSize,
-      Buffer.from(rootHash, 'hex'),
-    ])) as { id: string; origin: string }[];
+  async checkpointIdFor(
+    m: EntityManager,
+    treeSize: number,
+    rootHash: string,
+  ): Promise<{ id: string; origin: string } | null> {
+    const [row] = (await m.query(
+      `SELECT id, origin FROM checkpoints WHERE tree_size = $1 AND root_hash = $2 ORDER BY id LIMIT 1`,
+      [treeSize, Buffer.from(rootHash, 'hex')],
+    )) as { id: string; origin: string }[];
     return row ?? null;
   }
 
   async insertCosignature(
     m: EntityManager,
-    r: Omit<CosignatureRow, 'id' | 'received_at' | 'root_hash' | 'tree_size'> & { tree_size: number; root_hash: string },
+    r: Omit<CosignatureRow, 'id' | 'received_at' | 'root_hash' | 'tree_size'> & {
+      tree_size: number;
+      root_hash: string;
+    },
   ): Promise<boolean> {
     const rows = (await m.query(
       `INSERT INTO checkpoint_cosignatures (witness, tree_size, root_hash, checkpoint_id, verdict, reason, cosignature, witness_key_id,

@@ -1,7 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditRecorder, derivedUuid, OutboxService } from '@lienthong/common';
-import { AuditActions, Subjects, type WitnessCosignedEvent, type WitnessSubmittedEvent } from '@lienthong/contracts';
+import {
+  AuditActions,
+  Subjects,
+  type WitnessCosignedEvent,
+  type WitnessSubmittedEvent,
+} from '@lienthong/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { KeysService } from '../checkpoint/keys.service';
 import { signCheckpoint } from '../checkpoint/signing';
@@ -47,19 +52,28 @@ export class WitnessService {
       const row = await this.repo.insert(m, sub, j, cosign);
       if (j.pinKey) await this.repo.pinKey(m, sub.nodeId, c.keyId, sub.publicKey, c.treeSize);
       await this.audit.record(m, {
-        action: j.verdict === 'cosigned' ? AuditActions.checkpointWitnessed : AuditActions.checkpointWitnessRefused,
+        action:
+          j.verdict === 'cosigned' ? AuditActions.checkpointWitnessed : AuditActions.checkpointWitnessRefused,
         resource: { type: 'audit-checkpoint', id: `${sub.nodeId}/${c.treeSize}` },
         outcome: j.verdict === 'cosigned' ? 'success' : 'failure',
         details: this.details(sub, j),
       });
-      if (j.verdict === 'refused') this.logger.warn(`refused checkpoint ${c.treeSize} of node ${sub.nodeId}: ${j.reason} (${j.detail})`);
+      if (j.verdict === 'refused')
+        this.logger.warn(`refused checkpoint ${c.treeSize} of node ${sub.nodeId}: ${j.reason} (${j.detail})`);
       return this.answer(m, row);
     });
   }
 
-  private cosign(origin: string, treeSize: number, rootHash: string): { cosignature: string; witnessKeyId: string } {
+  private cosign(
+    origin: string,
+    treeSize: number,
+    rootHash: string,
+  ): { cosignature: string; witnessKeyId: string } {
     const key = this.keys.signingKey();
-    return { cosignature: signCheckpoint(key.privateKey, origin, treeSize, Buffer.from(rootHash, 'hex')), witnessKeyId: key.keyId };
+    return {
+      cosignature: signCheckpoint(key.privateKey, origin, treeSize, Buffer.from(rootHash, 'hex')),
+      witnessKeyId: key.keyId,
+    };
   }
 
   private details(sub: WitnessSubmittedEvent, j: Judgement): Record<string, unknown> {
@@ -85,7 +99,9 @@ export class WitnessService {
       rootHash: row.root_hash.toString('hex'),
       verdict: row.verdict,
       ...(row.reason ? { reason: row.reason } : {}),
-      ...(row.cosignature ? { cosignature: row.cosignature, witnessKeyId: row.witness_key_id ?? undefined } : {}),
+      ...(row.cosignature
+        ? { cosignature: row.cosignature, witnessKeyId: row.witness_key_id ?? undefined }
+        : {}),
       at: row.witnessed_at.toISOString(),
     };
     await this.outbox.add(m, {

@@ -21,7 +21,11 @@ class NodeLog {
   root(size = this.leaves.length): string {
     return rootOf(this.leaves.slice(0, size)).toString('hex');
   }
-  submission(size: number, previous?: number, over: Partial<WitnessSubmittedEvent> = {}): WitnessSubmittedEvent {
+  submission(
+    size: number,
+    previous?: number,
+    over: Partial<WitnessSubmittedEvent> = {},
+  ): WitnessSubmittedEvent {
     const rootHash = this.root(size);
     const checkpoint = {
       origin: ORIGIN,
@@ -39,7 +43,10 @@ class NodeLog {
       ...(previous !== undefined
         ? {
             previous: { treeSize: previous, rootHash: this.root(previous) },
-            consistency: previous > 0 && previous < size ? consistencyProof(previous, size, get).map((h) => h.toString('hex')) : [],
+            consistency:
+              previous > 0 && previous < size
+                ? consistencyProof(previous, size, get).map((h) => h.toString('hex'))
+                : [],
           }
         : { consistency: [] }),
       ...over,
@@ -54,7 +61,11 @@ function witnessState(): NodeWitnessState & { accept(s: WitnessSubmittedEvent): 
     accept(s: WitnessSubmittedEvent) {
       const j = judge(s, state);
       if (j.verdict === 'cosigned') {
-        state.head = { treeSize: s.checkpoint.treeSize, rootHash: s.checkpoint.rootHash, origin: s.checkpoint.origin };
+        state.head = {
+          treeSize: s.checkpoint.treeSize,
+          rootHash: s.checkpoint.rootHash,
+          origin: s.checkpoint.origin,
+        };
         if (j.pinKey) state.keys.set(s.checkpoint.keyId, s.publicKey);
       }
       return j;
@@ -83,19 +94,35 @@ describe('witness verification', () => {
   it('refuses a forged signature', () => {
     const node = new NodeLog().grow(5);
     const s = node.submission(5);
-    const forged = { ...s, checkpoint: { ...s.checkpoint, signature: signCheckpoint(generateKeyPairSync('ed25519').privateKey, ORIGIN, 5, Buffer.alloc(32)) } };
-    expect(judge(forged, { head: null, keys: new Map() })).toMatchObject({ verdict: 'refused', reason: 'BAD_SIGNATURE' });
+    const forged = {
+      ...s,
+      checkpoint: {
+        ...s.checkpoint,
+        signature: signCheckpoint(generateKeyPairSync('ed25519').privateKey, ORIGIN, 5, Buffer.alloc(32)),
+      },
+    };
+    expect(judge(forged, { head: null, keys: new Map() })).toMatchObject({
+      verdict: 'refused',
+      reason: 'BAD_SIGNATURE',
+    });
     // The signature is over the exact text: another size with the same signature fails.
     const moved = { ...s, checkpoint: { ...s.checkpoint, treeSize: 6 } };
-    expect(judge(moved, { head: null, keys: new Map() })).toMatchObject({ verdict: 'refused', reason: 'BAD_SIGNATURE' });
+    expect(judge(moved, { head: null, keys: new Map() })).toMatchObject({
+      verdict: 'refused',
+      reason: 'BAD_SIGNATURE',
+    });
   });
 
   it('refuses a key whose id is not the given key id', () => {
     const node = new NodeLog().grow(5);
     const s = node.submission(5);
     const other = rawPublicKeyBase64(generateKeyPairSync('ed25519').privateKey);
-    expect(judge({ ...s, publicKey: other }, { head: null, keys: new Map() })).toMatchObject({ reason: 'BAD_KEY' });
-    expect(judge({ ...s, publicKey: 'bm90IGEga2V5' }, { head: null, keys: new Map() })).toMatchObject({ reason: 'BAD_KEY' });
+    expect(judge({ ...s, publicKey: other }, { head: null, keys: new Map() })).toMatchObject({
+      reason: 'BAD_KEY',
+    });
+    expect(judge({ ...s, publicKey: 'bm90IGEga2V5' }, { head: null, keys: new Map() })).toMatchObject({
+      reason: 'BAD_KEY',
+    });
   });
 
   it('refuses rewritten history: another tree whose root at a witnessed size differs is INCONSISTENT', () => {
@@ -107,7 +134,10 @@ describe('witness verification', () => {
     expect(w.accept(rewritten.submission(10))).toMatchObject({ verdict: 'refused', reason: 'INCONSISTENT' });
     rewritten.grow(5);
     // Claims its previous head was size 10 with its new root.
-    expect(w.accept(rewritten.submission(15, 10))).toMatchObject({ verdict: 'refused', reason: 'INCONSISTENT' });
+    expect(w.accept(rewritten.submission(15, 10))).toMatchObject({
+      verdict: 'refused',
+      reason: 'INCONSISTENT',
+    });
     // Claims the witnessed root as previous but its proof comes from the rewritten tree.
     const lie = rewritten.submission(15, 10);
     lie.previous = { treeSize: 10, rootHash: honest.root(10) };
@@ -140,7 +170,9 @@ describe('witness verification', () => {
     const s = node.submission(12, 8);
     s.consistency = s.consistency.map(() => 'ab'.repeat(32));
     expect(w.accept(s)).toMatchObject({ verdict: 'refused', reason: 'INCONSISTENT' });
-    expect(w.accept({ ...node.submission(12, 8), consistency: ['zz'] })).toMatchObject({ reason: 'MALFORMED' });
+    expect(w.accept({ ...node.submission(12, 8), consistency: ['zz'] })).toMatchObject({
+      reason: 'MALFORMED',
+    });
   });
 
   describe('key rotation', () => {
@@ -160,12 +192,20 @@ describe('witness verification', () => {
       w.accept(node.submission(10));
       // A new key signing a rewritten history: the signature holds, the consistency does not.
       const attacker = new NodeLog(generateKeyPairSync('ed25519').privateKey, 'evil').grow(15);
-      expect(w.accept(attacker.submission(15, 10))).toMatchObject({ verdict: 'refused', reason: 'INCONSISTENT', pinKey: false });
+      expect(w.accept(attacker.submission(15, 10))).toMatchObject({
+        verdict: 'refused',
+        reason: 'INCONSISTENT',
+        pinKey: false,
+      });
       // A new key with a forged signature.
       node.grow(5);
       const s = node.submission(15, 10);
       const stranger = generateKeyPairSync('ed25519').privateKey;
-      const forged = { ...s, publicKey: rawPublicKeyBase64(stranger), checkpoint: { ...s.checkpoint, keyId: kid(stranger) } };
+      const forged = {
+        ...s,
+        publicKey: rawPublicKeyBase64(stranger),
+        checkpoint: { ...s.checkpoint, keyId: kid(stranger) },
+      };
       expect(w.accept(forged)).toMatchObject({ verdict: 'refused', reason: 'BAD_SIGNATURE', pinKey: false });
       expect(w.keys.size).toBe(1);
     });
@@ -173,7 +213,10 @@ describe('witness verification', () => {
     it('refuses a pinned key id that comes with another public key', () => {
       const node = new NodeLog().grow(3);
       const s = node.submission(3);
-      const state: NodeWitnessState = { head: null, keys: new Map([[s.checkpoint.keyId, rawPublicKeyBase64(generateKeyPairSync('ed25519').privateKey)]]) };
+      const state: NodeWitnessState = {
+        head: null,
+        keys: new Map([[s.checkpoint.keyId, rawPublicKeyBase64(generateKeyPairSync('ed25519').privateKey)]]),
+      };
       expect(judge(s, state)).toMatchObject({ verdict: 'refused', reason: 'KEY_MISMATCH' });
     });
   });
@@ -184,7 +227,14 @@ describe('witness verification', () => {
     w.accept(node.submission(3));
     node.grow(2);
     const s = node.submission(5, 3);
-    const moved = { ...s, checkpoint: { ...s.checkpoint, origin: 'lienthong/other', signature: signCheckpoint(node.key, 'lienthong/other', 5, Buffer.from(s.checkpoint.rootHash, 'hex')) } };
+    const moved = {
+      ...s,
+      checkpoint: {
+        ...s.checkpoint,
+        origin: 'lienthong/other',
+        signature: signCheckpoint(node.key, 'lienthong/other', 5, Buffer.from(s.checkpoint.rootHash, 'hex')),
+      },
+    };
     expect(w.accept(moved)).toMatchObject({ verdict: 'refused', reason: 'ORIGIN_CHANGED' });
   });
 
@@ -192,7 +242,9 @@ describe('witness verification', () => {
     const good = new NodeLog().grow(2).submission(2);
     expect(parseSubmission(good)).toBe(good);
     expect(() => parseSubmission({ ...good, nodeId: 'Bad Node' })).toThrow(UnusableSubmissionError);
-    expect(() => parseSubmission({ ...good, checkpoint: { ...good.checkpoint, rootHash: 'xyz' } })).toThrow(/checkpoint.rootHash/);
+    expect(() => parseSubmission({ ...good, checkpoint: { ...good.checkpoint, rootHash: 'xyz' } })).toThrow(
+      /checkpoint.rootHash/,
+    );
     expect(() => parseSubmission(null)).toThrow(UnusableSubmissionError);
   });
 });

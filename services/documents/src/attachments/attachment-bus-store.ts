@@ -54,7 +54,11 @@ export class AttachmentBusStore {
       },
     });
     try {
-      await pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), hasher, staged.stream);
+      await pipeline(
+        Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>),
+        hasher,
+        staged.stream,
+      );
       const readError = await result.error;
       if (readError) throw new Error(`object store read failed: ${readError.message}`);
       if (hash.digest('hex') !== sha256) throw new Error(`attachment ${sha256} does not match its hash`);

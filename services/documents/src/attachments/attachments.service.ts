@@ -1,5 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditRecorder, badRequest, DomainError, hasRole, payloadTooLarge, type Principal } from '@lienthong/common';
+import {
+  AuditRecorder,
+  badRequest,
+  DomainError,
+  hasRole,
+  payloadTooLarge,
+  type Principal,
+} from '@lienthong/common';
 import { AuditActions } from '@lienthong/contracts';
 import busboy from 'busboy';
 import { createHash, randomUUID } from 'node:crypto';
@@ -38,7 +45,12 @@ export class AttachmentsService {
   ) {}
 
   async upload(p: Principal, documentId: string, req: IncomingMessage) {
-    const d = await this.repo.findVisible(this.repo.dataSource.manager, documentId, p.organizationCode, hasRole(p, 'cleared'));
+    const d = await this.repo.findVisible(
+      this.repo.dataSource.manager,
+      documentId,
+      p.organizationCode,
+      hasRole(p, 'cleared'),
+    );
     if (!d) {
       req.resume();
       throw errors.documentNotFound();
@@ -56,7 +68,10 @@ export class AttachmentsService {
       }
       throw e;
     }
-    if (!received) throw badRequest('VALIDATION_FAILED', 'Invalid input: file', [{ field: 'file', errors: ['a multipart field `file` is required'] }]);
+    if (!received)
+      throw badRequest('VALIDATION_FAILED', 'Invalid input: file', [
+        { field: 'file', errors: ['a multipart field `file` is required'] },
+      ]);
     const inspected = await this.inspectStored(received.sha256, received.name, received.head);
     const id = randomUUID();
     await this.repo.dataSource.transaction(async (m) => {
@@ -84,7 +99,9 @@ export class AttachmentsService {
         },
       });
     });
-    const [row] = (await this.repo.attachments(this.repo.dataSource.manager, [documentId])).filter((a) => a.id === id);
+    const [row] = (await this.repo.attachments(this.repo.dataSource.manager, [documentId])).filter(
+      (a) => a.id === id,
+    );
     return attachmentView(row);
   }
 
@@ -93,7 +110,8 @@ export class AttachmentsService {
     let first = head;
     if (!first) first = (await this.storage.readAll(sha256)).subarray(0, 1024);
     const contentType = sniffContentType(first, name);
-    if (contentType !== 'application/pdf') return { contentType, signature: NOT_PDF, signatures: [] as SignatureReport[] };
+    if (contentType !== 'application/pdf')
+      return { contentType, signature: NOT_PDF, signatures: [] as SignatureReport[] };
     // Verification needs random access to the signed ranges; the file is read once here, after upload.
     const result = await this.verifier.verify(await this.storage.readAll(sha256));
     return { contentType, ...result };
@@ -107,10 +125,17 @@ export class AttachmentsService {
     return new Promise((resolve, reject) => {
       let bb: busboy.Busboy;
       try {
-        bb = busboy({ headers: req.headers, limits: { fileSize: this.config.ATTACHMENT_MAX_BYTES, files: 1, fields: 5 } });
+        bb = busboy({
+          headers: req.headers,
+          limits: { fileSize: this.config.ATTACHMENT_MAX_BYTES, files: 1, fields: 5 },
+        });
       } catch {
         req.resume();
-        reject(badRequest('VALIDATION_FAILED', 'Invalid input: file', [{ field: 'file', errors: ['multipart/form-data expected'] }]));
+        reject(
+          badRequest('VALIDATION_FAILED', 'Invalid input: file', [
+            { field: 'file', errors: ['multipart/form-data expected'] },
+          ]),
+        );
         return;
       }
       let work: Promise<Received | null> = Promise.resolve(null);
@@ -128,7 +153,13 @@ export class AttachmentsService {
         req.resume();
         work
           .catch(() => null)
-          .then(() => reject(badRequest('VALIDATION_FAILED', 'Invalid input: file', [{ field: 'file', errors: ['malformed multipart body'] }])));
+          .then(() =>
+            reject(
+              badRequest('VALIDATION_FAILED', 'Invalid input: file', [
+                { field: 'file', errors: ['malformed multipart body'] },
+              ]),
+            ),
+          );
       });
       req.pipe(bb);
     });
@@ -157,7 +188,10 @@ export class AttachmentsService {
     }
     if (tooLarge) {
       await staged.discard();
-      throw payloadTooLarge('ATTACHMENT_TOO_LARGE', `Attachments are limited to ${this.config.ATTACHMENT_MAX_BYTES} bytes`);
+      throw payloadTooLarge(
+        'ATTACHMENT_TOO_LARGE',
+        `Attachments are limited to ${this.config.ATTACHMENT_MAX_BYTES} bytes`,
+      );
     }
     const sha256 = hash.digest('hex');
     await staged.commit(sha256);
@@ -167,10 +201,19 @@ export class AttachmentsService {
   /** Every read of attachment content is audited. */
   async openContent(p: Principal, documentId: string, attachmentId: string) {
     const m = this.repo.dataSource.manager;
-    const d = await this.repo.findVisible(m, documentId, await this.directory.readableBy(p), hasRole(p, 'cleared'));
-    const a = d ? (await this.repo.attachments(m, [documentId])).find((x) => x.id === attachmentId) : undefined;
+    const d = await this.repo.findVisible(
+      m,
+      documentId,
+      await this.directory.readableBy(p),
+      hasRole(p, 'cleared'),
+    );
+    const a = d
+      ? (await this.repo.attachments(m, [documentId])).find((x) => x.id === attachmentId)
+      : undefined;
     if (!d || !a) {
-      await this.refused(p, attachmentId, 'ATTACHMENT_NOT_FOUND', AuditActions.attachmentContentRead, { documentId });
+      await this.refused(p, attachmentId, 'ATTACHMENT_NOT_FOUND', AuditActions.attachmentContentRead, {
+        documentId,
+      });
       throw errors.attachmentNotFound();
     }
     await this.repo.dataSource.transaction((tx) =>
@@ -184,15 +227,30 @@ export class AttachmentsService {
     return { row: a, stream: this.storage.open(a.sha256) };
   }
 
-  private async refused(p: Principal, id: string, reason: string, action: string = AuditActions.attachmentAdded, details: Record<string, unknown> = {}) {
+  private async refused(
+    p: Principal,
+    id: string,
+    reason: string,
+    action: string = AuditActions.attachmentAdded,
+    details: Record<string, unknown> = {},
+  ) {
     await this.repo.dataSource.transaction((m) =>
-      this.audit.record(m, { action, actor: p, resource: { type: 'attachment', id }, outcome: 'denied', details: { reason, ...details } }),
+      this.audit.record(m, {
+        action,
+        actor: p,
+        resource: { type: 'attachment', id },
+        outcome: 'denied',
+        details: { reason, ...details },
+      }),
     );
   }
 }
 
 function sanitizeName(name: string): string {
   // eslint-disable-next-line no-control-regex
-  const clean = name.replace(/[\u0000-\u001f\\/]/g, '_').trim().slice(0, 255);
+  const clean = name
+    .replace(/[\u0000-\u001f\\/]/g, '_')
+    .trim()
+    .slice(0, 255);
   return clean || 'attachment';
 }

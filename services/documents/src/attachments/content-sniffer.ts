@@ -19,7 +19,11 @@ export function sniffContentType(head: Buffer, name: string): string {
     if (ext === 'odt') return 'application/vnd.oasis.opendocument.text';
     return 'application/zip';
   }
-  const text = head.subarray(0, 64).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const text = head
+    .subarray(0, 64)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (text.startsWith('<?xml')) return 'application/xml';
   return 'application/octet-stream';
 }

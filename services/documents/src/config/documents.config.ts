@@ -10,16 +10,25 @@ export class DocumentsConfig extends BaseServiceConfig {
   override DB_SCHEMA = 'documents';
 
   /** PEM file of CA certificates trusted for document signatures; unset = nothing is trusted. */
-  @IsOptional() @IsString() @MinLength(1)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
   TRUST_ANCHORS?: string;
 
   /** Root of the filesystem attachment store (content-addressed by SHA-256). */
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   ATTACHMENTS_DIR: string = '.data/attachments';
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(4 * 1024 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(4 * 1024 * 1024 * 1024)
   ATTACHMENT_MAX_BYTES: number = 50 * 1024 * 1024;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   GRPC_PORT: number = 50052;
 }

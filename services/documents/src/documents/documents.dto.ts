@@ -1,4 +1,9 @@
-import { ORGANIZATION_CODE_MAX_LENGTH, ORGANIZATION_CODE_PATTERN, SECRECY_LEVELS, URGENCY_LEVELS } from '@lienthong/contracts';
+import {
+  ORGANIZATION_CODE_MAX_LENGTH,
+  ORGANIZATION_CODE_PATTERN,
+  SECRECY_LEVELS,
+  URGENCY_LEVELS,
+} from '@lienthong/contracts';
 import type { Secrecy, Urgency } from '@lienthong/contracts';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -36,13 +41,20 @@ export class CreateDocumentDto {
   @IsString() @IsNotEmpty() @MaxLength(2000) subject!: string;
   @IsOptional() @IsString() @MaxLength(200_000) content?: string;
   @IsOptional() @IsString() @MaxLength(200) promulgationPlace?: string;
-  @Matches(DATE, { message: 'promulgationDate must be YYYY-MM-DD' }) @IsISO8601({ strict: true }) promulgationDate!: string;
+  @Matches(DATE, { message: 'promulgationDate must be YYYY-MM-DD' })
+  @IsISO8601({ strict: true })
+  promulgationDate!: string;
   @ValidateNested() @Type(() => SignerDto) signer!: SignerDto;
   @IsIn(SECRECY_LEVELS) secrecy!: Secrecy;
   @IsIn(URGENCY_LEVELS) urgency!: Urgency;
   @IsOptional() @IsBoolean() steering?: boolean;
-  @IsOptional() @Matches(DATE, { message: 'dueDate must be YYYY-MM-DD' }) @IsISO8601({ strict: true }) dueDate?: string;
-  @IsArray() @ArrayMaxSize(500) @ArrayUnique()
+  @IsOptional()
+  @Matches(DATE, { message: 'dueDate must be YYYY-MM-DD' })
+  @IsISO8601({ strict: true })
+  dueDate?: string;
+  @IsArray()
+  @ArrayMaxSize(500)
+  @ArrayUnique()
   @Matches(ORGANIZATION_CODE_PATTERN, { each: true, message: 'each recipient must be an organization code' })
   @MaxLength(ORGANIZATION_CODE_MAX_LENGTH, { each: true })
   recipients!: string[];
@@ -54,7 +66,9 @@ export type ReceiverStatus = (typeof RECEIVER_STATUSES)[number];
 export class StatusChangeDto {
   @IsIn(RECEIVER_STATUSES) status!: ReceiverStatus;
   @ValidateIf((o: StatusChangeDto) => o.status === 'rejected' || o.reason !== undefined)
-  @IsString() @IsNotEmpty({ message: 'reason is required when rejecting' }) @MaxLength(2000)
+  @IsString()
+  @IsNotEmpty({ message: 'reason is required when rejecting' })
+  @MaxLength(2000)
   reason?: string;
   @IsOptional() @IsString() @MaxLength(200) assignee?: string;
 }
@@ -63,10 +77,22 @@ export class RecallDto {
   @IsString() @IsNotEmpty() @MaxLength(2000) reason!: string;
 }
 
-const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && value !== '' ? Number(value) : value);
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value !== '' ? Number(value) : value;
 
 export const DOCUMENT_STATUS_FILTERS = [
-  'draft', 'queued', 'sent', 'arrived', 'rejected', 'accepted', 'assigned', 'processing', 'completed', 'recalled', 'failed', 'expired',
+  'draft',
+  'queued',
+  'sent',
+  'arrived',
+  'rejected',
+  'accepted',
+  'assigned',
+  'processing',
+  'completed',
+  'recalled',
+  'failed',
+  'expired',
 ] as const;
 
 export class ListDocumentsQuery {
@@ -87,5 +113,8 @@ export class RegisterQuery {
 export class ReportQuery {
   @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from!: string;
   @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to!: string;
-  @IsOptional() @Matches(ORGANIZATION_CODE_PATTERN) @MaxLength(ORGANIZATION_CODE_MAX_LENGTH) organizationCode?: string;
+  @IsOptional()
+  @Matches(ORGANIZATION_CODE_PATTERN)
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  organizationCode?: string;
 }

@@ -3,13 +3,22 @@ import { conflict, DomainError, notFound, unprocessable } from '@lienthong/commo
 export const documentNotFound = () => notFound('DOCUMENT_NOT_FOUND', 'No such document');
 export const attachmentNotFound = () => notFound('ATTACHMENT_NOT_FOUND', 'No such attachment');
 export const documentClassified = () =>
-  unprocessable('DOCUMENT_CLASSIFIED', 'Classified documents (Mật, Tối mật, Tuyệt mật) are never exchanged electronically');
+  unprocessable(
+    'DOCUMENT_CLASSIFIED',
+    'Classified documents (Mật, Tối mật, Tuyệt mật) are never exchanged electronically',
+  );
 export const recipientUnknown = (codes: string[]) =>
-  new DomainError(422, 'RECIPIENT_UNKNOWN', `Unknown recipients: ${codes.join(', ')}`, [
-    { field: 'recipients', errors: codes.map((c) => `unknown organization ${c}`) },
-  ], { recipients: codes });
+  new DomainError(
+    422,
+    'RECIPIENT_UNKNOWN',
+    `Unknown recipients: ${codes.join(', ')}`,
+    [{ field: 'recipients', errors: codes.map((c) => `unknown organization ${c}`) }],
+    { recipients: codes },
+  );
 export const noRecipients = () =>
-  unprocessable('NO_RECIPIENTS', 'The document has no recipients', [{ field: 'recipients', errors: ['at least one recipient is needed to send'] }]);
+  unprocessable('NO_RECIPIENTS', 'The document has no recipients', [
+    { field: 'recipients', errors: ['at least one recipient is needed to send'] },
+  ]);
 export const alreadySent = () => conflict('DOCUMENT_ALREADY_SENT', 'The document was already sent');
 export const notSent = () => conflict('DOCUMENT_NOT_SENT', 'Only a sent document can be recalled');
 export const wrongDirection = (what: string) => conflict('DOCUMENT_DIRECTION', what);

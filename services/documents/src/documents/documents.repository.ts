@@ -62,7 +62,12 @@ export class DocumentsRepository {
    * with one upsert; its row lock serializes concurrent transactions and a rollback returns the number,
    * so numbers are consecutive, gap-free and unique.
    */
-  async nextNumber(m: EntityManager, organizationCode: string, year: number, direction: string): Promise<number> {
+  async nextNumber(
+    m: EntityManager,
+    organizationCode: string,
+    year: number,
+    direction: string,
+  ): Promise<number> {
     const [row] = await m.query(
       `INSERT INTO register_counters (organization_code, year, direction, last_number) VALUES ($1, $2, $3, 1)
        ON CONFLICT (organization_code, year, direction) DO UPDATE SET last_number = register_counters.last_number + 1
@@ -80,17 +85,45 @@ export class DocumentsRepository {
          arrival_at, created_by)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)`,
       [
-        d.id, d.organizationCode, d.direction, d.number, d.notation, d.type, d.typeName ?? null, d.subject, d.content ?? null,
-        d.promulgationPlace ?? null, d.promulgationDate, JSON.stringify(d.signer), d.secrecy, d.urgency, d.steering,
-        d.dueDate ?? null, d.recipients, d.state, d.statusCode ?? null, d.fromOrganizationCode ?? null,
-        d.sourceDocumentId ?? null, d.edxmlDocumentId ?? null, d.deliveryId ?? null, d.registerYear, d.registerNumber,
-        d.arrivalAt ?? null, d.createdBy,
+        d.id,
+        d.organizationCode,
+        d.direction,
+        d.number,
+        d.notation,
+        d.type,
+        d.typeName ?? null,
+        d.subject,
+        d.content ?? null,
+        d.promulgationPlace ?? null,
+        d.promulgationDate,
+        JSON.stringify(d.signer),
+        d.secrecy,
+        d.urgency,
+        d.steering,
+        d.dueDate ?? null,
+        d.recipients,
+        d.state,
+        d.statusCode ?? null,
+        d.fromOrganizationCode ?? null,
+        d.sourceDocumentId ?? null,
+        d.edxmlDocumentId ?? null,
+        d.deliveryId ?? null,
+        d.registerYear,
+        d.registerNumber,
+        d.arrivalAt ?? null,
+        d.createdBy,
       ],
     );
   }
 
   /** A document the caller's organization owns and may see (classified ones only with `cleared`). */
-  async findVisible(m: EntityManager, id: string, organizationCodes: string | string[], cleared: boolean, lock = false): Promise<DocumentRow | null> {
+  async findVisible(
+    m: EntityManager,
+    id: string,
+    organizationCodes: string | string[],
+    cleared: boolean,
+    lock = false,
+  ): Promise<DocumentRow | null> {
     if (!isUuid(id)) return null;
     const codes = Array.isArray(organizationCodes) ? organizationCodes : [organizationCodes];
     const rows: DocumentRow[] = await m.query(
@@ -103,11 +136,19 @@ export class DocumentsRepository {
 
   async findById(m: EntityManager, id: string, lock = false): Promise<DocumentRow | null> {
     if (!isUuid(id)) return null;
-    const rows: DocumentRow[] = await m.query(`SELECT ${DOCUMENT_COLUMNS} FROM documents d WHERE d.id = $1 ${lock ? 'FOR UPDATE' : ''}`, [id]);
+    const rows: DocumentRow[] = await m.query(
+      `SELECT ${DOCUMENT_COLUMNS} FROM documents d WHERE d.id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+      [id],
+    );
     return rows[0] ?? null;
   }
 
-  async findIncomingBySource(m: EntityManager, organizationCode: string, fromOrganizationCode: string, sourceDocumentId: string): Promise<DocumentRow | null> {
+  async findIncomingBySource(
+    m: EntityManager,
+    organizationCode: string,
+    fromOrganizationCode: string,
+    sourceDocumentId: string,
+  ): Promise<DocumentRow | null> {
     const rows: DocumentRow[] = await m.query(
       `SELECT ${DOCUMENT_COLUMNS} FROM documents d
        WHERE d.direction = 'incoming' AND d.organization_code = $1 AND d.from_organization_code = $2
@@ -119,8 +160,12 @@ export class DocumentsRepository {
   }
 
   async list(m: EntityManager, f: ListFilter): Promise<DocumentRow[]> {
-    const where = [f.organizationCodes.length === 1 ? 'd.organization_code = $1' : 'd.organization_code = ANY($1::text[])'];
-    const params: unknown[] = [f.organizationCodes.length === 1 ? f.organizationCodes[0] : f.organizationCodes];
+    const where = [
+      f.organizationCodes.length === 1 ? 'd.organization_code = $1' : 'd.organization_code = ANY($1::text[])',
+    ];
+    const params: unknown[] = [
+      f.organizationCodes.length === 1 ? f.organizationCodes[0] : f.organizationCodes,
+    ];
     const p = (v: unknown) => {
       params.push(v);
       return `$${params.length}`;
@@ -134,7 +179,8 @@ export class DocumentsRepository {
     }
     if (f.q && f.q.trim()) where.push(`d.search @@ plainto_tsquery('simple', fold_text(${p(f.q)}))`);
     if (f.from) where.push(`d.created_at >= (${p(f.from)}::date)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'`);
-    if (f.to) where.push(`d.created_at < ((${p(f.to)}::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')`);
+    if (f.to)
+      where.push(`d.created_at < ((${p(f.to)}::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')`);
     if (f.after) where.push(`(d.created_at, d.id) < (${p(f.after.ts)}::timestamptz, ${p(f.after.id)}::uuid)`);
     return m.query(
       `SELECT ${DOCUMENT_COLUMNS} FROM documents d WHERE ${where.join(' AND ')}
@@ -192,14 +238,29 @@ export class DocumentsRepository {
   async setState(
     m: EntityManager,
     id: string,
-    fields: { state: string; statusCode?: string | null; reason?: string | null; assignee?: string | null; sent?: boolean; completed?: boolean },
+    fields: {
+      state: string;
+      statusCode?: string | null;
+      reason?: string | null;
+      assignee?: string | null;
+      sent?: boolean;
+      completed?: boolean;
+    },
   ): Promise<void> {
     await m.query(
       `UPDATE documents SET state = $2, status_code = COALESCE($3, status_code), status_reason = COALESCE($4, status_reason),
          assignee = COALESCE($5, assignee), sent_at = CASE WHEN $6 THEN now() ELSE sent_at END,
          completed_at = CASE WHEN $7 THEN now() ELSE completed_at END, updated_at = now()
        WHERE id = $1`,
-      [id, fields.state, fields.statusCode ?? null, fields.reason ?? null, fields.assignee ?? null, !!fields.sent, !!fields.completed],
+      [
+        id,
+        fields.state,
+        fields.statusCode ?? null,
+        fields.reason ?? null,
+        fields.assignee ?? null,
+        !!fields.sent,
+        !!fields.completed,
+      ],
     );
   }
 
@@ -214,12 +275,30 @@ export class DocumentsRepository {
 
   async insertAttachment(
     m: EntityManager,
-    a: { id: string; documentId: string; name: string; contentType: string; size: number; sha256: string; signature: unknown; signatures: unknown },
+    a: {
+      id: string;
+      documentId: string;
+      name: string;
+      contentType: string;
+      size: number;
+      sha256: string;
+      signature: unknown;
+      signatures: unknown;
+    },
   ): Promise<void> {
     await m.query(
       `INSERT INTO attachments (id, document_id, name, content_type, size, sha256, signature, signatures)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)`,
-      [a.id, a.documentId, a.name, a.contentType, a.size, a.sha256, JSON.stringify(a.signature), JSON.stringify(a.signatures)],
+      [
+        a.id,
+        a.documentId,
+        a.name,
+        a.contentType,
+        a.size,
+        a.sha256,
+        JSON.stringify(a.signature),
+        JSON.stringify(a.signatures),
+      ],
     );
   }
 }

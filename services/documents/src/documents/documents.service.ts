@@ -39,16 +39,28 @@ export class DocumentsService {
   }
 
   /** A refused attempt is recorded in its own committed transaction (the refusal itself changes nothing). */
-  async recordRefusal(p: Principal, action: string, id: string, details: Record<string, unknown>, outcome: 'denied' | 'failure' = 'denied') {
-    await this.ds.transaction((m) => this.audit.record(m, { action, actor: p, resource: resource(id), outcome, details }));
+  async recordRefusal(
+    p: Principal,
+    action: string,
+    id: string,
+    details: Record<string, unknown>,
+    outcome: 'denied' | 'failure' = 'denied',
+  ) {
+    await this.ds.transaction((m) =>
+      this.audit.record(m, { action, actor: p, resource: resource(id), outcome, details }),
+    );
   }
 
   async create(p: Principal, dto: CreateDocumentDto) {
     if (dto.dueDate && dto.dueDate < dto.promulgationDate) {
-      throw badRequest('VALIDATION_FAILED', 'Invalid input: dueDate', [{ field: 'dueDate', errors: ['dueDate must not be before promulgationDate'] }]);
+      throw badRequest('VALIDATION_FAILED', 'Invalid input: dueDate', [
+        { field: 'dueDate', errors: ['dueDate must not be before promulgationDate'] },
+      ]);
     }
     if (dto.recipients.includes(p.organizationCode)) {
-      throw badRequest('VALIDATION_FAILED', 'Invalid input: recipients', [{ field: 'recipients', errors: ['a document is not sent to its own organization'] }]);
+      throw badRequest('VALIDATION_FAILED', 'Invalid input: recipients', [
+        { field: 'recipients', errors: ['a document is not sent to its own organization'] },
+      ]);
     }
     const id = randomUUID();
     await this.ds.transaction(async (m) => {
@@ -99,7 +111,10 @@ export class DocumentsService {
   }
 
   private async view(m: EntityManager, d: DocumentRow) {
-    const [recipients, attachments] = await Promise.all([this.repo.recipients(m, [d.id]), this.repo.attachments(m, [d.id])]);
+    const [recipients, attachments] = await Promise.all([
+      this.repo.recipients(m, [d.id]),
+      this.repo.attachments(m, [d.id]),
+    ]);
     return documentView(d, recipients, attachments);
   }
 
@@ -139,7 +154,10 @@ export class DocumentsService {
     if (!d) throw errors.documentNotFound();
     if (d.direction !== 'outgoing') throw errors.wrongDirection('Only outgoing documents are sent');
     if (isClassified(d.secrecy)) {
-      await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: 'DOCUMENT_CLASSIFIED', secrecy: d.secrecy });
+      await this.recordRefusal(p, AuditActions.documentSendRefused, id, {
+        reason: 'DOCUMENT_CLASSIFIED',
+        secrecy: d.secrecy,
+      });
       throw errors.documentClassified();
     }
     if (d.state !== 'draft') {
@@ -149,7 +167,10 @@ export class DocumentsService {
     if (d.recipients.length === 0) throw errors.noRecipients();
     const missing = await this.directory.missing(d.recipients);
     if (missing.length > 0) {
-      await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: 'RECIPIENT_UNKNOWN', recipients: missing });
+      await this.recordRefusal(p, AuditActions.documentSendRefused, id, {
+        reason: 'RECIPIENT_UNKNOWN',
+        recipients: missing,
+      });
       throw errors.recipientUnknown(missing);
     }
     const attachments = await this.repo.attachments(this.ds.manager, [id]);
@@ -162,7 +183,12 @@ export class DocumentsService {
       await this.repo.insertRecipients(m, id, locked.recipients);
       await this.repo.setState(m, id, { state: 'sent', sent: true });
       const event = sendEvent(locked, attachments, 0);
-      await this.outbox.add(m, { subject: Subjects.documentSendRequested(), type: 'document.send-requested', data: event, id });
+      await this.outbox.add(m, {
+        subject: Subjects.documentSendRequested(),
+        type: 'document.send-requested',
+        data: event,
+        id,
+      });
       await this.audit.record(m, {
         action: AuditActions.documentSent,
         actor: p,
@@ -170,7 +196,10 @@ export class DocumentsService {
         details: { recipients: locked.recipients, attachments: attachments.length },
       });
     });
-    return { id, recipients: d.recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })) };
+    return {
+      id,
+      recipients: d.recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })),
+    };
   }
 
   async changeStatus(p: Principal, id: string, dto: StatusChangeDto) {
@@ -179,7 +208,8 @@ export class DocumentsService {
     const result = await this.ds.transaction(async (m) => {
       const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
       if (!d) return { error: errors.documentNotFound() };
-      if (d.direction !== 'incoming') return { error: errors.wrongDirection('Only the receiver changes the status of a document') };
+      if (d.direction !== 'incoming')
+        return { error: errors.wrongDirection('Only the receiver changes the status of a document') };
       if (!canTransition(d.state, dto.status)) return { error: errors.statusTransition(d.state, dto.status) };
       const code = statusCode(dto.status);
       await this.repo.setState(m, id, {
@@ -200,12 +230,22 @@ export class DocumentsService {
         ...(dto.reason ? { reason: dto.reason } : {}),
         at: new Date().toISOString(),
       };
-      await this.outbox.add(m, { subject: Subjects.documentStatusChanged(), type: 'document.status-changed', data: event, id: event.statusId });
+      await this.outbox.add(m, {
+        subject: Subjects.documentStatusChanged(),
+        type: 'document.status-changed',
+        data: event,
+        id: event.statusId,
+      });
       await this.audit.record(m, {
         action: AuditActions.documentStatusChanged,
         actor: p,
         resource: resource(id),
-        details: { from: d.state, to: dto.status, statusCode: code, ...(dto.assignee ? { assignee: dto.assignee } : {}) },
+        details: {
+          from: d.state,
+          to: dto.status,
+          statusCode: code,
+          ...(dto.assignee ? { assignee: dto.assignee } : {}),
+        },
       });
       return { ok: true };
     });
@@ -220,7 +260,8 @@ export class DocumentsService {
     const result = await this.ds.transaction(async (m) => {
       const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
       if (!d) return { error: errors.documentNotFound() };
-      if (d.direction !== 'outgoing') return { error: errors.wrongDirection('Only the sender recalls a document') };
+      if (d.direction !== 'outgoing')
+        return { error: errors.wrongDirection('Only the sender recalls a document') };
       if (d.state !== 'sent') return { error: errors.notSent() };
       await this.repo.setState(m, id, { state: 'recalled', reason: dto.reason });
       const attachments = await this.repo.attachments(m, [id]);
@@ -231,7 +272,12 @@ export class DocumentsService {
         data: event,
         id: derivedUuid(`${id}:recall`),
       });
-      await this.audit.record(m, { action: AuditActions.documentRecalled, actor: p, resource: resource(id), details: { reason: dto.reason } });
+      await this.audit.record(m, {
+        action: AuditActions.documentRecalled,
+        actor: p,
+        resource: resource(id),
+        details: { reason: dto.reason },
+      });
       return { ok: true };
     });
     if ('error' in result && result.error) {
@@ -243,10 +289,21 @@ export class DocumentsService {
 }
 
 export function attachmentRefs(rows: AttachmentRow[]): AttachmentRef[] {
-  return rows.map((a) => ({ id: a.id, name: a.name, contentType: a.content_type, size: Number(a.size), sha256: a.sha256, storageKey: a.sha256 }));
+  return rows.map((a) => ({
+    id: a.id,
+    name: a.name,
+    contentType: a.content_type,
+    size: Number(a.size),
+    sha256: a.sha256,
+    storageKey: a.sha256,
+  }));
 }
 
-function sendEvent(d: DocumentRow, attachments: AttachmentRow[], businessType: 0 | 1): DocumentSendRequestedEvent {
+function sendEvent(
+  d: DocumentRow,
+  attachments: AttachmentRow[],
+  businessType: 0 | 1,
+): DocumentSendRequestedEvent {
   return {
     documentId: d.id,
     fromOrganizationCode: d.organization_code,
@@ -280,9 +337,17 @@ function encodeCursor(ts: string, id: string): string {
 function decodeCursor(cursor: string): { ts: string; id: string } {
   try {
     const [ts, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof ts !== 'string' || !PG_TIMESTAMP.test(ts) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
+    if (
+      typeof ts !== 'string' ||
+      !PG_TIMESTAMP.test(ts) ||
+      typeof id !== 'string' ||
+      !/^[0-9a-f-]{36}$/i.test(id)
+    )
+      throw new Error();
     return { ts, id };
   } catch {
-    throw badRequest('VALIDATION_FAILED', 'Invalid input: cursor', [{ field: 'cursor', errors: ['cursor is not one this API issued'] }]);
+    throw badRequest('VALIDATION_FAILED', 'Invalid input: cursor', [
+      { field: 'cursor', errors: ['cursor is not one this API issued'] },
+    ]);
   }
 }

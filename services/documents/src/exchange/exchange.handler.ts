@@ -1,6 +1,12 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { JetStreamService, settleAll, type ConsumedMessage } from '@lienthong/common';
-import { Streams, Subjects, type DocumentDeliveryEvent, type DocumentStatusEvent, type ExchangeStateEvent } from '@lienthong/contracts';
+import {
+  Streams,
+  Subjects,
+  type DocumentDeliveryEvent,
+  type DocumentStatusEvent,
+  type ExchangeStateEvent,
+} from '@lienthong/contracts';
 import { CONSUMERS, ExchangeService } from './exchange.service';
 
 /** Durable consumers of the bus's events; each handler commits before JetStream is acked. */
@@ -15,7 +21,13 @@ export class ExchangeHandler implements OnApplicationBootstrap {
     const stream = Streams.bus().name;
     await this.js.ensureStream(Streams.bus());
     await this.js.consume<DocumentDeliveryEvent>(
-      { stream, durable: CONSUMERS.delivery, filterSubject: Subjects.busDelivery(), maxDeliver: 10, batchSize: 8 },
+      {
+        stream,
+        durable: CONSUMERS.delivery,
+        filterSubject: Subjects.busDelivery(),
+        maxDeliver: 10,
+        batchSize: 8,
+      },
       // Deliveries are independent: each claims its deliveryId and takes one register-counter row lock, so a
       // batch runs concurrently (attachment fetches and inserts overlap; arrival numbers still follow commit
       // order). A failed batch is retried one message at a time by JetStreamService.
@@ -30,7 +42,12 @@ export class ExchangeHandler implements OnApplicationBootstrap {
       },
     );
     await this.js.consume<ExchangeStateEvent>(
-      { stream, durable: CONSUMERS.exchangeState, filterSubject: Subjects.busExchangeState(), maxDeliver: 10 },
+      {
+        stream,
+        durable: CONSUMERS.exchangeState,
+        filterSubject: Subjects.busExchangeState(),
+        maxDeliver: 10,
+      },
       async (batch) => {
         for (const msg of batch) await this.exchange.applyExchangeState(msg.envelope.id, msg.envelope.data);
       },

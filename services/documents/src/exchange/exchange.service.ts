@@ -33,7 +33,8 @@ const EXCHANGE_STATE_TO_STATUS: Partial<Record<ExchangeStateEvent['state'], stri
 /** Transport states only move a recipient that has no receiver answer yet. */
 const TRANSPORT_STATUSES = ['queued', 'sent', 'failed', 'expired'];
 
-export type DeliveryOutcome = { applied: false } | { applied: true; documentId?: string; arrivalNumber?: number };
+export type DeliveryOutcome =
+  { applied: false } | { applied: true; documentId?: string; arrivalNumber?: number };
 
 /**
  * The bus's side of the exchange: deliveries become incoming documents with an arrival number, statuses
@@ -64,19 +65,26 @@ export class ExchangeService {
           action: AuditActions.documentReceived,
           resource: { type: 'delivery', id: ev.deliveryId },
           outcome: 'denied',
-          details: { reason: 'DOCUMENT_CLASSIFIED', to: ev.toOrganizationCode, from: ev.fromOrganizationCode },
+          details: {
+            reason: 'DOCUMENT_CLASSIFIED',
+            to: ev.toOrganizationCode,
+            from: ev.fromOrganizationCode,
+          },
         });
       });
       return { applied: false };
     }
     // Bytes first (outside the transaction; content-addressed, so a retry just finds them there).
-    const verified: ({ ref: DocumentDeliveryEvent['attachments'][number] } & Awaited<ReturnType<AttachmentsService['inspectStored']>>)[] = [];
+    const verified: ({ ref: DocumentDeliveryEvent['attachments'][number] } & Awaited<
+      ReturnType<AttachmentsService['inspectStored']>
+    >)[] = [];
     for (const a of ev.attachments) {
       await this.busStore.fetch(a.sha256);
       verified.push({ ref: a, ...(await this.attachments.inspectStored(a.sha256, a.name)) });
     }
     return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId))) return { applied: false as const };
+      if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId)))
+        return { applied: false as const };
       const now = new Date();
       const year = vietnamYear(now);
       const arrivalNumber = await this.repo.nextNumber(m, ev.toOrganizationCode, year, 'incoming');
@@ -137,7 +145,12 @@ export class ExchangeService {
         action: AuditActions.documentReceived,
         actor: { sub: 'integration-bus', organizationCode: ev.toOrganizationCode, type: 'system' },
         resource: { type: 'document', id },
-        details: { deliveryId: ev.deliveryId, from: ev.fromOrganizationCode, arrivalNumber, registerYear: year },
+        details: {
+          deliveryId: ev.deliveryId,
+          from: ev.fromOrganizationCode,
+          arrivalNumber,
+          registerYear: year,
+        },
       });
       return { applied: true as const, documentId: id, arrivalNumber };
     });
@@ -146,14 +159,25 @@ export class ExchangeService {
   /** A recall (business type 1): the incoming copy becomes `recalled` (13) and the receiver answers 15, or 16 once completed. */
   private async applyRecall(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
     return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId))) return { applied: false as const };
-      const d = await this.repo.findIncomingBySource(m, ev.toOrganizationCode, ev.fromOrganizationCode, ev.sourceDocumentId);
+      if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId)))
+        return { applied: false as const };
+      const d = await this.repo.findIncomingBySource(
+        m,
+        ev.toOrganizationCode,
+        ev.fromOrganizationCode,
+        ev.sourceDocumentId,
+      );
       if (!d) {
         this.logger.warn(`recall ${ev.deliveryId} for a document ${ev.toOrganizationCode} never received`);
         return { applied: false as const };
       }
       const agree = d.state !== 'completed' && d.state !== 'recalled';
-      if (agree) await this.repo.setState(m, d.id, { state: 'recalled', statusCode: STATUS_CODES.recalled, reason: ev.reason ?? null });
+      if (agree)
+        await this.repo.setState(m, d.id, {
+          state: 'recalled',
+          statusCode: STATUS_CODES.recalled,
+          reason: ev.reason ?? null,
+        });
       const answer = agree ? 'recall-agreed' : 'recall-refused';
       await this.emitStatus(m, {
         statusId: derivedUuid(`${ev.deliveryId}:${STATUS_CODES[answer]}`),
@@ -178,7 +202,12 @@ export class ExchangeService {
   }
 
   private async emitStatus(m: EntityManager, ev: DocumentStatusEvent): Promise<void> {
-    await this.outbox.add(m, { subject: Subjects.documentStatusChanged(), type: 'document.status-changed', data: ev, id: ev.statusId });
+    await this.outbox.add(m, {
+      subject: Subjects.documentStatusChanged(),
+      type: 'document.status-changed',
+      data: ev,
+      id: ev.statusId,
+    });
   }
 
   /** A receiver's answer reaches the sender: update that recipient's row. */
@@ -191,7 +220,15 @@ export class ExchangeService {
         this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
         return false;
       }
-      const changed = await this.repo.updateRecipient(m, d.id, ev.fromOrganizationCode, ev.status, ev.statusCode, ev.reason ?? null, ev.at);
+      const changed = await this.repo.updateRecipient(
+        m,
+        d.id,
+        ev.fromOrganizationCode,
+        ev.status,
+        ev.statusCode,
+        ev.reason ?? null,
+        ev.at,
+      );
       if (changed) {
         await this.audit.record(m, {
           action: AuditActions.documentStatusChanged,
@@ -209,7 +246,16 @@ export class ExchangeService {
     return this.repo.dataSource.transaction(async (m) => {
       if (!(await this.processed.claim(m, CONSUMERS.exchangeState, messageId))) return false;
       if (!status || !isUuid(ev.documentId)) return false;
-      return this.repo.updateRecipient(m, ev.documentId, ev.organizationCode, status, null, ev.error ?? null, ev.at, TRANSPORT_STATUSES);
+      return this.repo.updateRecipient(
+        m,
+        ev.documentId,
+        ev.organizationCode,
+        status,
+        null,
+        ev.error ?? null,
+        ev.at,
+        TRANSPORT_STATUSES,
+      );
     });
   }
 }

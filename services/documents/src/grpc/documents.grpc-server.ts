@@ -1,5 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DomainError, JwtVerifier, runWithCorrelationId, sanitizeCorrelationId, toFieldErrors, type Principal } from '@lienthong/common';
+import {
+  DomainError,
+  JwtVerifier,
+  runWithCorrelationId,
+  sanitizeCorrelationId,
+  toFieldErrors,
+  type Principal,
+} from '@lienthong/common';
 import { ProtoFiles, type Role } from '@lienthong/contracts';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -42,7 +49,14 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const def = protoLoader.loadSync(ProtoFiles.documents(), { keepCase: false, longs: Number, enums: String, defaults: false, arrays: true, oneofs: true });
+    const def = protoLoader.loadSync(ProtoFiles.documents(), {
+      keepCase: false,
+      longs: Number,
+      enums: String,
+      defaults: false,
+      arrays: true,
+      oneofs: true,
+    });
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
       lienthong: { documents: { v1: { DocumentExchange: grpc.ServiceClientConstructor } } };
     };
@@ -59,15 +73,20 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
         const page = await this.documents.list(p, q);
         return { items: page.items, nextCursor: page.nextCursor ?? '' };
       }),
-      updateStatus: this.unary(['clerk', 'leader', 'specialist'], async (p, req: { id?: string } & Record<string, unknown>) => {
-        const { id, ...body } = req;
-        const dto = await this.validated(StatusChangeDto, body);
-        return this.documents.changeStatus(p, id ?? '', dto);
-      }),
+      updateStatus: this.unary(
+        ['clerk', 'leader', 'specialist'],
+        async (p, req: { id?: string } & Record<string, unknown>) => {
+          const { id, ...body } = req;
+          const dto = await this.validated(StatusChangeDto, body);
+          return this.documents.changeStatus(p, id ?? '', dto);
+        },
+      ),
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.config.HOST}:${this.config.GRPC_PORT}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      server.bindAsync(
+        `${this.config.HOST}:${this.config.GRPC_PORT}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
       ),
     );
     this.server = server;
@@ -96,12 +115,19 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
 
   private async validated<T extends object>(cls: new () => T, plain: Record<string, unknown>): Promise<T> {
     // proto3 cannot tell an empty string from an absent one: empty optional strings count as absent.
-    const cleaned = Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== '' && v !== undefined && v !== null));
+    const cleaned = Object.fromEntries(
+      Object.entries(plain).filter(([, v]) => v !== '' && v !== undefined && v !== null),
+    );
     const dto = plainToInstance(cls, cleaned);
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {
       const fields = toFieldErrors(errors);
-      throw new DomainError(400, 'VALIDATION_FAILED', `Invalid input: ${fields.map((f) => f.field).join(', ')}`, fields);
+      throw new DomainError(
+        400,
+        'VALIDATION_FAILED',
+        `Invalid input: ${fields.map((f) => f.field).join(', ')}`,
+        fields,
+      );
     }
     return dto;
   }

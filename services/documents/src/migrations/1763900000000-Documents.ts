@@ -10,7 +10,10 @@ const VI_TO =
 
 /** Installs a contrib extension once per database if the server has it; false when it cannot. */
 async function tryExtension(q: QueryRunner, name: string): Promise<boolean> {
-  const [{ available }] = await q.query(`SELECT count(*)::int AS available FROM pg_available_extensions WHERE name = $1`, [name]);
+  const [{ available }] = await q.query(
+    `SELECT count(*)::int AS available FROM pg_available_extensions WHERE name = $1`,
+    [name],
+  );
   if (available === 0) return false;
   // Several services' schemas migrate concurrently in one database; extensions are database-wide.
   await q.query(`SELECT pg_advisory_xact_lock(hashtext('lienthong.extension.' || $1))`, [name]);
@@ -93,8 +96,12 @@ export class Documents1763900000000 implements MigrationInterface {
         ? `CREATE INDEX documents_search_idx ON documents USING gin (organization_code, search)`
         : `CREATE INDEX documents_search_idx ON documents USING gin (search)`,
     );
-    await q.query(`CREATE INDEX documents_org_page_idx ON documents (organization_code, created_at DESC, id DESC)`);
-    await q.query(`CREATE INDEX documents_source_idx ON documents (source_document_id) WHERE source_document_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX documents_org_page_idx ON documents (organization_code, created_at DESC, id DESC)`,
+    );
+    await q.query(
+      `CREATE INDEX documents_source_idx ON documents (source_document_id) WHERE source_document_id IS NOT NULL`,
+    );
     await q.query(`
       CREATE TABLE document_recipients (
         document_id       uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,

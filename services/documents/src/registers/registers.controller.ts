@@ -18,7 +18,8 @@ export class RegistersController {
     @Query() q: RegisterQuery,
     @Res() res: Response,
   ): Promise<void> {
-    if (direction !== 'incoming' && direction !== 'outgoing') throw notFound('REGISTER_NOT_FOUND', 'No such register');
+    if (direction !== 'incoming' && direction !== 'outgoing')
+      throw notFound('REGISTER_NOT_FOUND', 'No such register');
     const items = await this.registers.entries(p, direction, q.year);
     if (q.format === 'csv') {
       res.status(200);

@@ -26,7 +26,10 @@ export class ReportsService {
   constructor(private readonly ds: DataSource) {}
 
   async exchange(p: Principal, q: ReportQuery) {
-    if (q.to < q.from) throw badRequest('VALIDATION_FAILED', 'Invalid input: to', [{ field: 'to', errors: ['to must not be before from'] }]);
+    if (q.to < q.from)
+      throw badRequest('VALIDATION_FAILED', 'Invalid input: to', [
+        { field: 'to', errors: ['to must not be before from'] },
+      ]);
     const wide = hasRole(p, 'system-admin', 'auditor', 'operator');
     // Others see their own organization only.
     const org = q.organizationCode ?? (wide ? null : p.organizationCode);
@@ -111,7 +114,16 @@ export class ReportsService {
   }
 
   private totals(figures: OrgFigures[]) {
-    const sum: OrgFigures = { code: '*', registered: 0, sent: 0, received: 0, signed: 0, withDue: 0, onTime: 0, byStatus: {} };
+    const sum: OrgFigures = {
+      code: '*',
+      registered: 0,
+      sent: 0,
+      received: 0,
+      signed: 0,
+      withDue: 0,
+      onTime: 0,
+      byStatus: {},
+    };
     for (const f of figures) {
       sum.registered += f.registered;
       sum.sent += f.sent;

@@ -47,11 +47,14 @@ export class PdfSignatureVerifier {
   private readonly anchors: X509Certificate[];
 
   constructor(config: DocumentsConfig) {
-    this.anchors = config.TRUST_ANCHORS ? loadPemCertificates(readFileSync(config.TRUST_ANCHORS, 'utf8')) : [];
+    this.anchors = config.TRUST_ANCHORS
+      ? loadPemCertificates(readFileSync(config.TRUST_ANCHORS, 'utf8'))
+      : [];
     if (config.TRUST_ANCHORS && this.anchors.length === 0) {
       throw new Error(`TRUST_ANCHORS: no PEM certificate in ${config.TRUST_ANCHORS}`);
     }
-    if (!config.TRUST_ANCHORS) this.logger.warn('TRUST_ANCHORS unset: no signature will be reported as trusted');
+    if (!config.TRUST_ANCHORS)
+      this.logger.warn('TRUST_ANCHORS unset: no signature will be reported as trusted');
   }
 
   async verify(pdf: Buffer): Promise<VerificationResult> {
@@ -66,7 +69,12 @@ export class PdfSignatureVerifier {
     // appended after the last signature.
     const last = signatures[signatures.length - 1];
     if (last.valid && last.coversWholeDocument === false) {
-      signatures[signatures.length - 1] = { ...last, valid: false, trusted: false, problem: 'the file was changed after the last signature' };
+      signatures[signatures.length - 1] = {
+        ...last,
+        valid: false,
+        trusted: false,
+        problem: 'the file was changed after the last signature',
+      };
     }
     const overall = signatures.find((s) => !s.valid || !s.trusted) ?? signatures[signatures.length - 1];
     return { signature: overall, signatures };
@@ -82,12 +90,16 @@ export class PdfSignatureVerifier {
     // The range must start at 0, leave exactly the Contents string out, and run to the end of the file
     // (or to the end of an earlier revision, for a signature later followed by incremental updates).
     const end = c + d;
-    if (a !== 0 || b < 0 || c < a + b || end > pdf.length) return { ...report, problem: 'byte range is malformed' };
+    if (a !== 0 || b < 0 || c < a + b || end > pdf.length)
+      return { ...report, problem: 'byte range is malformed' };
     if (c !== s.contentsEnd || a + b !== s.contentsStart) {
       return { ...report, problem: 'byte range does not exclude exactly the signature contents' };
     }
     report.coversWholeDocument = end === pdf.length;
-    if (!report.coversWholeDocument && !/%%EOF\s*$/.test(pdf.subarray(Math.max(0, end - 32), end).toString('latin1'))) {
+    if (
+      !report.coversWholeDocument &&
+      !/%%EOF\s*$/.test(pdf.subarray(Math.max(0, end - 32), end).toString('latin1'))
+    ) {
       return { ...report, problem: 'byte range does not cover the whole file' };
     }
     const signed = Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]);
@@ -96,14 +108,17 @@ export class PdfSignatureVerifier {
     try {
       const der = hexToDer(s.contentsHex);
       const info = pkijs.ContentInfo.fromBER(der);
-      if (info.contentType !== OID_SIGNED_DATA) return { ...report, problem: 'Contents is not a CMS SignedData' };
+      if (info.contentType !== OID_SIGNED_DATA)
+        return { ...report, problem: 'Contents is not a CMS SignedData' };
       signedData = new pkijs.SignedData({ schema: info.content });
     } catch {
       return { ...report, problem: 'Contents is not valid CMS' };
     }
     const signerInfo = signedData.signerInfos[0];
     if (!signerInfo) return { ...report, problem: 'no signer in CMS' };
-    const certs = (signedData.certificates ?? []).filter((x): x is Pkijs.Certificate => x instanceof pkijs.Certificate);
+    const certs = (signedData.certificates ?? []).filter(
+      (x): x is Pkijs.Certificate => x instanceof pkijs.Certificate,
+    );
     const x509s = certs.map((x) => new X509Certificate(Buffer.from(x.toSchema().toBER(false))));
     const signerCert = findSignerCertificate(signerInfo, certs, x509s);
     if (signerCert) {
@@ -116,12 +131,14 @@ export class PdfSignatureVerifier {
     if (signedAt) report.signedAt = signedAt.toISOString();
 
     const digestName = DIGESTS[signerInfo.digestAlgorithm.algorithmId];
-    if (!digestName) return { ...report, problem: `unsupported digest ${signerInfo.digestAlgorithm.algorithmId}` };
+    if (!digestName)
+      return { ...report, problem: `unsupported digest ${signerInfo.digestAlgorithm.algorithmId}` };
     const mdAttr = attrs.find((x) => x.type === OID_MESSAGE_DIGEST);
     if (mdAttr) {
       const expected = Buffer.from((mdAttr.values[0] as Asn1js.OctetString).valueBlock.valueHexView);
       const actual = createHash(digestName).update(signed).digest();
-      if (!expected.equals(actual)) return { ...report, problem: 'message digest does not match the signed bytes' };
+      if (!expected.equals(actual))
+        return { ...report, problem: 'message digest does not match the signed bytes' };
     }
     try {
       const ok = await signedData.verify({
@@ -132,7 +149,10 @@ export class PdfSignatureVerifier {
       });
       if (!ok.signatureVerified) return { ...report, problem: 'CMS signature does not verify' };
     } catch (e) {
-      return { ...report, problem: `CMS signature does not verify: ${(e as { message?: string }).message ?? 'error'}` };
+      return {
+        ...report,
+        problem: `CMS signature does not verify: ${(e as { message?: string }).message ?? 'error'}`,
+      };
     }
     report.valid = true;
     if (!signerCert) return { ...report, problem: 'signer certificate not included' };
@@ -153,7 +173,11 @@ export class PdfSignatureVerifier {
       if (anchor) return validAt(anchor) ? true : 'trust anchor was not valid at the signing time';
       if (this.anchors.some((t) => t.fingerprint256 === current.fingerprint256)) return true;
       const issuer = pool.find(
-        (p) => p.fingerprint256 !== current.fingerprint256 && current.checkIssued(p) && current.verify(p.publicKey) && p.ca,
+        (p) =>
+          p.fingerprint256 !== current.fingerprint256 &&
+          current.checkIssued(p) &&
+          current.verify(p.publicKey) &&
+          p.ca,
       );
       if (!issuer) return 'certificate does not chain to a trust anchor';
       if (!validAt(issuer)) return 'an issuing certificate was not valid at the signing time';
@@ -195,10 +219,20 @@ export function findSignatures(pdf: Buffer): FoundSignature[] {
         break;
       }
     }
-    const window = text.slice(Math.max(0, dictStart), (contents ? contents.index + contents[0].length : m.index) + 2000);
+    const window = text.slice(
+      Math.max(0, dictStart),
+      (contents ? contents.index + contents[0].length : m.index) + 2000,
+    );
     const sub = /\/SubFilter\s*\/([A-Za-z0-9.#_-]+)/.exec(window);
     if (!contents) {
-      out.push({ byteRange, contentsHex: '', contentsStart: -1, contentsEnd: -1, subFilter: sub?.[1], problem: 'no /Contents' });
+      out.push({
+        byteRange,
+        contentsHex: '',
+        contentsStart: -1,
+        contentsEnd: -1,
+        subFilter: sub?.[1],
+        problem: 'no /Contents',
+      });
       continue;
     }
     const openAngle = contents.index + contents[0].indexOf('<');
@@ -222,7 +256,11 @@ function hexToDer(hex: string): ArrayBuffer {
   return der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength) as ArrayBuffer;
 }
 
-function findSignerCertificate(si: Pkijs.SignerInfo, certs: Pkijs.Certificate[], x509s: X509Certificate[]): X509Certificate | undefined {
+function findSignerCertificate(
+  si: Pkijs.SignerInfo,
+  certs: Pkijs.Certificate[],
+  x509s: X509Certificate[],
+): X509Certificate | undefined {
   if (si.sid instanceof pkijs.IssuerAndSerialNumber) {
     const sid = si.sid;
     const i = certs.findIndex(

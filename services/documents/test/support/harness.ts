@@ -1,6 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { JetStreamService } from '@lienthong/common';
-import { RpcSubjects, Streams, Subjects, type DocumentDeliveryEvent, type EventEnvelope, type Role } from '@lienthong/contracts';
+import {
+  RpcSubjects,
+  Streams,
+  Subjects,
+  type DocumentDeliveryEvent,
+  type EventEnvelope,
+  type Role,
+} from '@lienthong/contracts';
 import { dropSchema, testServiceEnv, TestTokens } from '@lienthong/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
@@ -42,7 +49,15 @@ export class DocumentsHarness {
         const { id, data } = m.json<{ id: string; data: { codes: string[] } }>();
         const found = data.codes.filter((c) => this.knownOrganizations.has(c));
         const response = {
-          found: found.map((code) => ({ code, name: code, parentCode: null, level: 'province', sector: 'party', zone: 'party-wan', nodeId: 'central' })),
+          found: found.map((code) => ({
+            code,
+            name: code,
+            parentCode: null,
+            level: 'province',
+            sector: 'party',
+            zone: 'party-wan',
+            nodeId: 'central',
+          })),
           missing: data.codes.filter((c) => !this.knownOrganizations.has(c)),
         };
         m.respond(JSON.stringify({ id, response, isDisposed: true }));
@@ -52,7 +67,13 @@ export class DocumentsHarness {
     void (async () => {
       for await (const m of subtree) {
         const { id, data } = m.json<{ id: string; data: { code: string } }>();
-        m.respond(JSON.stringify({ id, response: { codes: [data.code, ...(this.subtrees.get(data.code) ?? [])] }, isDisposed: true }));
+        m.respond(
+          JSON.stringify({
+            id,
+            response: { codes: [data.code, ...(this.subtrees.get(data.code) ?? [])] },
+            isDisposed: true,
+          }),
+        );
       }
     })();
     this.app = await createDocumentsApp(this.env);
@@ -74,7 +95,13 @@ export class DocumentsHarness {
   /** Publishes an event as the integration bus would (its documented subject and payload). */
   async publishBus(subject: string, type: string, data: unknown, id: string = randomUUID()): Promise<void> {
     const js = this.app.get(JetStreamService);
-    const env: EventEnvelope = { id, type, occurredAt: new Date().toISOString(), source: 'integration-bus@test', data };
+    const env: EventEnvelope = {
+      id,
+      type,
+      occurredAt: new Date().toISOString(),
+      source: 'integration-bus@test',
+      data,
+    };
     await js.publish(subject, env);
   }
 
@@ -83,7 +110,10 @@ export class DocumentsHarness {
   }
 
   /** Events the service put on the DOCUMENTS stream (through its outbox) on one subject. */
-  async streamEvents<T>(subject: string, name: string = Streams.documents().name): Promise<EventEnvelope<T>[]> {
+  async streamEvents<T>(
+    subject: string,
+    name: string = Streams.documents().name,
+  ): Promise<EventEnvelope<T>[]> {
     const jsm = await this.app.get(JetStreamService).manager();
     const info = await jsm.streams.info(name);
     const out: EventEnvelope<T>[] = [];

@@ -44,7 +44,9 @@ export class AuthController {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Pragma', 'no-cache');
     try {
-      const body = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
+      const body = (
+        req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {}
+      ) as Record<string, unknown>;
       const grant = field(body, 'grant_type');
       let result;
       if (grant === 'password') {
@@ -61,7 +63,11 @@ export class AuthController {
       } else if (grant === 'refresh_token') {
         result = await this.auth.refreshGrant(field(body, 'refresh_token')!);
       } else {
-        throw new OAuthError(400, 'unsupported_grant_type', 'grant_type must be password, client_credentials or refresh_token');
+        throw new OAuthError(
+          400,
+          'unsupported_grant_type',
+          'grant_type must be password, client_credentials or refresh_token',
+        );
       }
       res.status(200).json(result);
     } catch (e) {

@@ -22,7 +22,8 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
-type LoginOutcome = { ok: true; user: UserRow } | { ok: false; reason: string; userId?: string; locked?: boolean };
+type LoginOutcome =
+  { ok: true; user: UserRow } | { ok: false; reason: string; userId?: string; locked?: boolean };
 
 /** Grants: password (with lockout and optional TOTP), client credentials, rotating refresh tokens. */
 @Injectable()
@@ -40,7 +41,12 @@ export class AuthService {
   ) {}
 
   /** Claims exactly: iss, aud, sub, org, roles, typ, jti, iat, exp. */
-  async signAccess(sub: string, org: string, roles: Role[], typ: 'user' | 'client'): Promise<{ token: string; jti: string }> {
+  async signAccess(
+    sub: string,
+    org: string,
+    roles: Role[],
+    typ: 'user' | 'client',
+  ): Promise<{ token: string; jti: string }> {
     const key = this.ring.current();
     const jti = randomUUID();
     const now = Math.floor(Date.now() / 1000);
@@ -59,8 +65,19 @@ export class AuthService {
   private async issueForUser(m: EntityManager, user: UserRow, familyId: string): Promise<TokenResponse> {
     const { token } = await this.signAccess(user.id, user.organization_code, user.roles, 'user');
     const refreshToken = randomBytes(32).toString('base64url');
-    await this.refresh.insert(m, { id: randomUUID(), family_id: familyId, user_id: user.id, token: refreshToken, ttlSeconds: this.config.REFRESH_TOKEN_TTL_SECONDS });
-    return { access_token: token, token_type: 'Bearer', expires_in: this.config.ACCESS_TOKEN_TTL_SECONDS, refresh_token: refreshToken };
+    await this.refresh.insert(m, {
+      id: randomUUID(),
+      family_id: familyId,
+      user_id: user.id,
+      token: refreshToken,
+      ttlSeconds: this.config.REFRESH_TOKEN_TTL_SECONDS,
+    });
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: this.config.ACCESS_TOKEN_TTL_SECONDS,
+      refresh_token: refreshToken,
+    };
   }
 
   async passwordGrant(username: string, password: string, otp: string | undefined): Promise<TokenResponse> {
@@ -69,7 +86,13 @@ export class AuthService {
       const user = await this.users.findByUsernameForUpdate(m, username);
       if (!user) {
         await this.hasher.burn(password);
-        await this.audit.record(m, { action: AuditActions.loginFailed, actor: { sub: username, type: 'anonymous' }, resource: { type: 'user', id: username }, outcome: 'failure', details: { reason: 'unknown-user' } });
+        await this.audit.record(m, {
+          action: AuditActions.loginFailed,
+          actor: { sub: username, type: 'anonymous' },
+          resource: { type: 'user', id: username },
+          outcome: 'failure',
+          details: { reason: 'unknown-user' },
+        });
         return { ok: false, reason: 'unknown-user' };
       }
       const now = Date.now();
@@ -81,7 +104,8 @@ export class AuthService {
       if (user.disabled) return this.fail(m, user, 'disabled');
       if (user.totp_enabled) {
         const secret = this.box.open(user.totp_secret_enc!, totpContext(user.id)).toString('utf8');
-        if (!otp || !authenticator.check(otp, secret)) return this.countFailure(m, user, now, otp ? 'otp-invalid' : 'otp-required');
+        if (!otp || !authenticator.check(otp, secret))
+          return this.countFailure(m, user, now, otp ? 'otp-invalid' : 'otp-required');
       }
       const clean = { ...user, failed_count: 0, first_failed_at: null, locked_until: null, lock_level: 0 };
       if (user.failed_count !== 0 || user.lock_level !== 0) await this.users.save(m, clean);
@@ -90,11 +114,23 @@ export class AuthService {
       await this.audit.record(
         m,
         { action: AuditActions.loginSucceeded, actor, resource: { type: 'user', id: user.id } },
-        { action: AuditActions.tokenIssued, actor, resource: { type: 'user', id: user.id }, details: { grant: 'password' } },
+        {
+          action: AuditActions.tokenIssued,
+          actor,
+          resource: { type: 'user', id: user.id },
+          details: { grant: 'password' },
+        },
       );
       return { ok: true, user: clean };
     });
-    if (!outcome.ok || !tokens) throw invalidGrant(outcome.ok ? undefined : outcome.reason === 'otp-required' ? 'A one-time password (otp) is required' : undefined);
+    if (!outcome.ok || !tokens)
+      throw invalidGrant(
+        outcome.ok
+          ? undefined
+          : outcome.reason === 'otp-required'
+            ? 'A one-time password (otp) is required'
+            : undefined,
+      );
     return tokens;
   }
 
@@ -110,14 +146,27 @@ export class AuthService {
   }
 
   /** Counts a failure inside the window; at the limit the account locks, each further lock twice as long. */
-  private async countFailure(m: EntityManager, user: UserRow, now: number, reason = 'bad-password'): Promise<LoginOutcome> {
+  private async countFailure(
+    m: EntityManager,
+    user: UserRow,
+    now: number,
+    reason = 'bad-password',
+  ): Promise<LoginOutcome> {
     const windowMs = this.config.LOCKOUT_WINDOW_SECONDS * 1000;
-    const inWindow = user.first_failed_at !== null && now - new Date(user.first_failed_at).getTime() < windowMs;
-    const next: UserRow = { ...user, failed_count: inWindow ? user.failed_count + 1 : 1, first_failed_at: inWindow ? user.first_failed_at : new Date(now) };
+    const inWindow =
+      user.first_failed_at !== null && now - new Date(user.first_failed_at).getTime() < windowMs;
+    const next: UserRow = {
+      ...user,
+      failed_count: inWindow ? user.failed_count + 1 : 1,
+      first_failed_at: inWindow ? user.first_failed_at : new Date(now),
+    };
     let lockedFor = 0;
     if (next.failed_count >= this.config.LOCKOUT_MAX_FAILURES) {
       next.lock_level = user.lock_level + 1;
-      lockedFor = Math.min(this.config.LOCKOUT_BASE_SECONDS * 2 ** (next.lock_level - 1), this.config.LOCKOUT_MAX_SECONDS);
+      lockedFor = Math.min(
+        this.config.LOCKOUT_BASE_SECONDS * 2 ** (next.lock_level - 1),
+        this.config.LOCKOUT_MAX_SECONDS,
+      );
       next.locked_until = new Date(now + lockedFor * 1000);
       next.failed_count = 0;
       next.first_failed_at = null;
@@ -139,13 +188,29 @@ export class AuthService {
     const client = await this.clients.authenticate(clientId, secret);
     if (!client) {
       await this.ds.transaction((m) =>
-        this.audit.record(m, { action: AuditActions.loginFailed, actor: { sub: clientId.slice(0, 64), type: 'anonymous' }, resource: { type: 'client', id: clientId.slice(0, 64) }, outcome: 'failure', details: { grant: 'client_credentials' } }),
+        this.audit.record(m, {
+          action: AuditActions.loginFailed,
+          actor: { sub: clientId.slice(0, 64), type: 'anonymous' },
+          resource: { type: 'client', id: clientId.slice(0, 64) },
+          outcome: 'failure',
+          details: { grant: 'client_credentials' },
+        }),
       );
       throw invalidClient();
     }
-    const { token } = await this.signAccess(client.client_id, client.organization_code, client.roles, 'client');
+    const { token } = await this.signAccess(
+      client.client_id,
+      client.organization_code,
+      client.roles,
+      'client',
+    );
     await this.ds.transaction((m) =>
-      this.audit.record(m, { action: AuditActions.tokenIssued, actor: { sub: client.client_id, organizationCode: client.organization_code, type: 'client' }, resource: { type: 'client', id: client.client_id }, details: { grant: 'client_credentials' } }),
+      this.audit.record(m, {
+        action: AuditActions.tokenIssued,
+        actor: { sub: client.client_id, organizationCode: client.organization_code, type: 'client' },
+        resource: { type: 'client', id: client.client_id },
+        details: { grant: 'client_credentials' },
+      }),
     );
     return { access_token: token, token_type: 'Bearer', expires_in: this.config.ACCESS_TOKEN_TTL_SECONDS };
   }
@@ -160,7 +225,12 @@ export class AuthService {
       if (row.used_at || row.revoked_at) {
         await this.refresh.revokeFamily(m, row.family_id);
         if (row.used_at) {
-          await this.audit.record(m, { action: AuditActions.refreshReuseDetected, resource, outcome: 'denied', details: { familyId: row.family_id } });
+          await this.audit.record(m, {
+            action: AuditActions.refreshReuseDetected,
+            resource,
+            outcome: 'denied',
+            details: { familyId: row.family_id },
+          });
         }
         return;
       }
@@ -172,7 +242,11 @@ export class AuthService {
       }
       await this.refresh.markUsed(m, row.id);
       tokens = await this.issueForUser(m, user, row.family_id);
-      await this.audit.record(m, { action: AuditActions.tokenRefreshed, actor: { sub: user.id, organizationCode: user.organization_code, type: 'user' }, resource });
+      await this.audit.record(m, {
+        action: AuditActions.tokenRefreshed,
+        actor: { sub: user.id, organizationCode: user.organization_code, type: 'user' },
+        resource,
+      });
     });
     if (!tokens) throw invalidGrant('The refresh token is invalid, expired or revoked');
     return tokens;
@@ -184,7 +258,12 @@ export class AuthService {
       const row = await this.refresh.findForUpdate(m, token);
       if (!row || (!caller.roles.includes('system-admin') && row.user_id !== caller.sub)) return;
       await this.refresh.revokeFamily(m, row.family_id);
-      await this.audit.record(m, { action: AuditActions.tokenRevoked, actor: caller, resource: { type: 'user', id: row.user_id }, details: { familyId: row.family_id } });
+      await this.audit.record(m, {
+        action: AuditActions.tokenRevoked,
+        actor: caller,
+        resource: { type: 'user', id: row.user_id },
+        details: { familyId: row.family_id },
+      });
     });
   }
 }

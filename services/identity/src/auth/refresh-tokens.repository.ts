@@ -16,7 +16,10 @@ export const refreshHash = (token: string) => createHash('sha256').update(token,
 
 @Injectable()
 export class RefreshTokensRepository {
-  async insert(m: EntityManager, r: { id: string; family_id: string; user_id: string; token: string; ttlSeconds: number }): Promise<void> {
+  async insert(
+    m: EntityManager,
+    r: { id: string; family_id: string; user_id: string; token: string; ttlSeconds: number },
+  ): Promise<void> {
     await m.query(
       `INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) VALUES ($1,$2,$3,$4, now() + make_interval(secs => $5))`,
       [r.id, r.family_id, r.user_id, refreshHash(r.token), r.ttlSeconds],
@@ -24,7 +27,9 @@ export class RefreshTokensRepository {
   }
 
   async findForUpdate(m: EntityManager, token: string): Promise<RefreshRow | null> {
-    const rows = await m.query(`SELECT * FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, [refreshHash(token)]);
+    const rows = await m.query(`SELECT * FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, [
+      refreshHash(token),
+    ]);
     return rows[0] ?? null;
   }
 
@@ -33,10 +38,15 @@ export class RefreshTokensRepository {
   }
 
   async revokeFamily(m: EntityManager, familyId: string): Promise<void> {
-    await m.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`, [familyId]);
+    await m.query(
+      `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`,
+      [familyId],
+    );
   }
 
   async revokeUser(m: EntityManager, userId: string): Promise<void> {
-    await m.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
+    await m.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
+      userId,
+    ]);
   }
 }

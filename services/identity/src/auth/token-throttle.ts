@@ -13,7 +13,8 @@ export class TokenThrottle {
   constructor(private readonly config: IdentityConfig) {}
 
   hit(kind: 'ip' | 'username', key: string): void {
-    const limit = kind === 'ip' ? this.config.TOKEN_RATE_LIMIT_PER_IP : this.config.TOKEN_RATE_LIMIT_PER_USERNAME;
+    const limit =
+      kind === 'ip' ? this.config.TOKEN_RATE_LIMIT_PER_IP : this.config.TOKEN_RATE_LIMIT_PER_USERNAME;
     const windowMs = this.config.TOKEN_RATE_LIMIT_WINDOW_SECONDS * 1000;
     const now = Date.now();
     const k = `${kind}:${key}`;
@@ -25,7 +26,11 @@ export class TokenThrottle {
     }
     w.count++;
     if (w.count > limit) {
-      throw tooManyRequests('RATE_LIMITED', 'Too many token requests; retry later', Math.ceil((w.start + windowMs - now) / 1000));
+      throw tooManyRequests(
+        'RATE_LIMITED',
+        'Too many token requests; retry later',
+        Math.ceil((w.start + windowMs - now) / 1000),
+      );
     }
   }
 

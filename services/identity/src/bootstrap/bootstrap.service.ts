@@ -34,7 +34,14 @@ export class BootstrapService implements OnApplicationBootstrap {
       if (n > 0) return;
       const code = this.config.ROOT_ORG_CODE;
       if (!(await this.orgs.get(code))) {
-        const root = { code, name: this.config.ROOT_ORG_NAME, level: 'central' as const, sector: 'party' as const, zone: 'party-wan' as const, nodeId: this.config.NODE_ID };
+        const root = {
+          code,
+          name: this.config.ROOT_ORG_NAME,
+          level: 'central' as const,
+          sector: 'party' as const,
+          zone: 'party-wan' as const,
+          nodeId: this.config.NODE_ID,
+        };
         // On a replica the directory is the centre's: the root is a local placeholder that the centre's state
         // of the same code replaces when it arrives (the admin can sign in before the hub is reachable).
         if (this.config.directoryReplica) await this.replica.ensurePlaceholder(root);
@@ -42,10 +49,18 @@ export class BootstrapService implements OnApplicationBootstrap {
       }
       const generated = !this.config.ADMIN_PASSWORD;
       const password = this.config.ADMIN_PASSWORD ?? randomBytes(18).toString('base64url');
-      await this.users.create(null, { username: 'admin', fullName: 'Administrator', password, organizationCode: code, roles: ['system-admin'] });
+      await this.users.create(null, {
+        username: 'admin',
+        fullName: 'Administrator',
+        password,
+        organizationCode: code,
+        roles: ['system-admin'],
+      });
       if (generated) {
         // Printed once, to stdout only (never to the structured log), so the operator can sign in.
-        process.stdout.write(`\n==== Liên thông bootstrap: user admin created, admin password: ${password} ====\n\n`);
+        process.stdout.write(
+          `\n==== Liên thông bootstrap: user admin created, admin password: ${password} ====\n\n`,
+        );
       }
       this.logger.log(`bootstrap: root organization ${code} and user admin created`);
     } finally {

@@ -28,14 +28,14 @@ export class ClientsRepository {
     return rows[0] ?? null;
   }
 
-  async insert(m: EntityManager, c: Pick<ClientRow, 'client_id' | 'name' | 'organization_code' | 'roles' | 'secret_hash'>) {
-    await m.query(`INSERT INTO clients (client_id, name, organization_code, roles, secret_hash) VALUES ($1,$2,$3,$4::text[],$5)`, [
-      c.client_id,
-      c.name,
-      c.organization_code,
-      c.roles,
-      c.secret_hash,
-    ]);
+  async insert(
+    m: EntityManager,
+    c: Pick<ClientRow, 'client_id' | 'name' | 'organization_code' | 'roles' | 'secret_hash'>,
+  ) {
+    await m.query(
+      `INSERT INTO clients (client_id, name, organization_code, roles, secret_hash) VALUES ($1,$2,$3,$4::text[],$5)`,
+      [c.client_id, c.name, c.organization_code, c.roles, c.secret_hash],
+    );
   }
 
   async rotate(m: EntityManager, clientId: string, newHash: Buffer, graceSeconds: number): Promise<void> {

@@ -24,14 +24,23 @@ export class ClientsService {
 
   async create(actor: Principal, dto: CreateClientDto): Promise<{ clientId: string; clientSecret: string }> {
     if (!(await this.orgs.get(dto.organizationCode))) {
-      throw new DomainError(422, 'ORGANIZATION_NOT_FOUND', 'Unknown organization', [{ field: 'organizationCode', errors: ['unknown organization'] }]);
+      throw new DomainError(422, 'ORGANIZATION_NOT_FOUND', 'Unknown organization', [
+        { field: 'organizationCode', errors: ['unknown organization'] },
+      ]);
     }
-    if (!(await this.orgs.canManage(actor, dto.organizationCode))) throw forbidden('FORBIDDEN', 'You may create clients only in your own subtree');
+    if (!(await this.orgs.canManage(actor, dto.organizationCode)))
+      throw forbidden('FORBIDDEN', 'You may create clients only in your own subtree');
     assertRolesGrantable(actor, dto.roles);
     const clientId = `cl-${randomBytes(12).toString('hex')}`;
     const clientSecret = newSecret();
     await this.ds.transaction(async (m) => {
-      await this.repo.insert(m, { client_id: clientId, name: dto.name, organization_code: dto.organizationCode, roles: dto.roles, secret_hash: secretHash(clientSecret) });
+      await this.repo.insert(m, {
+        client_id: clientId,
+        name: dto.name,
+        organization_code: dto.organizationCode,
+        roles: dto.roles,
+        secret_hash: secretHash(clientSecret),
+      });
       await this.audit.record(m, {
         action: AuditActions.clientCreated,
         actor,
@@ -44,23 +53,33 @@ export class ClientsService {
 
   private async manageable(actor: Principal, clientId: string): Promise<ClientRow> {
     const row = await this.repo.find(clientId);
-    if (!row || !(await this.orgs.canManage(actor, row.organization_code))) throw notFound('CLIENT_NOT_FOUND', 'Unknown client');
+    if (!row || !(await this.orgs.canManage(actor, row.organization_code)))
+      throw notFound('CLIENT_NOT_FOUND', 'Unknown client');
     assertRolesGrantable(actor, row.roles);
     return row;
   }
 
   /** New secret; the previous one keeps working for CLIENT_SECRET_GRACE_SECONDS so deployments can roll over. */
-  async rotateSecret(actor: Principal, clientId: string): Promise<{ clientId: string; clientSecret: string; previousSecretValidUntil: string }> {
+  async rotateSecret(
+    actor: Principal,
+    clientId: string,
+  ): Promise<{ clientId: string; clientSecret: string; previousSecretValidUntil: string }> {
     await this.manageable(actor, clientId);
     const clientSecret = newSecret();
     await this.ds.transaction(async (m) => {
       await this.repo.rotate(m, clientId, secretHash(clientSecret), this.config.CLIENT_SECRET_GRACE_SECONDS);
-      await this.audit.record(m, { action: AuditActions.clientSecretRotated, actor, resource: { type: 'client', id: clientId } });
+      await this.audit.record(m, {
+        action: AuditActions.clientSecretRotated,
+        actor,
+        resource: { type: 'client', id: clientId },
+      });
     });
     return {
       clientId,
       clientSecret,
-      previousSecretValidUntil: new Date(Date.now() + this.config.CLIENT_SECRET_GRACE_SECONDS * 1000).toISOString(),
+      previousSecretValidUntil: new Date(
+        Date.now() + this.config.CLIENT_SECRET_GRACE_SECONDS * 1000,
+      ).toISOString(),
     };
   }
 
@@ -68,7 +87,11 @@ export class ClientsService {
     await this.manageable(actor, clientId);
     await this.ds.transaction(async (m) => {
       await this.repo.delete(m, clientId);
-      await this.audit.record(m, { action: AuditActions.clientDeleted, actor, resource: { type: 'client', id: clientId } });
+      await this.audit.record(m, {
+        action: AuditActions.clientDeleted,
+        actor,
+        resource: { type: 'client', id: clientId },
+      });
     });
   }
 
@@ -78,7 +101,12 @@ export class ClientsService {
     const h = secretHash(secret);
     if (!row) return null;
     if (timingSafeEqual(row.secret_hash, h)) return row;
-    if (row.previous_secret_hash && row.previous_valid_until && new Date(row.previous_valid_until).getTime() > Date.now() && timingSafeEqual(row.previous_secret_hash, h)) {
+    if (
+      row.previous_secret_hash &&
+      row.previous_valid_until &&
+      new Date(row.previous_valid_until).getTime() > Date.now() &&
+      timingSafeEqual(row.previous_secret_hash, h)
+    ) {
       return row;
     }
     return null;

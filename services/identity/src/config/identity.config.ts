@@ -11,61 +11,108 @@ export class IdentityConfig extends BaseServiceConfig {
   override DB_SCHEMA = 'identity';
 
   /** Password of the bootstrap `admin`; generated and printed once when unset. */
-  @IsOptional() @IsString() @MinLength(12)
+  @IsOptional()
+  @IsString()
+  @MinLength(12)
   ADMIN_PASSWORD?: string;
 
-  @Matches(ORGANIZATION_CODE_PATTERN) @MaxLength(35)
+  @Matches(ORGANIZATION_CODE_PATTERN)
+  @MaxLength(35)
   ROOT_ORG_CODE: string = '000.00.00.G01';
 
-  @IsString() @MinLength(1) @MaxLength(300)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
   ROOT_ORG_NAME: string = 'Cơ quan gốc';
 
   /** 32 bytes, base64 or hex: encrypts signing keys and TOTP secrets at rest (AES-256-GCM). */
-  @IsOptional() @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, { message: 'KEY_ENCRYPTION_KEY must be 32 bytes, hex or base64' })
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, {
+    message: 'KEY_ENCRYPTION_KEY must be 32 bytes, hex or base64',
+  })
   KEY_ENCRYPTION_KEY?: string;
 
   @IsIn(['RS256', 'PS256', 'ES256'])
   SIGNING_ALG: 'RS256' | 'PS256' | 'ES256' = 'RS256';
 
-  @Transform(toInt) @IsInt() @Min(60) @Max(86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(86400)
   ACCESS_TOKEN_TTL_SECONDS = 900;
 
-  @Transform(toInt) @IsInt() @Min(300) @Max(90 * 86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(300)
+  @Max(90 * 86400)
   REFRESH_TOKEN_TTL_SECONDS = 8 * 3600;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
   KEY_ROTATION_DAYS = 30;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   LOCKOUT_MAX_FAILURES = 5;
 
-  @Transform(toInt) @IsInt() @Min(10) @Max(86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(86400)
   LOCKOUT_WINDOW_SECONDS = 900;
 
   /** First lock lasts this long; each further lock doubles it (capped at LOCKOUT_MAX_SECONDS). */
-  @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
   LOCKOUT_BASE_SECONDS = 300;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(7 * 86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(7 * 86400)
   LOCKOUT_MAX_SECONDS = 86400;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
   TOKEN_RATE_LIMIT_WINDOW_SECONDS = 60;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   TOKEN_RATE_LIMIT_PER_IP = 300;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   TOKEN_RATE_LIMIT_PER_USERNAME = 20;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(30 * 86400)
   CLIENT_SECRET_GRACE_SECONDS = 86400;
 
   /** argon2id cost (OWASP minimum: 19 MiB, 2 iterations); tests lower it. */
-  @Transform(toInt) @IsInt() @Min(8) @Max(4 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(8)
+  @Max(4 * 1024 * 1024)
   PASSWORD_HASH_MEMORY_KIB = 19456;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(20)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(20)
   PASSWORD_HASH_ITERATIONS = 2;
 
   /**
@@ -73,7 +120,8 @@ export class IdentityConfig extends BaseServiceConfig {
    * for the organization directory. Set: this node replicates the directory from that domain and refuses
    * organization writes (README, "Directory replication").
    */
-  @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'DIRECTORY_UPSTREAM_DOMAIN must be a JetStream domain name' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'DIRECTORY_UPSTREAM_DOMAIN must be a JetStream domain name' })
   DIRECTORY_UPSTREAM_DOMAIN?: string;
 
   /** True when the organization directory is replicated from another node (read-only here). */

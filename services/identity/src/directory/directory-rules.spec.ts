@@ -1,4 +1,9 @@
-import { decideDirectoryAction, directoryEntry, directoryEntryProblem, directoryMessageId } from './directory-rules';
+import {
+  decideDirectoryAction,
+  directoryEntry,
+  directoryEntryProblem,
+  directoryMessageId,
+} from './directory-rules';
 
 describe('directory apply rule (replica)', () => {
   const state = (version: number) => ({ version });
@@ -42,7 +47,17 @@ describe('directory apply rule (replica)', () => {
 });
 
 describe('directory entries', () => {
-  const view = { code: '001.00.00.H01', name: 'Tỉnh', parentCode: '000.00.00.G01', level: 'province' as const, sector: 'party' as const, zone: 'party-wan' as const, nodeId: 'p01', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-02T00:00:00.000Z' };
+  const view = {
+    code: '001.00.00.H01',
+    name: 'Tỉnh',
+    parentCode: '000.00.00.G01',
+    level: 'province' as const,
+    sector: 'party' as const,
+    zone: 'party-wan' as const,
+    nodeId: 'p01',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-02T00:00:00.000Z',
+  };
 
   it('carries the full view and the version; a tombstone is marked deleted', () => {
     expect(directoryEntry(view, 7)).toEqual({ ...view, version: 7 });

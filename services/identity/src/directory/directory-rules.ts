@@ -23,8 +23,14 @@ export function decideDirectoryAction(
 }
 
 /** The directory entry of an organization state (`deleted` for a tombstone). */
-export function directoryEntry(view: OrganizationView, version: number, deleted = false): DirectoryOrganizationEntry {
-  return deleted ? { ...view, version, deleted: true, updatedAt: new Date().toISOString() } : { ...view, version };
+export function directoryEntry(
+  view: OrganizationView,
+  version: number,
+  deleted = false,
+): DirectoryOrganizationEntry {
+  return deleted
+    ? { ...view, version, deleted: true, updatedAt: new Date().toISOString() }
+    : { ...view, version };
 }
 
 /**
@@ -45,6 +51,7 @@ export function directoryEntryProblem(e: unknown): string | null {
   for (const k of ['name', 'level', 'sector', 'zone', 'nodeId'] as const) {
     if (typeof x[k] !== 'string' || !x[k]) return `${k} missing`;
   }
-  if (x.parentCode !== null && x.parentCode !== undefined && typeof x.parentCode !== 'string') return 'parentCode invalid';
+  if (x.parentCode !== null && x.parentCode !== undefined && typeof x.parentCode !== 'string')
+    return 'parentCode invalid';
   return null;
 }

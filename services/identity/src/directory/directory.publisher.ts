@@ -57,12 +57,16 @@ export class DirectoryPublisher implements OnApplicationBootstrap {
     const stream = Streams.directory().name;
     const info = await jsm.streams.info(stream, { subjects_filter: Subjects.directoryAll() });
     const present = new Set(Object.keys(info.state.subjects ?? {}));
-    const missing = (await this.repo.allCodes()).filter((c) => !present.has(Subjects.directoryOrganization(c)));
+    const missing = (await this.repo.allCodes()).filter(
+      (c) => !present.has(Subjects.directoryOrganization(c)),
+    );
     if (missing.length === 0) return 0;
     return this.ds.transaction(async (m) => {
       // One backfill at a time; rows are read FOR SHARE so a concurrent change commits (and is queued in
       // the outbox) after this batch, never before it with an older state behind it.
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.config.DB_SCHEMA}.${BACKFILL_LOCK}`]);
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+        `${this.config.DB_SCHEMA}.${BACKFILL_LOCK}`,
+      ]);
       const rows = await this.repo.allForShare(m, missing);
       for (let i = 0; i < rows.length; i += 500) {
         await this.outbox.add(

@@ -1,6 +1,19 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { JetStreamService, OutboxService, PoisonMessageError, ProcessedMessages, type ConsumedMessage, type ConsumerHandle } from '@lienthong/common';
-import { streamName, Streams, Subjects, type DirectoryOrganizationEntry, type OrganizationView } from '@lienthong/contracts';
+import {
+  JetStreamService,
+  OutboxService,
+  PoisonMessageError,
+  ProcessedMessages,
+  type ConsumedMessage,
+  type ConsumerHandle,
+} from '@lienthong/common';
+import {
+  streamName,
+  Streams,
+  Subjects,
+  type DirectoryOrganizationEntry,
+  type OrganizationView,
+} from '@lienthong/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
 import { OrganizationsRepository, toView, versionOf } from '../organizations/organizations.repository';
@@ -59,7 +72,13 @@ export class DirectoryReplica implements OnApplicationBootstrap {
   async ensureReplicaStream(): Promise<void> {
     const name = directoryReplicaStream();
     const api = `$JS.${this.config.DIRECTORY_UPSTREAM_DOMAIN}.API`;
-    if (await this.js.ensureSourcedStream({ name, sources: [{ name: Streams.directory().name, external: { api, deliver: '' } }], maxMsgsPerSubject: 1 })) {
+    if (
+      await this.js.ensureSourcedStream({
+        name,
+        sources: [{ name: Streams.directory().name, external: { api, deliver: '' } }],
+        maxMsgsPerSubject: 1,
+      })
+    ) {
       this.logger.log(`directory replica stream ${name} sources ${Streams.directory().name} from ${api}`);
     }
   }
@@ -78,9 +97,14 @@ export class DirectoryReplica implements OnApplicationBootstrap {
   async apply(entry: DirectoryOrganizationEntry, messageId: string): Promise<DirectoryAction> {
     return this.ds.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.config.DB_SCHEMA}.${APPLY_LOCK}`]);
-      if (!(await this.processed.claim(m, directoryReplicaConsumer(this.config.NODE_ID), messageId))) return 'skip';
+      if (!(await this.processed.claim(m, directoryReplicaConsumer(this.config.NODE_ID), messageId)))
+        return 'skip';
       const cur = await this.repo.find(entry.code, m, true);
-      const action = decideDirectoryAction(entry, cur ? versionOf(cur) : null, await this.repo.tombstoneVersion(m, entry.code));
+      const action = decideDirectoryAction(
+        entry,
+        cur ? versionOf(cur) : null,
+        await this.repo.tombstoneVersion(m, entry.code),
+      );
       const state = {
         code: entry.code,
         name: entry.name,
@@ -103,12 +127,15 @@ export class DirectoryReplica implements OnApplicationBootstrap {
           if (await this.repo.hasMembers(m, entry.code)) {
             // Node-local users or clients still belong to it: kept (its version stays older than the
             // tombstone, so a later re-creation at the centre still applies).
-            this.logger.warn(`directory: ${entry.code} was deleted at the centre but local users or clients belong to it; kept`);
+            this.logger.warn(
+              `directory: ${entry.code} was deleted at the centre but local users or clients belong to it; kept`,
+            );
             return 'skip';
           }
           // Children still here were moved away at the centre (their newer states follow in the stream):
           // they wait as roots for their parent meanwhile.
-          for (const child of await this.repo.childCodes(m, entry.code)) await this.detach(m, child, entry.code);
+          for (const child of await this.repo.childCodes(m, entry.code))
+            await this.detach(m, child, entry.code);
           await this.repo.deleteLeaf(m, entry.code);
           await this.emit(m, 'deleted', toView(cur!));
           return action;
@@ -121,7 +148,8 @@ export class DirectoryReplica implements OnApplicationBootstrap {
           break;
       }
       await this.place(m, entry.code, entry.parentCode ?? null);
-      for (const child of await this.repo.pendingChildCodes(m, entry.code)) await this.place(m, child, entry.code);
+      for (const child of await this.repo.pendingChildCodes(m, entry.code))
+        await this.place(m, child, entry.code);
       const row = await this.repo.find(entry.code, m);
       await this.emit(m, action === 'insert' ? 'created' : 'updated', toView(row!));
       return action;
@@ -161,7 +189,9 @@ export class DirectoryReplica implements OnApplicationBootstrap {
    * Bootstrap on a replica: the local root organization (for the bootstrap admin) as a placeholder of version 0,
    * so any state of that code from the centre replaces it. Nothing is published to a directory stream.
    */
-  async ensurePlaceholder(view: Omit<OrganizationView, 'createdAt' | 'updatedAt' | 'parentCode'>): Promise<void> {
+  async ensurePlaceholder(
+    view: Omit<OrganizationView, 'createdAt' | 'updatedAt' | 'parentCode'>,
+  ): Promise<void> {
     await this.ds.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.config.DB_SCHEMA}.${APPLY_LOCK}`]);
       if (await this.repo.find(view.code, m)) return;
@@ -180,7 +210,15 @@ export class DirectoryReplica implements OnApplicationBootstrap {
     });
   }
 
-  private async emit(m: EntityManager, change: 'created' | 'updated' | 'deleted', organization: OrganizationView): Promise<void> {
-    await this.outbox.add(m, { subject: Subjects.organizationChanged(), type: 'organization.changed', data: { change, organization } });
+  private async emit(
+    m: EntityManager,
+    change: 'created' | 'updated' | 'deleted',
+    organization: OrganizationView,
+  ): Promise<void> {
+    await this.outbox.add(m, {
+      subject: Subjects.organizationChanged(),
+      type: 'organization.changed',
+      data: { change, organization },
+    });
   }
 }

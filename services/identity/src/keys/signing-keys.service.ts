@@ -2,7 +2,13 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { AuditRecorder } from '@lienthong/common';
 import { AuditActions } from '@lienthong/contracts';
 import { exportJWK, type JWK } from 'jose';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  type KeyObject,
+} from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
 import { SecretBox } from '../crypto/secret-box';
@@ -50,7 +56,12 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
     const ok = await this.reload();
     if (!ok) await this.rotate('initial');
     this.timers.push(setInterval(() => void this.reload().catch(() => undefined), RELOAD_MS).unref());
-    this.timers.push(setInterval(() => void this.rotateIfDue().catch((e) => this.logger.warn(`rotation check failed: ${String(e)}`)), CHECK_MS).unref());
+    this.timers.push(
+      setInterval(
+        () => void this.rotateIfDue().catch((e) => this.logger.warn(`rotation check failed: ${String(e)}`)),
+        CHECK_MS,
+      ).unref(),
+    );
   }
 
   onApplicationShutdown(): void {
@@ -71,7 +82,12 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
   async reload(): Promise<boolean> {
     const rows = await this.loadRows();
     const pub = await Promise.all(
-      rows.map(async (r) => ({ kid: r.kid, alg: r.alg, jwk: r.public_jwk, key: createPublicKey({ key: r.public_jwk as never, format: 'jwk' }) })),
+      rows.map(async (r) => ({
+        kid: r.kid,
+        alg: r.alg,
+        jwk: r.public_jwk,
+        key: createPublicKey({ key: r.public_jwk as never, format: 'jwk' }),
+      })),
     );
     let active: ActiveKey | null = null;
     const current = rows.find((r) => r.retired_at === null);
@@ -80,7 +96,9 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
         const pem = this.box.open(current.private_key_enc, `signing-key:${current.kid}`).toString('utf8');
         active = { kid: current.kid, alg: current.alg, privateKey: createPrivateKey(pem) };
       } catch {
-        this.logger.warn('The current signing key cannot be decrypted with this KEY_ENCRYPTION_KEY; a new key will be made');
+        this.logger.warn(
+          'The current signing key cannot be decrypted with this KEY_ENCRYPTION_KEY; a new key will be made',
+        );
       }
     }
     this.ring.replace(pub, active);
@@ -88,8 +106,12 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async rotateIfDue(): Promise<void> {
-    const rows: { created_at: Date }[] = await this.ds.query(`SELECT created_at FROM signing_keys WHERE retired_at IS NULL`);
-    const due = rows.length === 0 || Date.now() - new Date(rows[0].created_at).getTime() > this.config.KEY_ROTATION_DAYS * 86_400_000;
+    const rows: { created_at: Date }[] = await this.ds.query(
+      `SELECT created_at FROM signing_keys WHERE retired_at IS NULL`,
+    );
+    const due =
+      rows.length === 0 ||
+      Date.now() - new Date(rows[0].created_at).getTime() > this.config.KEY_ROTATION_DAYS * 86_400_000;
     if (due) await this.rotate('scheduled');
     else await this.reload();
   }
@@ -104,13 +126,15 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
     await this.ds.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock($1)`, [ROTATION_LOCK]);
       await m.query(`UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL`);
-      await m.query(`INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc) VALUES ($1, $2, $3::jsonb, $4)`, [
-        kid,
-        alg,
-        JSON.stringify(jwk),
-        this.box.seal(pem, `signing-key:${kid}`),
-      ]);
-      await this.audit.record(m, { action: AuditActions.signingKeyRotated, resource: { type: 'signing-key', id: kid }, details: { alg, reason } });
+      await m.query(
+        `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc) VALUES ($1, $2, $3::jsonb, $4)`,
+        [kid, alg, JSON.stringify(jwk), this.box.seal(pem, `signing-key:${kid}`)],
+      );
+      await this.audit.record(m, {
+        action: AuditActions.signingKeyRotated,
+        resource: { type: 'signing-key', id: kid },
+        details: { alg, reason },
+      });
     });
     await this.reload();
     return kid;

@@ -16,9 +16,13 @@ export class DirectoryReplication1764000000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE SEQUENCE organization_version_seq`);
     // A volatile default: every existing row gets its own value.
-    await q.query(`ALTER TABLE organizations ADD COLUMN version bigint NOT NULL DEFAULT nextval('organization_version_seq')`);
+    await q.query(
+      `ALTER TABLE organizations ADD COLUMN version bigint NOT NULL DEFAULT nextval('organization_version_seq')`,
+    );
     await q.query(`ALTER TABLE organizations ADD COLUMN pending_parent_code varchar(35) NULL`);
-    await q.query(`CREATE INDEX organizations_pending_parent_idx ON organizations (pending_parent_code) WHERE pending_parent_code IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX organizations_pending_parent_idx ON organizations (pending_parent_code) WHERE pending_parent_code IS NOT NULL`,
+    );
     await q.query(`
       CREATE TABLE directory_tombstones (
         code varchar(35) PRIMARY KEY,

@@ -1,9 +1,12 @@
 import { isQcvn102Code, isValidOrganizationCode, organizationCodeProblem } from './organization-code';
 
 describe('organization code validation', () => {
-  it.each(['000.00.00.G01', 'A', '01', 'H09.12.34', '000.00.00.A01.X1', 'A'.repeat(35)])('accepts %s', (code) => {
-    expect(isValidOrganizationCode(code)).toBe(true);
-  });
+  it.each(['000.00.00.G01', 'A', '01', 'H09.12.34', '000.00.00.A01.X1', 'A'.repeat(35)])(
+    'accepts %s',
+    (code) => {
+      expect(isValidOrganizationCode(code)).toBe(true);
+    },
+  );
 
   it.each([
     ['', 'required'],

@@ -9,17 +9,36 @@ import {
   type OrganizationSector,
 } from '@lienthong/contracts';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 
 const CODE_MSG = { message: 'code must be dot-separated groups of 0-9A-Z' };
 const NODE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 
 export class CreateOrganizationDto {
-  @IsString() @MaxLength(ORGANIZATION_CODE_MAX_LENGTH) @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
+  @IsString()
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
   code!: string;
   @IsString() @MinLength(1) @MaxLength(300) name!: string;
-  @IsOptional() @IsString() @MaxLength(ORGANIZATION_CODE_MAX_LENGTH) @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
+  @IsOptional()
+  @IsString()
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
   parentCode?: string | null;
   @IsIn(ORGANIZATION_LEVELS) level!: OrganizationLevel;
   @IsIn(ORGANIZATION_SECTORS) sector!: OrganizationSector;
@@ -30,7 +49,10 @@ export class CreateOrganizationDto {
 export class UpdateOrganizationDto {
   @IsOptional() @IsString() @MinLength(1) @MaxLength(300) name?: string;
   /** null makes it a root (system-admin only). */
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsString()
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
   @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
   parentCode?: string | null;
   @IsOptional() @IsIn(ORGANIZATION_LEVELS) level?: OrganizationLevel;
@@ -40,7 +62,10 @@ export class UpdateOrganizationDto {
 }
 
 export class ListOrganizationsQuery {
-  @IsOptional() @IsString() @MaxLength(ORGANIZATION_CODE_MAX_LENGTH) @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
+  @IsOptional()
+  @IsString()
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
   parentCode?: string;
   @IsOptional() @IsIn(ORGANIZATION_LEVELS) level?: OrganizationLevel;
   @IsOptional() @IsIn(ORGANIZATION_SECTORS) sector?: OrganizationSector;
@@ -56,15 +81,23 @@ export class OrganizationCodeRequest {
 }
 
 export class OrganizationResolveRequest {
-  @IsArray() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(ORGANIZATION_CODE_MAX_LENGTH, { each: true })
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH, { each: true })
   codes!: string[];
 }
 
 export class OrganizationUpsertStateRequest {
-  @IsString() @MaxLength(ORGANIZATION_CODE_MAX_LENGTH) @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
+  @IsString()
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
   code!: string;
   @IsString() @MinLength(1) @MaxLength(300) name!: string;
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsString()
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
   @Matches(ORGANIZATION_CODE_PATTERN, CODE_MSG)
   parentCode?: string | null;
 }

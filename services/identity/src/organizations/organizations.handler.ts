@@ -1,7 +1,11 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { RpcSubjects, type OrganizationView } from '@lienthong/contracts';
-import { OrganizationCodeRequest, OrganizationResolveRequest, OrganizationUpsertStateRequest } from './organizations.dto';
+import {
+  OrganizationCodeRequest,
+  OrganizationResolveRequest,
+  OrganizationUpsertStateRequest,
+} from './organizations.dto';
 import { OrganizationsService } from './organizations.service';
 
 /** Request/reply for other services (RpcMap in libs/contracts). */

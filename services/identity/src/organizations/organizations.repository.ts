@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { NetworkZone, OrganizationLevel, OrganizationSector, OrganizationView } from '@lienthong/contracts';
+import type {
+  NetworkZone,
+  OrganizationLevel,
+  OrganizationSector,
+  OrganizationView,
+} from '@lienthong/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { likeLiteral } from '../paging/cursor';
 
@@ -70,7 +75,10 @@ export class OrganizationsRepository {
   }
 
   async find(code: string, manager?: EntityManager, lock = false): Promise<OrganizationRow | null> {
-    const rows = await this.m(manager).query(`SELECT * FROM organizations WHERE code = $1${lock ? ' FOR UPDATE' : ''}`, [code]);
+    const rows = await this.m(manager).query(
+      `SELECT * FROM organizations WHERE code = $1${lock ? ' FOR UPDATE' : ''}`,
+      [code],
+    );
     return rows[0] ?? null;
   }
 
@@ -79,7 +87,10 @@ export class OrganizationsRepository {
     return this.ds.query(`SELECT * FROM organizations WHERE code = ANY($1::varchar[])`, [codes]);
   }
 
-  async insert(m: EntityManager, o: Omit<OrganizationRow, 'created_at' | 'updated_at' | 'version' | 'pending_parent_code'>): Promise<OrganizationRow | null> {
+  async insert(
+    m: EntityManager,
+    o: Omit<OrganizationRow, 'created_at' | 'updated_at' | 'version' | 'pending_parent_code'>,
+  ): Promise<OrganizationRow | null> {
     const rows = await m.query(
       `INSERT INTO organizations (code, name, parent_code, level, sector, zone, node_id, path)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (code) DO NOTHING RETURNING *`,
@@ -119,7 +130,9 @@ export class OrganizationsRepository {
   /** Every organization (for the directory backfill), locked against concurrent changes. */
   async allForShare(m: EntityManager, codes?: string[]): Promise<OrganizationRow[]> {
     return codes
-      ? m.query(`SELECT * FROM organizations WHERE code = ANY($1::varchar[]) ORDER BY path FOR SHARE`, [codes])
+      ? m.query(`SELECT * FROM organizations WHERE code = ANY($1::varchar[]) ORDER BY path FOR SHARE`, [
+          codes,
+        ])
       : m.query(`SELECT * FROM organizations ORDER BY path FOR SHARE`);
   }
 
@@ -135,7 +148,18 @@ export class OrganizationsRepository {
     await m.query(
       `INSERT INTO organizations (code, name, parent_code, level, sector, zone, node_id, path, version, created_at, updated_at)
        VALUES ($1,$2,NULL,$3,$4,$5,$6,$7,$8,COALESCE($9::timestamptz, now()),COALESCE($10::timestamptz, now()))`,
-      [o.code, o.name, o.level, o.sector, o.zone, o.node_id, `/${o.code}/`, o.version, o.created_at, o.updated_at],
+      [
+        o.code,
+        o.name,
+        o.level,
+        o.sector,
+        o.zone,
+        o.node_id,
+        `/${o.code}/`,
+        o.version,
+        o.created_at,
+        o.updated_at,
+      ],
     );
   }
 
@@ -148,8 +172,17 @@ export class OrganizationsRepository {
     );
   }
 
-  async setPlacement(m: EntityManager, code: string, parentCode: string | null, pendingParentCode: string | null): Promise<void> {
-    await m.query(`UPDATE organizations SET parent_code = $2, pending_parent_code = $3 WHERE code = $1`, [code, parentCode, pendingParentCode]);
+  async setPlacement(
+    m: EntityManager,
+    code: string,
+    parentCode: string | null,
+    pendingParentCode: string | null,
+  ): Promise<void> {
+    await m.query(`UPDATE organizations SET parent_code = $2, pending_parent_code = $3 WHERE code = $1`, [
+      code,
+      parentCode,
+      pendingParentCode,
+    ]);
   }
 
   /** Moves the path prefix of a node and all its descendants (timestamps untouched: they are the centre's). */
@@ -162,12 +195,18 @@ export class OrganizationsRepository {
   }
 
   async childCodes(m: EntityManager, code: string): Promise<string[]> {
-    const rows: { code: string }[] = await m.query(`SELECT code FROM organizations WHERE parent_code = $1 ORDER BY code`, [code]);
+    const rows: { code: string }[] = await m.query(
+      `SELECT code FROM organizations WHERE parent_code = $1 ORDER BY code`,
+      [code],
+    );
     return rows.map((r) => r.code);
   }
 
   async pendingChildCodes(m: EntityManager, code: string): Promise<string[]> {
-    const rows: { code: string }[] = await m.query(`SELECT code FROM organizations WHERE pending_parent_code = $1 ORDER BY code`, [code]);
+    const rows: { code: string }[] = await m.query(
+      `SELECT code FROM organizations WHERE pending_parent_code = $1 ORDER BY code`,
+      [code],
+    );
     return rows.map((r) => r.code);
   }
 
@@ -181,7 +220,10 @@ export class OrganizationsRepository {
   }
 
   async tombstoneVersion(m: EntityManager, code: string): Promise<number | null> {
-    const rows: { version: string }[] = await m.query(`SELECT version::text AS version FROM directory_tombstones WHERE code = $1`, [code]);
+    const rows: { version: string }[] = await m.query(
+      `SELECT version::text AS version FROM directory_tombstones WHERE code = $1`,
+      [code],
+    );
     return rows[0] ? Number(rows[0].version) : null;
   }
 

@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, conflict, DomainError, forbidden, notFound, OutboxService, type Principal } from '@lienthong/common';
+import {
+  AuditRecorder,
+  conflict,
+  DomainError,
+  forbidden,
+  notFound,
+  OutboxService,
+  type Principal,
+} from '@lienthong/common';
 import { AuditActions, Subjects, type OrganizationLevel, type OrganizationView } from '@lienthong/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
@@ -33,7 +41,10 @@ export class OrganizationsService {
   /** On a replica node the directory is the centre's: organization writes are refused (409). */
   private assertWritable(): void {
     if (this.config.directoryReplica) {
-      throw conflict('DIRECTORY_READ_ONLY', 'The organization directory is managed at the central node; it is read-only here');
+      throw conflict(
+        'DIRECTORY_READ_ONLY',
+        'The organization directory is managed at the central node; it is read-only here',
+      );
     }
   }
 
@@ -53,7 +64,10 @@ export class OrganizationsService {
     const unique = [...new Set(codes)];
     const rows = await this.repo.findMany(unique.filter((c) => !organizationCodeProblem(c)));
     const byCode = new Map(rows.map((r) => [r.code, toView(r)]));
-    return { found: unique.filter((c) => byCode.has(c)).map((c) => byCode.get(c)!), missing: unique.filter((c) => !byCode.has(c)) };
+    return {
+      found: unique.filter((c) => byCode.has(c)).map((c) => byCode.get(c)!),
+      missing: unique.filter((c) => !byCode.has(c)),
+    };
   }
 
   async subtree(code: string): Promise<string[]> {
@@ -96,7 +110,10 @@ export class OrganizationsService {
       let path = `/${dto.code}/`;
       if (dto.parentCode) {
         const parent = await this.repo.find(dto.parentCode, m, true);
-        if (!parent) throw new DomainError(422, 'PARENT_NOT_FOUND', 'The parent organization does not exist', [{ field: 'parentCode', errors: ['unknown organization'] }]);
+        if (!parent)
+          throw new DomainError(422, 'PARENT_NOT_FOUND', 'The parent organization does not exist', [
+            { field: 'parentCode', errors: ['unknown organization'] },
+          ]);
         path = `${parent.path}${dto.code}/`;
       }
       const row = await this.repo.insert(m, {
@@ -120,12 +137,16 @@ export class OrganizationsService {
     this.assertWritable();
     if (actor && !isSystemAdmin(actor)) {
       const target = await this.repo.find(code);
-      if (!target || !(await this.canSee(actor, code))) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      if (!target || !(await this.canSee(actor, code)))
+        throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
       // An org-admin manages what lies below its organization, not its own place in the tree.
       if (!actor.roles.includes('org-admin') || code === actor.organizationCode) {
         throw forbidden('FORBIDDEN', 'You may not change this organization');
       }
-      if (dto.parentCode !== undefined && (dto.parentCode === null || !(await this.canManage(actor, dto.parentCode)))) {
+      if (
+        dto.parentCode !== undefined &&
+        (dto.parentCode === null || !(await this.canManage(actor, dto.parentCode)))
+      ) {
         throw forbidden('FORBIDDEN', 'You may move organizations only within your subtree');
       }
     }
@@ -139,9 +160,14 @@ export class OrganizationsService {
           path = `/${code}/`;
         } else {
           const parent = await this.repo.find(dto.parentCode, m, true);
-          if (!parent) throw new DomainError(422, 'PARENT_NOT_FOUND', 'The parent organization does not exist', [{ field: 'parentCode', errors: ['unknown organization'] }]);
+          if (!parent)
+            throw new DomainError(422, 'PARENT_NOT_FOUND', 'The parent organization does not exist', [
+              { field: 'parentCode', errors: ['unknown organization'] },
+            ]);
           if (parent.path.startsWith(cur.path)) {
-            throw new DomainError(422, 'ORGANIZATION_CYCLE', 'An organization cannot be moved below itself', [{ field: 'parentCode', errors: ['would create a cycle'] }]);
+            throw new DomainError(422, 'ORGANIZATION_CYCLE', 'An organization cannot be moved below itself', [
+              { field: 'parentCode', errors: ['would create a cycle'] },
+            ]);
           }
           path = `${parent.path}${code}/`;
         }
@@ -167,21 +193,30 @@ export class OrganizationsService {
   async delete(actor: Principal, code: string): Promise<void> {
     this.assertWritable();
     if (!isSystemAdmin(actor)) {
-      if (!(await this.repo.find(code)) || !(await this.canSee(actor, code))) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
-      if (code === actor.organizationCode || !(await this.canManage(actor, code))) throw forbidden('FORBIDDEN', 'You may not delete this organization');
+      if (!(await this.repo.find(code)) || !(await this.canSee(actor, code)))
+        throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      if (code === actor.organizationCode || !(await this.canManage(actor, code)))
+        throw forbidden('FORBIDDEN', 'You may not delete this organization');
     }
     await this.ds.transaction(async (m) => {
       const cur = await this.repo.find(code, m, true);
       if (!cur) throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
       if (!(await this.repo.deleteLeaf(m, code))) {
-        throw conflict('ORGANIZATION_IN_USE', 'The organization still has child organizations, users or clients');
+        throw conflict(
+          'ORGANIZATION_IN_USE',
+          'The organization still has child organizations, users or clients',
+        );
       }
       await this.changed(m, 'deleted', toView(cur), actor, await this.repo.nextVersion(m));
     });
   }
 
   /** Registers (or renames) a government agency reached through the national axis; used by the bus. */
-  async upsertState(req: { code: string; name: string; parentCode?: string | null }): Promise<OrganizationView> {
+  async upsertState(req: {
+    code: string;
+    name: string;
+    parentCode?: string | null;
+  }): Promise<OrganizationView> {
     if (this.config.directoryReplica) {
       // The centre registers agencies; a replica answers what it holds and cannot add one.
       const known = await this.get(req.code);
@@ -220,7 +255,13 @@ export class OrganizationsService {
   }
 
   /** The local event, the directory entry (same transaction) and the audit record of one change. */
-  private async changed(m: EntityManager, change: 'created' | 'updated' | 'deleted', view: OrganizationView, actor: Principal | null, version: number) {
+  private async changed(
+    m: EntityManager,
+    change: 'created' | 'updated' | 'deleted',
+    view: OrganizationView,
+    actor: Principal | null,
+    version: number,
+  ) {
     await this.outbox.add(m, {
       subject: Subjects.organizationChanged(),
       type: 'organization.changed',
@@ -228,7 +269,11 @@ export class OrganizationsService {
     });
     await this.directory.add(m, view, version, change === 'deleted');
     await this.audit.record(m, {
-      action: { created: AuditActions.organizationCreated, updated: AuditActions.organizationUpdated, deleted: AuditActions.organizationDeleted }[change],
+      action: {
+        created: AuditActions.organizationCreated,
+        updated: AuditActions.organizationUpdated,
+        deleted: AuditActions.organizationDeleted,
+      }[change],
       ...(actor ? { actor } : {}),
       resource: { type: 'organization', id: view.code },
       details: { name: view.name, parentCode: view.parentCode, sector: view.sector },

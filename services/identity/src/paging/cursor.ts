@@ -13,7 +13,10 @@ export function encodeCursor(key: string): string {
 export function decodeCursor(cursor: string | undefined): string | null {
   if (!cursor) return null;
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!key || key.length > 200) throw badRequest('VALIDATION_FAILED', 'Invalid cursor', [{ field: 'cursor', errors: ['invalid cursor'] }]);
+  if (!key || key.length > 200)
+    throw badRequest('VALIDATION_FAILED', 'Invalid cursor', [
+      { field: 'cursor', errors: ['invalid cursor'] },
+    ]);
   return key;
 }
 

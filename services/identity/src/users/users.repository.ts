@@ -56,7 +56,13 @@ export class UsersRepository {
     return n;
   }
 
-  async insert(m: EntityManager, u: Pick<UserRow, 'id' | 'username' | 'full_name' | 'email' | 'password_hash' | 'organization_code' | 'roles'>): Promise<UserRow | null> {
+  async insert(
+    m: EntityManager,
+    u: Pick<
+      UserRow,
+      'id' | 'username' | 'full_name' | 'email' | 'password_hash' | 'organization_code' | 'roles'
+    >,
+  ): Promise<UserRow | null> {
     const rows = await m.query(
       `INSERT INTO users (id, username, full_name, email, password_hash, organization_code, roles)
        VALUES ($1,$2,$3,$4,$5,$6,$7::text[]) ON CONFLICT (username) DO NOTHING RETURNING *`,
@@ -70,7 +76,19 @@ export class UsersRepository {
       `UPDATE users SET full_name=$2, roles=$3::text[], disabled=$4, password_hash=$5, totp_secret_enc=$6, totp_enabled=$7,
          failed_count=$8, first_failed_at=$9, locked_until=$10, lock_level=$11, updated_at=now()
        WHERE id=$1 RETURNING *`,
-      [u.id, u.full_name, u.roles, u.disabled, u.password_hash, u.totp_secret_enc, u.totp_enabled, u.failed_count, u.first_failed_at, u.locked_until, u.lock_level],
+      [
+        u.id,
+        u.full_name,
+        u.roles,
+        u.disabled,
+        u.password_hash,
+        u.totp_secret_enc,
+        u.totp_enabled,
+        u.failed_count,
+        u.first_failed_at,
+        u.locked_until,
+        u.lock_level,
+      ],
     );
     return res[0][0];
   }

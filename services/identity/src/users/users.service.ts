@@ -15,13 +15,16 @@ import { ChangePasswordDto, CreateUserDto, ListUsersQuery, UpdateUserDto, UserVi
 import { toUserView, UserRow, UsersRepository } from './users.repository';
 
 const weakPassword = (field: string, problems: string[]) =>
-  new DomainError(400, 'PASSWORD_POLICY', `The password ${problems.join(', ')}`, [{ field, errors: problems }]);
+  new DomainError(400, 'PASSWORD_POLICY', `The password ${problems.join(', ')}`, [
+    { field, errors: problems },
+  ]);
 
 /** Nobody grants (or takes away) a role they do not hold themselves; system-admin manages everything. */
 export function assertRolesGrantable(actor: Principal, roles: Iterable<Role>): void {
   if (actor.roles.includes('system-admin')) return;
   for (const r of roles) {
-    if (!actor.roles.includes(r)) throw forbidden('ROLE_NOT_GRANTABLE', `You cannot grant or remove the role ${r}`);
+    if (!actor.roles.includes(r))
+      throw forbidden('ROLE_NOT_GRANTABLE', `You cannot grant or remove the role ${r}`);
   }
 }
 
@@ -43,7 +46,9 @@ export class UsersService {
   async create(actor: Principal | null, dto: CreateUserDto): Promise<UserView> {
     if (actor) {
       if (!(await this.orgs.get(dto.organizationCode))) {
-        throw new DomainError(422, 'ORGANIZATION_NOT_FOUND', 'Unknown organization', [{ field: 'organizationCode', errors: ['unknown organization'] }]);
+        throw new DomainError(422, 'ORGANIZATION_NOT_FOUND', 'Unknown organization', [
+          { field: 'organizationCode', errors: ['unknown organization'] },
+        ]);
       }
       if (!(await this.orgs.canManage(actor, dto.organizationCode))) {
         throw forbidden('FORBIDDEN', 'You may create users only in your own subtree');
@@ -77,7 +82,8 @@ export class UsersService {
   /** A user the principal may see, or 404 (existence outside the caller's subtree is not revealed). */
   private async visible(actor: Principal, id: string): Promise<UserRow> {
     const row = await this.repo.findById(id);
-    if (!row || !(await this.orgs.canSee(actor, row.organization_code))) throw notFound('USER_NOT_FOUND', 'Unknown user');
+    if (!row || !(await this.orgs.canSee(actor, row.organization_code)))
+      throw notFound('USER_NOT_FOUND', 'Unknown user');
     return row;
   }
 
@@ -93,7 +99,10 @@ export class UsersService {
     const limit = q.limit ?? 50;
     let codes: string[] | null;
     if (q.organizationCode) {
-      if (!(await this.orgs.canSee(actor, q.organizationCode)) || !(await this.orgs.get(q.organizationCode))) {
+      if (
+        !(await this.orgs.canSee(actor, q.organizationCode)) ||
+        !(await this.orgs.get(q.organizationCode))
+      ) {
         throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
       }
       codes = [q.organizationCode];
@@ -107,7 +116,8 @@ export class UsersService {
 
   async update(actor: Principal, id: string, dto: UpdateUserDto): Promise<UserView> {
     const seen = await this.visible(actor, id);
-    if (!(await this.orgs.canManage(actor, seen.organization_code))) throw forbidden('FORBIDDEN', 'You may not change this user');
+    if (!(await this.orgs.canManage(actor, seen.organization_code)))
+      throw forbidden('FORBIDDEN', 'You may not change this user');
     // Managing someone who holds a role you lack (e.g. an org-admin disabling a system-admin) is an escalation too.
     assertRolesGrantable(actor, seen.roles);
     if (dto.roles) assertRolesGrantable(actor, dto.roles);
@@ -121,12 +131,16 @@ export class UsersService {
       };
       const saved = await this.repo.save(m, next);
       if (next.disabled && !cur.disabled) await this.refresh.revokeUser(m, id);
-      const rolesChanged = dto.roles !== undefined && [...cur.roles].sort().join() !== [...dto.roles].sort().join();
+      const rolesChanged =
+        dto.roles !== undefined && [...cur.roles].sort().join() !== [...dto.roles].sort().join();
       await this.audit.record(m, {
         action: AuditActions.userUpdated,
         actor,
         resource: { type: 'user', id },
-        details: { disabled: saved.disabled, fullNameChanged: dto.fullName !== undefined && dto.fullName !== cur.full_name },
+        details: {
+          disabled: saved.disabled,
+          fullNameChanged: dto.fullName !== undefined && dto.fullName !== cur.full_name,
+        },
       });
       if (rolesChanged) {
         await this.audit.record(m, {
@@ -143,11 +157,17 @@ export class UsersService {
   /** Removes a user (its refresh tokens go with it); same scope and role rules as an update. */
   async delete(actor: Principal, id: string): Promise<void> {
     const seen = await this.visible(actor, id);
-    if (!(await this.orgs.canManage(actor, seen.organization_code)) || seen.id === actor.sub) throw forbidden('FORBIDDEN', 'You may not delete this user');
+    if (!(await this.orgs.canManage(actor, seen.organization_code)) || seen.id === actor.sub)
+      throw forbidden('FORBIDDEN', 'You may not delete this user');
     assertRolesGrantable(actor, seen.roles);
     await this.ds.transaction(async (m) => {
       await this.repo.delete(m, id);
-      await this.audit.record(m, { action: AuditActions.userDeleted, actor, resource: { type: 'user', id }, details: { username: seen.username } });
+      await this.audit.record(m, {
+        action: AuditActions.userDeleted,
+        actor,
+        resource: { type: 'user', id },
+        details: { username: seen.username },
+      });
     });
   }
 
@@ -155,7 +175,9 @@ export class UsersService {
     const row = actor.type === 'user' ? await this.repo.findById(actor.sub) : null;
     if (!row) throw forbidden('FORBIDDEN', 'Only users have passwords');
     if (!(await this.hasher.verify(row.password_hash, dto.currentPassword))) {
-      throw new DomainError(422, 'WRONG_PASSWORD', 'The current password is wrong', [{ field: 'currentPassword', errors: ['wrong password'] }]);
+      throw new DomainError(422, 'WRONG_PASSWORD', 'The current password is wrong', [
+        { field: 'currentPassword', errors: ['wrong password'] },
+      ]);
     }
     const problems = passwordProblems(dto.newPassword, row.username);
     if (dto.newPassword === dto.currentPassword) problems.push('must differ from the current password');
@@ -166,7 +188,11 @@ export class UsersService {
       await this.repo.save(m, { ...cur, password_hash: newHash });
       // Other sessions end with a password change.
       await this.refresh.revokeUser(m, row.id);
-      await this.audit.record(m, { action: AuditActions.userPasswordChanged, actor, resource: { type: 'user', id: row.id } });
+      await this.audit.record(m, {
+        action: AuditActions.userPasswordChanged,
+        actor,
+        resource: { type: 'user', id: row.id },
+      });
     });
   }
 
@@ -179,7 +205,10 @@ export class UsersService {
       const cur = (await this.repo.findById(row.id, m, true))!;
       await this.repo.save(m, { ...cur, totp_secret_enc: this.box.seal(secret, totpContext(row.id)) });
     });
-    return { secret, otpauthUri: authenticator.keyuri(row.username, `Lien thong ${this.config.NODE_ID}`, secret) };
+    return {
+      secret,
+      otpauthUri: authenticator.keyuri(row.username, `Lien thong ${this.config.NODE_ID}`, secret),
+    };
   }
 
   async confirmTotp(actor: Principal, otp: string): Promise<{ totpEnabled: true }> {
@@ -189,10 +218,16 @@ export class UsersService {
       if (cur.totp_enabled) throw conflict('TOTP_ALREADY_ENABLED', 'TOTP is already enabled');
       const secret = this.box.open(cur.totp_secret_enc, totpContext(cur.id)).toString('utf8');
       if (!authenticator.check(otp, secret)) {
-        throw new DomainError(422, 'TOTP_INVALID', 'The one-time password is wrong', [{ field: 'otp', errors: ['wrong code'] }]);
+        throw new DomainError(422, 'TOTP_INVALID', 'The one-time password is wrong', [
+          { field: 'otp', errors: ['wrong code'] },
+        ]);
       }
       await this.repo.save(m, { ...cur, totp_enabled: true });
-      await this.audit.record(m, { action: AuditActions.userTotpEnabled, actor, resource: { type: 'user', id: cur.id } });
+      await this.audit.record(m, {
+        action: AuditActions.userTotpEnabled,
+        actor,
+        resource: { type: 'user', id: cur.id },
+      });
     });
     return { totpEnabled: true };
   }

@@ -1,6 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { JetStreamService } from '@lienthong/common';
-import { Streams, Subjects, type AuditEventPayload, type EventEnvelope, type Role } from '@lienthong/contracts';
+import {
+  Streams,
+  Subjects,
+  type AuditEventPayload,
+  type EventEnvelope,
+  type Role,
+} from '@lienthong/contracts';
 import { dropSchema, eventually, testServiceEnv } from '@lienthong/testing';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -32,7 +38,8 @@ export class IdentityHarness {
     this.app = await createIdentityApp(this.env, true);
     const port = (this.app.getHttpServer().address() as AddressInfo).port;
     this.baseUrl = `http://127.0.0.1:${port}`;
-    if (extra.ADMIN_PASSWORD !== '') this.adminToken = (await this.login('admin', ADMIN_PASSWORD)).access_token;
+    if (extra.ADMIN_PASSWORD !== '')
+      this.adminToken = (await this.login('admin', ADMIN_PASSWORD)).access_token;
     return this;
   }
 
@@ -44,23 +51,53 @@ export class IdentityHarness {
     return this.app.get(DataSource);
   }
 
-  async login(username: string, password: string, otp?: string): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
-    const res = await this.http.post('/api/v1/auth/token').send({ grant_type: 'password', username, password, ...(otp ? { otp } : {}) });
-    if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  async login(
+    username: string,
+    password: string,
+    otp?: string,
+  ): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
+    const res = await this.http
+      .post('/api/v1/auth/token')
+      .send({ grant_type: 'password', username, password, ...(otp ? { otp } : {}) });
+    if (res.status !== 200)
+      throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   }
 
-  async org(code: string, parentCode: string | null, level = 'province', token = this.adminToken, extra: Record<string, unknown> = {}) {
+  async org(
+    code: string,
+    parentCode: string | null,
+    level = 'province',
+    token = this.adminToken,
+    extra: Record<string, unknown> = {},
+  ) {
     const res = await this.http
       .post('/api/v1/organizations')
       .set(auth(token))
-      .send({ code, name: `Org ${code}`, ...(parentCode ? { parentCode } : {}), level, sector: 'party', zone: 'party-wan', ...extra });
+      .send({
+        code,
+        name: `Org ${code}`,
+        ...(parentCode ? { parentCode } : {}),
+        level,
+        sector: 'party',
+        zone: 'party-wan',
+        ...extra,
+      });
     if (res.status !== 201) throw new Error(`org ${code}: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
   }
 
-  async user(username: string, organizationCode: string, roles: Role[], password = `Pw!${randomBytes(6).toString('hex')}-long-enough`, token = this.adminToken) {
-    const res = await this.http.post('/api/v1/users').set(auth(token)).send({ username, fullName: username, password, organizationCode, roles });
+  async user(
+    username: string,
+    organizationCode: string,
+    roles: Role[],
+    password = `Pw!${randomBytes(6).toString('hex')}-long-enough`,
+    token = this.adminToken,
+  ) {
+    const res = await this.http
+      .post('/api/v1/users')
+      .set(auth(token))
+      .send({ username, fullName: username, password, organizationCode, roles });
     if (res.status !== 201) throw new Error(`user ${username}: ${res.status} ${JSON.stringify(res.body)}`);
     return { ...res.body, password } as { id: string; username: string; password: string };
   }
@@ -78,7 +115,9 @@ export class IdentityHarness {
   }
 
   async auditEvents(): Promise<AuditEventPayload[]> {
-    return (await this.streamEvents<AuditEventPayload>(Subjects.auditEvent('identity'), Streams.audit().name)).map((e) => e.data);
+    return (
+      await this.streamEvents<AuditEventPayload>(Subjects.auditEvent('identity'), Streams.audit().name)
+    ).map((e) => e.data);
   }
 
   /** Waits until an audit event matching `pred` was published. */

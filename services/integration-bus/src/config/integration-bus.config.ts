@@ -10,20 +10,30 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   override DB_SCHEMA = 'bus';
 
   /** The national axis (NATIONAL-AXIS.md); unset = no national route. */
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
   NATIONAL_AXIS_URL?: string;
 
-  @IsOptional() @Matches(/^[0-9A-Z]+(\.[0-9A-Z]+)*$/, { message: 'NATIONAL_AXIS_SYSTEM_ID must be an organization code' })
+  @IsOptional()
+  @Matches(/^[0-9A-Z]+(\.[0-9A-Z]+)*$/, { message: 'NATIONAL_AXIS_SYSTEM_ID must be an organization code' })
   @MaxLength(35)
   NATIONAL_AXIS_SYSTEM_ID?: string;
 
-  @IsOptional() @IsString() @MaxLength(512)
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
   NATIONAL_AXIS_SECRET?: string;
 
-  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
   NATIONAL_AXIS_POLL_MS: number = 10_000;
 
-  @Transform(toInt) @IsInt() @Min(100) @Max(120_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
   NATIONAL_AXIS_TIMEOUT_MS: number = 15_000;
 
   /** Node certificate and key (PEM text or a file path); generated when unset. */
@@ -33,11 +43,13 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @IsOptional() @IsString() NODE_KEY_PEM_FILE?: string;
 
   /** In production a missing node certificate stops the boot instead of generating one. */
-  @IsOptional() @IsIn(['development', 'test', 'production'])
+  @IsOptional()
+  @IsIn(['development', 'test', 'production'])
   NODE_ENV?: string;
 
   /** PEM file of the node certificates trusted for federation packages (or the PEM text itself). */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   TRUSTED_NODE_CERTS?: string;
 
   /**
@@ -45,40 +57,69 @@ export class IntegrationBusConfig extends BaseServiceConfig {
    * domain of a node on the same JetStream may be left out: `prov1`). Unset: every node shares this
    * JetStream (single-domain deployment).
    */
-  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,31}(@[A-Za-z0-9_-]{1,64})?(,[a-z0-9][a-z0-9-]{0,31}(@[A-Za-z0-9_-]{1,64})?)*$/, {
-    message: 'FEDERATION_PEERS must be nodeId[@jetstreamDomain] separated by commas',
-  })
+  @IsOptional()
+  @Matches(
+    /^[a-z0-9][a-z0-9-]{0,31}(@[A-Za-z0-9_-]{1,64})?(,[a-z0-9][a-z0-9-]{0,31}(@[A-Za-z0-9_-]{1,64})?)*$/,
+    {
+      message: 'FEDERATION_PEERS must be nodeId[@jetstreamDomain] separated by commas',
+    },
+  )
   FEDERATION_PEERS?: string;
 
   /** The node whose audit service witnesses this node's checkpoints (the central node); unset = none. */
-  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'FEDERATION_WITNESS_NODE must be a node id' })
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'FEDERATION_WITNESS_NODE must be a node id' })
   FEDERATION_WITNESS_NODE?: string;
 
   /** Packages above this size cross in raw parts of this size; smaller ones travel inline. */
-  @Transform(toInt) @IsInt() @Min(16 * 1024) @Max(900 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(16 * 1024)
+  @Max(900 * 1024)
   FEDERATION_PART_BYTES: number = 512 * 1024;
 
   /** How long federation messages wait in FEDOUT/FEDIN (covers the longest link outage). */
-  @Transform(toInt) @IsInt() @Min(60_000) @Max(90 * 24 * 3_600_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(60_000)
+  @Max(90 * 24 * 3_600_000)
   FEDERATION_RETENTION_MS: number = 14 * 24 * 3_600_000;
 
-  @Transform(toInt) @IsInt() @Min(1024) @Max(512 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(512 * 1024 * 1024)
   EDXML_MAX_BYTES: number = 64 * 1024 * 1024;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   EXCHANGE_MAX_ATTEMPTS: number = 10;
 
-  @Transform(toInt) @IsInt() @Min(1000) @Max(90 * 24 * 3_600_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(90 * 24 * 3_600_000)
   EXCHANGE_TTL_MS: number = 3 * 24 * 3_600_000;
 
   /** First retry delay; doubles per attempt (with jitter) up to EXCHANGE_RETRY_MAX_MS. */
-  @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
   EXCHANGE_RETRY_BASE_MS: number = 5_000;
 
-  @Transform(toInt) @IsInt() @Min(10) @Max(24 * 3_600_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(24 * 3_600_000)
   EXCHANGE_RETRY_MAX_MS: number = 15 * 60_000;
 
-  @Transform(toInt) @IsInt() @Min(10) @Max(60_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
   EXCHANGE_SCHEDULER_MS: number = 1_000;
 
   /** Parsed FEDERATION_PEERS; `domain` undefined = same JetStream as this node. */

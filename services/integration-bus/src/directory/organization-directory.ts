@@ -1,6 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JetStreamService, RpcClient } from '@lienthong/common';
-import { RpcMethods, Streams, Subjects, type OrganizationChangedEvent, type OrganizationView } from '@lienthong/contracts';
+import {
+  RpcMethods,
+  Streams,
+  Subjects,
+  type OrganizationChangedEvent,
+  type OrganizationView,
+} from '@lienthong/contracts';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 
 const TTL_MS = 5 * 60_000;
@@ -20,7 +26,11 @@ export class OrganizationDirectory implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.js.ensureStream(Streams.identity());
     await this.js.consume<OrganizationChangedEvent>(
-      { stream: Streams.identity().name, durable: `bus-${this.config.NODE_ID}-organizations`, filterSubject: Subjects.organizationChanged() },
+      {
+        stream: Streams.identity().name,
+        durable: `bus-${this.config.NODE_ID}-organizations`,
+        filterSubject: Subjects.organizationChanged(),
+      },
       async (batch) => {
         for (const m of batch) {
           const o = m.envelope.data.organization;

@@ -31,13 +31,31 @@ export class EdxmlController {
     } catch (e) {
       throw await this.refuse(e, actor);
     }
-    if (msg.kind !== 'package') throw await this.refuse(new EdxmlError('EDXML_INVALID', 'edXML/edXMLEnvelope is missing (a status message was sent; use /edxml/status)', 'edXML'), actor);
+    if (msg.kind !== 'package')
+      throw await this.refuse(
+        new EdxmlError(
+          'EDXML_INVALID',
+          'edXML/edXMLEnvelope is missing (a status message was sent; use /edxml/status)',
+          'edXML',
+        ),
+        actor,
+      );
     const signature = verifyPackage(body.toString('utf8'), this.node.trusted, this.node.limits.maxBytes);
     if (signature.present && !signature.valid) {
-      throw await this.refuse(new EdxmlError('EDXML_INVALID', `Signature does not verify: ${signature.problem ?? ''}`.trim(), 'Signature'), actor);
+      throw await this.refuse(
+        new EdxmlError(
+          'EDXML_INVALID',
+          `Signature does not verify: ${signature.problem ?? ''}`.trim(),
+          'Signature',
+        ),
+        actor,
+      );
     }
     const { fingerprint: _f, ...sig } = signature;
-    const { duplicate, answer } = await this.exchanges.receivePackage(msg.package, 'api', { actor, signature: sig });
+    const { duplicate, answer } = await this.exchanges.receivePackage(msg.package, 'api', {
+      actor,
+      signature: sig,
+    });
     res.status(duplicate ? 200 : 202).json(answer);
   }
 
@@ -45,7 +63,10 @@ export class EdxmlController {
   @Roles('exchange')
   @HttpCode(202)
   @ApiConsumes('application/xml')
-  async status(@Req() req: Request, @CurrentPrincipal() p: Principal): Promise<{ accepted: true; statusId: string }> {
+  async status(
+    @Req() req: Request,
+    @CurrentPrincipal() p: Principal,
+  ): Promise<{ accepted: true; statusId: string }> {
     const actor = { sub: p.sub, organizationCode: p.organizationCode, type: p.type };
     const body = await this.readBody(req);
     let msg;
@@ -54,16 +75,29 @@ export class EdxmlController {
     } catch (e) {
       throw await this.refuse(e, actor);
     }
-    if (msg.kind !== 'status') throw await this.refuse(new EdxmlError('EDXML_INVALID', 'Envelope/Header/Status is missing', 'Envelope/Header/Status'), actor);
+    if (msg.kind !== 'status')
+      throw await this.refuse(
+        new EdxmlError('EDXML_INVALID', 'Envelope/Header/Status is missing', 'Envelope/Header/Status'),
+        actor,
+      );
     const s = msg.status;
-    const statusId = derivedUuid(`api-status|${s.from.organId}|${s.responseFor.documentId}|${s.statusCode}|${s.timestamp}`);
+    const statusId = derivedUuid(
+      `api-status|${s.from.organId}|${s.responseFor.documentId}|${s.statusCode}|${s.timestamp}`,
+    );
     await this.exchanges.applyRemoteStatus(this.exchanges.statusEvent(s, statusId), 'api-status', statusId);
     return { accepted: true, statusId };
   }
 
-  private async refuse(e: unknown, actor: { sub: string; organizationCode: string; type: 'user' | 'client' }): Promise<DomainError> {
+  private async refuse(
+    e: unknown,
+    actor: { sub: string; organizationCode: string; type: 'user' | 'client' },
+  ): Promise<DomainError> {
     if (!(e instanceof EdxmlError)) return e as DomainError;
-    await this.exchanges.auditRejected(e.code, { origin: 'api', element: e.element, message: e.message }, actor);
+    await this.exchanges.auditRejected(
+      e.code,
+      { origin: 'api', element: e.element, message: e.message },
+      actor,
+    );
     if (e.code === 'EDXML_TOO_LARGE') return new DomainError(413, e.code, e.message);
     return badRequest(e.code, e.message, e.element ? [{ field: e.element, errors: [e.message] }] : undefined);
   }
@@ -71,7 +105,10 @@ export class EdxmlController {
   /** The raw body, bounded: over EDXML_MAX_BYTES → 413 without reading the rest into memory. */
   private async readBody(req: Request): Promise<Buffer> {
     const type = String(req.headers['content-type'] ?? '');
-    if (!/xml|octet-stream/i.test(type)) throw badRequest('EDXML_INVALID', 'Content-Type must be application/xml', [{ field: 'content-type', errors: ['must be application/xml'] }]);
+    if (!/xml|octet-stream/i.test(type))
+      throw badRequest('EDXML_INVALID', 'Content-Type must be application/xml', [
+        { field: 'content-type', errors: ['must be application/xml'] },
+      ]);
     const max = this.config.EDXML_MAX_BYTES;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) {
@@ -88,7 +125,8 @@ export class EdxmlController {
       }
       chunks.push(c as Buffer);
     }
-    if (size === 0) throw badRequest('EDXML_INVALID', 'The body is empty', [{ field: 'document', errors: ['is empty'] }]);
+    if (size === 0)
+      throw badRequest('EDXML_INVALID', 'The body is empty', [{ field: 'document', errors: ['is empty'] }]);
     return Buffer.concat(chunks);
   }
 }

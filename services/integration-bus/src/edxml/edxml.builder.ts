@@ -1,6 +1,14 @@
 import { esc } from './safe-xml';
 import { toEdxmlDate, toEdxmlTimestamp } from './edxml.format';
-import { EDXML_NS, SOAP_ENV_NS, type EdxmlOrgan, type EdxmlPackage, type EdxmlResponseFor, type EdxmlStaffInfo, type EdxmlStatus } from './edxml.types';
+import {
+  EDXML_NS,
+  SOAP_ENV_NS,
+  type EdxmlOrgan,
+  type EdxmlPackage,
+  type EdxmlResponseFor,
+  type EdxmlStaffInfo,
+  type EdxmlStatus,
+} from './edxml.types';
 
 /** Writing strictly: every element in the edXML namespace with the `edXML` prefix, in the order of NATIONAL-AXIS.md. */
 const P = 'edXML';
@@ -40,7 +48,10 @@ function responseFor(r: EdxmlResponseFor): string {
 
 function staff(s: EdxmlStaffInfo | undefined): string {
   if (!s) return '';
-  return group('StaffInfo', el('Department', s.department) + el('Staff', s.staff) + el('Email', s.email) + el('Mobile', s.mobile));
+  return group(
+    'StaffInfo',
+    el('Department', s.department) + el('Staff', s.staff) + el('Email', s.email) + el('Mobile', s.mobile),
+  );
 }
 
 /** The package without its signature (the signer inserts it after TraceHeaderList). */
@@ -51,13 +62,23 @@ export function buildPackage(p: EdxmlPackage): string {
   header.push(el('DocumentId', p.documentId));
   header.push(group('Code', el('CodeNumber', p.codeNumber) + el('CodeNotation', p.codeNotation)));
   header.push(
-    group('PromulgationInfo', el('Place', p.promulgationPlace) + el('PromulgationDate', toEdxmlDate(p.promulgationDate))),
+    group(
+      'PromulgationInfo',
+      el('Place', p.promulgationPlace) + el('PromulgationDate', toEdxmlDate(p.promulgationDate)),
+    ),
   );
-  header.push(group('DocumentType', el('Type', p.type) + el('TypeDetail', p.typeDetail) + el('TypeName', p.typeName)));
+  header.push(
+    group('DocumentType', el('Type', p.type) + el('TypeDetail', p.typeDetail) + el('TypeName', p.typeName)),
+  );
   header.push(el('Subject', p.subject));
   header.push(el('Content', p.content));
   header.push(
-    group('SignerInfo', el('Competence', p.signer.competence) + el('Position', p.signer.position) + el('FullName', p.signer.fullName)),
+    group(
+      'SignerInfo',
+      el('Competence', p.signer.competence) +
+        el('Position', p.signer.position) +
+        el('FullName', p.signer.fullName),
+    ),
   );
   header.push(el('DueDate', p.dueDate ? toEdxmlDate(p.dueDate) : undefined));
   header.push(
@@ -69,14 +90,18 @@ export function buildPackage(p: EdxmlPackage): string {
         el('PromulgationAmount', p.promulgationAmount) +
         el('PageAmount', p.pageAmount) +
         el('Direction', p.direction === undefined ? undefined : p.direction ? 'true' : 'false') +
-        (p.appendixes?.length ? group('Appendixes', p.appendixes.map((a) => el('Appendix', a)).join('')) : ''),
+        (p.appendixes?.length
+          ? group('Appendixes', p.appendixes.map((a) => el('Appendix', a)).join(''))
+          : ''),
     ),
   );
   header.push(el('SteeringType', p.steeringType));
   header.push(p.toPlaces.length ? group('ToPlaces', p.toPlaces.map((t) => el('Place', t)).join('')) : '');
   for (const r of p.responseFor) header.push(responseFor(r));
 
-  const traces = p.traces.map((t) => group('TraceHeader', el('OrganId', t.organId) + el('Timestamp', toEdxmlTimestamp(t.timestamp))));
+  const traces = p.traces.map((t) =>
+    group('TraceHeader', el('OrganId', t.organId) + el('Timestamp', toEdxmlTimestamp(t.timestamp))),
+  );
   const business = group(
     'Bussiness',
     el('DocumentId', p.documentId) +
@@ -90,7 +115,10 @@ export function buildPackage(p: EdxmlPackage): string {
     .map((a) =>
       group(
         'Reference',
-        el('ContentId', a.contentId) + el('ContentType', a.contentType) + el('Description', a.description) + el('AttachmentName', a.name),
+        el('ContentId', a.contentId) +
+          el('ContentType', a.contentType) +
+          el('Description', a.description) +
+          el('AttachmentName', a.name),
       ),
     )
     .join('');

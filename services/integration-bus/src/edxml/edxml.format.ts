@@ -16,7 +16,8 @@ export function parseEdxmlDate(value: string, element: string): string {
   let m = /^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$/.exec(v);
   let y: number, mo: number, d: number;
   if (m) [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(v))) [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  else if ((m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(v)))
+    [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
   else throw invalid(element, `is not a date (yyyy/MM/dd): "${v.slice(0, 40)}"`);
   const dt = new Date(Date.UTC(y, mo - 1, d));
   if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) {
@@ -51,7 +52,10 @@ export function parseEdxmlTimestamp(value: string, element: string): string {
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v)) {
     return new Date(v).toISOString();
   }
-  throw invalid(element, `is not a timestamp (yyyy/MM/dd HH:mm:ss or dd/MM/yyyy HH:mm:ss): "${v.slice(0, 40)}"`);
+  throw invalid(
+    element,
+    `is not a timestamp (yyyy/MM/dd HH:mm:ss or dd/MM/yyyy HH:mm:ss): "${v.slice(0, 40)}"`,
+  );
 }
 
 /** `<OrganId>,<yyyy/MM/dd>,<number>/<notation>` */
@@ -63,7 +67,8 @@ export function parseDocumentId(value: string, element = 'DocumentId'): ParsedDo
   const v = value.trim();
   const first = v.indexOf(',');
   const second = first < 0 ? -1 : v.indexOf(',', first + 1);
-  if (first <= 0 || second < 0) throw invalid(element, `is not "<OrganId>,<yyyy/MM/dd>,<number>/<notation>": "${v.slice(0, 80)}"`);
+  if (first <= 0 || second < 0)
+    throw invalid(element, `is not "<OrganId>,<yyyy/MM/dd>,<number>/<notation>": "${v.slice(0, 80)}"`);
   const organId = v.slice(0, first).trim();
   const date = parseEdxmlDate(v.slice(first + 1, second), element);
   const rest = v.slice(second + 1).trim();

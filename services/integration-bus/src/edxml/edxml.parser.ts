@@ -11,9 +11,21 @@ import type {
   EdxmlStatus,
   Priority,
 } from './edxml.types';
-import { child, childElements, localName, optText, parseSafeXml, reqText, requireChild, textOf, type SafeXmlLimits } from './safe-xml';
+import {
+  child,
+  childElements,
+  localName,
+  optText,
+  parseSafeXml,
+  reqText,
+  requireChild,
+  textOf,
+  type SafeXmlLimits,
+} from './safe-xml';
 
-export type EdxmlMessage = { kind: 'package'; package: EdxmlPackage; doc: Document } | { kind: 'status'; status: EdxmlStatus; doc: Document };
+export type EdxmlMessage =
+  | { kind: 'package'; package: EdxmlPackage; doc: Document }
+  | { kind: 'status'; status: EdxmlStatus; doc: Document };
 
 /** Parses a package or a status message, whichever the text is. */
 export function parseEdxml(input: string | Buffer, limits: SafeXmlLimits): EdxmlMessage {
@@ -29,7 +41,10 @@ export function parseEdxml(input: string | Buffer, limits: SafeXmlLimits): Edxml
   return { kind: 'package', package: readPackageRoot(root), doc };
 }
 
-export function parsePackage(input: string | Buffer, limits: SafeXmlLimits): { package: EdxmlPackage; doc: Document } {
+export function parsePackage(
+  input: string | Buffer,
+  limits: SafeXmlLimits,
+): { package: EdxmlPackage; doc: Document } {
   const m = parseEdxml(input, limits);
   if (m.kind !== 'package') throw invalid('edXML', 'is missing (a status message was sent)');
   return { package: m.package, doc: m.doc };
@@ -87,20 +102,32 @@ function responseFor(e: Element, path: string): EdxmlResponseFor {
 
 function staff(e: Element | undefined): EdxmlStaffInfo | undefined {
   if (!e) return undefined;
-  return { department: optText(e, 'Department'), staff: optText(e, 'Staff'), email: optText(e, 'Email'), mobile: optText(e, 'Mobile') };
+  return {
+    department: optText(e, 'Department'),
+    staff: optText(e, 'Staff'),
+    email: optText(e, 'Email'),
+    mobile: optText(e, 'Mobile'),
+  };
 }
 
-function intIn<T extends number>(value: string | undefined, allowed: readonly number[], element: string, fallback: T): T {
+function intIn<T extends number>(
+  value: string | undefined,
+  allowed: readonly number[],
+  element: string,
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || !allowed.includes(n)) throw invalid(element, `must be one of ${allowed.join(', ')}: "${value.slice(0, 20)}"`);
+  if (!Number.isInteger(n) || !allowed.includes(n))
+    throw invalid(element, `must be one of ${allowed.join(', ')}: "${value.slice(0, 20)}"`);
   return n as T;
 }
 
 function optInt(value: string | undefined, element: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw invalid(element, `must be a non-negative integer: "${value.slice(0, 20)}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw invalid(element, `must be a non-negative integer: "${value.slice(0, 20)}"`);
   return n;
 }
 
@@ -128,7 +155,10 @@ function readPackage(root: Element, envelope: Element): EdxmlPackage {
   const traces = traceList
     ? childElements(traceList, 'TraceHeader').map((t) => ({
         organId: reqText(t, 'OrganId', `${H}/TraceHeaderList/TraceHeader`),
-        timestamp: parseEdxmlTimestamp(reqText(t, 'Timestamp', `${H}/TraceHeaderList/TraceHeader`), `${H}/TraceHeaderList/TraceHeader/Timestamp`),
+        timestamp: parseEdxmlTimestamp(
+          reqText(t, 'Timestamp', `${H}/TraceHeaderList/TraceHeader`),
+          `${H}/TraceHeaderList/TraceHeader/Timestamp`,
+        ),
       }))
     : [];
   const business = traceList && (child(traceList, 'Bussiness') ?? child(traceList, 'Business'));
@@ -168,7 +198,11 @@ function readPackage(root: Element, envelope: Element): EdxmlPackage {
     typeName: optText(docType, 'TypeName'),
     subject: reqText(mh, 'Subject', M),
     content: optText(mh, 'Content'),
-    signer: { competence: optText(signer, 'Competence'), position: optText(signer, 'Position'), fullName: optText(signer, 'FullName') },
+    signer: {
+      competence: optText(signer, 'Competence'),
+      position: optText(signer, 'Position'),
+      fullName: optText(signer, 'FullName'),
+    },
     dueDate: dueDate ? parseEdxmlDate(dueDate, `${M}/DueDate`) : undefined,
     priority: intIn<Priority>(optText(other, 'Priority'), [0, 1, 2, 3, 4], `${M}/OtherInfo/Priority`, 0),
     sphereOfPromulgation: optText(other, 'SphereOfPromulgation'),
@@ -176,14 +210,24 @@ function readPackage(root: Element, envelope: Element): EdxmlPackage {
     promulgationAmount: optInt(optText(other, 'PromulgationAmount'), `${M}/OtherInfo/PromulgationAmount`),
     pageAmount: optInt(optText(other, 'PageAmount'), `${M}/OtherInfo/PageAmount`),
     direction: direction === undefined ? undefined : direction === 'true' || direction === '1',
-    appendixes: appendixes ? childElements(appendixes, 'Appendix').map((a) => (textOf(a) ?? '').trim()) : undefined,
+    appendixes: appendixes
+      ? childElements(appendixes, 'Appendix').map((a) => (textOf(a) ?? '').trim())
+      : undefined,
     steeringType: intIn<0 | 1 | 2>(optText(mh, 'SteeringType'), [0, 1, 2], `${M}/SteeringType`, 0),
     toPlaces: toPlaces ? childElements(toPlaces, 'Place').map((p) => (textOf(p) ?? '').trim()) : [],
     responseFor: childElements(mh, 'ResponseFor').map((r) => responseFor(r, `${M}/ResponseFor`)),
     traces,
-    businessDocType: intIn<BusinessDocType>(optText(business, 'BussinessDocType') ?? optText(business, 'BusinessDocType'), [0, 1, 2, 3], `${B}/BussinessDocType`, 0),
+    businessDocType: intIn<BusinessDocType>(
+      optText(business, 'BussinessDocType') ?? optText(business, 'BusinessDocType'),
+      [0, 1, 2, 3],
+      `${B}/BussinessDocType`,
+      0,
+    ),
     businessDocReason: optText(business, 'BussinessDocReason') ?? optText(business, 'BusinessDocReason'),
-    paper: optText(business, 'Paper') === undefined ? undefined : (intIn<0 | 1>(optText(business, 'Paper'), [0, 1], `${B}/Paper`, 0)),
+    paper:
+      optText(business, 'Paper') === undefined
+        ? undefined
+        : intIn<0 | 1>(optText(business, 'Paper'), [0, 1], `${B}/Paper`, 0),
     staffInfo: staff(business ? child(business, 'StaffInfo') : undefined),
     attachments,
   };

@@ -35,9 +35,15 @@ export function signPackage(xml: string, cred: NodeCredentials): string {
     publicCert: cred.certPem,
     signatureAlgorithm: RSA_SHA256,
     canonicalizationAlgorithm: EXC_C14N,
-    getKeyInfoContent: () => `<X509Data><X509Certificate>${certBase64(cred.certPem)}</X509Certificate></X509Data>`,
+    getKeyInfoContent: () =>
+      `<X509Data><X509Certificate>${certBase64(cred.certPem)}</X509Certificate></X509Data>`,
   });
-  sig.addReference({ xpath: '/*', transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: SHA256, isEmptyUri: true });
+  sig.addReference({
+    xpath: '/*',
+    transforms: [ENVELOPED, EXC_C14N],
+    digestAlgorithm: SHA256,
+    isEmptyUri: true,
+  });
   sig.computeSignature(xml, {
     location: { reference: "//*[local-name()='TraceHeaderList']", action: 'after' },
   });
@@ -55,7 +61,9 @@ function findSignature(root: Element): Element | undefined {
 }
 
 export function fingerprintOf(pem: string): string {
-  return createHash('sha256').update(Buffer.from(certBase64(pem), 'base64')).digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from(certBase64(pem), 'base64'))
+    .digest('hex');
 }
 
 /**
@@ -69,7 +77,8 @@ export function verifyPackage(xml: string, trustedPems: string[], maxBytes: numb
   if (!sigEl) return { present: false, valid: false, trusted: false };
   const certEl = sigEl.getElementsByTagNameNS(DSIG_NS, 'X509Certificate')[0];
   const certText = certEl?.textContent?.replace(/\s+/g, '');
-  if (!certText) return { present: true, valid: false, trusted: false, problem: 'no X509Certificate in KeyInfo' };
+  if (!certText)
+    return { present: true, valid: false, trusted: false, problem: 'no X509Certificate in KeyInfo' };
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(Buffer.from(certText, 'base64'));
@@ -82,13 +91,18 @@ export function verifyPackage(xml: string, trustedPems: string[], maxBytes: numb
   try {
     const check = new SignedXml({ publicCert: cert.toString(), getCertFromKeyInfo: () => null });
     check.loadSignature(sigEl.toString());
-    const refs = (check as unknown as { references: { uri?: string; isEmptyUri?: boolean }[] }).references ?? [];
+    const refs =
+      (check as unknown as { references: { uri?: string; isEmptyUri?: boolean }[] }).references ?? [];
     if (refs.length !== 1 || (refs[0].uri ?? '') !== '') {
       return { ...base, valid: false, problem: 'the signature does not cover the whole package' };
     }
     const ok = check.checkSignature(xml);
     return ok ? { ...base, valid: true } : { ...base, valid: false, problem: 'signature does not verify' };
   } catch (e) {
-    return { ...base, valid: false, problem: `signature does not verify: ${(e as Error).message.split('\n')[0].slice(0, 200)}` };
+    return {
+      ...base,
+      valid: false,
+      problem: `signature does not verify: ${(e as Error).message.split('\n')[0].slice(0, 200)}`,
+    };
   }
 }

@@ -39,7 +39,14 @@ function sample(over: Partial<EdxmlPackage> = {}): EdxmlPackage {
     traces: [{ organId: '000.00.00.G22', timestamp: '2015-09-30T03:04:05.000Z' }],
     businessDocType: 0,
     paper: 0,
-    attachments: [{ contentId: 'cid:1', name: 'công-văn.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.7 xin chào') }],
+    attachments: [
+      {
+        contentId: 'cid:1',
+        name: 'công-văn.pdf',
+        contentType: 'application/pdf',
+        content: Buffer.from('%PDF-1.7 xin chào'),
+      },
+    ],
     ...over,
   };
 }
@@ -92,7 +99,10 @@ describe('edXML packages', () => {
       'EDXML_INVALID',
       /DocumentId$/,
     );
-    const badDate = buildPackage(sample()).replace('<edXML:PromulgationDate>2015/09/30', '<edXML:PromulgationDate>2015/02/30');
+    const badDate = buildPackage(sample()).replace(
+      '<edXML:PromulgationDate>2015/09/30',
+      '<edXML:PromulgationDate>2015/02/30',
+    );
     expectEdxmlError(() => parsePackage(badDate, LIMITS), 'EDXML_INVALID', /PromulgationDate$/);
     const badPriority = buildPackage(sample()).replace('<edXML:Priority>1<', '<edXML:Priority>9<');
     expectEdxmlError(() => parsePackage(badPriority, LIMITS), 'EDXML_INVALID', /Priority$/);
@@ -108,7 +118,9 @@ describe('edXML packages', () => {
     expectEdxmlError(() => parseEdxml(xxe, LIMITS), 'EDXML_FORBIDDEN_CONSTRUCT');
     const laughs =
       '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' +
-      Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`).join('') +
+      Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`).join(
+        '',
+      ) +
       ']><lolz>&lol9;</lolz>';
     expectEdxmlError(() => parseEdxml(laughs, LIMITS), 'EDXML_FORBIDDEN_CONSTRUCT');
     // A lone ENTITY declaration, in lowercase, or after a comment.
@@ -122,13 +134,16 @@ describe('edXML packages', () => {
   });
 
   it('build → parse is lossless for random documents with Vietnamese text', () => {
-    const vn = 'aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵĐÂĂÊÔƠƯ ,.-/&<>"\'\n\r\t';
+    const vn =
+      'aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵĐÂĂÊÔƠƯ ,.-/&<>"\'\n\r\t';
     const text = fc
       .array(fc.constantFrom(...vn.split('')), { minLength: 1, maxLength: 60 })
       .map((a) => a.join('').trim())
       .filter((s) => s.length > 0);
     const code = fc.stringMatching(/^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$/);
-    const day = fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+    const day = fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10));
     const instant = fc
       .date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true })
       .map((d) => new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString());
@@ -143,13 +158,19 @@ describe('edXML packages', () => {
           notation: text.map((t) => t.replace(/[\s,]/g, '-')),
           subject: text,
           content: fc.option(text, { nil: undefined }),
-          signer: fc.record({ competence: fc.option(text, { nil: undefined }), position: text, fullName: text }),
+          signer: fc.record({
+            competence: fc.option(text, { nil: undefined }),
+            position: text,
+            fullName: text,
+          }),
           priority: fc.constantFrom(0, 1, 2, 3, 4),
           steering: fc.constantFrom(0, 1, 2),
           traces: fc.array(fc.record({ organId: code, timestamp: instant }), { maxLength: 3 }),
           business: fc.constantFrom(0, 1, 2, 3),
           reason: fc.option(text, { nil: undefined }),
-          attachments: fc.array(fc.record({ name: text, bytes: fc.uint8Array({ maxLength: 300 }) }), { maxLength: 3 }),
+          attachments: fc.array(fc.record({ name: text, bytes: fc.uint8Array({ maxLength: 300 }) }), {
+            maxLength: 3,
+          }),
         }),
         (r) => {
           const p: EdxmlPackage = sample({
@@ -170,7 +191,12 @@ describe('edXML packages', () => {
             toPlaces: [],
             businessDocType: r.business as EdxmlPackage['businessDocType'],
             businessDocReason: r.reason,
-            attachments: r.attachments.map((a, i) => ({ contentId: `cid:${i}`, name: a.name, contentType: 'application/pdf', content: Buffer.from(a.bytes) })),
+            attachments: r.attachments.map((a, i) => ({
+              contentId: `cid:${i}`,
+              name: a.name,
+              contentType: 'application/pdf',
+              content: Buffer.from(a.bytes),
+            })),
           });
           const back = parsePackage(buildPackage(p), LIMITS).package;
           expect(back.subject).toBe(p.subject);
@@ -183,7 +209,12 @@ describe('edXML packages', () => {
           expect(back.priority).toBe(p.priority);
           expect(back.steeringType).toBe(p.steeringType);
           expect(back.businessDocType).toBe(p.businessDocType);
-          expect(parseDocumentId(back.documentId)).toEqual({ organId: r.from.organId, date: r.date, number: r.number, notation: r.notation });
+          expect(parseDocumentId(back.documentId)).toEqual({
+            organId: r.from.organId,
+            date: r.date,
+            number: r.number,
+            notation: r.notation,
+          });
           expect(back.attachments.map((a) => [a.name, a.content.toString('hex')])).toEqual(
             p.attachments.map((a) => [a.name, a.content.toString('hex')]),
           );
@@ -197,7 +228,12 @@ describe('edXML packages', () => {
 describe('edXML status messages', () => {
   it('build → parse as a SOAP 1.1 envelope with edXML:Status', () => {
     const xml = buildStatus({
-      responseFor: { organId: '000.00.00.G22', code: '7816/VPCP-TTĐT', promulgationDate: '2015-09-30', documentId: '000.00.00.G22,2015/09/30,7816/VPCP-TTĐT' },
+      responseFor: {
+        organId: '000.00.00.G22',
+        code: '7816/VPCP-TTĐT',
+        promulgationDate: '2015-09-30',
+        documentId: '000.00.00.G22,2015/09/30,7816/VPCP-TTĐT',
+      },
       from: { organId: '000.00.01.H01', organName: 'Tỉnh ủy Hà Giang' },
       statusCode: '02',
       description: 'Sai thể thức văn bản',
@@ -237,7 +273,10 @@ describe('edXML signatures', () => {
     expect(signed.indexOf('Signature')).toBeGreaterThan(signed.indexOf('</edXML:TraceHeaderList>'));
     const check = verifyPackage(signed, [node.certPem], LIMITS.maxBytes);
     expect(check).toMatchObject({ present: true, valid: true, trusted: true });
-    expect(verifyPackage(signed, [other.certPem], LIMITS.maxBytes)).toMatchObject({ valid: true, trusted: false });
+    expect(verifyPackage(signed, [other.certPem], LIMITS.maxBytes)).toMatchObject({
+      valid: true,
+      trusted: false,
+    });
     expect(parsePackage(signed, LIMITS).package.subject).toBe(sample().subject);
   });
 
@@ -248,12 +287,16 @@ describe('edXML signatures', () => {
     expect(check.present).toBe(true);
     expect(check.valid).toBe(false);
     expect(check.problem).toBeDefined();
-    expect(verifyPackage(buildPackage(sample()), [node.certPem], LIMITS.maxBytes)).toMatchObject({ present: false, valid: false });
+    expect(verifyPackage(buildPackage(sample()), [node.certPem], LIMITS.maxBytes)).toMatchObject({
+      present: false,
+      valid: false,
+    });
   });
 });
 
 function reviveBuffers(_k: string, v: unknown) {
-  if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer') return Buffer.from((v as { data: number[] }).data);
+  if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer')
+    return Buffer.from((v as { data: number[] }).data);
   return v;
 }
 

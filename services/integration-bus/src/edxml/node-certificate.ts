@@ -21,19 +21,26 @@ function pemFrom(value?: string, file?: string): string | undefined {
  * The node certificate signing the packages this bus emits. From the environment when given; otherwise a
  * self-signed one is generated (development only — production config requires the env, see the config).
  */
-export function loadNodeCredentials(src: NodeCertificateSource, log: (msg: string) => void): NodeCredentials & { generated: boolean } {
+export function loadNodeCredentials(
+  src: NodeCertificateSource,
+  log: (msg: string) => void,
+): NodeCredentials & { generated: boolean } {
   const certPem = pemFrom(src.NODE_CERT_PEM, src.NODE_CERT_PEM_FILE);
   const keyPem = pemFrom(src.NODE_KEY_PEM, src.NODE_KEY_PEM_FILE);
   if (certPem && keyPem) {
     // Fail at boot, not at the first package, when the pair is unusable.
     const cert = new X509Certificate(certPem);
-    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) throw new Error('NODE_KEY_PEM does not match NODE_CERT_PEM');
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem)))
+      throw new Error('NODE_KEY_PEM does not match NODE_CERT_PEM');
     return { certPem, keyPem, generated: false };
   }
   if (certPem || keyPem) throw new Error('NODE_CERT_PEM and NODE_KEY_PEM must be given together');
-  if (src.NODE_ENV === 'production') throw new Error('NODE_CERT_PEM/NODE_KEY_PEM (or *_FILE) are required in production');
+  if (src.NODE_ENV === 'production')
+    throw new Error('NODE_CERT_PEM/NODE_KEY_PEM (or *_FILE) are required in production');
   const generated = generateSelfSigned(`lienthong-bus-${src.NODE_ID}`);
-  log(`node certificate GENERATED (self-signed, development only) for ${src.NODE_ID}; set NODE_CERT_PEM/NODE_KEY_PEM in production`);
+  log(
+    `node certificate GENERATED (self-signed, development only) for ${src.NODE_ID}; set NODE_CERT_PEM/NODE_KEY_PEM in production`,
+  );
   return { ...generated, generated: true };
 }
 
@@ -47,7 +54,10 @@ export function generateSelfSigned(commonName: string, bits = 2048): NodeCredent
   cert.serialNumber = '01' + forge.util.bytesToHex(forge.random.getBytesSync(8));
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + 365 * 24 * 3_600_000);
-  const attrs = [{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'Lien thong' }];
+  const attrs = [
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: 'Lien thong' },
+  ];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
   cert.sign(keys.privateKey, forge.md.sha256.create());

@@ -15,7 +15,8 @@ export const DEFAULT_MAX_DEPTH = 64;
  */
 export function parseSafeXml(input: string | Buffer, limits: SafeXmlLimits): Document {
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
-  if (size > limits.maxBytes) throw new EdxmlError('EDXML_TOO_LARGE', `edXML is larger than ${limits.maxBytes} bytes`);
+  if (size > limits.maxBytes)
+    throw new EdxmlError('EDXML_TOO_LARGE', `edXML is larger than ${limits.maxBytes} bytes`);
   if (Buffer.isBuffer(input) && (input[0] === 0xfe || input[0] === 0xff)) {
     throw invalid('document', 'must be UTF-8');
   }
@@ -23,7 +24,11 @@ export function parseSafeXml(input: string | Buffer, limits: SafeXmlLimits): Doc
   // Any markup declaration other than comments and CDATA is a DTD construct.
   const decl = /<!(?!--|\[CDATA\[)\s*([A-Za-z]*)/.exec(text);
   if (decl) {
-    throw new EdxmlError('EDXML_FORBIDDEN_CONSTRUCT', `<!${decl[1] || ''}> declarations are not accepted`, decl[1] || 'DOCTYPE');
+    throw new EdxmlError(
+      'EDXML_FORBIDDEN_CONSTRUCT',
+      `<!${decl[1] || ''}> declarations are not accepted`,
+      decl[1] || 'DOCTYPE',
+    );
   }
   let problem: string | undefined;
   const parser = new DOMParser({
@@ -51,7 +56,8 @@ function checkDepth(root: Element, max: number): void {
   const stack: [Node, number][] = [[root, 1]];
   while (stack.length) {
     const [node, depth] = stack.pop()!;
-    if (depth > max) throw new EdxmlError('EDXML_INVALID', `elements are nested deeper than ${max}`, localName(node));
+    if (depth > max)
+      throw new EdxmlError('EDXML_INVALID', `elements are nested deeper than ${max}`, localName(node));
     for (let c = node.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) stack.push([c, depth + 1]);
   }
 }
@@ -65,7 +71,8 @@ export function localName(n: Node): string {
 export function childElements(parent: Node, name?: string): Element[] {
   const out: Element[] = [];
   for (let c = parent.firstChild; c; c = c.nextSibling) {
-    if (c.nodeType === 1 && (!name || localName(c).toLowerCase() === name.toLowerCase())) out.push(c as Element);
+    if (c.nodeType === 1 && (!name || localName(c).toLowerCase() === name.toLowerCase()))
+      out.push(c as Element);
   }
   return out;
 }
@@ -99,10 +106,19 @@ export function reqText(parent: Node, name: string, path: string): string {
   return t;
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+  '\r': '&#13;',
+};
 
 /** Escapes text and drops characters XML 1.0 cannot carry. */
 export function esc(value: string): string {
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/[&<>"'\r]/g, (c) => ESCAPES[c]);
+  return value
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/[&<>"'\r]/g, (c) => ESCAPES[c]);
 }

@@ -1,6 +1,11 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { JetStreamService, settleAll } from '@lienthong/common';
-import { Streams, Subjects, type DocumentSendRequestedEvent, type DocumentStatusEvent } from '@lienthong/contracts';
+import {
+  Streams,
+  Subjects,
+  type DocumentSendRequestedEvent,
+  type DocumentStatusEvent,
+} from '@lienthong/contracts';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { NationalAxisService } from '../national-axis/national-axis.service';
 import { CONSUMERS, ExchangesService } from './exchanges.service';
@@ -21,7 +26,14 @@ export class ExchangesHandler implements OnApplicationBootstrap {
     const documents = Streams.documents().name;
     const backoffMs = [1000, 5000, 15000, 60000];
     await this.js.consume<DocumentSendRequestedEvent>(
-      { stream: documents, durable: CONSUMERS.send(nodeId), filterSubject: Subjects.documentSendRequested(), maxDeliver: 20, backoffMs, batchSize: 16 },
+      {
+        stream: documents,
+        durable: CONSUMERS.send(nodeId),
+        filterSubject: Subjects.documentSendRequested(),
+        maxDeliver: 20,
+        backoffMs,
+        batchSize: 16,
+      },
       // Distinct documents touch distinct rows: a batch is routed concurrently, each in its own transaction
       // (a failed batch is retried one message at a time by JetStreamService; claims make that idempotent).
       async (batch) => {
@@ -29,17 +41,33 @@ export class ExchangesHandler implements OnApplicationBootstrap {
       },
     );
     await this.js.consume<DocumentSendRequestedEvent>(
-      { stream: documents, durable: CONSUMERS.recall(nodeId), filterSubject: Subjects.documentRecallRequested(), maxDeliver: 20, backoffMs },
+      {
+        stream: documents,
+        durable: CONSUMERS.recall(nodeId),
+        filterSubject: Subjects.documentRecallRequested(),
+        maxDeliver: 20,
+        backoffMs,
+      },
       async (batch) => {
-        for (const m of batch) await this.exchanges.onSendRequested({ ...m.envelope.data, businessType: 1 }, m.envelope.id);
+        for (const m of batch)
+          await this.exchanges.onSendRequested({ ...m.envelope.data, businessType: 1 }, m.envelope.id);
       },
     );
     // Statuses to the national axis are sent inside the handler: while the axis is down the message is
     // redelivered with back-off (JetStream keeps it), so up to 100 deliveries ≈ 1.5 hours.
     await this.js.consume<DocumentStatusEvent>(
-      { stream: documents, durable: CONSUMERS.status(nodeId), filterSubject: Subjects.documentStatusChanged(), maxDeliver: 100, backoffMs },
+      {
+        stream: documents,
+        durable: CONSUMERS.status(nodeId),
+        filterSubject: Subjects.documentStatusChanged(),
+        maxDeliver: 100,
+        backoffMs,
+      },
       async (batch) => {
-        for (const m of batch) await this.exchanges.onReceiverStatus(m.envelope.data, m.envelope.id, (s, to) => this.axis.sendStatus(s, to));
+        for (const m of batch)
+          await this.exchanges.onReceiverStatus(m.envelope.data, m.envelope.id, (s, to) =>
+            this.axis.sendStatus(s, to),
+          );
       },
     );
   }

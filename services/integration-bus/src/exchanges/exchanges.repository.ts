@@ -79,17 +79,26 @@ export class ExchangesRepository {
   }
 
   async findById(m: EntityManager, id: string, lock = false): Promise<ExchangeRow | undefined> {
-    const rows: ExchangeRow[] = await m.query(`SELECT * FROM exchanges WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+    const rows: ExchangeRow[] = await m.query(
+      `SELECT * FROM exchanges WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
     return rows[0];
   }
 
-  async findFor(m: EntityManager, where: { documentId?: string; edxmlDocumentId?: string; to: string; from?: string }): Promise<ExchangeRow[]> {
+  async findFor(
+    m: EntityManager,
+    where: { documentId?: string; edxmlDocumentId?: string; to: string; from?: string },
+  ): Promise<ExchangeRow[]> {
     const cond = ['to_code = $1'];
     const params: unknown[] = [where.to];
     if (where.documentId) cond.push(`document_id = $${params.push(where.documentId)}`);
     if (where.edxmlDocumentId) cond.push(`edxml_document_id = $${params.push(where.edxmlDocumentId)}`);
     if (where.from) cond.push(`from_code = $${params.push(where.from)}`);
-    return m.query(`SELECT * FROM exchanges WHERE ${cond.join(' AND ')} ORDER BY created_at FOR UPDATE`, params);
+    return m.query(
+      `SELECT * FROM exchanges WHERE ${cond.join(' AND ')} ORDER BY created_at FOR UPDATE`,
+      params,
+    );
   }
 
   /** Picks one due national-axis exchange and locks it; other replicas skip it. */
@@ -112,7 +121,14 @@ export class ExchangesRepository {
   async update(
     m: EntityManager,
     id: string,
-    set: { state?: ExchangeState; attempts?: number; lastError?: string | null; nextAttemptAt?: Date | null; axisDocId?: string; expiresAt?: Date },
+    set: {
+      state?: ExchangeState;
+      attempts?: number;
+      lastError?: string | null;
+      nextAttemptAt?: Date | null;
+      axisDocId?: string;
+      expiresAt?: Date;
+    },
     trace: TraceEntry,
   ): Promise<void> {
     await m.query(
@@ -148,8 +164,10 @@ export class ExchangesRepository {
     const cond: string[] = [];
     const params: unknown[] = [];
     if (q.state) cond.push(`state = $${params.push(q.state)}`);
-    if (q.documentId) cond.push(`(document_id = $${params.push(q.documentId)} OR edxml_document_id = $${params.length})`);
-    if (q.organizationCode) cond.push(`(from_code = $${params.push(q.organizationCode)} OR to_code = $${params.length})`);
+    if (q.documentId)
+      cond.push(`(document_id = $${params.push(q.documentId)} OR edxml_document_id = $${params.length})`);
+    if (q.organizationCode)
+      cond.push(`(from_code = $${params.push(q.organizationCode)} OR to_code = $${params.length})`);
     if (q.cursor) {
       const [t, id] = q.cursor.split('|');
       cond.push(`(created_at, id) < ($${params.push(t)}::timestamptz, $${params.push(id)}::uuid)`);
@@ -162,7 +180,14 @@ export class ExchangesRepository {
   }
 
   /** Records a package received from outside; false when the same sender + DocumentId was applied already. */
-  async claimReceived(m: EntityManager, from: string, edxmlDocumentId: string, businessType: number, origin: string, answer: unknown): Promise<boolean> {
+  async claimReceived(
+    m: EntityManager,
+    from: string,
+    edxmlDocumentId: string,
+    businessType: number,
+    origin: string,
+    answer: unknown,
+  ): Promise<boolean> {
     const rows: unknown[] = await m.query(
       `INSERT INTO received_packages (from_code, edxml_document_id, business_type, origin, answer) VALUES ($1,$2,$3,$4,$5::jsonb)
        ON CONFLICT DO NOTHING RETURNING 1`,
@@ -171,7 +196,12 @@ export class ExchangesRepository {
     return rows.length === 1;
   }
 
-  async receivedAnswer(m: EntityManager, from: string, edxmlDocumentId: string, businessType: number): Promise<unknown> {
+  async receivedAnswer(
+    m: EntityManager,
+    from: string,
+    edxmlDocumentId: string,
+    businessType: number,
+  ): Promise<unknown> {
     const rows: { answer: unknown }[] = await m.query(
       'SELECT answer FROM received_packages WHERE from_code = $1 AND edxml_document_id = $2 AND business_type = $3',
       [from, edxmlDocumentId, businessType],

@@ -1,5 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditRecorder, conflict, notFound, OutboxService, ProcessedMessages, type AuditInput } from '@lienthong/common';
+import {
+  AuditRecorder,
+  conflict,
+  notFound,
+  OutboxService,
+  ProcessedMessages,
+  type AuditInput,
+} from '@lienthong/common';
 import {
   AuditActions,
   isClassified,
@@ -15,12 +22,34 @@ import {
 import type { EntityManager } from 'typeorm';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
-import { buildPackage, parseDocumentId, signPackage, type EdxmlPackage, type EdxmlStatus, type SignatureCheck } from '../edxml';
+import {
+  buildPackage,
+  parseDocumentId,
+  signPackage,
+  type EdxmlPackage,
+  type EdxmlStatus,
+  type SignatureCheck,
+} from '../edxml';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
 import { FederationLink } from '../federation/federation-link';
 import { BusObjectStore } from './object-store';
-import { ExchangesRepository, exchangeView, type ExchangeRow, type ExchangeState, type Route, type TraceEntry } from './exchanges.repository';
-import { derivedUuid, exchangeIdFor, fromPackage, fromSendRequested, STATUS_NAMES, toPackage, type RoutedDocument } from './routed-document';
+import {
+  ExchangesRepository,
+  exchangeView,
+  type ExchangeRow,
+  type ExchangeState,
+  type Route,
+  type TraceEntry,
+} from './exchanges.repository';
+import {
+  derivedUuid,
+  exchangeIdFor,
+  fromPackage,
+  fromSendRequested,
+  STATUS_NAMES,
+  toPackage,
+  type RoutedDocument,
+} from './routed-document';
 
 export type Origin = 'documents' | 'api' | 'national-axis' | 'federation';
 export interface ReceiveAnswer {
@@ -90,12 +119,25 @@ export class ExchangesService {
     await this.repo.dataSource.transaction(async (m) => {
       if (!(await this.processed.claim(m, CONSUMERS.send(this.nodeId), messageId))) return;
       this.logger.error(`refused classified document ${d.sourceDocumentId}`);
-      for (const to of d.recipients) await this.emitState(m, d.sourceDocumentId, to, 'failed', 'DOCUMENT_CLASSIFIED', `${messageId}:${to}:classified`);
+      for (const to of d.recipients)
+        await this.emitState(
+          m,
+          d.sourceDocumentId,
+          to,
+          'failed',
+          'DOCUMENT_CLASSIFIED',
+          `${messageId}:${to}:classified`,
+        );
       await this.audit.record(m, {
         action: AuditActions.exchangeRefused,
         resource: { type: 'document', id: d.sourceDocumentId },
         outcome: 'denied',
-        details: { reason: 'DOCUMENT_CLASSIFIED', secrecy, from: d.fromOrganizationCode, recipients: d.recipients },
+        details: {
+          reason: 'DOCUMENT_CLASSIFIED',
+          secrecy,
+          from: d.fromOrganizationCode,
+          recipients: d.recipients,
+        },
       });
     });
   }
@@ -113,11 +155,13 @@ export class ExchangesService {
     return [...new Set(d.recipients)].map((to): Decision => {
       const o = orgs.get(to);
       if (!o) return { to, route: 'local', refused: 'RECIPIENT_UNKNOWN' };
-      const route: Route = o.sector === 'state' ? 'national-axis' : o.nodeId === this.nodeId ? 'local' : 'federation';
+      const route: Route =
+        o.sector === 'state' ? 'national-axis' : o.nodeId === this.nodeId ? 'local' : 'federation';
       const zone = this.zoneRefusal(d.document.secrecy, o, route);
       if (zone) return { to, route, refused: zone };
       if (onlyLocal && route !== 'local') return { to, route, refused: 'RECIPIENT_NOT_SERVED_HERE' };
-      if (route === 'national-axis' && !this.config.nationalAxisEnabled) return { to, route, refused: 'NO_NATIONAL_ROUTE' };
+      if (route === 'national-axis' && !this.config.nationalAxisEnabled)
+        return { to, route, refused: 'NO_NATIONAL_ROUTE' };
       return { to, route, targetNode: route === 'federation' ? o.nodeId : undefined };
     });
   }
@@ -134,15 +178,28 @@ export class ExchangesService {
     onlyLocal = false,
   ): Promise<ReceiveAnswer> {
     const decisions = await this.decide(d, onlyLocal);
-    this.logger.debug(`route ${d.sourceDocumentId}: ${decisions.map((x) => `${x.to}→${x.refused ?? x.route}`).join(', ')}`);
+    this.logger.debug(
+      `route ${d.sourceDocumentId}: ${decisions.map((x) => `${x.to}→${x.refused ?? x.route}`).join(', ')}`,
+    );
     // Federation messages are built (and large packages' parts published, idempotently) before the transaction.
     const byNode = new Map<string, string[]>();
-    for (const x of decisions) if (x.route === 'federation' && !x.refused) byNode.set(x.targetNode!, [...(byNode.get(x.targetNode!) ?? []), x.to]);
+    for (const x of decisions)
+      if (x.route === 'federation' && !x.refused)
+        byNode.set(x.targetNode!, [...(byNode.get(x.targetNode!) ?? []), x.to]);
     const federationMessages = new Map<string, { id: string; ev: NodeInboundEvent }>();
     for (const [node, to] of byNode) {
-      const id = derivedUuid(`federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}|${node}`);
+      const id = derivedUuid(
+        `federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}|${node}`,
+      );
       const bytes = Buffer.from(await this.signedPackage(d, to), 'utf8');
-      federationMessages.set(node, { id, ev: await this.link.message(node, { kind: 'package', sourceDocumentId: d.sourceDocumentId }, { bytes, transferId: id }) });
+      federationMessages.set(node, {
+        id,
+        ev: await this.link.message(
+          node,
+          { kind: 'package', sourceDocumentId: d.sourceDocumentId },
+          { bytes, transferId: id },
+        ),
+      });
     }
     const now = new Date();
     const at = now.toISOString();
@@ -162,7 +219,11 @@ export class ExchangesService {
           trace.push({ at, event: 'refused', detail: { reason: x.refused } });
         } else if (x.route === 'local') {
           state = 'sent';
-          trace.push({ at, event: 'delivery-published', detail: { deliveryId: derivedUuid(`delivery|${exId}`) } });
+          trace.push({
+            at,
+            event: 'delivery-published',
+            detail: { deliveryId: derivedUuid(`delivery|${exId}`) },
+          });
         } else if (x.route === 'federation') {
           state = 'sent';
           trace.push({ at, event: 'federation-published', detail: { node: x.targetNode } });
@@ -182,17 +243,48 @@ export class ExchangesService {
           trace,
           payload: d,
         });
-        const row = inserted ? undefined : (await this.repo.findFor(m, { edxmlDocumentId: d.edxmlDocumentId, to: x.to, from: d.fromOrganizationCode }))[0];
-        answer.exchanges.push({ id: row?.id ?? exId, to: x.to, route: row?.route ?? x.route, state: row?.state ?? state });
+        const row = inserted
+          ? undefined
+          : (
+              await this.repo.findFor(m, {
+                edxmlDocumentId: d.edxmlDocumentId,
+                to: x.to,
+                from: d.fromOrganizationCode,
+              })
+            )[0];
+        answer.exchanges.push({
+          id: row?.id ?? exId,
+          to: x.to,
+          route: row?.route ?? x.route,
+          state: row?.state ?? state,
+        });
         if (!inserted) continue;
         const resource = { type: 'exchange', id: exId };
-        const details = { documentId: d.sourceDocumentId, edxmlDocumentId: d.edxmlDocumentId, from: d.fromOrganizationCode, to: x.to, route: x.route, origin };
+        const details = {
+          documentId: d.sourceDocumentId,
+          edxmlDocumentId: d.edxmlDocumentId,
+          from: d.fromOrganizationCode,
+          to: x.to,
+          route: x.route,
+          origin,
+        };
         await this.audit.record(m, { action: AuditActions.exchangeQueued, actor, resource, details });
         if (x.refused) {
-          await this.audit.record(m, { action: AuditActions.exchangeRefused, actor, resource, outcome: 'denied', details: { ...details, reason: x.refused } });
+          await this.audit.record(m, {
+            action: AuditActions.exchangeRefused,
+            actor,
+            resource,
+            outcome: 'denied',
+            details: { ...details, reason: x.refused },
+          });
           await this.emitState(m, d.sourceDocumentId, x.to, 'failed', x.refused, `${exId}:failed:0`);
         } else if (x.route === 'local') {
-          await this.outbox.add(m, { subject: Subjects.busDelivery(), type: 'bus.delivery', data: this.deliveryEvent(d, x.to, exId), id: derivedUuid(`delivery|${exId}`) });
+          await this.outbox.add(m, {
+            subject: Subjects.busDelivery(),
+            type: 'bus.delivery',
+            data: this.deliveryEvent(d, x.to, exId),
+            id: derivedUuid(`delivery|${exId}`),
+          });
           await this.audit.record(m, { action: AuditActions.exchangeSent, actor, resource, details });
           await this.emitState(m, d.sourceDocumentId, x.to, 'sent', undefined, `${exId}:sent:0`);
         } else if (x.route === 'national-axis') {
@@ -233,16 +325,34 @@ export class ExchangesService {
 
   /** The signed edXML package of a document for some recipients. */
   async signedPackage(d: RoutedDocument, to: string[]): Promise<string> {
-    const pkg: EdxmlPackage = await toPackage(d, to, this.config.NATIONAL_AXIS_SYSTEM_ID ?? d.fromOrganizationCode, (a) => this.store.get(a.storageKey || a.sha256));
+    const pkg: EdxmlPackage = await toPackage(
+      d,
+      to,
+      this.config.NATIONAL_AXIS_SYSTEM_ID ?? d.fromOrganizationCode,
+      (a) => this.store.get(a.storageKey || a.sha256),
+    );
     return signPackage(buildPackage(pkg), this.node.credentials);
   }
 
-  async emitState(m: EntityManager, documentId: string, to: string, state: ExchangeStateEvent['state'], error: string | undefined, seed: string): Promise<void> {
+  async emitState(
+    m: EntityManager,
+    documentId: string,
+    to: string,
+    state: ExchangeStateEvent['state'],
+    error: string | undefined,
+    seed: string,
+  ): Promise<void> {
     await this.outbox.add(m, {
       subject: Subjects.busExchangeState(),
       type: 'bus.exchange-state',
       id: derivedUuid(`state|${seed}`),
-      data: { documentId, organizationCode: to, state, ...(error ? { error } : {}), at: new Date().toISOString() },
+      data: {
+        documentId,
+        organizationCode: to,
+        state,
+        ...(error ? { error } : {}),
+        at: new Date().toISOString(),
+      },
     });
   }
 
@@ -257,29 +367,60 @@ export class ExchangesService {
     origin: Exclude<Origin, 'documents'>,
     opts: { actor?: Actor; signature?: SignatureCheck; sourceDocumentId?: string; onlyLocal?: boolean } = {},
   ): Promise<{ duplicate: boolean; answer: ReceiveAnswer }> {
-    const previous = await this.repo.receivedAnswer(this.repo.dataSource.manager, pkg.from.organId, pkg.documentId, pkg.businessDocType);
+    const previous = await this.repo.receivedAnswer(
+      this.repo.dataSource.manager,
+      pkg.from.organId,
+      pkg.documentId,
+      pkg.businessDocType,
+    );
     if (previous) return { duplicate: true, answer: previous as ReceiveAnswer };
     const d = await fromPackage(pkg, opts.sourceDocumentId, (b) => this.store.put(b));
     const answer = await this.route(d, origin, opts.actor, undefined, opts.onlyLocal);
     // Record after routing: exchanges are idempotent by their deterministic ids, so a crash in between only
     // re-routes to the same rows.
     const stored = await this.repo.dataSource.transaction(async (m) => {
-      const fresh = await this.repo.claimReceived(m, pkg.from.organId, pkg.documentId, pkg.businessDocType, origin, answer);
+      const fresh = await this.repo.claimReceived(
+        m,
+        pkg.from.organId,
+        pkg.documentId,
+        pkg.businessDocType,
+        origin,
+        answer,
+      );
       if (fresh) {
         await this.audit.record(m, {
           action: AuditActions.edxmlReceived,
           actor: opts.actor,
           resource: { type: 'edxml', id: pkg.documentId },
-          details: { origin, from: pkg.from.organId, to: pkg.to.map((t) => t.organId), signature: opts.signature },
+          details: {
+            origin,
+            from: pkg.from.organId,
+            to: pkg.to.map((t) => t.organId),
+            signature: opts.signature,
+          },
         });
         for (const e of answer.exchanges) {
-          await this.repo.update(m, e.id, {}, { at: new Date().toISOString(), event: 'received', detail: { origin, signature: opts.signature } });
+          await this.repo.update(
+            m,
+            e.id,
+            {},
+            {
+              at: new Date().toISOString(),
+              event: 'received',
+              detail: { origin, signature: opts.signature },
+            },
+          );
         }
       }
       return fresh;
     });
     if (!stored) {
-      const first = await this.repo.receivedAnswer(this.repo.dataSource.manager, pkg.from.organId, pkg.documentId, pkg.businessDocType);
+      const first = await this.repo.receivedAnswer(
+        this.repo.dataSource.manager,
+        pkg.from.organId,
+        pkg.documentId,
+        pkg.businessDocType,
+      );
       return { duplicate: true, answer: (first as ReceiveAnswer) ?? answer };
     }
     return { duplicate: false, answer };
@@ -287,14 +428,24 @@ export class ExchangesService {
 
   async auditRejected(reason: string, detail: Record<string, unknown>, actor?: Actor): Promise<void> {
     await this.repo.dataSource.transaction((m) =>
-      this.audit.record(m, { action: AuditActions.edxmlRejected, actor, resource: { type: 'edxml', id: String(detail.documentId ?? 'unknown') }, outcome: 'denied', details: { reason, ...detail } }),
+      this.audit.record(m, {
+        action: AuditActions.edxmlRejected,
+        actor,
+        resource: { type: 'edxml', id: String(detail.documentId ?? 'unknown') },
+        outcome: 'denied',
+        details: { reason, ...detail },
+      }),
     );
   }
 
   // ---------------------------------------------------------------- statuses
 
   /** A receiver on this node answered (documents): the answer goes back to the sender's side. */
-  async onReceiverStatus(ev: DocumentStatusEvent, messageId: string, publishAxis: (status: EdxmlStatus, sender: string) => Promise<void>): Promise<void> {
+  async onReceiverStatus(
+    ev: DocumentStatusEvent,
+    messageId: string,
+    publishAxis: (status: EdxmlStatus, sender: string) => Promise<void>,
+  ): Promise<void> {
     const orgs = await this.directory.resolve([ev.fromOrganizationCode, ev.toOrganizationCode]);
     if (!this.served(orgs.get(ev.fromOrganizationCode))) return;
     const sender = orgs.get(ev.toOrganizationCode);
@@ -304,10 +455,10 @@ export class ExchangesService {
     }
     if (sender.sector === 'state') {
       // A redelivery of a status already applied must not reach the axis twice.
-      const done: unknown[] = await this.repo.dataSource.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [
-        CONSUMERS.status(this.nodeId),
-        messageId,
-      ]);
+      const done: unknown[] = await this.repo.dataSource.query(
+        'SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2',
+        [CONSUMERS.status(this.nodeId), messageId],
+      );
       if (done.length) return;
       if (!ev.edxmlDocumentId) {
         this.logger.warn(`status ${ev.statusId} to ${sender.code} has no edXML DocumentId; dropped`);
@@ -317,7 +468,12 @@ export class ExchangesService {
       // Sent before the transaction: a crash after the send repeats it, and the axis side applies a status once per code.
       await publishAxis(
         {
-          responseFor: { organId: ref.organId, code: `${ref.number}/${ref.notation}`, promulgationDate: ref.date, documentId: ev.edxmlDocumentId },
+          responseFor: {
+            organId: ref.organId,
+            code: `${ref.number}/${ref.notation}`,
+            promulgationDate: ref.date,
+            documentId: ev.edxmlDocumentId,
+          },
           from: { organId: ev.fromOrganizationCode },
           statusCode: ev.statusCode,
           description: ev.reason,
@@ -331,9 +487,18 @@ export class ExchangesService {
       await this.markAnswered(m, ev, 'local');
       if (sender.sector === 'state') return;
       if (sender.nodeId === this.nodeId) {
-        await this.outbox.add(m, { subject: Subjects.busStatus(), type: 'bus.status', data: ev, id: derivedUuid(`bus-status|${ev.statusId}`) });
+        await this.outbox.add(m, {
+          subject: Subjects.busStatus(),
+          type: 'bus.status',
+          data: ev,
+          id: derivedUuid(`bus-status|${ev.statusId}`),
+        });
       } else {
-        await this.link.send(m, derivedUuid(`federation-status|${ev.statusId}`), await this.link.message(sender.nodeId, { kind: 'status', status: ev }));
+        await this.link.send(
+          m,
+          derivedUuid(`federation-status|${ev.statusId}`),
+          await this.link.message(sender.nodeId, { kind: 'status', status: ev }),
+        );
       }
     });
   }
@@ -343,8 +508,17 @@ export class ExchangesService {
     return this.repo.dataSource.transaction(async (m) => {
       if (!(await this.processed.claim(m, consumer, messageId))) return false;
       const ex = await this.markAnswered(m, ev);
-      const data: DocumentStatusEvent = { ...ev, sourceDocumentId: ex?.document_id ?? ev.sourceDocumentId, toOrganizationCode: ex?.from_code ?? ev.toOrganizationCode };
-      await this.outbox.add(m, { subject: Subjects.busStatus(), type: 'bus.status', data, id: derivedUuid(`bus-status|${ev.statusId}`) });
+      const data: DocumentStatusEvent = {
+        ...ev,
+        sourceDocumentId: ex?.document_id ?? ev.sourceDocumentId,
+        toOrganizationCode: ex?.from_code ?? ev.toOrganizationCode,
+      };
+      await this.outbox.add(m, {
+        subject: Subjects.busStatus(),
+        type: 'bus.status',
+        data,
+        id: derivedUuid(`bus-status|${ev.statusId}`),
+      });
       return true;
     });
   }
@@ -364,18 +538,33 @@ export class ExchangesService {
   }
 
   /** The first receiver answer marks the exchange `delivered`. */
-  private async markAnswered(m: EntityManager, ev: DocumentStatusEvent, route?: Route): Promise<ExchangeRow | undefined> {
+  private async markAnswered(
+    m: EntityManager,
+    ev: DocumentStatusEvent,
+    route?: Route,
+  ): Promise<ExchangeRow | undefined> {
     const rows = await this.repo.findFor(m, {
       to: ev.fromOrganizationCode,
-      ...(ev.sourceDocumentId && route === 'local' ? { documentId: ev.sourceDocumentId } : { edxmlDocumentId: ev.edxmlDocumentId ?? '' }),
+      ...(ev.sourceDocumentId && route === 'local'
+        ? { documentId: ev.sourceDocumentId }
+        : { edxmlDocumentId: ev.edxmlDocumentId ?? '' }),
     });
     const ex = rows.find((r) => r.from_code === ev.toOrganizationCode) ?? rows[0];
     if (!ex) return undefined;
     const at = new Date().toISOString();
     if (['queued', 'sending', 'sent', 'failed'].includes(ex.state)) {
-      await this.repo.update(m, ex.id, { state: 'delivered', nextAttemptAt: null }, { at, event: 'delivered', detail: { statusCode: ev.statusCode } });
+      await this.repo.update(
+        m,
+        ex.id,
+        { state: 'delivered', nextAttemptAt: null },
+        { at, event: 'delivered', detail: { statusCode: ev.statusCode } },
+      );
       await this.emitState(m, ex.document_id, ex.to_code, 'delivered', undefined, `${ex.id}:delivered`);
-      await this.audit.record(m, { action: AuditActions.exchangeDelivered, resource: { type: 'exchange', id: ex.id }, details: { statusCode: ev.statusCode, to: ex.to_code } });
+      await this.audit.record(m, {
+        action: AuditActions.exchangeDelivered,
+        resource: { type: 'exchange', id: ex.id },
+        details: { statusCode: ev.statusCode, to: ex.to_code },
+      });
     } else {
       await this.repo.update(m, ex.id, {}, { at, event: 'status', detail: { statusCode: ev.statusCode } });
     }
@@ -384,12 +573,22 @@ export class ExchangesService {
 
   // ---------------------------------------------------------------- operator
 
-  async list(q: { state?: string; documentId?: string; organizationCode?: string; limit?: number; cursor?: string }) {
+  async list(q: {
+    state?: string;
+    documentId?: string;
+    organizationCode?: string;
+    limit?: number;
+    cursor?: string;
+  }) {
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const rows = await this.repo.list(this.repo.dataSource.manager, { ...q, limit });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map(exchangeView), nextCursor: rows.length > limit && last ? `${new Date(last.created_at).toISOString()}|${last.id}` : null };
+    return {
+      items: page.map(exchangeView),
+      nextCursor:
+        rows.length > limit && last ? `${new Date(last.created_at).toISOString()}|${last.id}` : null,
+    };
   }
 
   async get(id: string) {
@@ -410,14 +609,34 @@ export class ExchangesService {
       const expiresAt = new Date(Date.now() + this.config.EXCHANGE_TTL_MS);
       if (row.route === 'local') {
         // Local delivery is re-published; documents applies a deliveryId once.
-        await this.outbox.add(m, { subject: Subjects.busDelivery(), type: 'bus.delivery', data: this.deliveryEvent(row.payload, row.to_code, row.id), id: derivedUuid(`delivery|${row.id}|retry|${at}`) });
-        await this.repo.update(m, row.id, { state: 'sent', lastError: null, expiresAt }, { at, event: 'retried', detail: { by: actor?.sub } });
+        await this.outbox.add(m, {
+          subject: Subjects.busDelivery(),
+          type: 'bus.delivery',
+          data: this.deliveryEvent(row.payload, row.to_code, row.id),
+          id: derivedUuid(`delivery|${row.id}|retry|${at}`),
+        });
+        await this.repo.update(
+          m,
+          row.id,
+          { state: 'sent', lastError: null, expiresAt },
+          { at, event: 'retried', detail: { by: actor?.sub } },
+        );
         await this.emitState(m, row.document_id, row.to_code, 'sent', undefined, `${row.id}:retry:${at}`);
       } else {
-        await this.repo.update(m, row.id, { state: 'queued', attempts: 0, lastError: null, nextAttemptAt: new Date(), expiresAt }, { at, event: 'retried', detail: { by: actor?.sub } });
+        await this.repo.update(
+          m,
+          row.id,
+          { state: 'queued', attempts: 0, lastError: null, nextAttemptAt: new Date(), expiresAt },
+          { at, event: 'retried', detail: { by: actor?.sub } },
+        );
         await this.emitState(m, row.document_id, row.to_code, 'queued', undefined, `${row.id}:retry:${at}`);
       }
-      await this.audit.record(m, { action: AuditActions.exchangeRetried, actor, resource: { type: 'exchange', id: row.id }, details: { previousState: row.state, route: row.route } });
+      await this.audit.record(m, {
+        action: AuditActions.exchangeRetried,
+        actor,
+        resource: { type: 'exchange', id: row.id },
+        details: { previousState: row.state, route: row.route },
+      });
       return exchangeView((await this.repo.findById(m, row.id))!);
     });
   }

@@ -36,7 +36,8 @@ export class BusObjectStore {
     const data = await os.getBlob(key);
     if (!data) throw new Error(`object ${key} is not in the object store`);
     const buf = Buffer.from(data);
-    if (createHash('sha256').update(buf).digest('hex') !== key) throw new Error(`object ${key} does not match its hash`);
+    if (createHash('sha256').update(buf).digest('hex') !== key)
+      throw new Error(`object ${key} does not match its hash`);
     return buf;
   }
 }

@@ -1,5 +1,10 @@
 import { derivedUuid } from '@lienthong/common';
-import { STATUS_CODES, type AttachmentRef, type DocumentSendRequestedEvent, type Urgency } from '@lienthong/contracts';
+import {
+  STATUS_CODES,
+  type AttachmentRef,
+  type DocumentSendRequestedEvent,
+  type Urgency,
+} from '@lienthong/contracts';
 import { formatDocumentId, type EdxmlPackage, type Priority } from '../edxml';
 
 /** What the bus routes, whatever its origin (documents, inbound API, national axis, another node). */
@@ -30,7 +35,12 @@ const PRIORITY_TO_URGENCY: Urgency[] = ['normal', 'urgent', 'very-urgent', 'flas
 export function fromSendRequested(ev: DocumentSendRequestedEvent): RoutedDocument {
   return {
     sourceDocumentId: ev.documentId,
-    edxmlDocumentId: formatDocumentId(ev.fromOrganizationCode, ev.document.promulgationDate, ev.document.number, ev.document.notation),
+    edxmlDocumentId: formatDocumentId(
+      ev.fromOrganizationCode,
+      ev.document.promulgationDate,
+      ev.document.number,
+      ev.document.notation,
+    ),
     fromOrganizationCode: ev.fromOrganizationCode,
     recipients: ev.recipients,
     businessType: ev.businessType,
@@ -49,7 +59,12 @@ export async function toPackage(
 ): Promise<EdxmlPackage> {
   const attachments = [];
   for (const [i, a] of d.attachments.entries()) {
-    attachments.push({ contentId: `cid:${i + 1}`, name: a.name, contentType: a.contentType, content: await bytesOf(a) });
+    attachments.push({
+      contentId: `cid:${i + 1}`,
+      name: a.name,
+      contentType: a.contentType,
+      content: await bytesOf(a),
+    });
   }
   const doc = d.document;
   return {
@@ -64,13 +79,20 @@ export async function toPackage(
     typeName: doc.typeName,
     subject: doc.subject,
     content: doc.content,
-    signer: { competence: doc.signer.competence, position: doc.signer.position, fullName: doc.signer.fullName },
+    signer: {
+      competence: doc.signer.competence,
+      position: doc.signer.position,
+      fullName: doc.signer.fullName,
+    },
     dueDate: doc.dueDate ?? undefined,
     priority: URGENCY_TO_PRIORITY[doc.urgency] ?? 0,
     steeringType: doc.steering ? 1 : 0,
     toPlaces: [],
     responseFor: [],
-    traces: [...(d.traces ?? []), { organId: nodeOrganId, timestamp: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString() }],
+    traces: [
+      ...(d.traces ?? []),
+      { organId: nodeOrganId, timestamp: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString() },
+    ],
     businessDocType: d.businessType,
     businessDocReason: d.reason,
     paper: 0,
@@ -112,7 +134,11 @@ export async function fromPackage(
       content: p.content,
       promulgationPlace: p.promulgationPlace,
       promulgationDate: p.promulgationDate,
-      signer: { competence: p.signer.competence, position: p.signer.position ?? '', fullName: p.signer.fullName ?? '' },
+      signer: {
+        competence: p.signer.competence,
+        position: p.signer.position ?? '',
+        fullName: p.signer.fullName ?? '',
+      },
       // edXML has no secrecy field: only non-classified documents are exchanged electronically.
       secrecy: 'none',
       urgency: PRIORITY_TO_URGENCY[p.priority] ?? 'normal',
@@ -124,4 +150,6 @@ export async function fromPackage(
   };
 }
 
-export const STATUS_NAMES = Object.fromEntries(Object.entries(STATUS_CODES).map(([k, v]) => [v, k])) as Record<string, keyof typeof STATUS_CODES>;
+export const STATUS_NAMES = Object.fromEntries(
+  Object.entries(STATUS_CODES).map(([k, v]) => [v, k]),
+) as Record<string, keyof typeof STATUS_CODES>;

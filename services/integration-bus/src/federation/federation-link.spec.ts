@@ -48,20 +48,45 @@ describe('FederationLink: node-signed messages', () => {
   });
 
   it('a message from a trusted node opens with its package intact', async () => {
-    const ev = await atCentral.message('p01', { kind: 'package', sourceDocumentId: 'd1' }, { bytes: pkg, transferId: '5d0c7f4e-8d33-4c53-9a57-7a4b4a3b9c11' });
-    expect(ev).toMatchObject({ fromNodeId: 'central', toNodeId: 'p01', packageBase64: pkg.toString('base64') });
+    const ev = await atCentral.message(
+      'p01',
+      { kind: 'package', sourceDocumentId: 'd1' },
+      { bytes: pkg, transferId: '5d0c7f4e-8d33-4c53-9a57-7a4b4a3b9c11' },
+    );
+    expect(ev).toMatchObject({
+      fromNodeId: 'central',
+      toNodeId: 'p01',
+      packageBase64: pkg.toString('base64'),
+    });
     const opened = await atP01.open(ev);
     expect(opened.packageBytes?.equals(pkg)).toBe(true);
     expect(opened.signer).toContain('lienthong-bus-central');
   });
 
   it('refuses tampering, strangers, impersonation, misaddressing and expired certificates', async () => {
-    const ev = await atCentral.message('p01', { kind: 'status', status: { statusId: 's', fromOrganizationCode: 'A', toOrganizationCode: 'B', status: 'accepted', statusCode: '03', at: '2026-11-29T00:00:00Z' } });
+    const ev = await atCentral.message('p01', {
+      kind: 'status',
+      status: {
+        statusId: 's',
+        fromOrganizationCode: 'A',
+        toOrganizationCode: 'B',
+        status: 'accepted',
+        statusCode: '03',
+        at: '2026-11-29T00:00:00Z',
+      },
+    });
     expect(await refusal(atP01.open(ev))).toBe('accepted');
-    expect(await refusal(atP01.open({ ...ev, status: { ...ev.status!, statusCode: '06' } }))).toBe('SIGNATURE_INVALID');
+    expect(await refusal(atP01.open({ ...ev, status: { ...ev.status!, statusCode: '06' } }))).toBe(
+      'SIGNATURE_INVALID',
+    );
     expect(await refusal(atP01.open({ ...ev, proof: undefined }))).toBe('SIGNATURE_MISSING');
-    expect(await refusal(atP01.open({ ...ev, proof: { ...ev.proof!, certificate: 'bm90IGEgY2VydA==' } }))).toBe('SIGNATURE_INVALID');
-    const fromStranger = await link('central', stranger, []).message('p01', { kind: 'status', status: ev.status });
+    expect(
+      await refusal(atP01.open({ ...ev, proof: { ...ev.proof!, certificate: 'bm90IGEgY2VydA==' } })),
+    ).toBe('SIGNATURE_INVALID');
+    const fromStranger = await link('central', stranger, []).message('p01', {
+      kind: 'status',
+      status: ev.status,
+    });
     expect(await refusal(atP01.open(fromStranger))).toBe('SIGNATURE_UNTRUSTED');
     // p01's own (trusted) certificate used to pose as the central node.
     const posing = await link('central', p01, []).message('p01', { kind: 'status', status: ev.status });

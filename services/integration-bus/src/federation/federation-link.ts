@@ -20,7 +20,10 @@ export class FederationRefusal extends Error {
   }
 }
 
-export type FederationBody = Omit<NodeInboundEvent, 'fromNodeId' | 'toNodeId' | 'proof' | 'packageBase64' | 'transfer'>;
+export type FederationBody = Omit<
+  NodeInboundEvent,
+  'fromNodeId' | 'toNodeId' | 'proof' | 'packageBase64' | 'transfer'
+>;
 
 export interface OpenedMessage {
   /** The node certificate's subject, as authenticated. */
@@ -30,7 +33,10 @@ export interface OpenedMessage {
 
 /** A certificate names its node: CN `lienthong-bus-<NODE_ID>` (or the bare NODE_ID). */
 export function nodeIdOfCertificate(cert: X509Certificate): string | undefined {
-  const cn = cert.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3);
+  const cn = cert.subject
+    .split('\n')
+    .find((l) => l.startsWith('CN='))
+    ?.slice(3);
   return cn?.replace(/^lienthong-bus-/, '');
 }
 
@@ -60,7 +66,9 @@ export class FederationLink implements OnApplicationBootstrap {
     private readonly node: EdxmlNodeService,
     private readonly config: IntegrationBusConfig,
   ) {
-    this.trustedFingerprints = new Set(node.trusted.map((p) => createHash('sha256').update(new X509Certificate(p).raw).digest('hex')));
+    this.trustedFingerprints = new Set(
+      node.trusted.map((p) => createHash('sha256').update(new X509Certificate(p).raw).digest('hex')),
+    );
     this.certificateBase64 = new X509Certificate(node.credentials.certPem).raw.toString('base64');
   }
 
@@ -69,7 +77,12 @@ export class FederationLink implements OnApplicationBootstrap {
   }
 
   outStream(): StreamDefinition {
-    return { name: streamName('FEDOUT'), subjects: [Subjects.federationAll()], duplicateWindowMs: HOUR, maxAgeMs: this.config.FEDERATION_RETENTION_MS };
+    return {
+      name: streamName('FEDOUT'),
+      subjects: [Subjects.federationAll()],
+      duplicateWindowMs: HOUR,
+      maxAgeMs: this.config.FEDERATION_RETENTION_MS,
+    };
   }
 
   get inboundStream(): string {
@@ -108,8 +121,16 @@ export class FederationLink implements OnApplicationBootstrap {
 
   private async ensureInbound(): Promise<void> {
     const sources = this.sources();
-    const changed = await this.js.ensureSourcedStream({ name: this.inboundStream, sources, maxAgeMs: this.config.FEDERATION_RETENTION_MS, duplicateWindowMs: HOUR });
-    if (changed) this.logger.log(`federation inbound ${this.inboundStream} sources: ${sources.map((s) => s.external?.api ?? 'local').join(', ')}`);
+    const changed = await this.js.ensureSourcedStream({
+      name: this.inboundStream,
+      sources,
+      maxAgeMs: this.config.FEDERATION_RETENTION_MS,
+      duplicateWindowMs: HOUR,
+    });
+    if (changed)
+      this.logger.log(
+        `federation inbound ${this.inboundStream} sources: ${sources.map((s) => s.external?.api ?? 'local').join(', ')}`,
+      );
   }
 
   /**
@@ -117,7 +138,11 @@ export class FederationLink implements OnApplicationBootstrap {
    * raw parts (idempotent: their msg ids derive from `transferId`), before the caller's transaction adds the
    * message itself to the outbox; the parts therefore precede it in the stream.
    */
-  async message(toNodeId: string, body: FederationBody, pkg?: { bytes: Buffer; transferId: string }): Promise<NodeInboundEvent> {
+  async message(
+    toNodeId: string,
+    body: FederationBody,
+    pkg?: { bytes: Buffer; transferId: string },
+  ): Promise<NodeInboundEvent> {
     const ev: NodeInboundEvent = { ...body, fromNodeId: this.nodeId, toNodeId };
     if (pkg) {
       const partBytes = this.config.FEDERATION_PART_BYTES;
@@ -126,9 +151,16 @@ export class FederationLink implements OnApplicationBootstrap {
         const parts = Math.ceil(pkg.bytes.length / partBytes);
         for (let i = 0; i < parts; i++) {
           const chunk = pkg.bytes.subarray(i * partBytes, (i + 1) * partBytes);
-          await this.js.js.publish(Subjects.federationPart(toNodeId, pkg.transferId, i), chunk, { msgID: `${pkg.transferId}.${i}` });
+          await this.js.js.publish(Subjects.federationPart(toNodeId, pkg.transferId, i), chunk, {
+            msgID: `${pkg.transferId}.${i}`,
+          });
         }
-        ev.transfer = { id: pkg.transferId, parts, size: pkg.bytes.length, sha256: createHash('sha256').update(pkg.bytes).digest('hex') };
+        ev.transfer = {
+          id: pkg.transferId,
+          parts,
+          size: pkg.bytes.length,
+          sha256: createHash('sha256').update(pkg.bytes).digest('hex'),
+        };
       }
     }
     ev.proof = {
@@ -140,7 +172,12 @@ export class FederationLink implements OnApplicationBootstrap {
 
   /** Adds a message to the outbox (same transaction as the state change it reports). */
   async send(m: EntityManager, id: string, ev: NodeInboundEvent): Promise<void> {
-    await this.outbox.add(m, { subject: Subjects.federationOut(ev.toNodeId), type: 'bus.node-inbound', id, data: ev });
+    await this.outbox.add(m, {
+      subject: Subjects.federationOut(ev.toNodeId),
+      type: 'bus.node-inbound',
+      id,
+      data: ev,
+    });
   }
 
   /**
@@ -148,8 +185,13 @@ export class FederationLink implements OnApplicationBootstrap {
    * and reassembles its package. Throws FederationRefusal for messages to refuse; other errors are retried.
    */
   async open(ev: NodeInboundEvent): Promise<OpenedMessage> {
-    if (ev.toNodeId !== this.nodeId) throw new FederationRefusal('NODE_MISADDRESSED', `message for node ${ev.toNodeId} reached ${this.nodeId}`);
-    if (!ev.proof?.certificate || !ev.proof.signature) throw new FederationRefusal('SIGNATURE_MISSING', 'message has no node signature');
+    if (ev.toNodeId !== this.nodeId)
+      throw new FederationRefusal(
+        'NODE_MISADDRESSED',
+        `message for node ${ev.toNodeId} reached ${this.nodeId}`,
+      );
+    if (!ev.proof?.certificate || !ev.proof.signature)
+      throw new FederationRefusal('SIGNATURE_MISSING', 'message has no node signature');
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(Buffer.from(ev.proof.certificate, 'base64'));
@@ -157,9 +199,14 @@ export class FederationLink implements OnApplicationBootstrap {
       throw new FederationRefusal('SIGNATURE_INVALID', 'unreadable node certificate');
     }
     const fingerprint = createHash('sha256').update(cert.raw).digest('hex');
-    if (!this.trustedFingerprints.has(fingerprint)) throw new FederationRefusal('SIGNATURE_UNTRUSTED', `node certificate ${cert.subject.replace(/\n/g, ', ')} is not in the trust list`);
+    if (!this.trustedFingerprints.has(fingerprint))
+      throw new FederationRefusal(
+        'SIGNATURE_UNTRUSTED',
+        `node certificate ${cert.subject.replace(/\n/g, ', ')} is not in the trust list`,
+      );
     const now = Date.now();
-    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) throw new FederationRefusal('CERTIFICATE_EXPIRED', 'node certificate is not valid now');
+    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo))
+      throw new FederationRefusal('CERTIFICATE_EXPIRED', 'node certificate is not valid now');
     let ok = false;
     try {
       ok = verify('sha256', signedBytes(ev), cert.publicKey, Buffer.from(ev.proof.signature, 'base64'));
@@ -168,9 +215,14 @@ export class FederationLink implements OnApplicationBootstrap {
     }
     if (!ok) throw new FederationRefusal('SIGNATURE_INVALID', 'node signature does not verify');
     const named = nodeIdOfCertificate(cert);
-    if (named !== ev.fromNodeId) throw new FederationRefusal('NODE_MISMATCH', `certificate names node ${named ?? '?'}, message claims ${ev.fromNodeId}`);
+    if (named !== ev.fromNodeId)
+      throw new FederationRefusal(
+        'NODE_MISMATCH',
+        `certificate names node ${named ?? '?'}, message claims ${ev.fromNodeId}`,
+      );
     const signer = cert.subject.replace(/\n/g, ', ');
-    if (ev.packageBase64 !== undefined) return { signer, packageBytes: Buffer.from(ev.packageBase64, 'base64') };
+    if (ev.packageBase64 !== undefined)
+      return { signer, packageBytes: Buffer.from(ev.packageBase64, 'base64') };
     if (ev.transfer) return { signer, packageBytes: await this.reassemble(ev.transfer) };
     return { signer };
   }
@@ -183,7 +235,9 @@ export class FederationLink implements OnApplicationBootstrap {
     const chunks: Buffer[] = [];
     for (let i = 0; i < t.parts; i++) {
       // A missing part is retried (the message is redelivered with back-off): parts precede their message.
-      const msg = await jsm.streams.getMessage(this.inboundStream, { last_by_subj: Subjects.federationPart(this.nodeId, t.id, i) });
+      const msg = await jsm.streams.getMessage(this.inboundStream, {
+        last_by_subj: Subjects.federationPart(this.nodeId, t.id, i),
+      });
       if (!msg) throw new Error(`part ${i} of transfer ${t.id} has not arrived`);
       chunks.push(Buffer.from(msg.data));
     }
@@ -199,7 +253,9 @@ export class FederationLink implements OnApplicationBootstrap {
     if (!ev.transfer) return;
     try {
       const jsm = await this.js.manager();
-      await jsm.streams.purge(this.inboundStream, { filter: Subjects.federationParts(this.nodeId, ev.transfer.id) });
+      await jsm.streams.purge(this.inboundStream, {
+        filter: Subjects.federationParts(this.nodeId, ev.transfer.id),
+      });
     } catch (e) {
       this.logger.warn(`could not purge the parts of transfer ${ev.transfer.id}: ${(e as Error).message}`);
     }

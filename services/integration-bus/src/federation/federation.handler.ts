@@ -1,6 +1,18 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { JetStreamService, OutboxService, PoisonMessageError, ProcessedMessages, settleAll } from '@lienthong/common';
-import { Streams, Subjects, type NodeInboundEvent, type SignedCheckpointMessage, type WitnessCosignedEvent } from '@lienthong/contracts';
+import {
+  JetStreamService,
+  OutboxService,
+  PoisonMessageError,
+  ProcessedMessages,
+  settleAll,
+} from '@lienthong/common';
+import {
+  Streams,
+  Subjects,
+  type NodeInboundEvent,
+  type SignedCheckpointMessage,
+  type WitnessCosignedEvent,
+} from '@lienthong/contracts';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
 import { EdxmlError, parsePackage, verifyPackage } from '../edxml';
@@ -48,7 +60,14 @@ export class FederationHandler implements OnApplicationBootstrap {
     const backoffMs = [1000, 5000, 15000, 60000];
     await this.link.ready();
     await this.js.consume<NodeInboundEvent>(
-      { stream: this.link.inboundStream, durable: FEDERATION_CONSUMERS.inbound(this.nodeId), filterSubject: Subjects.federationOut(this.nodeId), maxDeliver: 200, backoffMs, batchSize: 16 },
+      {
+        stream: this.link.inboundStream,
+        durable: FEDERATION_CONSUMERS.inbound(this.nodeId),
+        filterSubject: Subjects.federationOut(this.nodeId),
+        maxDeliver: 200,
+        backoffMs,
+        batchSize: 16,
+      },
       // Packages are independent (own rows and claims), so those of a batch are applied concurrently — a
       // backlog after a link outage drains several times faster. Everything else keeps stream order: a node's
       // checkpoints must reach the witness in the order they were signed. A failed batch is retried one
@@ -58,20 +77,31 @@ export class FederationHandler implements OnApplicationBootstrap {
         await settleAll([
           ...batch.filter(isPackage).map((m) => this.onMessage(m.envelope.data, m.envelope.id)),
           (async () => {
-            for (const m of batch.filter((x) => !isPackage(x))) await this.onMessage(m.envelope.data, m.envelope.id);
+            for (const m of batch.filter((x) => !isPackage(x)))
+              await this.onMessage(m.envelope.data, m.envelope.id);
           })(),
         ]);
       },
     );
     await this.js.ensureStream(Streams.witness());
     await this.js.consume<SignedCheckpointMessage>(
-      { stream: Streams.witness().name, durable: FEDERATION_CONSUMERS.witnessOut(this.nodeId), filterSubject: Subjects.witnessCheckpointSigned(), backoffMs },
+      {
+        stream: Streams.witness().name,
+        durable: FEDERATION_CONSUMERS.witnessOut(this.nodeId),
+        filterSubject: Subjects.witnessCheckpointSigned(),
+        backoffMs,
+      },
       async (batch) => {
         for (const m of batch) await this.forwardCheckpoint(m.envelope.data, m.envelope.id);
       },
     );
     await this.js.consume<WitnessCosignedEvent>(
-      { stream: Streams.witness().name, durable: FEDERATION_CONSUMERS.witnessBack(this.nodeId), filterSubject: Subjects.witnessCosigned(), backoffMs },
+      {
+        stream: Streams.witness().name,
+        durable: FEDERATION_CONSUMERS.witnessBack(this.nodeId),
+        filterSubject: Subjects.witnessCosigned(),
+        backoffMs,
+      },
       async (batch) => {
         for (const m of batch) await this.returnCosignature(m.envelope.data, m.envelope.id);
       },
@@ -80,7 +110,8 @@ export class FederationHandler implements OnApplicationBootstrap {
 
   /** One message from another node; refusals are audited and acknowledged, other failures retried. */
   async onMessage(ev: NodeInboundEvent, messageId: string): Promise<void> {
-    if (!ev || typeof ev !== 'object' || typeof ev.kind !== 'string') throw new PoisonMessageError('federation message without a kind');
+    if (!ev || typeof ev !== 'object' || typeof ev.kind !== 'string')
+      throw new PoisonMessageError('federation message without a kind');
     try {
       const opened = await this.link.open(ev);
       switch (ev.kind) {
@@ -122,7 +153,10 @@ export class FederationHandler implements OnApplicationBootstrap {
   private async assertServedBy(code: string, node: string): Promise<void> {
     const o = await this.directory.get(code);
     if (!o || o.nodeId !== node) {
-      throw new FederationRefusal('ORGANIZATION_NOT_SERVED_BY_NODE', `organization ${code} is not served by node ${node}`);
+      throw new FederationRefusal(
+        'ORGANIZATION_NOT_SERVED_BY_NODE',
+        `organization ${code} is not served by node ${node}`,
+      );
     }
   }
 
@@ -131,8 +165,15 @@ export class FederationHandler implements OnApplicationBootstrap {
     const xml = bytes.toString('utf8');
     const signature = verifyPackage(xml, this.node.trusted, this.node.limits.maxBytes);
     if (!signature.present || !signature.valid || !signature.trusted) {
-      const reason = !signature.present ? 'SIGNATURE_MISSING' : !signature.valid ? 'SIGNATURE_INVALID' : 'SIGNATURE_UNTRUSTED';
-      throw new FederationRefusal(reason, `edXML signature: ${signature.problem ?? reason} (${signature.signer ?? 'no signer'})`);
+      const reason = !signature.present
+        ? 'SIGNATURE_MISSING'
+        : !signature.valid
+          ? 'SIGNATURE_INVALID'
+          : 'SIGNATURE_UNTRUSTED';
+      throw new FederationRefusal(
+        reason,
+        `edXML signature: ${signature.problem ?? reason} (${signature.signer ?? 'no signer'})`,
+      );
     }
     const { package: pkg } = parsePackage(bytes, this.node.limits);
     await this.assertServedBy(pkg.from.organId, ev.fromNodeId);
@@ -153,24 +194,37 @@ export class FederationHandler implements OnApplicationBootstrap {
 
   /** On the witness: the checkpoint goes to the local audit service, with the authenticated node id. */
   private async submitCheckpoint(ev: NodeInboundEvent, messageId: string): Promise<void> {
-    if (this.witnessNode) throw new FederationRefusal('NOT_A_WITNESS', `node ${this.nodeId} does not witness checkpoints`);
-    if (!ev.checkpoint) throw new FederationRefusal('CHECKPOINT_MISSING', 'checkpoint message without a checkpoint');
+    if (this.witnessNode)
+      throw new FederationRefusal('NOT_A_WITNESS', `node ${this.nodeId} does not witness checkpoints`);
+    if (!ev.checkpoint)
+      throw new FederationRefusal('CHECKPOINT_MISSING', 'checkpoint message without a checkpoint');
     const data = { ...ev.checkpoint, nodeId: ev.fromNodeId };
     await this.exchanges.repo.dataSource.transaction(async (m) => {
       if (!(await this.processed.claim(m, FEDERATION_CONSUMERS.inbound(this.nodeId), messageId))) return;
-      await this.outbox.add(m, { subject: Subjects.witnessSubmitted(), type: 'witness.submitted', id: derivedUuid(`witness-submitted|${messageId}`), data });
+      await this.outbox.add(m, {
+        subject: Subjects.witnessSubmitted(),
+        type: 'witness.submitted',
+        id: derivedUuid(`witness-submitted|${messageId}`),
+        data,
+      });
     });
   }
 
   /** On a node: the witness's answer about one of our checkpoints goes to the local audit service. */
   private async applyCosignature(ev: NodeInboundEvent, messageId: string): Promise<void> {
-    if (!ev.cosigned) throw new FederationRefusal('COSIGNATURE_MISSING', 'cosigned message without a cosignature');
+    if (!ev.cosigned)
+      throw new FederationRefusal('COSIGNATURE_MISSING', 'cosigned message without a cosignature');
     if (ev.fromNodeId !== this.witnessNode || ev.cosigned.nodeId !== this.nodeId) {
       throw new FederationRefusal('NOT_OUR_WITNESS', `node ${ev.fromNodeId} is not this node's witness`);
     }
     await this.exchanges.repo.dataSource.transaction(async (m) => {
       if (!(await this.processed.claim(m, FEDERATION_CONSUMERS.inbound(this.nodeId), messageId))) return;
-      await this.outbox.add(m, { subject: Subjects.witnessCosigned(), type: 'witness.cosigned', id: derivedUuid(`witness-cosigned|${messageId}`), data: ev.cosigned! });
+      await this.outbox.add(m, {
+        subject: Subjects.witnessCosigned(),
+        type: 'witness.cosigned',
+        id: derivedUuid(`witness-cosigned|${messageId}`),
+        data: ev.cosigned!,
+      });
     });
   }
 

@@ -26,9 +26,13 @@ export class Exchanges1764000000000 implements MigrationInterface {
         updated_at         timestamptz NOT NULL DEFAULT now()
       )`);
     // Duplicate detection: one exchange per sender + DocumentId + recipient.
-    await q.query('CREATE UNIQUE INDEX exchanges_sender_document_recipient ON exchanges (from_code, edxml_document_id, to_code, business_type)');
+    await q.query(
+      'CREATE UNIQUE INDEX exchanges_sender_document_recipient ON exchanges (from_code, edxml_document_id, to_code, business_type)',
+    );
     await q.query('CREATE INDEX exchanges_document ON exchanges (document_id)');
-    await q.query(`CREATE INDEX exchanges_due ON exchanges (next_attempt_at) WHERE state IN ('queued','sending')`);
+    await q.query(
+      `CREATE INDEX exchanges_due ON exchanges (next_attempt_at) WHERE state IN ('queued','sending')`,
+    );
     await q.query('CREATE INDEX exchanges_state ON exchanges (state, created_at)');
     // Packages received from outside (API, national axis, federation): sender + DocumentId applied once.
     await q.query(`

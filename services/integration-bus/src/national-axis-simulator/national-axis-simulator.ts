@@ -30,7 +30,13 @@ export interface SimulatorOptions {
   maxBodyBytes?: number;
 }
 
-const OPERATIONS: AxisOperation[] = ['sendEdoc', 'getReceivedEdocList', 'getEdoc', 'updateStatus', 'getAgenciesList'];
+const OPERATIONS: AxisOperation[] = [
+  'sendEdoc',
+  'getReceivedEdocList',
+  'getEdoc',
+  'updateStatus',
+  'getAgenciesList',
+];
 
 export class NationalAxisSimulator {
   readonly items = new Map<string, SimulatedItem>();
@@ -46,7 +52,9 @@ export class NationalAxisSimulator {
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((e) => this.json(res, 500, { status: 'FAIL', ErrorCode: 'INTERNAL', ErrorDesc: (e as Error).message }));
+      this.handle(req, res).catch((e) =>
+        this.json(res, 500, { status: 'FAIL', ErrorCode: 'INTERNAL', ErrorDesc: (e as Error).message }),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
     return this.url;
@@ -69,7 +77,12 @@ export class NationalAxisSimulator {
   }
 
   /** Queues an incoming edoc or status for `to` as if another system had sent it. */
-  inject(item: { from: string; to: string[]; messageType: 'edoc' | 'status'; content: Buffer }): SimulatedItem {
+  inject(item: {
+    from: string;
+    to: string[];
+    messageType: 'edoc' | 'status';
+    content: Buffer;
+  }): SimulatedItem {
     const stored: SimulatedItem = {
       docId: randomUUID(),
       serviceType: 'eDoc',
@@ -93,11 +106,14 @@ export class NationalAxisSimulator {
     const url = new URL(req.url ?? '/', 'http://sim');
     const path = url.pathname.replace(/\/+$/, '');
     if (path.startsWith('/_sim/')) return this.hook(path, url, req, res);
-    if (req.method !== 'POST') return this.json(res, 405, { status: 'FAIL', ErrorCode: 'METHOD', ErrorDesc: 'POST only' });
+    if (req.method !== 'POST')
+      return this.json(res, 405, { status: 'FAIL', ErrorCode: 'METHOD', ErrorDesc: 'POST only' });
     const op = path.split('/').pop() as AxisOperation;
-    if (!OPERATIONS.includes(op)) return this.json(res, 404, { status: 'FAIL', ErrorCode: 'UNKNOWN_OPERATION', ErrorDesc: op });
+    if (!OPERATIONS.includes(op))
+      return this.json(res, 404, { status: 'FAIL', ErrorCode: 'UNKNOWN_OPERATION', ErrorDesc: op });
     const body = await readBody(req, this.maxBody);
-    if (this.down) return this.json(res, 503, { status: 'FAIL', ErrorCode: 'UNAVAILABLE', ErrorDesc: 'simulated outage' });
+    if (this.down)
+      return this.json(res, 503, { status: 'FAIL', ErrorCode: 'UNAVAILABLE', ErrorDesc: 'simulated outage' });
     const get = (n: string) => {
       const v = req.headers[n.toLowerCase()];
       return Array.isArray(v) ? v[0] : v;
@@ -111,14 +127,24 @@ export class NationalAxisSimulator {
     const p = check.params;
     switch (op) {
       case 'sendEdoc': {
-        if (p.servicetype !== 'eDoc' || !['edoc', 'status'].includes(p.messagetype)) return this.fail(res, 'BAD_PARAMETER', 'servicetype/messagetype');
+        if (p.servicetype !== 'eDoc' || !['edoc', 'status'].includes(p.messagetype))
+          return this.fail(res, 'BAD_PARAMETER', 'servicetype/messagetype');
         if (p.from !== me) return this.fail(res, 'FROM_MISMATCH', 'from must be the calling system');
-        const to = p.to.split(';').map((s) => s.trim()).filter(Boolean);
+        const to = p.to
+          .split(';')
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (to.length === 0) return this.fail(res, 'NO_RECIPIENT', 'to is empty');
         if (!body || body.length === 0) return this.fail(res, 'EMPTY_BODY', 'no package');
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers)) if (k.startsWith('xroadvnpt-') && typeof v === 'string') headers[k] = v;
-        const item = this.inject({ from: me, to, messageType: p.messagetype as 'edoc' | 'status', content: body });
+        for (const [k, v] of Object.entries(req.headers))
+          if (k.startsWith('xroadvnpt-') && typeof v === 'string') headers[k] = v;
+        const item = this.inject({
+          from: me,
+          to,
+          messageType: p.messagetype as 'edoc' | 'status',
+          content: body,
+        });
         item.headers = headers;
         return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', DocId: item.docId });
       }
@@ -139,18 +165,30 @@ export class NationalAxisSimulator {
       }
       case 'getEdoc': {
         const item = this.items.get(p.docid);
-        if (!item || (!item.to.includes(me) && item.from !== me)) return this.fail(res, 'NOT_FOUND', `docid ${p.docid}`);
-        return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', data: { content: item.content.toString('base64') } });
+        if (!item || (!item.to.includes(me) && item.from !== me))
+          return this.fail(res, 'NOT_FOUND', `docid ${p.docid}`);
+        return this.json(res, 200, {
+          status: 'OK',
+          ErrorCode: '0',
+          ErrorDesc: '',
+          data: { content: item.content.toString('base64') },
+        });
       }
       case 'updateStatus': {
         const item = this.items.get(p.docid);
         if (!item || !item.to.includes(me)) return this.fail(res, 'NOT_FOUND', `docid ${p.docid}`);
-        if (!['done', 'fail', 'processing'].includes(p.status)) return this.fail(res, 'BAD_PARAMETER', 'status');
+        if (!['done', 'fail', 'processing'].includes(p.status))
+          return this.fail(res, 'BAD_PARAMETER', 'status');
         item.acks[me] = p.status as 'done' | 'fail' | 'processing';
         return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '' });
       }
       case 'getAgenciesList':
-        return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', data: this.opts.agencies ?? [] });
+        return this.json(res, 200, {
+          status: 'OK',
+          ErrorCode: '0',
+          ErrorDesc: '',
+          data: this.opts.agencies ?? [],
+        });
     }
   }
 
@@ -167,12 +205,15 @@ export class NationalAxisSimulator {
         content?: string;
         contentBase64?: string;
       };
-      if (!body.from || !body.to || !(body.content || body.contentBase64)) return this.json(res, 400, { error: 'from, to and content are required' });
+      if (!body.from || !body.to || !(body.content || body.contentBase64))
+        return this.json(res, 400, { error: 'from, to and content are required' });
       const item = this.inject({
         from: body.from,
         to: Array.isArray(body.to) ? body.to : [body.to],
         messageType: body.messageType === 'status' ? 'status' : 'edoc',
-        content: body.contentBase64 ? Buffer.from(body.contentBase64, 'base64') : Buffer.from(body.content!, 'utf8'),
+        content: body.contentBase64
+          ? Buffer.from(body.contentBase64, 'base64')
+          : Buffer.from(body.content!, 'utf8'),
       });
       return this.json(res, 201, { simulated: true, docId: item.docId });
     }
@@ -193,7 +234,10 @@ export class NationalAxisSimulator {
   private json(res: ServerResponse, status: number, body: unknown): void {
     if (res.headersSent) return;
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-simulated': 'national-axis' });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-simulated': 'national-axis',
+    });
     res.end(text);
   }
 }

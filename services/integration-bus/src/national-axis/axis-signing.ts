@@ -13,7 +13,8 @@ export const AxisHeaders = {
   hashHeader: 'XroadVnpt-hash-header',
 } as const;
 
-export type AxisOperation = 'sendEdoc' | 'getReceivedEdocList' | 'getEdoc' | 'updateStatus' | 'getAgenciesList';
+export type AxisOperation =
+  'sendEdoc' | 'getReceivedEdocList' | 'getEdoc' | 'updateStatus' | 'getAgenciesList';
 
 /** Parameters each operation must carry (and sign). */
 export const OPERATION_PARAMS: Record<AxisOperation, string[]> = {
@@ -51,7 +52,9 @@ export function signedAxisHeaders(
   };
 }
 
-export type AxisVerification = { ok: true; systemId: string; params: Record<string, string> } | { ok: false; code: string; reason: string };
+export type AxisVerification =
+  | { ok: true; systemId: string; params: Record<string, string> }
+  | { ok: false; code: string; reason: string };
 
 /**
  * Checks a call's headers as the axis does (used by the simulator): every required name is in the
@@ -71,19 +74,27 @@ export function verifyAxisHeaders(
   const keyList = get(AxisHeaders.signHeaderKey);
   const signHeader = get(AxisHeaders.signHeader);
   const hash = get(AxisHeaders.hashHeader);
-  if (!keyList || !signHeader || !hash) return { ok: false, code: 'MISSING_SIGNATURE', reason: 'signature headers are missing' };
+  if (!keyList || !signHeader || !hash)
+    return { ok: false, code: 'MISSING_SIGNATURE', reason: 'signature headers are missing' };
   const names = keyList.split(';').filter(Boolean);
-  const required = [AxisHeaders.systemId, AxisHeaders.timestamp, AxisHeaders.version, ...OPERATION_PARAMS[operation].map((p) => `${AXIS_PREFIX}${p}`)];
+  const required = [
+    AxisHeaders.systemId,
+    AxisHeaders.timestamp,
+    AxisHeaders.version,
+    ...OPERATION_PARAMS[operation].map((p) => `${AXIS_PREFIX}${p}`),
+  ];
   const lower = names.map((n) => n.toLowerCase());
   const missing = required.filter((r) => !lower.includes(r.toLowerCase()));
-  if (missing.length) return { ok: false, code: 'UNSIGNED_HEADER', reason: `not signed: ${missing.join(', ')}` };
+  if (missing.length)
+    return { ok: false, code: 'UNSIGNED_HEADER', reason: `not signed: ${missing.join(', ')}` };
   const values: Record<string, string> = {};
   for (const n of names) {
     const v = get(n);
     if (v === undefined) return { ok: false, code: 'MISSING_HEADER', reason: `${n} is listed but absent` };
     values[n] = v;
   }
-  if (JSON.stringify(values) !== signHeader) return { ok: false, code: 'SIGN_HEADER_MISMATCH', reason: 'sign-header does not match the headers' };
+  if (JSON.stringify(values) !== signHeader)
+    return { ok: false, code: 'SIGN_HEADER_MISMATCH', reason: 'sign-header does not match the headers' };
   const expected = Buffer.from(hmacHex(secret, signHeader), 'utf8');
   const given = Buffer.from(hash.toLowerCase(), 'utf8');
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {

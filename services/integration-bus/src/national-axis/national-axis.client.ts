@@ -123,12 +123,22 @@ export class NationalAxisClient {
       throw new AxisUnavailable(`national axis answered HTTP ${res.status} without JSON`);
     }
     this.breaker.success();
-    if (answer.status !== 'OK') throw new AxisRefusal(String(answer.ErrorCode ?? `HTTP${res.status}`), String(answer.ErrorDesc ?? ''));
+    if (answer.status !== 'OK')
+      throw new AxisRefusal(String(answer.ErrorCode ?? `HTTP${res.status}`), String(answer.ErrorDesc ?? ''));
     return answer;
   }
 
-  async sendEdoc(messageType: 'edoc' | 'status', from: string, to: string[], content: Buffer): Promise<string> {
-    const a = await this.call('sendEdoc', { servicetype: 'eDoc', messagetype: messageType, from, to: to.join(';') }, content);
+  async sendEdoc(
+    messageType: 'edoc' | 'status',
+    from: string,
+    to: string[],
+    content: Buffer,
+  ): Promise<string> {
+    const a = await this.call(
+      'sendEdoc',
+      { servicetype: 'eDoc', messagetype: messageType, from, to: to.join(';') },
+      content,
+    );
     return String(a.DocId ?? '');
   }
 
@@ -140,7 +150,8 @@ export class NationalAxisClient {
   async getEdoc(docId: string): Promise<Buffer> {
     const a = await this.call('getEdoc', { docid: docId });
     const content = (a.data as { content?: string } | undefined)?.content;
-    if (typeof content !== 'string') throw new AxisRefusal('NO_CONTENT', `getEdoc ${docId} returned no content`);
+    if (typeof content !== 'string')
+      throw new AxisRefusal('NO_CONTENT', `getEdoc ${docId} returned no content`);
     return Buffer.from(content, 'base64');
   }
 

@@ -25,9 +25,15 @@ export class RealIdentity {
   private token = '';
 
   async start(): Promise<this> {
-    this.env = await testServiceEnv('identity', { ADMIN_PASSWORD: 'Xe-buyt-Lien-thong-2026!', ROOT_ORG_CODE: '000.00.00.A01', TOKEN_RATE_LIMIT_PER_IP: '10000' });
+    this.env = await testServiceEnv('identity', {
+      ADMIN_PASSWORD: 'Xe-buyt-Lien-thong-2026!',
+      ROOT_ORG_CODE: '000.00.00.A01',
+      TOKEN_RATE_LIMIT_PER_IP: '10000',
+    });
     this.app = await createIdentityApp(this.env, false);
-    const res = await this.http.post('/api/v1/auth/token').send({ grant_type: 'password', username: 'admin', password: 'Xe-buyt-Lien-thong-2026!' });
+    const res = await this.http
+      .post('/api/v1/auth/token')
+      .send({ grant_type: 'password', username: 'admin', password: 'Xe-buyt-Lien-thong-2026!' });
     if (res.status !== 200) throw new Error(`identity token: ${res.status} ${JSON.stringify(res.body)}`);
     this.token = res.body.access_token;
     return this;
@@ -42,13 +48,23 @@ export class RealIdentity {
       const res = await this.http
         .post('/api/v1/organizations')
         .set('Authorization', `Bearer ${this.token}`)
-        .send({ code: v.code, name: v.name, level: v.level, sector: v.sector, zone: v.zone, nodeId: v.nodeId });
-      if (res.status !== 201) throw new Error(`identity create ${v.code}: ${res.status} ${JSON.stringify(res.body)}`);
+        .send({
+          code: v.code,
+          name: v.name,
+          level: v.level,
+          sector: v.sector,
+          zone: v.zone,
+          nodeId: v.nodeId,
+        });
+      if (res.status !== 201)
+        throw new Error(`identity create ${v.code}: ${res.status} ${JSON.stringify(res.body)}`);
     }
   }
 
   async get(code: string): Promise<OrganizationView | undefined> {
-    const res = await this.http.get(`/api/v1/organizations/${code}`).set('Authorization', `Bearer ${this.token}`);
+    const res = await this.http
+      .get(`/api/v1/organizations/${code}`)
+      .set('Authorization', `Bearer ${this.token}`);
     return res.status === 200 ? res.body : undefined;
   }
 
@@ -93,7 +109,11 @@ export class BusInstance {
   }
 }
 
-export async function busEnv(tokens: TestTokens, cred: NodeCredentials, extra: Record<string, string | undefined>) {
+export async function busEnv(
+  tokens: TestTokens,
+  cred: NodeCredentials,
+  extra: Record<string, string | undefined>,
+) {
   return testServiceEnv('bus', {
     JWKS_URL: tokens.jwksUrl,
     NODE_CERT_PEM: cred.certPem,
@@ -117,8 +137,20 @@ export class NatsProbe {
     return this;
   }
 
-  async publish(subject: string, type: string, data: unknown, id: string = randomUUID(), msgID: string = id): Promise<void> {
-    const env: EventEnvelope = { id, type, occurredAt: new Date().toISOString(), source: 'documents@test', data };
+  async publish(
+    subject: string,
+    type: string,
+    data: unknown,
+    id: string = randomUUID(),
+    msgID: string = id,
+  ): Promise<void> {
+    const env: EventEnvelope = {
+      id,
+      type,
+      occurredAt: new Date().toISOString(),
+      source: 'documents@test',
+      data,
+    };
     await jetstream(this.nc).publish(subject, JSON.stringify(env), { msgID });
   }
 
