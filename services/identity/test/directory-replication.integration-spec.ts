@@ -184,17 +184,14 @@ describe('directory replication across JetStream domains (two nats-servers, real
   });
 
   it('refuses organization writes on the province with 409 DIRECTORY_READ_ONLY; reads and local users still work', async () => {
-    const create = await province.http
-      .post('/api/v1/organizations')
-      .set(auth(province.adminToken))
-      .send({
-        code: '003.00.00.H03',
-        name: 'x',
-        parentCode: ROOT,
-        level: 'province',
-        sector: 'party',
-        zone: 'party-wan',
-      });
+    const create = await province.http.post('/api/v1/organizations').set(auth(province.adminToken)).send({
+      code: '003.00.00.H03',
+      name: 'x',
+      parentCode: ROOT,
+      level: 'province',
+      sector: 'party',
+      zone: 'party-wan',
+    });
     const patch = await province.http
       .patch(`/api/v1/organizations/${P1}`)
       .set(auth(province.adminToken))

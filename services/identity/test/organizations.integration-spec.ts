@@ -50,50 +50,41 @@ describe('identity organizations (real PG + NATS)', () => {
   });
 
   it('answers 409 on a duplicate code and writes nothing', async () => {
-    const res = await h.http
-      .post('/api/v1/organizations')
-      .set(auth(h.adminToken))
-      .send({
-        code: P1,
-        name: 'again',
-        parentCode: ROOT,
-        level: 'province',
-        sector: 'party',
-        zone: 'party-wan',
-      });
+    const res = await h.http.post('/api/v1/organizations').set(auth(h.adminToken)).send({
+      code: P1,
+      name: 'again',
+      parentCode: ROOT,
+      level: 'province',
+      sector: 'party',
+      zone: 'party-wan',
+    });
     expect(res.status).toBe(409);
     const again = await h.http.get(`/api/v1/organizations/${P1}`).set(auth(h.adminToken));
     expect(again.body.name).toBe(`Org ${P1}`);
   });
 
   it('refuses unknown fields with 400', async () => {
-    const res = await h.http
-      .post('/api/v1/organizations')
-      .set(auth(h.adminToken))
-      .send({
-        code: '009.00.00.H09',
-        name: 'x',
-        level: 'province',
-        sector: 'party',
-        zone: 'party-wan',
-        isAdmin: true,
-      });
+    const res = await h.http.post('/api/v1/organizations').set(auth(h.adminToken)).send({
+      code: '009.00.00.H09',
+      name: 'x',
+      level: 'province',
+      sector: 'party',
+      zone: 'party-wan',
+      isAdmin: true,
+    });
     expect(res.status).toBe(400);
     expect(res.body.fields.map((f: { field: string }) => f.field)).toContain('isAdmin');
   });
 
   it('refuses an unknown parent with 422', async () => {
-    const res = await h.http
-      .post('/api/v1/organizations')
-      .set(auth(h.adminToken))
-      .send({
-        code: '009.00.00.H08',
-        name: 'x',
-        parentCode: '999.99.99.Z99',
-        level: 'province',
-        sector: 'party',
-        zone: 'party-wan',
-      });
+    const res = await h.http.post('/api/v1/organizations').set(auth(h.adminToken)).send({
+      code: '009.00.00.H08',
+      name: 'x',
+      parentCode: '999.99.99.Z99',
+      level: 'province',
+      sector: 'party',
+      zone: 'party-wan',
+    });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('PARENT_NOT_FOUND');
   });
@@ -189,17 +180,14 @@ describe('identity organizations (real PG + NATS)', () => {
     const admin = await h.user('p1-admin', P1, ['org-admin']);
     const t = (await h.login(admin.username, admin.password)).access_token;
     await h.org('001.02.00.H01', P1, 'district', t);
-    const sibling = await h.http
-      .post('/api/v1/organizations')
-      .set(auth(t))
-      .send({
-        code: '002.05.00.H02',
-        name: 'x',
-        parentCode: P2,
-        level: 'district',
-        sector: 'party',
-        zone: 'party-wan',
-      });
+    const sibling = await h.http.post('/api/v1/organizations').set(auth(t)).send({
+      code: '002.05.00.H02',
+      name: 'x',
+      parentCode: P2,
+      level: 'district',
+      sector: 'party',
+      zone: 'party-wan',
+    });
     expect(sibling.status).toBe(403);
     const root = await h.http
       .post('/api/v1/organizations')
@@ -215,17 +203,14 @@ describe('identity organizations (real PG + NATS)', () => {
     const ct = (await h.login(clerk.username, clerk.password)).access_token;
     expect(
       (
-        await h.http
-          .post('/api/v1/organizations')
-          .set(auth(ct))
-          .send({
-            code: '001.03.00.H01',
-            name: 'x',
-            parentCode: P1,
-            level: 'district',
-            sector: 'party',
-            zone: 'party-wan',
-          })
+        await h.http.post('/api/v1/organizations').set(auth(ct)).send({
+          code: '001.03.00.H01',
+          name: 'x',
+          parentCode: P1,
+          level: 'district',
+          sector: 'party',
+          zone: 'party-wan',
+        })
       ).status,
     ).toBe(403);
   });

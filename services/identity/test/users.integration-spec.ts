@@ -78,18 +78,15 @@ describe('identity users: roles, scope, passwords, lockout, TOTP (real PG + NATS
   });
 
   it('refuses unknown fields with 400', async () => {
-    const res = await h.http
-      .post('/api/v1/users')
-      .set(auth(h.adminToken))
-      .send({
-        username: 'extra',
-        fullName: 'x',
-        password: 'a fine long passphrase',
-        organizationCode: HN,
-        roles: [],
-        disabled: false,
-        passwordHash: 'x',
-      });
+    const res = await h.http.post('/api/v1/users').set(auth(h.adminToken)).send({
+      username: 'extra',
+      fullName: 'x',
+      password: 'a fine long passphrase',
+      organizationCode: HN,
+      roles: [],
+      disabled: false,
+      passwordHash: 'x',
+    });
     expect(res.status).toBe(400);
     expect(res.body.fields.map((f: { field: string }) => f.field)).toEqual(
       expect.arrayContaining(['passwordHash', 'disabled']),
@@ -146,16 +143,13 @@ describe('identity users: roles, scope, passwords, lockout, TOTP (real PG + NATS
     const clerkToken = (await h.login(clerk.username, clerk.password)).access_token;
     expect(
       (
-        await h.http
-          .post('/api/v1/users')
-          .set(auth(clerkToken))
-          .send({
-            username: 'by-clerk',
-            fullName: 'x',
-            password: 'a fine long passphrase',
-            organizationCode: HN_D,
-            roles: [],
-          })
+        await h.http.post('/api/v1/users').set(auth(clerkToken)).send({
+          username: 'by-clerk',
+          fullName: 'x',
+          password: 'a fine long passphrase',
+          organizationCode: HN_D,
+          roles: [],
+        })
       ).status,
     ).toBe(403);
   });

@@ -247,8 +247,8 @@ export class AttachmentsService {
 }
 
 function sanitizeName(name: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = name
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\\/]/g, '_')
     .trim()
     .slice(0, 255);
