@@ -117,8 +117,10 @@ const ESCAPES: Record<string, string> = {
 
 /** Escapes text and drops characters XML 1.0 cannot carry. */
 export function esc(value: string): string {
-  return value
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/[&<>"'\r]/g, (c) => ESCAPES[c]);
+  return (
+    value
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      .replace(/[&<>"'\r]/g, (c) => ESCAPES[c])
+  );
 }
