@@ -10,6 +10,8 @@ export class IdentityConfig extends BaseServiceConfig {
   override PORT = 3001;
   override DB_SCHEMA = 'identity';
 
+  static readonly PRODUCTION_SECRETS = [['KEY_ENCRYPTION_KEY']];
+
   /** Password of the bootstrap `admin`; generated and printed once when unset. */
   @IsOptional()
   @IsString()
