@@ -23,7 +23,7 @@ const nats = await provideNats();
 let adminPassword = process.env.ADMIN_PASSWORD;
 const pwFile = join(ROOT, '.data', 'admin-password');
 // Both files below live in .data/, which a fresh clone does not have (whether or not ADMIN_PASSWORD is set).
-mkdirSync(join(ROOT, '.data'), { recursive: true, mode: 0o700 });
+mkdirSync(join(ROOT, '.data'), { recursive: true });
 if (!adminPassword) {
   if (!existsSync(pwFile))
     writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });

@@ -81,10 +81,19 @@ export class UsersService {
     });
   }
 
-  /** A user the principal may see, or 404 (existence outside the caller's subtree is not revealed). */
+  /**
+   * Whose users the principal may see: its own organization's, and an org-admin its subtree's (API.md, common
+   * rules); system-admin everyone's.
+   */
+  private async canSeeUsersOf(actor: Principal, code: string): Promise<boolean> {
+    if (actor.roles.includes('system-admin') || code === actor.organizationCode) return true;
+    return this.orgs.canManage(actor, code);
+  }
+
+  /** A user the principal may see, or 404 (existence outside the caller's scope is not revealed). */
   private async visible(actor: Principal, id: string): Promise<UserRow> {
     const row = await this.repo.findById(id);
-    if (!row || !(await this.orgs.canSee(actor, row.organization_code)))
+    if (!row || (row.id !== actor.sub && !(await this.canSeeUsersOf(actor, row.organization_code))))
       throw notFound('USER_NOT_FOUND', 'Unknown user');
     return row;
   }
@@ -102,14 +111,19 @@ export class UsersService {
     let codes: string[] | null;
     if (q.organizationCode) {
       if (
-        !(await this.orgs.canSee(actor, q.organizationCode)) ||
+        !(await this.canSeeUsersOf(actor, q.organizationCode)) ||
         !(await this.orgs.get(q.organizationCode))
       ) {
         throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
       }
       codes = [q.organizationCode];
+    } else if (actor.roles.includes('system-admin')) {
+      codes = null;
+    } else if (actor.roles.includes('org-admin')) {
+      codes = await this.orgs.subtree(actor.organizationCode);
     } else {
-      codes = actor.roles.includes('system-admin') ? null : await this.orgs.subtree(actor.organizationCode);
+      // A clerk, leader or specialist sees the officials of its own organization, not of those below it.
+      codes = [actor.organizationCode];
     }
     const rows = await this.repo.list(codes, decodeCursor(q.cursor), limit);
     const page = pageOf(rows, limit, (r) => r.username);
