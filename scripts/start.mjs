@@ -43,6 +43,8 @@ const shared = {
   NODE_ID: process.env.NODE_ID ?? 'central',
   ADMIN_PASSWORD: adminPassword,
   KEY_ENCRYPTION_KEY: kek,
+  // The console's proxy runs on this machine: its X-Forwarded-For names the client the token throttle counts.
+  TRUSTED_PROXIES: process.env.TRUSTED_PROXIES ?? 'loopback',
 };
 const started = Date.now();
 const procs = SERVICES.map((svc) =>

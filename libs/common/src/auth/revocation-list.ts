@@ -141,7 +141,8 @@ export class RevocationFeed implements OnApplicationBootstrap, OnApplicationShut
         }
         if (target === 0) this.list.markReady();
         const consumer = await this.js.js.consumers.get(stream, {
-          filter_subjects: [Subjects.tokenRevoked()],
+          // A string, not an array: filter_subjects (plural) needs nats-server 2.10.
+          filter_subjects: Subjects.tokenRevoked(),
           deliver_policy: DeliverPolicy.All,
         });
         this.messages = await consumer.consume({ max_messages: 512 });
