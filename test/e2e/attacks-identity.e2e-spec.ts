@@ -1,5 +1,6 @@
 import { dropSchema, freePort } from '@lienthong/testing';
 import { spawn } from 'node:child_process';
+import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { api as callApi, until } from './support/api';
@@ -279,6 +280,66 @@ describe('attacks on identity and tokens', () => {
       expect(
         (await api('integration-bus', 'GET', `/api/v1/exchanges/${exchange.id}`, users['op.a'].token)).status,
       ).toBe(200);
+
+      // …and its retry never registers the document twice. The exchange is made to look failed (as after a
+      // lost answer), retried, then a second document follows the same path: once it has arrived, the
+      // retried delivery (published before it) has been handled too.
+      const first = await until(async () => {
+        const r = await api(
+          'documents',
+          'GET',
+          '/api/v1/documents?direction=incoming',
+          users['clerk.ad'].token,
+        );
+        return r.body.items?.find((d: any) => d.subject === 'Phạm vi điều hành');
+      }, 'the first document at the recipient');
+      const bus = platform.envOf('integration-bus');
+      const db = new Client({ connectionString: bus.DATABASE_URL });
+      await db.connect();
+      try {
+        await db.query(`UPDATE "${bus.DB_SCHEMA}".exchanges SET state = 'failed' WHERE id = $1`, [
+          exchange.id,
+        ]);
+      } finally {
+        await db.end();
+      }
+      const retried = await api(
+        'integration-bus',
+        'POST',
+        `/api/v1/exchanges/${exchange.id}/retry`,
+        users['op.a'].token,
+      );
+      expect(retried.status).toBe(202);
+      const second = await api('documents', 'POST', '/api/v1/documents', users['clerk.a'].token, {
+        number: '8',
+        notation: 'CV/TU',
+        type: 'CV',
+        subject: 'Sau lần gửi lại',
+        promulgationDate: '2026-11-30',
+        signer: { position: 'Bí thư', fullName: 'Nguyễn Văn B' },
+        secrecy: 'none',
+        urgency: 'normal',
+        recipients: [DISTRICT_A],
+      });
+      expect(second.status).toBe(201);
+      await api('documents', 'POST', `/api/v1/documents/${second.body.id}/send`, users['clerk.a'].token);
+      const later = await until(async () => {
+        const r = await api(
+          'documents',
+          'GET',
+          '/api/v1/documents?direction=incoming',
+          users['clerk.ad'].token,
+        );
+        return r.body.items?.find((d: any) => d.subject === 'Sau lần gửi lại');
+      }, 'the second document at the recipient');
+      const incoming = await api(
+        'documents',
+        'GET',
+        '/api/v1/documents?direction=incoming&limit=500',
+        users['clerk.ad'].token,
+      );
+      expect(incoming.body.items.filter((d: any) => d.subject === 'Phạm vi điều hành')).toHaveLength(1);
+      expect(later.arrivalNumber).toBe(first.arrivalNumber + 1);
     });
 
     it("an org-admin cannot create organizations outside its subtree's codes, sector or node", async () => {

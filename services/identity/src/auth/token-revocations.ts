@@ -73,14 +73,16 @@ export class TokenRevocations {
 
   /** After the commit: this replica refuses them now; every other service within the publish round trip. */
   async announce(pending: PendingRevocations): Promise<void> {
-    for (const e of pending.envelopes) {
-      this.list.apply(e.data as TokenRevokedEvent);
-      // Best effort: if NATS is down the outbox relay publishes the same message later.
-      await this.js
-        .publish(Subjects.tokenRevoked(), e)
-        .catch((err) =>
-          this.logger.warn(`revocation publish deferred to the outbox: ${(err as Error).message}`),
-        );
-    }
+    for (const e of pending.envelopes) this.list.apply(e.data as TokenRevokedEvent);
+    // Best effort, all at once: if NATS is down the outbox relay publishes the same messages later.
+    await Promise.all(
+      pending.envelopes.map((e) =>
+        this.js
+          .publish(Subjects.tokenRevoked(), e)
+          .catch((err) =>
+            this.logger.warn(`revocation publish deferred to the outbox: ${(err as Error).message}`),
+          ),
+      ),
+    );
   }
 }
