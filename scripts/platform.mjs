@@ -1,12 +1,14 @@
 // Shared by start.mjs, test.mjs and the e2e tests: how to find or start PostgreSQL and NATS, and how to
 // launch the four services as processes.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
-import { arch, platform, tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Embedded PostgreSQL as root (embeddedPostgresAsUser); own lines so the imports above merge cleanly.
+import { chmodSync, chownSync, readdirSync as listDirectory, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { arch, platform, tmpdir } from 'node:os';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICES = [
@@ -177,7 +179,7 @@ async function postgresBinaries(user) {
   const cfg = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
   if (cfg.status === 0) candidates.push({ bindir: cfg.stdout.trim() });
   if (existsSync('/usr/lib/postgresql')) {
-    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)))
+    for (const v of listDirectory('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)))
       candidates.push({ bindir: `/usr/lib/postgresql/${v}/bin` });
   }
   for (const bindir of ['/usr/local/bin', '/usr/bin']) candidates.push({ bindir });

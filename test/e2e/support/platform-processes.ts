@@ -32,7 +32,6 @@ export class PlatformProcesses {
   readonly adminPassword = `E2e-${randomBytes(12).toString('hex')}`;
   private readonly procs = new Map<Service, ChildProcess>();
   private readonly schemas: string[] = [];
-  private readonly schemaOf = {} as Record<Service, string>;
   private dbUrl = '';
   private env: Record<string, string> = {};
 
@@ -40,6 +39,17 @@ export class PlatformProcesses {
 
   url(service: Service): string {
     return `http://127.0.0.1:${this.ports[service]}`;
+  }
+
+  /** The environment a service of this node runs with (to start another instance beside it). */
+  envOf(s: Service): Record<string, string> {
+    return {
+      ...this.env,
+      DB_SCHEMA: this.schemas[SERVICES.indexOf(s)],
+      PORT: String(this.ports[s]),
+      GRPC_PORT: String(this.grpcPort),
+      ...(this.extraEnv[s] ?? {}),
+    };
   }
 
   async start(): Promise<void> {
@@ -61,24 +71,12 @@ export class PlatformProcesses {
     for (const s of SERVICES) {
       const schema = `e2e_${tag}_${s.replace('-', '_')}`;
       this.schemas.push(schema);
-      this.schemaOf[s] = schema;
       this.spawn(s, schema);
     }
     const ready = await Promise.all(SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, 60_000)));
     SERVICES.forEach((s, i) => {
       if (!ready[i]) throw new Error(`${s} not ready; log:\n${this.logs[s].slice(-3000)}`);
     });
-  }
-
-  /** The environment a service of this node runs with (to start another instance beside it). */
-  envOf(s: Service): Record<string, string> {
-    return {
-      ...this.env,
-      DB_SCHEMA: this.schemaOf[s],
-      PORT: String(this.ports[s]),
-      GRPC_PORT: String(this.grpcPort),
-      ...(this.extraEnv[s] ?? {}),
-    };
   }
 
   private spawn(s: Service, schema: string): void {

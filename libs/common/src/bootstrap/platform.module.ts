@@ -123,9 +123,9 @@ export class PlatformModule implements NestModule {
       OutboxRelay,
       ProcessedMessages,
       AuditRecorder,
+      JwtVerifier,
       RevocationList,
       RevocationFeed,
-      JwtVerifier,
       ...(opts.extraProviders ?? []),
     ];
     return {

@@ -1,9 +1,11 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, notFound, Roles, RpcClient, type Principal } from '@lienthong/common';
+import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ExchangesService } from './exchanges.service';
+// A separate line, so the import above stays as other branches change it.
+import { notFound, RpcClient } from '@lienthong/common';
 import { exchangeInScope, operatorScope } from './operator-scope';
 
 export class ListExchangesQuery {
