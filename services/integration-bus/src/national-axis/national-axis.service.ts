@@ -193,7 +193,9 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
     this.roundSync = undefined;
     if (Date.now() - this.agenciesAt >= 60 * this.config.NATIONAL_AXIS_POLL_MS) await this.syncOncePerRound();
     for (const kind of ['edoc', 'status'] as const) {
-      const items = await this.client.getReceivedEdocList(kind);
+      const items = (await this.client.getReceivedEdocList(kind)).filter(
+        (i) => typeof i?.docId === 'string' && i.docId.length > 0 && i.docId.length <= 200,
+      );
       const refused = await this.axisRepo.refusedItems(items.map((i) => i.docId));
       for (const item of items) {
         if (this.stopped) return counts;
@@ -209,8 +211,9 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
   private async takeItem(
     item: ReceivedItem,
     kind: 'edoc' | 'status',
-  ): Promise<'stored' | 'refused' | 'later'> {
+  ): Promise<'stored' | 'again' | 'refused' | 'later'> {
     const client = this.client!;
+    let fresh: boolean;
     try {
       const bytes = await client.getEdoc(item.docId);
       const msg = parseEdxml(bytes, this.node.limits);
@@ -219,12 +222,13 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
         const signature = verifyPackage(bytes.toString('utf8'), this.node.trusted, this.node.limits.maxBytes);
         if (signature.present && !signature.valid)
           this.logger.warn(`package ${item.docId} from the axis has a bad signature: ${signature.problem}`);
-        await this.exchanges.receivePackage(msg.package, 'national-axis', {
+        const r = await this.exchanges.receivePackage(msg.package, 'national-axis', {
           signature: stripFingerprint(signature),
         });
+        fresh = !r.duplicate;
       } else {
         const statusId = derivedUuid(`axis-status|${item.docId}`);
-        await this.exchanges.applyRemoteStatus(
+        fresh = await this.exchanges.applyRemoteStatus(
           this.exchanges.statusEvent(msg.status, statusId),
           CONSUMERS.axisStatus,
           item.docId,
@@ -247,7 +251,9 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
     // Only after the commit above: an item acknowledged is an item stored.
     await client.updateStatus(item.docId, 'done');
     this.logger.debug(`${kind} ${item.docId} from ${item.from} stored and acknowledged`);
-    return 'stored';
+    // A copy applied before does not count as progress: an axis that keeps listing acknowledged items
+    // must not keep the adaptive poller spinning.
+    return fresh ? 'stored' : 'again';
   }
 
   /**
@@ -256,7 +262,8 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
    * status must come from that agency and answer a document this node sent it through the axis.
    */
   private async judge(item: ReceivedItem, msg: EdxmlMessage): Promise<void> {
-    const sender = item.from?.trim();
+    // A hostile list may carry anything in `from`: only a string can name a sender.
+    const sender = typeof item.from === 'string' ? item.from.trim() : '';
     if (msg.kind === 'package') {
       const pkg = msg.package;
       const docSender = parseDocumentId(pkg.documentId).organId;
