@@ -146,6 +146,29 @@ describe('national-axis sender: one package per document, woken on queue, replic
     }
   });
 
+  it('a claim whose lease lapsed (its sender died mid-call) is claimed again and completed', async () => {
+    const ev = await send([AGENCIES[0]], '301');
+    await until(() => expect(packagesOf('301')).toHaveLength(1));
+    await until(async () => {
+      const [r] = await a.db.query('SELECT state FROM exchanges WHERE document_id = $1', [ev.documentId]);
+      expect(r.state).toBe('sent');
+    });
+    // As a replica leaves it when it dies between its claim and its results: `sending`, lease run out.
+    await a.db.query(
+      `UPDATE exchanges SET state = 'sending', next_attempt_at = now() - interval '1 second' WHERE document_id = $1`,
+      [ev.documentId],
+    );
+    b.app.get(AxisWakeup).notify();
+    await until(async () => {
+      const [r] = await a.db.query('SELECT state, attempts FROM exchanges WHERE document_id = $1', [
+        ev.documentId,
+      ]);
+      expect(r).toEqual({ state: 'sent', attempts: 2 });
+    });
+    // At least once: the package went again (the receiving side applies a DocumentId once).
+    expect(packagesOf('301')).toHaveLength(2);
+  });
+
   it('a wake-up crosses replicas over core NATS', async () => {
     let heard = 0;
     const off = b.app.get(AxisWakeup).onWake(() => heard++);
