@@ -97,6 +97,19 @@ export class AxisExchangesRepository {
   }
 
   /**
+   * Exchanges past their time to live, locked for the expirer. A claim still in flight (`sending`, lease
+   * running) is left to its sender, which records its result; it expires once the lease lapsed.
+   */
+  async lockExpired(m: EntityManager, limit = 100): Promise<ExchangeRow[]> {
+    return m.query(
+      `SELECT * FROM exchanges
+        WHERE expires_at <= now() AND (state = 'queued' OR (state = 'sending' AND next_attempt_at <= now()))
+        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+  }
+
+  /**
    * Whether `agency` is a recipient of the document `edxmlDocumentId` through the national axis: the only
    * exchanges an axis status may answer. Served by the (edxml_document_id, to_code) index.
    */

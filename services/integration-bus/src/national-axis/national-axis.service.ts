@@ -152,7 +152,7 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
 
   async expireOnce(): Promise<number> {
     return this.repo.dataSource.transaction(async (m) => {
-      const rows = await this.repo.lockExpired(m);
+      const rows = await this.axisRepo.lockExpired(m);
       const at = new Date().toISOString();
       for (const r of rows) {
         await this.repo.update(m, r.id, { state: 'expired', nextAttemptAt: null }, { at, event: 'expired' });
