@@ -3,7 +3,8 @@
 // `npm start` and the browser e2e test; deploy/nginx/console.conf and the Kubernetes Ingress route the same paths.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ROOT } from './platform.mjs';
 
 export const CONSOLE_DIST = join(ROOT, 'apps', 'console', 'dist');
@@ -144,4 +145,20 @@ export function startConsoleServer({ port = 3000, host = '127.0.0.1', upstreams,
       resolve({ server, url: `http://${host}:${addr.port}` });
     });
   });
+}
+
+// `node scripts/console-server.mjs`: the origin alone, in front of services that are already running
+// (CONSOLE_PORT, CONSOLE_HOST; CONSOLE_UPSTREAMS as JSON {"identity":"http://…",…}, default the standard ports).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const defaults = { identity: 3001, documents: 3002, 'integration-bus': 3003, audit: 3004 };
+  const upstreams = {
+    ...Object.fromEntries(Object.entries(defaults).map(([s, p]) => [s, `http://127.0.0.1:${p}`])),
+    ...JSON.parse(process.env.CONSOLE_UPSTREAMS ?? '{}'),
+  };
+  const { url } = await startConsoleServer({
+    port: Number(process.env.CONSOLE_PORT ?? 3000),
+    host: process.env.CONSOLE_HOST ?? '127.0.0.1',
+    upstreams,
+  });
+  console.log(`console listening on ${url}`);
 }

@@ -66,7 +66,7 @@ export function buildConsole() {
   const app = join(ROOT, 'apps', 'console');
   if (!existsSync(join(app, 'package.json'))) return;
   const sources = Math.max(
-    ...['src', 'index.html', 'vite.config.ts', 'package.json', 'public'].map((f) => newest(join(app, f))),
+    ...['src', 'index.html', 'vite.config.mts', 'package.json', 'public'].map((f) => newest(join(app, f))),
   );
   const built = existsSync(join(app, 'dist', 'index.html'))
     ? statSync(join(app, 'dist', 'index.html')).mtimeMs

@@ -119,11 +119,15 @@ function Shell({ children }: { children: ReactNode }) {
   const loc = useLocation();
   const items = MENU.filter((m) => has(...m.roles));
   const current = loc.pathname + loc.search;
+  // A document's own page belongs to no menu entry (it may be incoming or outgoing).
+  const ownPage = /^\/documents\/(?!new$)/.test(loc.pathname);
   const selected =
     items.find((m) => m.path === current)?.path ??
-    items
-      .filter((m) => loc.pathname.startsWith(m.path.split('?')[0]))
-      .sort((a, b) => b.path.length - a.path.length)[0]?.path;
+    (ownPage
+      ? undefined
+      : items
+          .filter((m) => loc.pathname.startsWith(m.path.split('?')[0]))
+          .sort((a, b) => b.path.length - a.path.length)[0]?.path);
   return (
     <Layout style={{ minHeight: '100vh' }}>
       <Layout.Sider breakpoint="lg" collapsedWidth={64} width={232} theme="light">

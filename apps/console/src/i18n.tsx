@@ -47,7 +47,7 @@ export const URGENCY_COLOR: Record<string, string> = {
   flash: 'red',
 };
 export const SECRECY: Record<string, Pair> = {
-  none: ['Thường', 'Unclassified'],
+  none: ['Không mật', 'Unclassified'],
   confidential: ['Mật', 'Confidential'],
   secret: ['Tối mật', 'Secret'],
   'top-secret': ['Tuyệt mật', 'Top secret'],

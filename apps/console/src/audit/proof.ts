@@ -35,6 +35,8 @@ export interface Verdict {
 }
 
 const subtle = () => globalThis.crypto.subtle;
+/** WebCrypto's byte input type, named the same way in the browser's and Node's typings. */
+type Bytes = Parameters<typeof globalThis.crypto.subtle.digest>[1];
 
 export function toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -90,7 +92,7 @@ async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
     buf.set(p, o);
     o += p.length;
   }
-  return new Uint8Array(await subtle().digest('SHA-256', buf));
+  return new Uint8Array(await subtle().digest('SHA-256', buf as Bytes));
 }
 
 /** RFC 6962 §2.1: leafHash = SHA-256(0x00 ‖ canonical JSON of the stored event). */
@@ -145,18 +147,14 @@ function pemToDer(pem: string): Uint8Array {
 }
 
 export async function verifyCheckpointSignature(cp: Checkpoint, publicKeyPem: string): Promise<boolean> {
-  const key = await subtle().importKey(
-    'spki',
-    pemToDer(publicKeyPem) as BufferSource,
-    { name: 'Ed25519' },
-    false,
-    ['verify'],
-  );
+  const key = await subtle().importKey('spki', pemToDer(publicKeyPem) as Bytes, { name: 'Ed25519' }, false, [
+    'verify',
+  ]);
   return subtle().verify(
     { name: 'Ed25519' },
     key,
-    base64ToBytes(cp.signature) as BufferSource,
-    new TextEncoder().encode(checkpointText(cp)) as BufferSource,
+    base64ToBytes(cp.signature) as Bytes,
+    new TextEncoder().encode(checkpointText(cp)) as Bytes,
   );
 }
 
