@@ -136,6 +136,17 @@ export function startConsoleServer({ port = 3000, host = '127.0.0.1', upstreams,
     const query = q === -1 ? '' : raw.slice(q);
     const route = routeOf(path);
     if (route) return proxy(req, res, upstreams[route.service], route.path, query);
+    if (path.startsWith('/api/')) {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      return res.end(
+        JSON.stringify({
+          statusCode: 404,
+          error: 'Not Found',
+          code: 'ROUTE_NOT_FOUND',
+          message: 'No service serves this path',
+        }),
+      );
+    }
     serveStatic(req, res, distDir, path);
   });
   return new Promise((resolve, reject) => {

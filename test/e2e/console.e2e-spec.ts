@@ -158,6 +158,19 @@ describeBrowser('web console in Chromium', () => {
     expect(((await jwks.json()) as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
     const unauth = await fetch(`${origin}/api/v1/documents`);
     expect(unauth.status).toBe(401);
+    // Each prefix reaches the service that owns it (any other service answers 404 for it).
+    for (const path of [
+      '/api/v1/users',
+      '/api/v1/organizations',
+      '/api/v1/documents',
+      '/api/v1/registers/incoming?year=2026',
+      '/api/v1/exchanges',
+      '/api/v1/audit/checkpoint',
+    ]) {
+      const r = await fetch(`${origin}${path}`, { headers: { Authorization: `Bearer ${admin}` } });
+      expect({ path, status: r.status }).toEqual({ path, status: 200 });
+    }
+    expect((await fetch(`${origin}/api/v1/nothing`)).status).toBe(404);
     const ready = await fetch(`${origin}/health/audit/ready`);
     expect(ready.status).toBe(200);
   });
