@@ -109,6 +109,7 @@ describeBrowser('web console in Chromium', () => {
       ['console.clerk.a', SENDER, ['clerk']],
       ['console.clerk.b', RECEIVER, ['clerk']],
       ['console.auditor', root, ['auditor']],
+      ['console.leader.a', SENDER, ['leader']],
     ] as const) {
       const r = await api('identity', 'POST', '/api/v1/users', admin, {
         username,
@@ -132,11 +133,15 @@ describeBrowser('web console in Chromium', () => {
     await platform.stop();
   });
 
-  async function signIn(username: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  async function signIn(
+    username: string,
+    pass = password,
+    viewport = { width: 1280, height: 900 },
+  ): Promise<Page> {
+    const page = await browser.newPage({ viewport });
     await page.goto(`${origin}/`);
     await page.locator('#username').fill(username);
-    await page.locator('#password').fill(password);
+    await page.locator('#password').fill(pass);
     await page.getByRole('button', { name: 'Đăng nhập' }).click();
     await page.getByTestId('whoami').filter({ hasText: username }).waitFor();
     return page;
@@ -266,5 +271,66 @@ describeBrowser('web console in Chromium', () => {
       expect(await page.locator(`[data-step="${step}"]`).getAttribute('data-ok')).toBe('true');
     await page.screenshot({ path: join(SHOTS, 'audit-proof.png'), fullPage: true });
     await signOut(page);
+  });
+
+  it('a leader sees the programme indicators of the office that sent the document', async () => {
+    const page = await signIn('console.leader.a');
+    await page.goto(`${origin}/indicators`);
+    await page.locator('canvas').first().waitFor();
+    const electronic = page.locator('.ant-statistic').filter({ hasText: 'Tỷ lệ gửi điện tử' });
+    await electronic.getByText('100.0 %').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'leader-indicators.png'), fullPage: true });
+    await signOut(page);
+  });
+
+  it('every page opens for the system-admin without an error, in Vietnamese and in English, and on a tablet', async () => {
+    const page = await signIn('admin', platform.adminPassword);
+    const paths = [
+      '/documents?direction=incoming',
+      '/documents?direction=outgoing',
+      '/documents/new',
+      '/registers',
+      '/indicators',
+      '/exchanges',
+      '/health',
+      '/audit',
+      '/admin/organizations',
+      '/admin/users',
+      '/admin/clients',
+      '/admin/keys',
+    ];
+    for (const path of paths) {
+      await page.goto(`${origin}${path}`);
+      await page.locator('main h2').waitFor();
+      await page.waitForLoadState('networkidle');
+      expect({ path, errors: await page.locator('.ant-alert-error').allInnerTexts() }).toEqual({
+        path,
+        errors: [],
+      });
+      await page.screenshot({
+        path: join(SHOTS, `${path.slice(1).replace(/[/?=]/g, '-')}.png`),
+        fullPage: true,
+      });
+    }
+    await page.goto(`${origin}/health`);
+    for (const s of SERVICES) await page.getByTestId(`health-${s}`).filter({ hasText: 'Sẵn sàng' }).waitFor();
+    // The English toggle.
+    await page.getByText('EN', { exact: true }).click();
+    await page.goto(`${origin}/documents?direction=incoming`);
+    await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+    await page.getByText('VI', { exact: true }).click();
+    await page.getByRole('heading', { name: 'Văn bản đến' }).waitFor();
+    await signOut(page);
+    // A tablet in portrait: the menu folds to icons and the page still fits.
+    const tablet = await signIn('admin', platform.adminPassword, { width: 768, height: 1024 });
+    await tablet.goto(`${origin}/documents?direction=incoming`);
+    await tablet.locator('main h2').waitFor();
+    // Evaluated in the page (the test's own typings have no DOM).
+    const overflow = await tablet.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await tablet.screenshot({ path: join(SHOTS, 'tablet-inbox.png') });
+    await signOut(tablet);
   });
 });

@@ -14,7 +14,7 @@ import {
   ApiOutlined,
 } from '@ant-design/icons';
 import { Button, Layout, Menu, Segmented, Space, Spin, Typography } from 'antd';
-import { lazy, Suspense, type ReactNode } from 'react';
+import { lazy, Suspense, useState, type ReactNode } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useAuth } from './auth';
 import { useI18n } from './i18n';
@@ -118,6 +118,7 @@ function Shell({ children }: { children: ReactNode }) {
   const nav = useNavigate();
   const loc = useLocation();
   const items = MENU.filter((m) => has(...m.roles));
+  const [collapsed, setCollapsed] = useState(false);
   const current = loc.pathname + loc.search;
   // A document's own page belongs to no menu entry (it may be incoming or outgoing).
   const ownPage = /^\/documents\/(?!new$)/.test(loc.pathname);
@@ -130,7 +131,14 @@ function Shell({ children }: { children: ReactNode }) {
           .sort((a, b) => b.path.length - a.path.length)[0]?.path);
   return (
     <Layout style={{ minHeight: '100vh' }}>
-      <Layout.Sider breakpoint="lg" collapsedWidth={64} width={232} theme="light">
+      <Layout.Sider
+        breakpoint="lg"
+        collapsedWidth={64}
+        width={232}
+        theme="light"
+        onCollapse={setCollapsed}
+        style={{ position: 'sticky', top: 0, height: '100vh', overflow: 'auto' }}
+      >
         <div
           style={{
             padding: '16px 12px',
@@ -140,7 +148,7 @@ function Shell({ children }: { children: ReactNode }) {
             overflow: 'hidden',
           }}
         >
-          Liên thông
+          {collapsed ? 'LT' : 'Liên thông'}
         </div>
         <nav aria-label={t('Chức năng', 'Pages')}>
           <Menu
