@@ -33,6 +33,7 @@ if (!adminPassword) {
 let kek = process.env.KEY_ENCRYPTION_KEY;
 const kekFile = join(ROOT, '.data', 'key-encryption-key');
 if (!kek) {
+  mkdirSync(join(ROOT, '.data'), { recursive: true });
   if (!existsSync(kekFile))
     writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   kek = readFileSync(kekFile, 'utf8').trim();
