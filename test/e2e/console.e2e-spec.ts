@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { authenticator } from 'otplib';
 import { api as callApi, login as loginAt, until } from './support/api';
 import { PlatformProcesses, SERVICES, type Service } from './support/platform-processes';
 
@@ -271,6 +272,51 @@ describeBrowser('web console in Chromium', () => {
       expect(await page.locator(`[data-step="${step}"]`).getAttribute('data-ok')).toBe('true');
     await page.screenshot({ path: join(SHOTS, 'audit-proof.png'), fullPage: true });
     await signOut(page);
+  });
+
+  it('logs in with a TOTP code when the account has one, refreshes silently and revokes on logout', async () => {
+    const created = await api('identity', 'POST', '/api/v1/users', admin, {
+      username: 'console.totp',
+      fullName: 'console.totp',
+      password,
+      organizationCode: SENDER,
+      roles: ['clerk'],
+    });
+    expect(created.status).toBe(201);
+    const token = await loginAt(platform, 'console.totp', password);
+    const enrol = await api('identity', 'POST', '/api/v1/users/me/totp', token);
+    expect(enrol.status).toBe(200);
+    const confirm = await api('identity', 'POST', '/api/v1/users/me/totp/confirm', token, {
+      otp: authenticator.generate(enrol.body.secret),
+    });
+    expect(confirm.status).toBe(200);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${origin}/`);
+    await page.locator('#username').fill('console.totp');
+    await page.locator('#password').fill(password);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    // The server asks for the code; the page shows the field.
+    await page.locator('#otp').fill(authenticator.generate(enrol.body.secret));
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.getByTestId('whoami').filter({ hasText: 'console.totp' }).waitFor();
+
+    // A reload keeps the session through the refresh token (the access token lives only in memory).
+    const before = await page.evaluate<string | null>("sessionStorage.getItem('lienthong.refresh')");
+    await page.reload();
+    await page.getByTestId('whoami').filter({ hasText: 'console.totp' }).waitFor();
+    const after = await page.evaluate<string | null>("sessionStorage.getItem('lienthong.refresh')");
+    expect(before).toBeTruthy();
+    expect(after).toBeTruthy();
+    expect(after).not.toBe(before); // refresh tokens rotate
+
+    // Logout revokes: the refresh token the page held no longer works.
+    await signOut(page);
+    const reuse = await api('identity', 'POST', '/api/v1/auth/token', undefined, {
+      grant_type: 'refresh_token',
+      refresh_token: after,
+    });
+    expect(reuse.status).toBe(401);
   });
 
   it('a leader sees the programme indicators of the office that sent the document', async () => {
