@@ -1,6 +1,6 @@
 import { makeCa, makeSigner, minimalPdf, signPdf } from '@lienthong/testing';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -181,7 +181,7 @@ describeBrowser('web console in Chromium', () => {
     expect(ready.status).toBe(200);
   });
 
-  it('a clerk composes and sends a signed document; the recipient accepts it; the sender sees 03', async () => {
+  it('a clerk composes and sends a signed document; the recipient accepts it; the sender sees 03, downloads the register, recalls (15)', async () => {
     const subject = `Về việc triển khai số hóa ${Date.now()}`;
     const page = await signIn('console.clerk.a');
     await page.goto(`${origin}/documents/new`);
@@ -247,6 +247,37 @@ describeBrowser('web console in Chromium', () => {
     );
     expect(await back.getByTestId('recipients-table').innerText()).toContain('03');
     await back.screenshot({ path: join(SHOTS, 'timeline.png'), fullPage: true });
+
+    // The outgoing register of the year downloads as CSV and lists the document.
+    await back.goto(`${origin}/registers`);
+    await back.getByRole('tab', { name: 'Sổ văn bản đi' }).click();
+    await back.getByText('CV-TU').first().waitFor();
+    const [download] = await Promise.all([
+      back.waitForEvent('download'),
+      back.getByRole('button', { name: 'Tải CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`outgoing-register-${new Date().getFullYear()}.csv`);
+    const csvPath = join(work, 'register.csv');
+    await download.saveAs(csvPath);
+    expect(readFileSync(csvPath, 'utf8')).toContain('CV-TU');
+
+    // Recall: the recipient had not completed it, so it agrees (15).
+    await back.goto(documentUrl);
+    await back.getByRole('button', { name: 'Thu hồi' }).click();
+    await back.getByRole('dialog').locator('textarea').fill('Ban hành nhầm');
+    await back.getByRole('button', { name: 'Xác nhận' }).click();
+    await until(
+      async () => {
+        await back.goto(documentUrl);
+        await back.getByTestId('recipients-table').waitFor();
+        return (
+          (await back.getByTestId('recipients-table').locator('[data-status="recall-agreed"]').count()) > 0
+        );
+      },
+      'the recall answered 15',
+      60_000,
+    );
+    expect(await back.getByTestId('recipients-table').innerText()).toContain('15');
     await signOut(back);
   });
 

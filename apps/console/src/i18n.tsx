@@ -64,8 +64,8 @@ export const STATUS: Record<string, Pair & { 2?: string }> = {
   processing: ['Đang xử lý (05)', 'Processing (05)'],
   completed: ['Hoàn thành (06)', 'Completed (06)'],
   recalled: ['Thu hồi (13)', 'Recalled (13)'],
-  'recall-accepted': ['Đồng ý thu hồi (15)', 'Recall accepted (15)'],
-  'recall-rejected': ['Từ chối thu hồi (16)', 'Recall refused (16)'],
+  'recall-agreed': ['Đồng ý thu hồi (15)', 'Recall agreed (15)'],
+  'recall-refused': ['Từ chối thu hồi (16)', 'Recall refused (16)'],
   failed: ['Lỗi', 'Failed'],
   expired: ['Quá hạn', 'Expired'],
 };
@@ -80,6 +80,8 @@ export const STATUS_COLOR: Record<string, string> = {
   completed: 'green',
   rejected: 'red',
   recalled: 'magenta',
+  'recall-agreed': 'magenta',
+  'recall-refused': 'orange',
   failed: 'red',
   expired: 'volcano',
 };

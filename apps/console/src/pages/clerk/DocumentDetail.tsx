@@ -24,7 +24,7 @@ import { label, STATUS, useI18n } from '../../i18n';
 
 /** The national status path of a recipient (API.md): 01 → 03 → 04 → 05 → 06. */
 const PATH = ['queued', 'sent', 'arrived', 'accepted', 'assigned', 'processing', 'completed'];
-const ENDS = new Set(['rejected', 'recalled', 'recall-accepted', 'recall-rejected', 'failed', 'expired']);
+const ENDS = new Set(['rejected', 'recalled', 'recall-agreed', 'recall-refused', 'failed', 'expired']);
 
 function RecipientTimeline({ r }: { r: RecipientStatus }) {
   const { lang } = useI18n();
@@ -39,7 +39,7 @@ function RecipientTimeline({ r }: { r: RecipientStatus }) {
       current={end ? items.length - 1 : Math.max(at, 0)}
       status={
         end
-          ? r.status === 'recall-accepted'
+          ? r.status === 'recall-agreed'
             ? 'finish'
             : 'error'
           : at === PATH.length - 1
