@@ -86,6 +86,10 @@ function proxy(req, res, target, path, query) {
       }),
     );
   });
+  // A browser that goes away (navigation, closed tab) ends the upstream request too.
+  res.on('close', () => {
+    if (!res.writableFinished) up.destroy();
+  });
   req.pipe(up);
 }
 

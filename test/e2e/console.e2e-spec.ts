@@ -228,6 +228,7 @@ describeBrowser('web console in Chromium', () => {
       'the document in the inbox',
       60_000,
     );
+    await inbox.locator('.ant-spin-spinning, .ant-spin-blur').first().waitFor({ state: 'detached' });
     await inbox.screenshot({ path: join(SHOTS, 'inbox.png'), fullPage: true });
     await inbox.getByRole('link', { name: /CV-TU/ }).first().click();
     await inbox.getByTestId('accept').click();
