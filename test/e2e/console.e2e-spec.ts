@@ -208,7 +208,7 @@ describeBrowser('web console in Chromium', () => {
     await verdict.waitFor();
     expect(await verdict.innerText()).toMatch(/Chữ ký hợp lệ, tin cậy/);
     expect(await verdict.innerText()).toContain('Nguyen Van A');
-    await page.screenshot({ path: join(SHOTS, 'compose.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'compose.png'), fullPage: true, animations: 'disabled' });
     await page.getByTestId('send').click();
     await page.waitForURL(/\/documents\/[0-9a-f-]{36}$/);
     const documentUrl = page.url();
@@ -229,7 +229,7 @@ describeBrowser('web console in Chromium', () => {
       60_000,
     );
     await inbox.locator('.ant-spin-spinning, .ant-spin-blur').first().waitFor({ state: 'detached' });
-    await inbox.screenshot({ path: join(SHOTS, 'inbox.png'), fullPage: true });
+    await inbox.screenshot({ path: join(SHOTS, 'inbox.png'), fullPage: true, animations: 'disabled' });
     await inbox.getByRole('link', { name: /CV-TU/ }).first().click();
     await inbox.getByTestId('accept').click();
     await inbox.locator('[data-status="accepted"]').first().waitFor();
@@ -247,7 +247,7 @@ describeBrowser('web console in Chromium', () => {
       60_000,
     );
     expect(await back.getByTestId('recipients-table').innerText()).toContain('03');
-    await back.screenshot({ path: join(SHOTS, 'timeline.png'), fullPage: true });
+    await back.screenshot({ path: join(SHOTS, 'timeline.png'), fullPage: true, animations: 'disabled' });
 
     // The outgoing register of the year downloads as CSV and lists the document.
     await back.goto(`${origin}/registers`);
@@ -302,7 +302,7 @@ describeBrowser('web console in Chromium', () => {
     );
     for (const step of ['leaf', 'path', 'root', 'signature'])
       expect(await page.locator(`[data-step="${step}"]`).getAttribute('data-ok')).toBe('true');
-    await page.screenshot({ path: join(SHOTS, 'audit-proof.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'audit-proof.png'), fullPage: true, animations: 'disabled' });
     await signOut(page);
   });
 
@@ -357,7 +357,11 @@ describeBrowser('web console in Chromium', () => {
     await page.locator('canvas').first().waitFor();
     const electronic = page.locator('.ant-statistic').filter({ hasText: 'Tỷ lệ gửi điện tử' });
     await electronic.getByText('100.0 %').waitFor();
-    await page.screenshot({ path: join(SHOTS, 'leader-indicators.png'), fullPage: true });
+    await page.screenshot({
+      path: join(SHOTS, 'leader-indicators.png'),
+      fullPage: true,
+      animations: 'disabled',
+    });
     await signOut(page);
   });
 
