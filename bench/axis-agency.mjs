@@ -42,7 +42,7 @@ function answer(item) {
     seen.add(key);
     sim.inject({
       from: agency,
-      to: [pkg.from.organId],
+      to: [systemId], // the platform's system on the axis, which serves every sending organization
       messageType: 'status',
       content: Buffer.from(
         buildStatus({

@@ -344,10 +344,23 @@ const CPU_PROCS = () => ({
   postgresql: pgCluster?.pid,
   'load generator': process.pid,
 });
+/** Own CPU ticks of one process (all its threads), without its children. */
+function ownTicks(pid) {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
 function cpuSnapshot() {
+  // PostgreSQL is a tree (postmaster, backends, background workers); every other part is one process.
   return {
     at: performance.now(),
-    ticks: Object.fromEntries(Object.entries(CPU_PROCS()).map(([k, pid]) => [k, treeTicks(pid)])),
+    ticks: Object.fromEntries(
+      Object.entries(CPU_PROCS()).map(([k, pid]) => [k, k === 'postgresql' ? treeTicks(pid) : ownTicks(pid)]),
+    ),
   };
 }
 /** % of one core per process between two snapshots. */
@@ -455,6 +468,9 @@ function newDocument(sender, recipients, label) {
     recipients,
   };
 }
+/** How the incoming register shows a document's number and notation ("12-CV/BENCH"). */
+const registerNumberNotation = (d) =>
+  d.notation.startsWith(d.number) ? d.notation : `${d.number}-${d.notation}`;
 async function createAndSend(sender, recipients, label, errors) {
   const body = newDocument(sender, recipients, label);
   const c = await api('documents', 'POST', '/api/v1/documents', tokens[sender], body);
@@ -467,7 +483,7 @@ async function createAndSend(sender, recipients, label, errors) {
     errors.push(`send ${s.status} ${JSON.stringify(s.body).slice(0, 200)}`);
     return null;
   }
-  const doc = { id: c.body.id, sender, recipients, numberNotation: `${body.number}/${body.notation}` };
+  const doc = { id: c.body.id, sender, recipients, numberNotation: registerNumberNotation(body) };
   sentDocs.push(doc);
   return doc;
 }
@@ -704,7 +720,7 @@ if (!OPT.onlyBroadcast && OPT.uploads > 0) {
     const body = newDocument(sender, recipients, 'U');
     const c = await api('documents', 'POST', '/api/v1/documents', tokens[sender], body);
     if (c.status !== 201) throw new Error(`create: ${c.status} ${JSON.stringify(c.body)}`);
-    drafts.push({ id: c.body.id, sender, recipients, numberNotation: `${body.number}/${body.notation}` });
+    drafts.push({ id: c.body.id, sender, recipients, numberNotation: registerNumberNotation(body) });
   }
   const lat = [];
   let verified = 0;
