@@ -439,7 +439,7 @@ async function ensureBroadcastOrganizations(n) {
   const missing = Array.from({ length: n }, (_, i) => broadcastCode(i)).filter((c) => !existing.has(c));
   const t0 = performance.now();
   let done = 0;
-  await parallel(missing, 16, async (code) => {
+  await parallel(missing, 32, async (code) => {
     await ensureOrganization(code, 'district', BROADCAST_PARENT);
     if (++done % 200 === 0 || done === missing.length)
       progress('broadcast organizations', done, missing.length);
@@ -496,7 +496,7 @@ const arrived = (r) => !NOT_YET.has(r.status);
  * The sender's outgoing list from the newest back to `since`: one request per 500 documents, each with
  * `sentAt` and every recipient's `updatedAt` (server clocks). Polled once a second only while a step drains.
  */
-async function readOutgoing(senders, since) {
+async function readOutgoing(senders, since, firstPageOnly = false) {
   const byId = new Map();
   await parallel(senders, 4, async (sender) => {
     let cursor = null;
@@ -514,7 +514,7 @@ async function readOutgoing(senders, since) {
         else byId.set(d.id, d);
       }
       cursor = r.body.nextCursor;
-      if (!cursor || older) break;
+      if (!cursor || older || firstPageOnly) break;
     }
   });
   return byId;
@@ -524,17 +524,20 @@ async function waitArrived(docs, since, label, timeoutSeconds) {
   const senders = [...new Set(docs.map((d) => d.sender))];
   const deadline = performance.now() + timeoutSeconds * 1000;
   let views;
+  const complete = (v, d) => v && v.recipients.length === d.recipients.length && v.recipients.every(arrived);
   for (;;) {
-    views = await readOutgoing(senders, since);
+    // Documents arrive roughly in the order they were sent: while the newest page of each sender is not
+    // complete, reading the older pages again would only load the platform during its drain.
+    const newest = await readOutgoing(senders, since, true);
+    const newestDone = docs.every((d) => !newest.has(d.id) || complete(newest.get(d.id), d));
+    views = newestDone ? await readOutgoing(senders, since) : newest;
     let done = 0;
-    for (const d of docs) {
-      const v = views.get(d.id);
-      if (v && v.recipients.length === d.recipients.length && v.recipients.every(arrived)) done++;
-    }
+    for (const d of docs) if (complete(views.get(d.id), d)) done++;
     progress(`${label}: at 01`, done, docs.length);
     if (done === docs.length) return { views, complete: true, lastCheck: performance.now() };
     if (performance.now() > deadline) {
       process.stderr.write('\n');
+      if (!newestDone) views = await readOutgoing(senders, since);
       return { views, complete: false, lastCheck: performance.now(), done };
     }
     await sleep(1000);
