@@ -242,9 +242,15 @@ for (const s of SERVICES) {
 
 // ── HTTP: keep-alive, bounded sockets (the load generator must not be the bottleneck) ──────────────────
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
-function api(service, method, path, token, body) {
+function api(service, method, path, token, body, retried = false) {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
+    // A kept-alive socket the server closed as idle just as we reused it: the request never reached a
+    // handler, so sending it again on a fresh socket is safe (the pattern Node's documentation gives).
+    const failed = (e) =>
+      req.reusedSocket && !retried && ['ECONNRESET', 'EPIPE'].includes(e.code)
+        ? api(service, method, path, token, body, true).then(resolve, reject)
+        : reject(e);
     const req = http.request(
       `${url[service]}${path}`,
       {
@@ -271,7 +277,7 @@ function api(service, method, path, token, body) {
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', failed);
     req.end(payload);
   });
 }
@@ -472,6 +478,14 @@ function newDocument(sender, recipients, label) {
 const registerNumberNotation = (d) =>
   d.notation.startsWith(d.number) ? d.notation : `${d.number}-${d.notation}`;
 async function createAndSend(sender, recipients, label, errors) {
+  try {
+    return await createAndSendOnce(sender, recipients, label, errors);
+  } catch (e) {
+    errors.push(`${e.code ?? ''} ${e.message}`);
+    return null;
+  }
+}
+async function createAndSendOnce(sender, recipients, label, errors) {
   const body = newDocument(sender, recipients, label);
   const c = await api('documents', 'POST', '/api/v1/documents', tokens[sender], body);
   if (c.status !== 201) {
