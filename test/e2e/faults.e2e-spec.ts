@@ -152,33 +152,38 @@ describe('faults while documents flow', () => {
     let seq = 0;
     let created = 0;
     const failures: string[] = [];
+    const sendOne = async () => {
+      const n = ++seq;
+      const sender = SENDERS[n % SENDERS.length];
+      const recipients = [0, 1, 2].map((k) => RECIPIENTS[(n + k) % RECIPIENTS.length]);
+      if (n % 4 === 0) recipients[2] = AGENCY;
+      const c = await tryApi('documents', 'POST', '/api/v1/documents', tokens[sender], {
+        number: String(n),
+        notation: `CV/FAULT-${namespace}`,
+        type: 'CV',
+        subject: `Kiem thu su co ${n}`,
+        promulgationDate: new Date().toISOString().slice(0, 10),
+        signer: { position: 'Chanh Van phong', fullName: 'Nguyen Van A' },
+        secrecy: 'none',
+        urgency: 'normal',
+        recipients,
+      });
+      if (c.status === 201) {
+        created++;
+        const s = await tryApi('documents', 'POST', `/api/v1/documents/${c.body.id}/send`, tokens[sender]);
+        if (s.status !== 202) failures.push(`send ${s.status}`);
+      } else {
+        failures.push(`create ${c.status}`);
+      }
+    };
     const producer = (async () => {
       while (producing) {
-        const n = ++seq;
-        const sender = SENDERS[n % SENDERS.length];
-        const recipients = [0, 1, 2].map((k) => RECIPIENTS[(n + k) % RECIPIENTS.length]);
-        if (n % 4 === 0) recipients[2] = AGENCY;
-        const c = await tryApi('documents', 'POST', '/api/v1/documents', tokens[sender], {
-          number: String(n),
-          notation: `CV/FAULT-${namespace}`,
-          type: 'CV',
-          subject: `Kiem thu su co ${n}`,
-          promulgationDate: new Date().toISOString().slice(0, 10),
-          signer: { position: 'Chanh Van phong', fullName: 'Nguyen Van A' },
-          secrecy: 'none',
-          urgency: 'normal',
-          recipients,
-        });
-        if (c.status === 201) {
-          created++;
-          const s = await tryApi('documents', 'POST', `/api/v1/documents/${c.body.id}/send`, tokens[sender]);
-          if (s.status !== 202) failures.push(`send ${s.status}`);
-        } else {
-          failures.push(`create ${c.status}`);
-        }
+        await sendOne();
         await new Promise((r) => setTimeout(r, 40));
       }
     })();
+    /** A burst just before a fault, so that batches are in flight in every hop when it strikes. */
+    const burst = () => Promise.all(Array.from({ length: 12 }, () => sendOne()));
 
     // A supervisor: a service that dies by itself (not killed here) is noted and started again.
     let supervising = true;
@@ -207,6 +212,7 @@ describe('faults while documents flow', () => {
     // ── each service: SIGKILL, then a restart ─────────────────────────────────────────────────────────
     for (const s of ['documents', 'integration-bus', 'audit', 'identity'] as const) {
       faultInProgress = s;
+      await burst();
       await platform.kill(s, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
       await platform.restart(s);
@@ -215,12 +221,14 @@ describe('faults while documents flow', () => {
     }
 
     // ── nats-server: killed, down for 2 s, restarted on the same port with the same store ───────────────
+    await burst();
     await nats.stop('SIGKILL');
     await new Promise((r) => setTimeout(r, 2000));
     await nats.start();
     await flowing('the nats-server restart');
 
     // ── PostgreSQL: immediate stop (no checkpoint: crash recovery at start), down for 2 s, restarted ─────
+    await burst();
     await pgCluster.stop('immediate');
     await new Promise((r) => setTimeout(r, 2000));
     await pgCluster.start();
