@@ -89,6 +89,7 @@ const {
   signPdf,
   NatsServerProcess,
   PostgresClusterProcess,
+  postgresBinDir,
   freePort,
 } = require('@lienthong/testing');
 const pgMod = require('pg');
@@ -114,6 +115,12 @@ mkdirSync(work, { recursive: true });
 
 let pgCluster;
 let databaseUrl;
+if (!OPT.sharedPg && !postgresBinDir()) {
+  console.log(
+    '» no PostgreSQL server binaries (initdb) here, PG_BIN unset: using the shared server (--shared-pg)',
+  );
+  OPT.sharedPg = true;
+}
 if (OPT.sharedPg) {
   const { providePostgres } = await import('../scripts/platform.mjs');
   databaseUrl = (await providePostgres('lienthong_bench')).url;
