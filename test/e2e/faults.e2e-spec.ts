@@ -41,6 +41,9 @@ describe('faults while documents flow', () => {
   /** Service processes that died without being killed by the test (restarted like a supervisor would). */
   const crashes: string[] = [];
   let year = 0;
+  /** The supervisor loop of the test runs while this is true (also stopped by afterAll when the test fails). */
+  let supervising = false;
+  let producing = false;
 
   const api = (service: Service, method: string, path: string, token?: string, body?: unknown) =>
     callApi(platform, service, method, path, token, body);
@@ -94,6 +97,8 @@ describe('faults while documents flow', () => {
           ACCESS_TOKEN_TTL_SECONDS: '3600',
           TOKEN_RATE_LIMIT_PER_IP: '100000',
           ROOT_ORG_CODE: SYSTEM_ID,
+          // Fixed for the node's life: a restarted identity must decrypt the signing keys it stored.
+          KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         },
         'integration-bus': {
           NATIONAL_AXIS_URL: axisUrl,
@@ -140,6 +145,8 @@ describe('faults while documents flow', () => {
   });
 
   afterAll(async () => {
+    supervising = false;
+    producing = false;
     await platform?.stop().catch(() => undefined);
     await nats.destroy();
     await pgCluster.destroy();
@@ -148,7 +155,7 @@ describe('faults while documents flow', () => {
 
   it('loses nothing and doubles nothing across service, NATS and PostgreSQL crashes', async () => {
     // ── documents flow: a steady producer that tolerates outages (its requests fail while a part is down) ──
-    let producing = true;
+    producing = true;
     let seq = 0;
     let created = 0;
     const failures: string[] = [];
@@ -186,7 +193,7 @@ describe('faults while documents flow', () => {
     const burst = () => Promise.all(Array.from({ length: 12 }, () => sendOne()));
 
     // A supervisor: a service that dies by itself (not killed here) is noted and started again.
-    let supervising = true;
+    supervising = true;
     let faultInProgress: Service | null = null;
     const supervisor = (async () => {
       while (supervising) {
