@@ -111,8 +111,10 @@ export class RegisterQuery {
 }
 
 export class ReportQuery {
-  @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from!: string;
-  @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to!: string;
+  /** Default: 1 January of `to`'s year, else of the current year (Vietnam time). */
+  @IsOptional() @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from?: string;
+  /** Default: 31 December of `from`'s year, else of the current year (Vietnam time). */
+  @IsOptional() @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to?: string;
   @IsOptional()
   @Matches(ORGANIZATION_CODE_PATTERN)
   @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
