@@ -5,11 +5,8 @@ const budget = (total: number) =>
   new EdxmlMemoryBudget(Object.assign(new IntegrationBusConfig(), { EDXML_INFLIGHT_BYTES: total }));
 
 describe('EdxmlMemoryBudget', () => {
-  it('defaults to four maximal bodies', () => {
-    const b = new EdxmlMemoryBudget(
-      Object.assign(new IntegrationBusConfig(), { EDXML_INFLIGHT_BYTES: 0, EDXML_MAX_BYTES: 1000 }),
-    );
-    expect(b.total).toBe(4000);
+  it('defaults to 96 MiB of bodies (about 350 MiB while parsing: fits a 512 MiB pod)', () => {
+    expect(new EdxmlMemoryBudget(new IntegrationBusConfig()).total).toBe(96 * 1024 * 1024);
   });
 
   it('holds a reservation that does not fit until enough is released, in order', async () => {

@@ -14,7 +14,7 @@ export class EdxmlMemoryBudget {
   private readonly waiting: { bytes: number; go: () => void }[] = [];
 
   constructor(config: IntegrationBusConfig) {
-    this.total = config.EDXML_INFLIGHT_BYTES || 4 * config.EDXML_MAX_BYTES;
+    this.total = config.EDXML_INFLIGHT_BYTES;
   }
 
   get inUse(): number {
