@@ -238,14 +238,25 @@ export class FederationLink implements OnApplicationBootstrap {
     if (!/^[0-9a-f-]{36}$/.test(t.id) || !Number.isInteger(t.parts) || t.parts < 1 || t.parts > 10_000) {
       throw new FederationRefusal('TRANSFER_INVALID', 'malformed transfer descriptor');
     }
+    // Bounded memory: never gather more than an edXML body may be, whatever the descriptor claims.
+    const max = this.config.EDXML_MAX_BYTES;
+    if (!Number.isInteger(t.size) || t.size < 1 || t.size > max)
+      throw new FederationRefusal(
+        'TRANSFER_TOO_LARGE',
+        `transfer ${t.id} declares ${t.size} bytes (limit ${max})`,
+      );
     const jsm = await this.js.manager();
     const chunks: Buffer[] = [];
+    let received = 0;
     for (let i = 0; i < t.parts; i++) {
       // A missing part is retried (the message is redelivered with back-off): parts precede their message.
       const msg = await jsm.streams.getMessage(this.inboundStream, {
         last_by_subj: Subjects.federationPart(this.nodeId, fromNodeId, t.id, i),
       });
       if (!msg) throw new Error(`part ${i} of transfer ${t.id} has not arrived`);
+      received += msg.data.length;
+      if (received > t.size)
+        throw new FederationRefusal('TRANSFER_CORRUPT', `transfer ${t.id} is longer than it declares`);
       chunks.push(Buffer.from(msg.data));
     }
     const bytes = Buffer.concat(chunks);
