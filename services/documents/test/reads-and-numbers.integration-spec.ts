@@ -63,6 +63,18 @@ describe('documents: number and notation unique per office and year; reads leave
     expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
   });
 
+  it('refuses a number and notation already used with the same promulgation date in another register year (same edXML DocumentId)', async () => {
+    const body = documentBody({ recipients: [B] });
+    const first = await post(clerkA, body);
+    expect(first.status).toBe(201);
+    // As if registered last year with the same promulgation date (a January registration of a December document).
+    await h.db.query(`UPDATE documents SET register_year = register_year - 1 WHERE id = $1`, [first.body.id]);
+    const again = await post(clerkA, body);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('DOCUMENT_NUMBER_TAKEN');
+    expect((await post(clerkA, { ...body, promulgationDate: '2026-11-21' })).status).toBe(201);
+  });
+
   it('audits reading a document and exporting a register as CSV, not listing', async () => {
     const created = await post(clerkA, documentBody({ recipients: [B] }));
     const id = created.body.id as string;

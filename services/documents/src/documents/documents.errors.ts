@@ -28,12 +28,12 @@ export const numberTaken = (number: string, notation: string, year: number) =>
   new DomainError(
     409,
     'DOCUMENT_NUMBER_TAKEN',
-    `Number ${number} with notation ${notation} is already registered in this office's ${year} register`,
+    `Number ${number} with notation ${notation} is already registered by this office (in its ${year} register or with the same promulgation date)`,
     [
-      { field: 'number', errors: ['is already used with this notation in this register year'] },
-      { field: 'notation', errors: ['is already used with this number in this register year'] },
+      { field: 'number', errors: ['is already used with this notation'] },
+      { field: 'notation', errors: ['is already used with this number'] },
     ],
   );
 
-/** The unique index behind DOCUMENT_NUMBER_TAKEN (migration 1764500000000). */
-export const NUMBER_UNIQUE_INDEX = 'documents_outgoing_number_key';
+/** The unique indexes behind DOCUMENT_NUMBER_TAKEN (migration 1764500000000). */
+export const NUMBER_UNIQUE_INDEXES = ['documents_outgoing_number_key', 'documents_outgoing_edxml_id_key'];

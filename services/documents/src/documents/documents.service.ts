@@ -101,7 +101,7 @@ export class DocumentsService {
       })
       .catch(async (e: unknown) => {
         // A second registration of a number and notation (a race included) fails on the unique index.
-        if (!isUniqueViolation(e, errors.NUMBER_UNIQUE_INDEX)) throw e;
+        if (!isUniqueViolation(e, errors.NUMBER_UNIQUE_INDEXES)) throw e;
         await this.recordRefusal(p, AuditActions.documentCreated, id, {
           reason: 'DOCUMENT_NUMBER_TAKEN',
           number: dto.number,
@@ -354,14 +354,14 @@ function sendEvent(
   };
 }
 
-function isUniqueViolation(e: unknown, constraint: string): boolean {
+function isUniqueViolation(e: unknown, constraints: string[]): boolean {
   const err = e as {
     code?: string;
     constraint?: string;
     driverError?: { code?: string; constraint?: string };
   };
   const d = err?.driverError ?? err;
-  return d?.code === '23505' && d?.constraint === constraint;
+  return d?.code === '23505' && constraints.includes(d?.constraint ?? '');
 }
 
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;

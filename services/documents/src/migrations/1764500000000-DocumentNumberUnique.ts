@@ -13,7 +13,12 @@ export class DocumentNumberUnique1764500000000 implements MigrationInterface {
       await q.query(`
         SELECT organization_code, register_year, number, notation FROM documents
         WHERE direction = 'outgoing'
-        GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 LIMIT 20`);
+        GROUP BY 1, 2, 3, 4 HAVING count(*) > 1
+        UNION
+        SELECT organization_code, min(register_year), number, notation FROM documents
+        WHERE direction = 'outgoing'
+        GROUP BY organization_code, promulgation_date, number, notation HAVING count(*) > 1
+        LIMIT 20`);
     if (dupes.length > 0) {
       // Refuse to guess which of two registered documents keeps its number: an operator renumbers one.
       throw new Error(
@@ -25,9 +30,15 @@ export class DocumentNumberUnique1764500000000 implements MigrationInterface {
     await q.query(`
       CREATE UNIQUE INDEX documents_outgoing_number_key
         ON documents (organization_code, register_year, number, notation) WHERE direction = 'outgoing'`);
+    // The edXML DocumentId is <office>,<promulgation date>,<number>/<notation>: a document registered in January
+    // with last year's promulgation date could otherwise repeat one across register years.
+    await q.query(`
+      CREATE UNIQUE INDEX documents_outgoing_edxml_id_key
+        ON documents (organization_code, promulgation_date, number, notation) WHERE direction = 'outgoing'`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX IF EXISTS documents_outgoing_edxml_id_key');
     await q.query('DROP INDEX IF EXISTS documents_outgoing_number_key');
   }
 }
