@@ -1,6 +1,6 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, Min, MinLength, ValidateIf } from 'class-validator';
 
 const emptyIsUnset = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
@@ -32,10 +32,6 @@ export class DocumentsConfig extends BaseServiceConfig {
   @Min(0)
   @Max(65535)
   GRPC_PORT: number = 50052;
-
-  @IsOptional()
-  @IsIn(['development', 'test', 'production'])
-  NODE_ENV?: string;
 
   /**
    * TLS for gRPC: the server certificate chain and its private key (PEM text or a file path). Both or none;
