@@ -21,7 +21,10 @@ describe('PDF signature verification', () => {
     const config = Object.assign(new DocumentsConfig(), { TRUST_ANCHORS: join(dir, 'anchors.pem') });
     verifier = new PdfSignatureVerifier(config);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await verifier.onModuleDestroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reports a valid, trusted signature with signer, issuer and signing time', async () => {
     const at = new Date(Date.now() - 60_000);
