@@ -57,9 +57,9 @@ function certificate(
   return cert;
 }
 
-export function makeCa(cn: string): TestIdentity {
+export function makeCa(cn: string, validity: { notBefore?: Date; notAfter?: Date } = {}): TestIdentity {
   const { privateKey, publicKey } = rsaKeys();
-  const cert = certificate(cn, publicKey, null, privateKey, { ca: true });
+  const cert = certificate(cn, publicKey, null, privateKey, { ca: true, ...validity });
   return { key: privateKey, cert, pem: forge.pki.certificateToPem(cert) };
 }
 

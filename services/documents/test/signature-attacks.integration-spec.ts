@@ -28,18 +28,12 @@ describe('PDF signature attacks', () => {
   let ca: TestIdentity;
   let leader: TestIdentity;
   let revoked: TestIdentity;
-  let tsa: TestIdentity;
   let verifier: PdfSignatureVerifier;
 
   beforeAll(() => {
     ca = makeCa('Test Government CA');
     leader = makeSigner('Bi thu Tinh uy', ca);
     revoked = makeSigner('Revoked Signer', ca);
-    tsa = makeSigner('Test TSA', ca, {}, [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, critical: true },
-      { name: 'extKeyUsage', timeStamping: true, critical: true },
-    ]);
     writeFileSync(join(dir, 'anchors.pem'), ca.pem);
     writeFileSync(join(dir, 'ca.crl'), makeCrl(ca, [{ cert: revoked, at: daysAgo(1) }]));
     verifier = new PdfSignatureVerifier(
