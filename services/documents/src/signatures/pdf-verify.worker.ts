@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PdfSignatureChecker } from './pdf-signature.checker';
 import type { TrustMaterial } from './trust-store';
+import { WORKER_READY } from './worker-pool';
 
 export interface VerifyJob {
   pdf: Uint8Array;
@@ -16,3 +17,5 @@ parentPort?.on('message', (job: VerifyJob) => {
   const pdf = Buffer.from(job.pdf.buffer, job.pdf.byteOffset, job.pdf.byteLength);
   parentPort?.postMessage(checker.verify(pdf, { maxSignatures: job.maxSignatures, now: new Date(job.now) }));
 });
+
+parentPort?.postMessage(WORKER_READY);

@@ -28,9 +28,16 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The worker has loaded its modules and said so; jobs (and their clocks) start only then. */
+  ready: boolean;
   job?: Job;
   timer?: NodeJS.Timeout;
 }
+
+/** The first message a worker posts once it is initialised; every later message is a job's result. */
+export const WORKER_READY = '__worker_ready__';
+/** A worker that has not said it is ready after this long is treated as dead. */
+const STARTUP_LIMIT_MS = 60_000;
 
 /**
  * A small pool of worker threads, one job per worker at a time, jobs queued in arrival order. A job that
@@ -61,12 +68,15 @@ export class WorkerPool<I, O> {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      let slot = [...this.slots].find((s) => !s.job);
-      if (!slot) {
-        if (this.slots.size >= this.options.size) return;
-        slot = this.spawn();
+      const idle = [...this.slots].find((s) => s.ready && !s.job);
+      if (idle) {
+        this.dispatch(idle, this.queue.shift()!);
+        continue;
       }
-      this.dispatch(slot, this.queue.shift()!);
+      // Start another worker only for jobs that no starting worker will take.
+      const starting = [...this.slots].filter((s) => !s.ready).length;
+      if (starting >= this.queue.length || this.slots.size >= this.options.size) return;
+      this.spawn();
     }
   }
 
@@ -79,8 +89,24 @@ export class WorkerPool<I, O> {
       argv: fromSources ? [script] : [],
       resourceLimits: this.options.resourceLimits,
     });
-    const slot: Slot = { worker };
-    worker.on('message', (result: unknown) => this.settle(slot, (job) => job.resolve(result)));
+    const slot: Slot = { worker, ready: false };
+    slot.timer = setTimeout(() => {
+      // Its startup is what fails: the oldest waiting job gets the error rather than waiting forever.
+      void worker.terminate();
+      this.slots.delete(slot);
+      this.queue.shift()?.reject(new Error('verification worker did not start'));
+      this.pump();
+    }, STARTUP_LIMIT_MS);
+    worker.on('message', (result: unknown) => {
+      if (!slot.ready && result === WORKER_READY) {
+        slot.ready = true;
+        clearTimeout(slot.timer);
+        this.pump();
+        this.idle(slot);
+        return;
+      }
+      this.settle(slot, (job) => job.resolve(result));
+    });
     worker.on('error', (e) => this.fail(slot, e));
     worker.on('exit', (code) => this.fail(slot, new Error(`verification worker exited with code ${code}`)));
     this.slots.add(slot);
@@ -108,18 +134,23 @@ export class WorkerPool<I, O> {
     slot.job = undefined;
     finish(job);
     this.pump();
-    if (!slot.job && this.slots.has(slot)) {
-      // Idle: let the process exit without it, and stop it after a while.
-      slot.worker.unref();
-      slot.timer = setTimeout(() => void this.retire(slot), this.options.idleMs ?? 30_000);
-      slot.timer.unref();
-    }
+    this.idle(slot);
+  }
+
+  /** A worker with nothing to do: let the process exit without it, and stop it after a while. */
+  private idle(slot: Slot): void {
+    if (slot.job || !this.slots.has(slot)) return;
+    slot.worker.unref();
+    slot.timer = setTimeout(() => void this.retire(slot), this.options.idleMs ?? 30_000);
+    slot.timer.unref();
   }
 
   private fail(slot: Slot, error: Error): void {
     if (!this.slots.delete(slot)) return;
     clearTimeout(slot.timer);
-    const job = slot.job;
+    // A worker that dies while starting fails the oldest waiting job, so a worker that cannot start at
+    // all does not respawn forever.
+    const job = slot.ready ? slot.job : this.queue.shift();
     slot.job = undefined;
     job?.reject(error);
     this.pump();
