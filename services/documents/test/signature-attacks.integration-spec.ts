@@ -31,7 +31,8 @@ describe('PDF signature attacks', () => {
   let verifier: PdfSignatureVerifier;
 
   beforeAll(() => {
-    ca = makeCa('Test Government CA');
+    // A CA that has existed for a year, like a real one: a back-dated claim falls inside its validity.
+    ca = makeCa('Test Government CA', { notBefore: daysAgo(365) });
     leader = makeSigner('Bi thu Tinh uy', ca);
     revoked = makeSigner('Revoked Signer', ca);
     writeFileSync(join(dir, 'anchors.pem'), ca.pem);
