@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
+// Generous on purpose: under CI load (two e2e files at once, each with four services) a cold start with key
+// generation and migrations can take well over a minute; the tests assert behaviour, not start-up speed.
+const READY_TIMEOUT_MS = 150_000;
 export const SERVICES = ['identity', 'documents', 'integration-bus', 'audit'] as const;
 export type Service = (typeof SERVICES)[number];
 
@@ -41,6 +44,17 @@ export class PlatformProcesses {
     return `http://127.0.0.1:${this.ports[service]}`;
   }
 
+  /** The environment a service of this node runs with (to start another instance beside it). */
+  envOf(s: Service): Record<string, string> {
+    return {
+      ...this.env,
+      DB_SCHEMA: this.schemas[SERVICES.indexOf(s)],
+      PORT: String(this.ports[s]),
+      GRPC_PORT: String(this.grpcPort),
+      ...(this.extraEnv[s] ?? {}),
+    };
+  }
+
   async start(): Promise<void> {
     this.dbUrl = await testDatabaseUrl();
     const natsUrl = await testNatsUrl();
@@ -62,7 +76,9 @@ export class PlatformProcesses {
       this.schemas.push(schema);
       this.spawn(s, schema);
     }
-    const ready = await Promise.all(SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, 60_000)));
+    const ready = await Promise.all(
+      SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, READY_TIMEOUT_MS)),
+    );
     SERVICES.forEach((s, i) => {
       if (!ready[i]) throw new Error(`${s} not ready; log:\n${this.logs[s].slice(-3000)}`);
     });
