@@ -4,3 +4,4 @@ export * from './test-tokens';
 export * from './service-env';
 export * from './pdf-signing';
 export * from './postgres-cluster-process';
+export * from './pdf-cms';

@@ -26,7 +26,7 @@ function certificate(
   publicKey: forge.pki.rsa.PublicKey,
   issuer: { cn: string; key: forge.pki.rsa.PrivateKey } | null,
   selfKey: forge.pki.rsa.PrivateKey,
-  opts: { ca: boolean; notBefore?: Date; notAfter?: Date },
+  opts: { ca: boolean; notBefore?: Date; notAfter?: Date; extensions?: object[] },
 ): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
@@ -42,34 +42,44 @@ function certificate(
     { name: 'countryName', value: 'VN' },
   ]);
   cert.setExtensions(
-    opts.ca
-      ? [
-          { name: 'basicConstraints', cA: true, critical: true },
-          { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-        ]
-      : [
-          { name: 'basicConstraints', cA: false },
-          { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
-        ],
+    opts.extensions ??
+      (opts.ca
+        ? [
+            { name: 'basicConstraints', cA: true, critical: true },
+            { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+          ]
+        : [
+            { name: 'basicConstraints', cA: false },
+            { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
+          ]),
   );
   cert.sign(issuer?.key ?? selfKey, forge.md.sha256.create());
   return cert;
 }
 
-export function makeCa(cn: string): TestIdentity {
+export function makeCa(cn: string, validity: { notBefore?: Date; notAfter?: Date } = {}): TestIdentity {
   const { privateKey, publicKey } = rsaKeys();
-  const cert = certificate(cn, publicKey, null, privateKey, { ca: true });
+  const cert = certificate(cn, publicKey, null, privateKey, { ca: true, ...validity });
   return { key: privateKey, cert, pem: forge.pki.certificateToPem(cert) };
 }
 
+/**
+ * A certificate issued by `ca`. `extensions` (node-forge extension objects) replace the default
+ * `basicConstraints cA:false, keyUsage digitalSignature+nonRepudiation`, e.g. to give a wrong key usage.
+ */
 export function makeSigner(
   cn: string,
   ca: TestIdentity,
   validity: { notBefore?: Date; notAfter?: Date } = {},
+  extensions?: object[],
 ): TestIdentity {
   const { privateKey, publicKey } = rsaKeys();
   const caCn = ca.cert.subject.getField('CN').value as string;
-  const cert = certificate(cn, publicKey, { cn: caCn, key: ca.key }, privateKey, { ca: false, ...validity });
+  const cert = certificate(cn, publicKey, { cn: caCn, key: ca.key }, privateKey, {
+    ca: false,
+    ...validity,
+    extensions,
+  });
   return { key: privateKey, cert, pem: forge.pki.certificateToPem(cert) };
 }
 
@@ -102,20 +112,7 @@ export function signPdf(
   signer: TestIdentity,
   opts: { objectNumber?: number; subFilter?: string; signingTime?: Date; extraCerts?: TestIdentity[] } = {},
 ): Buffer {
-  const subFilter = opts.subFilter ?? 'adbe.pkcs7.detached';
-  const dict =
-    `${opts.objectNumber ?? 3} 0 obj << /Type /Sig /Filter /Adobe.PPKLite /SubFilter /${subFilter} ` +
-    `/ByteRange ${RANGE_PLACEHOLDER} /Contents <${'0'.repeat(CONTENTS_HEX_LENGTH)}> /M (D:20261120090000+07'00') >> endobj\n`;
-  const update = Buffer.from(`${dict}trailer << /Root 1 0 R >>\n%%EOF\n`, 'latin1');
-  let file = Buffer.concat([pdf, update]);
-  const text = file.toString('latin1');
-  const contentsStart = text.lastIndexOf('/Contents <') + '/Contents '.length;
-  const contentsEnd = contentsStart + CONTENTS_HEX_LENGTH + 2;
-  const range = `[0 ${contentsStart} ${contentsEnd} ${file.length - contentsEnd}]`;
-  const rangeAt = text.lastIndexOf(RANGE_PLACEHOLDER);
-  file.write(range.slice(0, -1).padEnd(RANGE_PLACEHOLDER.length - 1, ' ') + ']', rangeAt, 'latin1');
-  const signed = Buffer.concat([file.subarray(0, contentsStart), file.subarray(contentsEnd)]);
-
+  const { file, signed, contentsStart } = prepareSignature(pdf, opts);
   const p7 = forge.pkcs7.createSignedData();
   p7.content = forge.util.createBuffer(signed.toString('binary'));
   p7.addCertificate(signer.cert);
@@ -131,9 +128,38 @@ export function signPdf(
     ],
   });
   p7.sign({ detached: true });
-  const der = Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary').toString('hex');
+  return fillSignature(file, contentsStart, Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary'));
+}
+
+/**
+ * Appends a signature dictionary with an empty Contents hole and a ByteRange around it; `signed` is what
+ * the signature must cover.
+ */
+export function prepareSignature(
+  pdf: Buffer,
+  opts: { objectNumber?: number; subFilter?: string } = {},
+): { file: Buffer; signed: Buffer; contentsStart: number } {
+  const subFilter = opts.subFilter ?? 'adbe.pkcs7.detached';
+  const dict =
+    `${opts.objectNumber ?? 3} 0 obj << /Type /Sig /Filter /Adobe.PPKLite /SubFilter /${subFilter} ` +
+    `/ByteRange ${RANGE_PLACEHOLDER} /Contents <${'0'.repeat(CONTENTS_HEX_LENGTH)}> /M (D:20261120090000+07'00') >> endobj\n`;
+  const update = Buffer.from(`${dict}trailer << /Root 1 0 R >>\n%%EOF\n`, 'latin1');
+  const file = Buffer.concat([pdf, update]);
+  const text = file.toString('latin1');
+  const contentsStart = text.lastIndexOf('/Contents <') + '/Contents '.length;
+  const contentsEnd = contentsStart + CONTENTS_HEX_LENGTH + 2;
+  const range = `[0 ${contentsStart} ${contentsEnd} ${file.length - contentsEnd}]`;
+  const rangeAt = text.lastIndexOf(RANGE_PLACEHOLDER);
+  file.write(range.slice(0, -1).padEnd(RANGE_PLACEHOLDER.length - 1, ' ') + ']', rangeAt, 'latin1');
+  const signed = Buffer.concat([file.subarray(0, contentsStart), file.subarray(contentsEnd)]);
+  return { file, signed, contentsStart };
+}
+
+/** Writes the DER of a CMS signature into the hole left by prepareSignature. */
+export function fillSignature(file: Buffer, contentsStart: number, cmsDer: Buffer): Buffer {
+  const der = cmsDer.toString('hex');
   if (der.length > CONTENTS_HEX_LENGTH) throw new Error('signature larger than the placeholder');
-  file = Buffer.from(file);
-  file.write(der.padEnd(CONTENTS_HEX_LENGTH, '0'), contentsStart + 1, 'latin1');
-  return file;
+  const out = Buffer.from(file);
+  out.write(der.padEnd(CONTENTS_HEX_LENGTH, '0'), contentsStart + 1, 'latin1');
+  return out;
 }

@@ -19,6 +19,7 @@ import { RegistersService } from './registers/registers.service';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
 import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
+import { SignatureResultsRepository } from './signatures/signature-results.repository';
 
 @Module({})
 export class AppModule {
@@ -45,6 +46,7 @@ export class AppModule {
         AttachmentBusStore,
         AttachmentsService,
         PdfSignatureVerifier,
+        SignatureResultsRepository,
         ExchangeService,
         ExchangeHandler,
         RegistersService,

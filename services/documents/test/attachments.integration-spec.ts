@@ -12,6 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PdfSignatureVerifier } from '../src/signatures/pdf-signature.verifier';
 import { documentBody, DocumentsHarness } from './support/harness';
 import { makeCa, makeSigner, minimalPdf, signPdf, type TestIdentity } from '@lienthong/testing';
 
@@ -19,6 +20,7 @@ jest.setTimeout(90_000);
 
 const A = '000.00.00.H01';
 const B = '000.00.00.H02';
+const C = '000.00.00.H03';
 const LIMIT = 200_000;
 
 function filesUnder(dir: string): string[] {
@@ -42,7 +44,7 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
     signer = makeSigner('Nguyen Van A', ca);
     writeFileSync(join(pki, 'anchors.pem'), ca.pem);
     await h.start({ TRUST_ANCHORS: join(pki, 'anchors.pem'), ATTACHMENT_MAX_BYTES: String(LIMIT) });
-    h.knownOrganizations.add(A).add(B);
+    h.knownOrganizations.add(A).add(B).add(C);
     clerkA = await h.token(A);
     clerkB = await h.token(B);
   });
@@ -221,5 +223,58 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
       .set(auth(await h.token(A, ['auditor'])));
     const b = report.body.organizations.find((o: { code: string }) => o.code === B);
     expect(b).toMatchObject({ received: 1, signedShare: 1 });
+  });
+
+  it('puts the bytes in the object store at upload and verifies a PDF once for every local copy', async () => {
+    const verify = jest.spyOn(h.app.get(PdfSignatureVerifier), 'verify');
+    try {
+      const id = await draft();
+      const pdf = signPdf(minimalPdf(`Chỉ thị ${randomUUID()}`), signer);
+      const sha = createHash('sha256').update(pdf).digest('hex');
+      const att = (await upload(id, pdf, 'chi-thi.pdf')).body;
+      expect(att.signature).toMatchObject({ valid: true, trusted: true });
+      // In the shared object store before any send: sending has no bytes to copy.
+      const os = await new Objm(h.nc).open(Buckets.attachments());
+      const stored = await os.getBlob(sha);
+      expect(stored && Buffer.compare(Buffer.from(stored), pdf)).toBe(0);
+      expect(verify).toHaveBeenCalledTimes(1);
+
+      expect((await h.http.post(`/api/v1/documents/${id}/send`).set(auth(clerkA))).status).toBe(202);
+      const sent = (await eventually(async () =>
+        (await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested())).find(
+          (e) => e.data.documentId === id,
+        ),
+      ))!;
+      for (const to of [B, C]) {
+        await h.deliver({
+          deliveryId: randomUUID(),
+          sourceDocumentId: id,
+          edxmlDocumentId: id,
+          fromOrganizationCode: A,
+          toOrganizationCode: to,
+          document: sent.data.document,
+          attachments: sent.data.attachments,
+        });
+      }
+      const copies = await eventually(async () => {
+        const [{ n }] = await h.db.query(
+          `SELECT count(*)::int AS n FROM attachments a JOIN documents d ON d.id = a.document_id
+            WHERE a.sha256 = $1 AND d.direction = 'incoming'`,
+          [sha],
+        );
+        return n === 2 ? n : undefined;
+      });
+      expect(copies).toBe(2);
+      const signatures = await h.db.query(
+        `SELECT a.signature FROM attachments a JOIN documents d ON d.id = a.document_id
+          WHERE a.sha256 = $1 AND d.direction = 'incoming'`,
+        [sha],
+      );
+      for (const row of signatures) expect(row.signature).toMatchObject({ valid: true, trusted: true });
+      // Both recipients' copies took the upload's result: still one verification.
+      expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      verify.mockRestore();
+    }
   });
 });

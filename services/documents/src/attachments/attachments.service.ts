@@ -19,6 +19,8 @@ import { DocumentsRepository } from '../documents/documents.repository';
 import { attachmentView } from '../documents/documents.view';
 import { OrganizationDirectory } from '../documents/organization-directory';
 import { PdfSignatureVerifier, type SignatureReport } from '../signatures/pdf-signature.verifier';
+import { SignatureResultsRepository } from '../signatures/signature-results.repository';
+import { AttachmentBusStore } from './attachment-bus-store';
 import { AttachmentStorage } from './attachment-storage';
 import { sniffContentType } from './content-sniffer';
 
@@ -30,6 +32,11 @@ interface Received {
 }
 
 const NOT_PDF: SignatureReport = { present: false, valid: false, trusted: false };
+/**
+ * How long a verification result is reused for the same bytes under the same trust. Results without a
+ * trusted timestamp are "valid now" answers, so they are recomputed after this rather than kept forever.
+ */
+export const SIGNATURE_RESULT_REUSE_MS = 24 * 3600_000;
 
 @Injectable()
 export class AttachmentsService {
@@ -42,6 +49,8 @@ export class AttachmentsService {
     private readonly audit: AuditRecorder,
     private readonly config: DocumentsConfig,
     private readonly directory: OrganizationDirectory,
+    private readonly results: SignatureResultsRepository,
+    private readonly busStore: AttachmentBusStore,
   ) {}
 
   async upload(p: Principal, documentId: string, req: IncomingMessage) {
@@ -73,6 +82,9 @@ export class AttachmentsService {
         { field: 'file', errors: ['a multipart field `file` is required'] },
       ]);
     const inspected = await this.inspectStored(received.sha256, received.name, received.head);
+    // The bytes go to the shared object store now, so that sending needs no copy (content-addressed:
+    // uploading the same file twice stores it once).
+    await this.busStore.publish(received.sha256);
     const id = randomUUID();
     await this.repo.dataSource.transaction(async (m) => {
       await this.repo.insertAttachment(m, {
@@ -105,15 +117,27 @@ export class AttachmentsService {
     return attachmentView(row);
   }
 
-  /** Content type from the stored bytes' magic numbers and, for PDFs, every signature verified. */
+  /**
+   * Content type from the stored bytes' magic numbers and, for PDFs, every signature verified: once per
+   * content and trust (anchors + CRLs), the result being reused by the same file's other copies (each
+   * local recipient of a document, the same file attached twice).
+   */
   async inspectStored(sha256: string, name: string, head?: Buffer) {
     let first = head;
-    if (!first) first = (await this.storage.readAll(sha256)).subarray(0, 1024);
+    if (!first) {
+      const fd = this.storage.open(sha256);
+      first = await readHead(fd, 1024);
+    }
     const contentType = sniffContentType(first, name);
     if (contentType !== 'application/pdf')
       return { contentType, signature: NOT_PDF, signatures: [] as SignatureReport[] };
-    // Verification needs random access to the signed ranges; the file is read once here, after upload.
+    const m = this.repo.dataSource.manager;
+    const fingerprint = this.verifier.trustFingerprint;
+    const known = await this.results.find(m, sha256, fingerprint, SIGNATURE_RESULT_REUSE_MS);
+    if (known) return { contentType, ...known };
+    // Verification needs random access to the signed ranges; the file is read once here.
     const result = await this.verifier.verify(await this.storage.readAll(sha256));
+    await this.results.save(m, sha256, fingerprint, result);
     return { contentType, ...result };
   }
 
@@ -244,6 +268,22 @@ export class AttachmentsService {
       }),
     );
   }
+}
+
+/** The first `n` bytes of a stream (fewer when it is shorter); the stream is closed afterwards. */
+async function readHead(stream: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= n) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, n);
 }
 
 function sanitizeName(name: string): string {

@@ -16,6 +16,35 @@ export class DocumentsConfig extends BaseServiceConfig {
   @MinLength(1)
   TRUST_ANCHORS?: string;
 
+  /**
+   * Comma-separated paths of CRL files (PEM `X509 CRL` blocks or one DER CRL each). A certificate listed by
+   * a CRL its issuer signed is not trusted. Read at boot; a file without a CRL stops the boot.
+   */
+  @IsOptional()
+  @IsString()
+  TRUST_CRLS?: string;
+
+  /** Wall-clock limit of one file's signature verification (in a worker thread). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  SIGNATURE_TIME_LIMIT_MS: number = 10_000;
+
+  /** A PDF with more signature dictionaries than this is reported with a problem, none verified. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  SIGNATURE_MAX_COUNT: number = 20;
+
+  /** Worker threads verifying signatures (each holds at most one file at a time). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  SIGNATURE_WORKERS: number = 1;
+
   /** Root of the filesystem attachment store (content-addressed by SHA-256). */
   @IsString()
   @MinLength(1)

@@ -11,7 +11,6 @@ import {
 } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { AttachmentBusStore } from '../attachments/attachment-bus-store';
 import type { CreateDocumentDto, ListDocumentsQuery, RecallDto, StatusChangeDto } from './documents.dto';
 import type { AttachmentRow, DocumentRow } from './documents.entity';
 import * as errors from './documents.errors';
@@ -31,7 +30,6 @@ export class DocumentsService {
     private readonly outbox: OutboxService,
     private readonly audit: AuditRecorder,
     private readonly directory: OrganizationDirectory,
-    private readonly busStore: AttachmentBusStore,
   ) {}
 
   private get ds() {
@@ -199,9 +197,8 @@ export class DocumentsService {
       });
       throw errors.recipientUnknown(missing);
     }
+    // Attachment bytes are already in the object store: AttachmentsService.upload put them there.
     const attachments = await this.repo.attachments(this.ds.manager, [id]);
-    // Bytes go to the object store before the event exists, so the bus can always fetch what it is told about.
-    for (const sha of new Set(attachments.map((a) => a.sha256))) await this.busStore.publish(sha);
 
     await this.ds.transaction(async (m) => {
       const locked = await this.repo.findById(m, id, true);

@@ -1,0 +1,21 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { PdfSignatureChecker } from './pdf-signature.checker';
+import type { TrustMaterial } from './trust-store';
+import { WORKER_READY } from './worker-pool';
+
+export interface VerifyJob {
+  pdf: Uint8Array;
+  maxSignatures: number;
+  now: number;
+}
+
+/* A verification worker: parses the trust once, then answers one job at a time. The pool terminates the
+   thread when a job exceeds its time limit, so nothing here needs to watch the clock. */
+const checker = new PdfSignatureChecker((workerData as { trust: TrustMaterial }).trust);
+
+parentPort?.on('message', (job: VerifyJob) => {
+  const pdf = Buffer.from(job.pdf.buffer, job.pdf.byteOffset, job.pdf.byteLength);
+  parentPort?.postMessage(checker.verify(pdf, { maxSignatures: job.maxSignatures, now: new Date(job.now) }));
+});
+
+parentPort?.postMessage(WORKER_READY);
