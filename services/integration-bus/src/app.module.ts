@@ -12,6 +12,7 @@ import { ExchangesService } from './exchanges/exchanges.service';
 import { BusObjectStore } from './exchanges/object-store';
 import { FederationHandler } from './federation/federation.handler';
 import { FederationLink } from './federation/federation-link';
+import { ExchangeMetrics, ExchangeMetricsRepository } from './metrics/exchange.metrics';
 import { migrations } from './migrations';
 import { NationalAxisService } from './national-axis/national-axis.service';
 
@@ -47,6 +48,8 @@ export class AppModule {
         ExchangesHandler,
         FederationLink,
         FederationHandler,
+        ExchangeMetricsRepository,
+        ExchangeMetrics,
       ],
     };
   }
