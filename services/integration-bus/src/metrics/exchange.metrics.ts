@@ -76,11 +76,13 @@ export class ExchangeMetrics {
     });
     new Gauge({
       name: 'national_axis_circuit_open',
-      help: '1 while the circuit breaker towards the national axis is open (no calls are made)',
+      // Half-open (one probe allowed after the cool-down) still counts: the last calls failed, and the poller's
+      // probe would otherwise make the gauge flicker and an alert with `for:` never fire.
+      help: '1 while the circuit breaker towards the national axis is open or half-open (after repeated failures)',
       registers: [registry],
       collect() {
         // Absent when no national axis is configured, so no alert can fire for a route that does not exist.
-        if (axis.client) this.set(axis.client.breaker.state === 'open' ? 1 : 0);
+        if (axis.client) this.set(axis.client.breaker.state === 'closed' ? 0 : 1);
       },
     });
   }
