@@ -171,6 +171,12 @@ describe('SOC feed (real NATS + a real TCP syslog collector)', () => {
     const metrics = (await h.http.get('/metrics').expect(200)).text;
     expect(metrics).toMatch(/soc_feed_connected\{[^}]*\} 1/);
     expect(metrics).toMatch(/soc_feed_forwarded_total\{[^}]*action="auth.login.failed"[^}]*\} 1/);
+    // The intake counts what it commits (login failure spikes are alerted on this), and the feed's own
+    // consumer shows up among the consumer-lag gauges.
+    expect(metrics).toMatch(
+      /audit_events_total\{[^}]*action="auth.login.failed"[^}]*outcome="failure"[^}]*\} 1\n/,
+    );
+    expect(metrics).toMatch(/jetstream_consumer_pending_messages\{[^}]*consumer="soc-feed"[^}]*\} 0\n/);
   });
 
   it('keeps events while the collector is down and delivers all of them when it is back', async () => {

@@ -5,6 +5,22 @@ import type { DataSource } from 'typeorm';
 import type { JetStreamService } from '../nats/jetstream.service';
 
 /**
+ * One load shared by the gauges of a scrape: prom-client runs each gauge's collect() in turn, so gauges fed by
+ * the same query each ask for it, and within `ttlMs` they get the same answer.
+ */
+export function sharedLoad<T>(load: () => Promise<T>, ttlMs = 1000): () => Promise<T> {
+  let at = 0;
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (!pending || Date.now() - at > ttlMs) {
+      at = Date.now();
+      pending = load();
+    }
+    return pending;
+  };
+}
+
+/**
  * Gauges every service exports about its reliable messaging, read when Prometheus scrapes (collect()), so the
  * outbox relay and the consumers need no counters of their own: the outbox table's depth and oldest row, the
  * pending and unacked messages of every durable consumer on the streams this service owns, and the
@@ -20,42 +36,49 @@ export class PlatformMetrics {
     private readonly js: JetStreamService,
     private readonly streams: string[],
   ) {
-    const outboxPending = new Gauge({
+    const outbox = sharedLoad(() => this.outboxState());
+    const consumers = sharedLoad(() => this.consumerInfos());
+    const deadLetters = () => this.deadLetters();
+    new Gauge({
       name: 'outbox_pending_events',
       help: 'Events written to the outbox and not yet published to JetStream',
       registers: [registry],
+      async collect() {
+        const row = await outbox();
+        if (row) this.set(row.pending);
+      },
     });
     new Gauge({
       name: 'outbox_oldest_event_age_seconds',
       help: 'Age of the oldest unpublished outbox event (0 when empty): the relay lag',
       registers: [registry],
-      collect: async function (this: Gauge) {
-        const row = await self.outboxState();
-        if (!row) return;
-        outboxPending.set(row.pending);
-        this.set(row.age);
+      async collect() {
+        const row = await outbox();
+        if (row) this.set(row.age);
       },
     });
-    const pending = new Gauge({
+    new Gauge({
       name: 'jetstream_consumer_pending_messages',
       help: 'Messages of the stream not yet delivered to the durable consumer (consumer lag)',
       labelNames: ['stream', 'consumer'],
       registers: [registry],
+      async collect() {
+        const infos = await consumers();
+        if (!infos) return;
+        this.reset();
+        for (const c of infos) this.set({ stream: c.stream, consumer: c.consumer }, c.pending);
+      },
     });
     new Gauge({
       name: 'jetstream_consumer_ack_pending_messages',
       help: 'Messages delivered to the durable consumer and not yet acknowledged',
       labelNames: ['stream', 'consumer'],
       registers: [registry],
-      collect: async function (this: Gauge<'stream' | 'consumer'>) {
-        const infos = await self.consumerInfos();
+      async collect() {
+        const infos = await consumers();
         if (!infos) return;
-        pending.reset();
         this.reset();
-        for (const c of infos) {
-          pending.set({ stream: c.stream, consumer: c.consumer }, c.pending);
-          this.set({ stream: c.stream, consumer: c.consumer }, c.ackPending);
-        }
+        for (const c of infos) this.set({ stream: c.stream, consumer: c.consumer }, c.ackPending);
       },
     });
     new Gauge({
@@ -63,15 +86,13 @@ export class PlatformMetrics {
       help: 'Messages kept on the dead-letter stream, by dead-letter subject',
       labelNames: ['subject'],
       registers: [registry],
-      collect: async function (this: Gauge<'subject'>) {
-        const subjects = await self.deadLetters();
+      async collect() {
+        const subjects = await deadLetters();
         if (!subjects) return;
         this.reset();
         for (const [subject, n] of Object.entries(subjects)) this.set({ subject }, n);
       },
     });
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- collect() runs with the gauge as `this`
-    const self = this;
   }
 
   private async outboxState(): Promise<{ pending: number; age: number } | null> {
