@@ -51,6 +51,11 @@ export const Subjects = {
   directoryOrganization: (code: string) => qualify(`directory.org.${code.replace(/\./g, '_')}`),
   directoryAll: () => qualify('directory.>'),
   federationAll: () => qualify('fed.>'),
+  /**
+   * Core NATS (no stream, nothing stored): "national-axis exchanges were queued", so the sender of every bus
+   * replica claims them now instead of at its next poll. Outside `bus.>` so the BUS stream does not keep it.
+   */
+  busAxisWake: () => qualify('wake.bus.national-axis'),
   /** Test/diagnostic stream subjects. */
   probe: (name: string) => qualify(`probe.${name}`),
   probeAll: () => qualify('probe.>'),

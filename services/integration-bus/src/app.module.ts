@@ -14,6 +14,8 @@ import { FederationHandler } from './federation/federation.handler';
 import { FederationLink } from './federation/federation-link';
 import { ExchangeMetrics, ExchangeMetricsRepository } from './metrics/exchange.metrics';
 import { migrations } from './migrations';
+import { AxisExchangesRepository } from './national-axis/axis-exchanges.repository';
+import { AxisWakeup } from './national-axis/axis-wakeup';
 import { NationalAxisService } from './national-axis/national-axis.service';
 
 @Module({})
@@ -44,6 +46,8 @@ export class AppModule {
         BusObjectStore,
         ExchangesRepository,
         ExchangesService,
+        AxisWakeup,
+        AxisExchangesRepository,
         NationalAxisService,
         ExchangesHandler,
         FederationLink,

@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
+// Generous on purpose: under CI load (two e2e files at once, each with four services) a cold start with key
+// generation and migrations can take well over a minute; the tests assert behaviour, not start-up speed.
+const READY_TIMEOUT_MS = 150_000;
 export const SERVICES = ['identity', 'documents', 'integration-bus', 'audit'] as const;
 export type Service = (typeof SERVICES)[number];
 
@@ -73,7 +76,9 @@ export class PlatformProcesses {
       this.schemas.push(schema);
       this.spawn(s, schema);
     }
-    const ready = await Promise.all(SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, 60_000)));
+    const ready = await Promise.all(
+      SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, READY_TIMEOUT_MS)),
+    );
     SERVICES.forEach((s, i) => {
       if (!ready[i]) throw new Error(`${s} not ready; log:\n${this.logs[s].slice(-3000)}`);
     });

@@ -41,6 +41,20 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @Max(120_000)
   NATIONAL_AXIS_TIMEOUT_MS: number = 15_000;
 
+  /** Calls to the axis in flight at once per bus replica (sending packages). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  NATIONAL_AXIS_CONCURRENCY: number = 16;
+
+  /** National-axis exchanges one sender round claims (whole documents are completed beyond it). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5_000)
+  NATIONAL_AXIS_BATCH: number = 128;
+
   /** Node certificate and key (PEM text or a file path); generated when unset. */
   @IsOptional() @IsString() NODE_CERT_PEM?: string;
   @IsOptional() @IsString() NODE_CERT_PEM_FILE?: string;
