@@ -35,6 +35,8 @@ export class SocForwarder implements OnApplicationBootstrap, BeforeApplicationSh
   private transport?: SyslogTransport;
   private failures = 0;
   private wakeSleep?: () => void;
+  private forwarded!: Counter<'action'>;
+  private sendFailures!: Counter;
 
   constructor(
     private readonly js: JetStreamService,
@@ -157,9 +159,6 @@ export class SocForwarder implements OnApplicationBootstrap, BeforeApplicationSh
       }
     }
   }
-
-  private forwarded!: Counter<'action'>;
-  private sendFailures!: Counter;
 
   private metrics(): Gauge {
     this.forwarded = new Counter({

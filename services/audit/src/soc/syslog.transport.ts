@@ -15,6 +15,7 @@ export function parseSyslogUrl(url: string): SyslogTarget {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const WRITE_TIMEOUT_MS = 30_000;
 
 /**
  * One stream connection to the collector, opened on demand. `write` resolves once the frame was handed to the
@@ -42,7 +43,14 @@ export class SyslogTransport {
   async write(data: Buffer): Promise<void> {
     const socket = this.socket ?? (await this.connect());
     await new Promise<void>((resolve, reject) => {
-      socket.write(data, (err) => (err ? reject(err) : resolve()));
+      // A collector that stops reading (but keeps the connection) would hold the feed forever: give up on the
+      // connection instead, and the event is sent again on a new one.
+      const timer = setTimeout(() => reject(new Error('syslog write timeout')), WRITE_TIMEOUT_MS);
+      socket.write(data, (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      });
     }).catch((e: Error) => {
       this.drop(socket);
       throw e;
