@@ -30,3 +30,4 @@ export * from './database/database.options';
 export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
 export * from './ids/derived-uuid';
+export * from './bootstrap/api-docs';

@@ -39,10 +39,12 @@ export const Subjects = {
   /** Federation: messages from this node to `nodeId` (stream FEDOUT; sourced into the target's FEDIN). */
   federationOut: (nodeId: string) => qualify(`fed.${nodeId}.msg`),
   /** Federation: one part of a large package (raw bytes), read back by subject from the target's FEDIN. */
-  federationPart: (nodeId: string, transferId: string, part: number) =>
-    qualify(`fed.${nodeId}.part.${transferId}.${part}`),
+  /** The subject names the sending node, so a receiver reads only parts published by the node that signed. */
+  federationPart: (nodeId: string, fromNodeId: string, transferId: string, part: number) =>
+    qualify(`fed.${nodeId}.part.${fromNodeId}.${transferId}.${part}`),
   /** Every part of one transfer (to purge them once the package is applied). */
-  federationParts: (nodeId: string, transferId: string) => qualify(`fed.${nodeId}.part.${transferId}.*`),
+  federationParts: (nodeId: string, fromNodeId: string, transferId: string) =>
+    qualify(`fed.${nodeId}.part.${fromNodeId}.${transferId}.*`),
   federationTo: (nodeId: string) => qualify(`fed.${nodeId}.>`),
   /**
    * The organization directory as a compacted log: the last state of each organization on its own subject

@@ -4,6 +4,8 @@ import { Streams } from '@lienthong/contracts';
 import { IntegrationBusConfig } from './config/integration-bus.config';
 import { OrganizationDirectory } from './directory/organization-directory';
 import { EdxmlController } from './edxml-api/edxml.controller';
+import { EdxmlMemoryBudget } from './edxml-api/edxml-memory-budget';
+import { EdxmlSenderPolicy } from './edxml-api/edxml-sender.policy';
 import { EdxmlNodeService } from './edxml/edxml-node.service';
 import { ExchangesController } from './exchanges/exchanges.controller';
 import { ExchangesHandler } from './exchanges/exchanges.handler';
@@ -42,6 +44,8 @@ export class AppModule {
       controllers: [EdxmlController, ExchangesController],
       providers: [
         EdxmlNodeService,
+        EdxmlSenderPolicy,
+        EdxmlMemoryBudget,
         OrganizationDirectory,
         BusObjectStore,
         ExchangesRepository,
