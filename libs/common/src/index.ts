@@ -24,6 +24,7 @@ export * from './outbox/outbox.relay';
 export * from './outbox/processed-messages';
 export * from './outbox/audit-recorder';
 export * from './health/metrics.registry';
+export * from './health/platform.metrics';
 export * from './health/health.controller';
 export * from './database/database.options';
 export * from './bootstrap/platform.module';

@@ -4,6 +4,7 @@ import { Streams } from '@lienthong/contracts';
 import { AuditConfig } from './config/audit.config';
 import { AuditLogModule } from './log/log.module';
 import { migrations } from './migrations';
+import { SocModule } from './soc/soc.module';
 import { WitnessModule } from './witness/witness.module';
 
 @Module({})
@@ -22,6 +23,7 @@ export class AppModule {
         }),
         AuditLogModule,
         WitnessModule,
+        SocModule,
       ],
     };
   }

@@ -302,6 +302,10 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
     // The witnessed head did not move.
     const nodes = (await centralHttp().get('/api/v1/audit/witness/nodes').set(auth()).expect(200)).body.items;
     expect(nodes[0]).toMatchObject({ lastWitnessed: { treeSize: 25 }, inconsistent: 1 });
+    // …and on the witness's /metrics, which the INCONSISTENT alert reads.
+    const metrics = (await centralHttp().get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/audit_witness_inconsistent_checkpoints\{[^}]*node="hanoi"[^}]*\} 1\n/);
+    expect(metrics).toMatch(/audit_witness_checkpoints\{[^}]*node="hanoi"[^}]*verdict="refused"[^}]*\} 2\n/);
 
     // Audited in the central node's own log.
     await eventually(async () => {

@@ -14,6 +14,7 @@ import { ExchangesService } from './exchanges/exchanges.service';
 import { BusObjectStore } from './exchanges/object-store';
 import { FederationHandler } from './federation/federation.handler';
 import { FederationLink } from './federation/federation-link';
+import { ExchangeMetrics, ExchangeMetricsRepository } from './metrics/exchange.metrics';
 import { migrations } from './migrations';
 import { AxisExchangesRepository } from './national-axis/axis-exchanges.repository';
 import { AxisWakeup } from './national-axis/axis-wakeup';
@@ -55,6 +56,8 @@ export class AppModule {
         ExchangesHandler,
         FederationLink,
         FederationHandler,
+        ExchangeMetricsRepository,
+        ExchangeMetrics,
       ],
     };
   }

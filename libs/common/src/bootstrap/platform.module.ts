@@ -13,6 +13,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { RpcSubjects, type ServiceInfo, type StreamDefinition } from '@lienthong/contracts';
 import type { JWTVerifyGetKey } from 'jose';
+import type { Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard';
 import { JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, JwtVerifier, remoteJwks } from '../auth/jwt-verifier';
 import { RevocationFeed, RevocationList } from '../auth/revocation-list';
@@ -23,6 +25,7 @@ import { createValidationPipe } from '../errors/validation';
 import { HealthController } from '../health/health.controller';
 import { HttpMetricsInterceptor } from '../health/http-metrics.interceptor';
 import { createMetricsRegistry, METRICS_REGISTRY } from '../health/metrics.registry';
+import { PlatformMetrics } from '../health/platform.metrics';
 import { CorrelationMiddleware } from '../logging/correlation.middleware';
 import { createLoggerModule } from '../logging/logger.module';
 import { JetStreamService } from '../nats/jetstream.service';
@@ -145,6 +148,17 @@ export class PlatformModule implements NestModule {
         },
         { provide: PLATFORM_STREAMS, useValue: opts.streams ?? [] },
         StreamDeclarer,
+        {
+          provide: PlatformMetrics,
+          inject: [METRICS_REGISTRY, DataSource, JetStreamService, PLATFORM_STREAMS],
+          useFactory: (r: Registry, ds: DataSource, js: JetStreamService, streams: StreamDefinition[]) =>
+            new PlatformMetrics(
+              r,
+              ds,
+              js,
+              streams.map((x) => x.name),
+            ),
+        },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_GUARD, useClass: JwtAuthGuard },

@@ -74,6 +74,37 @@ export class AuditConfig extends BaseServiceConfig {
   })
   AUDIT_WITNESS_PUBLIC_KEYS?: string;
 
+  /** SOC feed: `tcp://host:port` or `tls://host:port` of an RFC 5424 syslog collector; unset = no feed. */
+  @IsOptional()
+  @Matches(/^(tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+    message: 'SOC_SYSLOG_URL must be tcp://host:port or tls://host:port',
+  })
+  SOC_SYSLOG_URL?: string;
+
+  /** PEM file of the CA(s) that sign the collector's certificate (tls://); the system's CAs when unset. */
+  @IsOptional()
+  @IsString()
+  SOC_SYSLOG_CA_FILE?: string;
+
+  /** HOSTNAME field of the syslog messages; the machine's host name when unset. */
+  @IsOptional()
+  @Matches(/^[!-~]{1,255}$/, { message: 'SOC_SYSLOG_HOSTNAME must be printable ASCII without spaces' })
+  SOC_SYSLOG_HOSTNAME?: string;
+
+  /** Syslog facility (RFC 5424 §6.2.1); 13 = log audit. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(23)
+  SOC_SYSLOG_FACILITY: number = 13;
+
+  /** Longest wait between reconnection attempts while the collector is down. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(300_000)
+  SOC_SYSLOG_RETRY_MAX_MS: number = 30_000;
+
   get witnessName(): string {
     return this.AUDIT_WITNESS_NAME ?? this.auditOrigin;
   }

@@ -1,8 +1,15 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { JetStreamService, PoisonMessageError } from '@lienthong/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { JetStreamService, METRICS_REGISTRY, PoisonMessageError } from '@lienthong/common';
 import { AuditEventPayload, Headers, Streams, Subjects } from '@lienthong/contracts';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
+import { Counter, type Registry } from 'prom-client';
 import { CheckpointService } from '../checkpoint/checkpoint.service';
 import { AuditConfig } from '../config/audit.config';
 import { parseAuditEvent } from './intake.parse';
@@ -25,13 +32,23 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
   private readonly logger = new Logger(IntakeConsumer.name);
   private stopped = false;
   private running?: Promise<void>;
+  private readonly taken: Counter<'action' | 'outcome'>;
 
   constructor(
     private readonly js: JetStreamService,
     private readonly log: LogRepository,
     private readonly checkpoints: CheckpointService,
     private readonly config: AuditConfig,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    // Every service's security events pass through here: login failure spikes are read off this counter.
+    this.taken = new Counter({
+      name: 'audit_events_total',
+      help: 'Audit events committed to the log, by action and outcome (a redelivered event may count twice)',
+      labelNames: ['action', 'outcome'],
+      registers: [registry],
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.AUDIT_INTAKE_ENABLED) return;
@@ -131,7 +148,10 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
     try {
       await this.append(prepared ?? items.map((i) => i.event));
       // Plain acks: a lost ack only means a redelivery, which the log skips by event id.
-      for (const i of items) i.msg.ack();
+      for (const i of items) {
+        i.msg.ack();
+        this.taken.inc({ action: i.event.action, outcome: i.event.outcome });
+      }
     } catch (e) {
       if (items.length > 1) {
         for (const i of items) await this.commit([i]);

@@ -106,6 +106,8 @@ export class AttachmentsService {
           sha256: received.sha256,
           size: received.size,
           contentType: inspected.contentType,
+          // The SOC feed tells a failed signature from an unsigned file by this.
+          signaturePresent: inspected.signature.present,
           signatureValid: inspected.signature.valid,
           signatureTrusted: inspected.signature.trusted,
         },
