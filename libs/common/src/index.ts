@@ -25,6 +25,7 @@ export * from './outbox/audit-recorder';
 export * from './health/metrics.registry';
 export * from './health/health.controller';
 export * from './database/database.options';
+export * from './database/database-roles';
 export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
 export * from './ids/derived-uuid';

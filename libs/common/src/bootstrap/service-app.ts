@@ -38,7 +38,7 @@ export interface ServiceAppOptions {
  */
 export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExpressApplication> {
   const { config } = opts;
-  await ensureSchema(config.DATABASE_URL, config.DB_SCHEMA);
+  await ensureSchema(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, config.DB_SCHEMA);
   const app = await NestFactory.create<NestExpressApplication>(opts.module as Type<unknown>, {
     bufferLogs: true,
     bodyParser: false,
@@ -68,7 +68,13 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
     },
     { inheritAppConfig: true },
   );
-  await app.init();
+  try {
+    await app.init();
+  } catch (e) {
+    // A refused boot (bad key, missing secret) releases its connections instead of keeping the process alive.
+    await app.close().catch(() => undefined);
+    throw e;
+  }
   await app.startAllMicroservices();
   await opts.beforeListen?.(app);
   if (opts.listen !== false) await app.listen(config.PORT, config.HOST);

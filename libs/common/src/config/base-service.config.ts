@@ -18,6 +18,14 @@ export class BaseServiceConfig {
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/lienthong';
 
+  /**
+   * Owner role for migrations. When set, migrations run with it and DATABASE_URL's role is the runtime role,
+   * created if missing (when this one may) and granted only what the service needs on its schema.
+   */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'MIGRATION_DATABASE_URL must be a postgres:// URL' })
+  MIGRATION_DATABASE_URL?: string;
+
   /** PostgreSQL schema owned by this service (tests give each file its own). */
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'DB_SCHEMA must be a lowercase SQL identifier' })
   DB_SCHEMA!: string;

@@ -1,6 +1,6 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) =>
@@ -32,7 +32,18 @@ export class AuditConfig extends BaseServiceConfig {
   @Max(86_400_000)
   AUDIT_CHECKPOINT_INTERVAL_MS: number = 60_000;
 
-  /** Ed25519 private key (PKCS#8 PEM) in a file, or inline; unset = generated once and kept in the database. */
+  /**
+   * In production the checkpoint signing key must be configured (AUDIT_SIGNING_KEY_FILE, a mounted secret):
+   * a key generated into the database would be readable by whoever reads the database.
+   */
+  @IsOptional()
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV?: string;
+
+  /**
+   * Ed25519 private key (PKCS#8 PEM) in a file, or inline; unset = generated once and kept in the database
+   * (development only: refused with NODE_ENV=production).
+   */
   @IsOptional()
   @IsString()
   AUDIT_SIGNING_KEY_FILE?: string;
