@@ -14,6 +14,7 @@ export * from './auth/jwt-auth.guard';
 export * from './auth/organization-scope';
 export * from './nats/nats.tokens';
 export * from './nats/nats-connection.provider';
+export * from './nats/nats-auth';
 export * from './nats/jetstream.service';
 export * from './nats/rpc-client';
 export * from './nats/rpc-correlation.interceptor';

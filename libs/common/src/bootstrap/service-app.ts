@@ -6,6 +6,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { ensureSchema } from '../database/database.options';
+import { natsAuth } from '../nats/nats-auth';
+import { credsAuthenticator } from 'nats';
 import { toErrorBody } from '../errors/error-body';
 import { newCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
 import type { NextFunction, Request, Response } from 'express';
@@ -56,6 +58,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
 
+  const auth = natsAuth(config, opts.service);
   app.connectMicroservice<MicroserviceOptions>(
     {
       transport: Transport.NATS,
@@ -64,6 +67,9 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
         queue: `${opts.service}`,
         name: `${opts.service}-rpc-server@${config.NODE_ID}`,
         maxReconnectAttempts: -1,
+        ...(auth.user ? { user: auth.user, pass: auth.pass } : {}),
+        ...(auth.creds ? { authenticator: credsAuthenticator(auth.creds) } : {}),
+        inboxPrefix: auth.inboxPrefix,
       },
     },
     { inheritAppConfig: true },

@@ -1,5 +1,16 @@
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MinLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
@@ -38,6 +49,26 @@ export class BaseServiceConfig {
 
   @Matches(/^(nats|tls|ws|wss):\/\/.+/, { message: 'NATS_URL must be a nats:// URL' })
   NATS_URL: string = 'nats://127.0.0.1:4222';
+
+  /**
+   * This service's NATS user (its permissions on the server limit it to its own subjects) and password;
+   * unset = no authentication (the local development server). Never logged.
+   */
+  @ValidateIf((o: BaseServiceConfig) => o.NATS_USER !== undefined || o.NATS_PASSWORD !== undefined)
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
+    message: 'NATS_USER must be set (letters, digits, . _ -) with NATS_PASSWORD',
+  })
+  NATS_USER?: string;
+
+  @ValidateIf((o: BaseServiceConfig) => o.NATS_USER !== undefined || o.NATS_PASSWORD !== undefined)
+  @IsString()
+  @MinLength(1, { message: 'NATS_PASSWORD must be set with NATS_USER' })
+  NATS_PASSWORD?: string;
+
+  /** A NATS credentials file (JWT + nkey seed) instead of user/password. */
+  @IsOptional()
+  @IsString()
+  NATS_CREDS?: string;
 
   @Transform(toInt)
   @IsInt()
