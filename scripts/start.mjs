@@ -25,8 +25,9 @@ const databaseEnv = await serviceDatabaseEnv(process.env.MIGRATION_DATABASE_URL 
 // .data/admin-password (mode 600, never committed) so `npm run seed:demo` can log in.
 let adminPassword = process.env.ADMIN_PASSWORD;
 const pwFile = join(ROOT, '.data', 'admin-password');
+// Both files below live in .data/, which a fresh clone does not have (whether or not ADMIN_PASSWORD is set).
+mkdirSync(join(ROOT, '.data'), { recursive: true });
 if (!adminPassword) {
-  mkdirSync(join(ROOT, '.data'), { recursive: true });
   if (!existsSync(pwFile))
     writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
   adminPassword = readFileSync(pwFile, 'utf8').trim();
@@ -45,6 +46,8 @@ const shared = {
   NODE_ID: process.env.NODE_ID ?? 'central',
   ADMIN_PASSWORD: adminPassword,
   KEY_ENCRYPTION_KEY: kek,
+  // The console's proxy runs on this machine: its X-Forwarded-For names the client the token throttle counts.
+  TRUSTED_PROXIES: process.env.TRUSTED_PROXIES ?? 'loopback',
 };
 const started = Date.now();
 const procs = SERVICES.map((svc) =>
@@ -103,7 +106,8 @@ if (ready.every(Boolean)) {
     console.log(`  ${s.name.padEnd(16)} http://127.0.0.1:${s.port}   docs: http://127.0.0.1:${s.port}/docs`);
   }
   console.log(
-    `  Bootstrap admin: user "admin", password ${process.env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : `"${adminPassword}" (kept in .data/admin-password)`}`,
+    // Never the password itself: terminals and CI logs are kept.
+    `  Bootstrap admin: user "admin", password ${process.env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : 'in .data/admin-password'}`,
   );
   console.log('  Try demo data: npm run seed:demo      Stop: Ctrl-C\n');
 } else {

@@ -52,6 +52,17 @@ export class PlatformProcesses {
     return `http://127.0.0.1:${this.ports[service]}`;
   }
 
+  /** The environment a service of this node runs with (to start another instance beside it). */
+  envOf(s: Service): Record<string, string> {
+    return {
+      ...this.env,
+      DB_SCHEMA: this.schemas[SERVICES.indexOf(s)],
+      PORT: String(this.ports[s]),
+      GRPC_PORT: String(this.grpcPort),
+      ...(this.extraEnv[s] ?? {}),
+    };
+  }
+
   async start(): Promise<void> {
     this.dbUrl = await testDatabaseUrl();
     const natsUrl = await testNatsUrl();

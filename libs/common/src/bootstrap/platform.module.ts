@@ -15,6 +15,7 @@ import { RpcSubjects, type ServiceInfo, type StreamDefinition } from '@lienthong
 import type { JWTVerifyGetKey } from 'jose';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard';
 import { JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, JwtVerifier, remoteJwks } from '../auth/jwt-verifier';
+import { RevocationFeed, RevocationList } from '../auth/revocation-list';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { migrateAsOwner, type RuntimeGrants } from '../database/database-roles';
 import { databaseOptions } from '../database/database.options';
@@ -126,6 +127,8 @@ export class PlatformModule implements NestModule {
       ProcessedMessages,
       AuditRecorder,
       JwtVerifier,
+      RevocationList,
+      RevocationFeed,
       ...(opts.extraProviders ?? []),
     ];
     return {

@@ -1,11 +1,16 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
 /** Environment of the integration-bus service (API.md, Configuration). Validated once at boot. */
 export class IntegrationBusConfig extends BaseServiceConfig {
+  /** Production never generates the node certificate (see loadConfig). */
+  static readonly PRODUCTION_SECRETS = [
+    ['NODE_CERT_PEM', 'NODE_CERT_PEM_FILE'],
+    ['NODE_KEY_PEM', 'NODE_KEY_PEM_FILE'],
+  ];
   override PORT = 3003;
   override DB_SCHEMA = 'bus';
 
@@ -42,10 +47,7 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @IsOptional() @IsString() NODE_KEY_PEM?: string;
   @IsOptional() @IsString() NODE_KEY_PEM_FILE?: string;
 
-  /** In production a missing node certificate stops the boot instead of generating one. */
-  @IsOptional()
-  @IsIn(['development', 'test', 'production'])
-  NODE_ENV?: string;
+  // NODE_ENV (BaseServiceConfig): in production a missing node certificate stops the boot.
 
   /** PEM file of the node certificates trusted for federation packages (or the PEM text itself). */
   @IsOptional()

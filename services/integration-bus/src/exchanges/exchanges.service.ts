@@ -579,6 +579,8 @@ export class ExchangesService {
     organizationCode?: string;
     limit?: number;
     cursor?: string;
+    /** An operator's subtree (the repository filters on it); absent = every exchange. */
+    scope?: string[];
   }) {
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const rows = await this.repo.list(this.repo.dataSource.manager, { ...q, limit });
