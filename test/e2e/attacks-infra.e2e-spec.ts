@@ -303,6 +303,15 @@ describe('attacks on the infrastructure: the hub decides what a leaf node and a 
     }
   });
 
+  it('while all this happened, no service was refused anything it needs (its NATS user and DB role suffice)', () => {
+    for (const s of SERVICE_NAMES) {
+      const refusals = central.logs[s]
+        .split('\n')
+        .filter((l) => /permission|not permitted|authorization violation|42501/i.test(l));
+      expect({ s, refusals }).toEqual({ s, refusals: [] });
+    }
+  });
+
   it('the services’ database roles cannot read each other’s schemas nor rewrite the audit log', async () => {
     // Covered in depth by test/platform/database-roles.integration-spec.ts; here the roles the running
     // services created for themselves are checked from outside.

@@ -54,20 +54,27 @@ export function serviceNatsUse(service: ServiceName, nodeId: string): StreamUse 
   const attachments = Buckets.attachments();
   const objectStream = `OBJ_${attachments}`;
   const common = { publishes: [Subjects.auditEvent(service), Subjects.deadLetterAll()], requests: info };
+  // Every service follows identity's token revocations (libs/common revocation-list.ts, an ordered consumer).
+  const revocations = Streams.revocations().name;
   switch (service) {
     case 'identity':
       return {
-        owns: [Streams.identity().name, Streams.directory().name, directoryReplica()],
+        owns: [Streams.identity().name, Streams.directory().name, directoryReplica(), revocations],
         declares: [Streams.audit().name, dlq],
-        consumes: [directoryReplica()],
-        publishes: [...common.publishes, Subjects.identityAll(), Subjects.directoryAll()],
+        consumes: [directoryReplica(), revocations],
+        publishes: [
+          ...common.publishes,
+          Subjects.identityAll(),
+          Subjects.directoryAll(),
+          Subjects.revocationsAll(),
+        ],
         requests: common.requests,
       };
     case 'documents':
       return {
         owns: [Streams.documents().name, objectStream],
         declares: [Streams.audit().name, Streams.bus().name, dlq],
-        consumes: [Streams.bus().name, objectStream],
+        consumes: [Streams.bus().name, objectStream, revocations],
         publishes: [...common.publishes, Subjects.documentsAll(), `$O.${attachments}.>`],
         requests: [...common.requests, RpcSubjects.organizationSubtree, RpcSubjects.organizationResolve],
       };
@@ -87,6 +94,7 @@ export function serviceNatsUse(service: ServiceName, nodeId: string): StreamUse 
           Streams.witness().name,
           streamName(`FEDIN_${nodeId}`),
           objectStream,
+          revocations,
         ],
         publishes: [
           ...common.publishes,
@@ -102,7 +110,7 @@ export function serviceNatsUse(service: ServiceName, nodeId: string): StreamUse 
       return {
         owns: [Streams.audit().name, Streams.witness().name],
         declares: [dlq],
-        consumes: [Streams.audit().name, Streams.witness().name],
+        consumes: [Streams.audit().name, Streams.witness().name, revocations],
         publishes: [...common.publishes, Subjects.witnessCheckpointSigned(), Subjects.witnessCosigned()],
         requests: [...common.requests, RpcSubjects.organizationSubtree],
       };

@@ -1,6 +1,6 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) =>
@@ -33,14 +33,6 @@ export class AuditConfig extends BaseServiceConfig {
   @Min(100)
   @Max(86_400_000)
   AUDIT_CHECKPOINT_INTERVAL_MS: number = 60_000;
-
-  /**
-   * In production the checkpoint signing key must be configured (AUDIT_SIGNING_KEY_FILE, a mounted secret):
-   * a key generated into the database would be readable by whoever reads the database.
-   */
-  @IsOptional()
-  @IsIn(['development', 'test', 'production'])
-  NODE_ENV?: string;
 
   /**
    * Ed25519 private key (PKCS#8 PEM) in a file, or inline; unset = generated once and kept in the database
