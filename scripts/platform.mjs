@@ -387,7 +387,9 @@ export async function serviceDatabaseEnv(ownerUrl) {
   await c.connect();
   let may = false;
   try {
-    const r = await c.query('SELECT rolsuper OR rolcreaterole AS may FROM pg_roles WHERE rolname = current_user');
+    const r = await c.query(
+      'SELECT rolsuper OR rolcreaterole AS may FROM pg_roles WHERE rolname = current_user',
+    );
     may = r.rows[0]?.may === true;
   } finally {
     await c.end();
