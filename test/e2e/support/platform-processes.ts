@@ -57,6 +57,7 @@ export class PlatformProcesses {
     return {
       ...this.env,
       DB_SCHEMA: this.schemas[SERVICES.indexOf(s)],
+      ...this.databaseEnv(s),
       PORT: String(this.ports[s]),
       GRPC_PORT: String(this.grpcPort),
       ...(this.extraEnv[s] ?? {}),
