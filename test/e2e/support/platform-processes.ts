@@ -57,7 +57,6 @@ export class PlatformProcesses {
     return {
       ...this.env,
       DB_SCHEMA: this.schemas[SERVICES.indexOf(s)],
-      ...this.databaseEnv(s),
       PORT: String(this.ports[s]),
       GRPC_PORT: String(this.grpcPort),
       ...(this.extraEnv[s] ?? {}),
