@@ -1,7 +1,7 @@
 // Shared by start.mjs, test.mjs and the e2e tests: how to find or start PostgreSQL and NATS, and how to
 // launch the four services as processes.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,38 @@ export function build() {
     [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'],
     {
       cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  buildConsole();
+}
+
+/** Newest modification time under a path (file or folder). */
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((f) => newest(join(path, f))));
+}
+
+/** Builds the web console (apps/console, Vite) unless its dist/ is newer than every source file. */
+export function buildConsole() {
+  const app = join(ROOT, 'apps', 'console');
+  if (!existsSync(join(app, 'package.json'))) return;
+  const sources = Math.max(
+    ...['src', 'index.html', 'vite.config.mts', 'package.json', 'public'].map((f) => newest(join(app, f))),
+  );
+  const built = existsSync(join(app, 'dist', 'index.html'))
+    ? statSync(join(app, 'dist', 'index.html')).mtimeMs
+    : 0;
+  if (built > sources) return;
+  console.log('» building the web console (vite build)…');
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+    {
+      cwd: app,
       stdio: 'inherit',
     },
   );

@@ -14,6 +14,7 @@ import {
   startService,
   waitReady,
 } from './platform.mjs';
+import { startConsoleServer } from './console-server.mjs';
 
 ensureInstalled();
 build();
@@ -36,6 +37,7 @@ if (!adminPassword) {
 let kek = process.env.KEY_ENCRYPTION_KEY;
 const kekFile = join(ROOT, '.data', 'key-encryption-key');
 if (!kek) {
+  mkdirSync(join(ROOT, '.data'), { recursive: true });
   if (!existsSync(kekFile))
     writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   kek = readFileSync(kekFile, 'utf8').trim();
@@ -97,8 +99,21 @@ procs.forEach((p, i) =>
 );
 
 const ready = await Promise.all(SERVICES.map((s) => waitReady(`http://127.0.0.1:${s.port}/health/ready`)));
+// The one origin (API.md): the web console plus the public API routed by path to the four services.
+const consoleOrigin = ready.every(Boolean)
+  ? await startConsoleServer({
+      port: Number(process.env.CONSOLE_PORT ?? 3000),
+      host: process.env.CONSOLE_HOST ?? '127.0.0.1',
+      upstreams: Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`])),
+    }).catch((e) => {
+      console.error(`✖ the console could not listen on :${process.env.CONSOLE_PORT ?? 3000}: ${e.message}`);
+      return undefined;
+    })
+  : undefined;
 if (ready.every(Boolean)) {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (consoleOrigin)
+    console.log(`\n➜ Console: ${consoleOrigin.url}   (log in with a user below or from npm run seed:demo)`);
   console.log(
     `\n✔ Liên thông is up in ${secs}s (PostgreSQL: ${pg.source ?? 'DATABASE_URL'}, NATS: ${nats.source ?? 'NATS_URL'})`,
   );

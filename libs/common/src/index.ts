@@ -31,3 +31,4 @@ export * from './database/database-roles';
 export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
 export * from './ids/derived-uuid';
+export * from './bootstrap/api-docs';

@@ -44,6 +44,7 @@ export const AuditActions = {
   documentStatusChanged: 'document.status.changed',
   documentStatusRefused: 'document.status.refused',
   documentRecalled: 'document.recalled',
+  registerExported: 'register.exported',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',
@@ -59,6 +60,7 @@ export const AuditActions = {
   checkpointSigned: 'audit.checkpoint.signed',
   checkpointWitnessed: 'audit.checkpoint.witnessed',
   checkpointWitnessRefused: 'audit.checkpoint.witness-refused',
+  auditExported: 'audit.exported',
   // generic
   accessDenied: 'access.denied',
 } as const;

@@ -39,10 +39,12 @@ export const Subjects = {
   /** Federation: messages from this node to `nodeId` (stream FEDOUT; sourced into the target's FEDIN). */
   federationOut: (nodeId: string) => qualify(`fed.${nodeId}.msg`),
   /** Federation: one part of a large package (raw bytes), read back by subject from the target's FEDIN. */
-  federationPart: (nodeId: string, transferId: string, part: number) =>
-    qualify(`fed.${nodeId}.part.${transferId}.${part}`),
+  /** The subject names the sending node, so a receiver reads only parts published by the node that signed. */
+  federationPart: (nodeId: string, fromNodeId: string, transferId: string, part: number) =>
+    qualify(`fed.${nodeId}.part.${fromNodeId}.${transferId}.${part}`),
   /** Every part of one transfer (to purge them once the package is applied). */
-  federationParts: (nodeId: string, transferId: string) => qualify(`fed.${nodeId}.part.${transferId}.*`),
+  federationParts: (nodeId: string, fromNodeId: string, transferId: string) =>
+    qualify(`fed.${nodeId}.part.${fromNodeId}.${transferId}.*`),
   federationTo: (nodeId: string) => qualify(`fed.${nodeId}.>`),
   /**
    * The organization directory as a compacted log: the last state of each organization on its own subject
@@ -51,6 +53,11 @@ export const Subjects = {
   directoryOrganization: (code: string) => qualify(`directory.org.${code.replace(/\./g, '_')}`),
   directoryAll: () => qualify('directory.>'),
   federationAll: () => qualify('fed.>'),
+  /**
+   * Core NATS (no stream, nothing stored): "national-axis exchanges were queued", so the sender of every bus
+   * replica claims them now instead of at its next poll. Outside `bus.>` so the BUS stream does not keep it.
+   */
+  busAxisWake: () => qualify('wake.bus.national-axis'),
   /** Test/diagnostic stream subjects. */
   probe: (name: string) => qualify(`probe.${name}`),
   probeAll: () => qualify('probe.>'),

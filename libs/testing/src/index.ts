@@ -4,3 +4,4 @@ export * from './test-tokens';
 export * from './service-env';
 export * from './pdf-signing';
 export * from './database-roles';
+export * from './postgres-cluster-process';

@@ -119,6 +119,30 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     expect(await h.count()).toBe(before + 1);
   });
 
+  it('keeps an event whose fields exceed their columns, cut with a marker, instead of dead-lettering it', async () => {
+    const e = auditEvent({
+      resource: { type: 'edxml', id: `000.00.00.H01,2026/11/20,1/${'X'.repeat(400)}` },
+    });
+    e.actor.organizationCode = '0'.repeat(60);
+    await h.publish(e);
+    const row = await eventually(async () => {
+      const r = await h.pg.query(
+        `SELECT leaf_hash, event, resource_id, organization_code FROM leaves WHERE event_id = $1`,
+        [e.id],
+      );
+      return r.rowCount === 1 ? r.rows[0] : undefined;
+    }, 20_000);
+    expect([...row.resource_id].length).toBe(200);
+    expect(row.resource_id.endsWith('…[truncated]')).toBe(true);
+    expect(row.organization_code).toBe(`${'0'.repeat(23)}…[truncated]`);
+    expect(row.event.details).toMatchObject({
+      note: 'tiếng Việt ✓',
+      truncated: ['actor.organizationCode', 'resource.id'],
+    });
+    // What is hashed is what is stored: the verifier recomputes the same leaf.
+    expect(row.leaf_hash.equals(leafHash(leafBytes(row.event)))).toBe(true);
+  });
+
   it('two replicas appending concurrently keep leafIndex gap-free and duplicate-free, and the root right', async () => {
     await h.addInstance();
     const before = await h.count();

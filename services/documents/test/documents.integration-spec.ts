@@ -561,8 +561,14 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       .get(`/api/v1/reports/exchange?from=${today}&to=${today}&organizationCode=${A}`)
       .set(auth(clerk));
     expect(other.body.organizations).toEqual([]);
-    const bad = await h.http.get(`/api/v1/reports/exchange?from=${today}`).set(auth(clerk));
+    // API.md (2026-11-30): a missing bound completes the year; an empty one counts as missing.
+    const rest = await h.http.get(`/api/v1/reports/exchange?from=${today}&to=`).set(auth(clerk));
+    expect(rest.status).toBe(200);
+    expect(rest.body).toMatchObject({ from: today, to: `${today.slice(0, 4)}-12-31` });
+    expect(rest.body.organizations).toEqual([expect.objectContaining({ code: org, sent: 1 })]);
+    const bad = await h.http.get(`/api/v1/reports/exchange?from=30-11-2026`).set(auth(clerk));
     expect(bad.status).toBe(400);
+    expect(bad.body.fields).toEqual([expect.objectContaining({ field: 'from' })]);
   });
 
   it('lets an org-admin read its subtree but not act for it', async () => {

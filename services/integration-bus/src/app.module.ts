@@ -4,6 +4,8 @@ import { Streams } from '@lienthong/contracts';
 import { IntegrationBusConfig } from './config/integration-bus.config';
 import { OrganizationDirectory } from './directory/organization-directory';
 import { EdxmlController } from './edxml-api/edxml.controller';
+import { EdxmlMemoryBudget } from './edxml-api/edxml-memory-budget';
+import { EdxmlSenderPolicy } from './edxml-api/edxml-sender.policy';
 import { EdxmlNodeService } from './edxml/edxml-node.service';
 import { ExchangesController } from './exchanges/exchanges.controller';
 import { ExchangesHandler } from './exchanges/exchanges.handler';
@@ -13,6 +15,8 @@ import { BusObjectStore } from './exchanges/object-store';
 import { FederationHandler } from './federation/federation.handler';
 import { FederationLink } from './federation/federation-link';
 import { migrations } from './migrations';
+import { AxisExchangesRepository } from './national-axis/axis-exchanges.repository';
+import { AxisWakeup } from './national-axis/axis-wakeup';
 import { NationalAxisService } from './national-axis/national-axis.service';
 
 @Module({})
@@ -39,10 +43,14 @@ export class AppModule {
       controllers: [EdxmlController, ExchangesController],
       providers: [
         EdxmlNodeService,
+        EdxmlSenderPolicy,
+        EdxmlMemoryBudget,
         OrganizationDirectory,
         BusObjectStore,
         ExchangesRepository,
         ExchangesService,
+        AxisWakeup,
+        AxisExchangesRepository,
         NationalAxisService,
         ExchangesHandler,
         FederationLink,

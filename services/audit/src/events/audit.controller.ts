@@ -104,6 +104,7 @@ export class AuditController {
       toIndex: isIndex(q.to) ? Number(q.to) : undefined,
       scope: await this.events.scopeOf(p),
     };
+    await this.events.recordExport(p, filter);
     res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     try {
       for await (const rows of this.events.exportBatches(filter)) {

@@ -1,3 +1,4 @@
+import { ApiLimit } from '@lienthong/common';
 import { Transform, Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
@@ -8,7 +9,7 @@ export class EventsQueryDto {
   @IsOptional() @IsString() @MaxLength(200) resourceId?: string;
   @IsOptional() @IsISO8601({ strict: true }) from?: string;
   @IsOptional() @IsISO8601({ strict: true }) to?: string;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  @ApiLimit(500, 50) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
   /** Opaque: the last leafIndex of the previous page. */
   @IsOptional() @Matches(/^\d{1,15}$/, { message: 'cursor is not one this API returned' }) cursor?: string;
 }
@@ -38,7 +39,13 @@ export class ConsistencyQueryDto {
 }
 
 export class PageQueryDto {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  @ApiLimit(500, undefined, '; default 500 for /audit/checkpoints, 100 for the witness lists')
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
   @IsOptional()
   @Transform(({ value }: { value: unknown }) => value)
   @Matches(/^\d{1,15}$/, { message: 'cursor is not one this API returned' })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Principal, RpcClient } from '@lienthong/common';
-import { AuditEventPayload, RpcMethods } from '@lienthong/contracts';
+import { AuditRecorder, Principal, RpcClient } from '@lienthong/common';
+import { AuditActions, AuditEventPayload, RpcMethods } from '@lienthong/contracts';
 import { DataSource } from 'typeorm';
 
 export interface EventItem {
@@ -59,7 +59,28 @@ export class EventsService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly rpc: RpcClient,
+    private readonly audit: AuditRecorder,
   ) {}
+
+  /**
+   * An export takes the log (or the caller's part of it) out of the platform: recorded before the first
+   * byte leaves, in the log it exports (issue 13.10).
+   */
+  async recordExport(p: Principal, f: EventFilter): Promise<void> {
+    const bounds = Object.fromEntries(
+      Object.entries({ from: f.from, to: f.to, fromIndex: f.fromIndex, toIndex: f.toIndex }).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
+    await this.ds.transaction((m) =>
+      this.audit.record(m, {
+        action: AuditActions.auditExported,
+        actor: p,
+        resource: { type: 'audit-log', id: p.organizationCode },
+        details: { ...bounds, scope: f.scope === null ? 'all' : 'subtree' },
+      }),
+    );
+  }
 
   /** The organization codes an auditor may see (its subtree, from identity); null for system-admins. */
   async scopeOf(p: Principal): Promise<string[] | null> {

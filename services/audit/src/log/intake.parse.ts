@@ -23,8 +23,9 @@ const OUTCOMES: readonly unknown[] = ['success', 'failure', 'denied'];
 const ACTOR_TYPES: readonly unknown[] = ['user', 'client', 'system', 'anonymous'];
 
 /**
- * Column limits of `leaves` (varchar(n) counts characters, i.e. code points). Checked here so an oversized
- * field is dead-lettered at once with its name instead of failing the insert five times.
+ * Column limits of `leaves` (varchar(n) counts characters, i.e. code points). An oversized field is cut to its
+ * column with TRUNCATION_MARKER at the end (and named in `details.truncated`) rather than dead-lettered: the
+ * event happened, and losing it from the log is worse than shortening a name (issue 13.11).
  */
 const MAX = {
   service: 64,
@@ -34,6 +35,15 @@ const MAX = {
   resourceType: 64,
   resourceId: 200,
 } as const;
+
+/** Ends a field cut to its column; a real value never ends this way by chance. */
+export const TRUNCATION_MARKER = '…[truncated]';
+
+/** `s` cut to `max` code points, the last ones being the marker; a pair is never split. */
+export function truncateTo(s: string, max: number): string {
+  const keep = max - [...TRUNCATION_MARKER].length;
+  return [...s].slice(0, Math.max(keep, 0)).join('') + TRUNCATION_MARKER.slice(0, max);
+}
 
 const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 const SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
@@ -66,18 +76,17 @@ function codePoints(s: string): number {
 export function parseAuditEvent(data: unknown): AuditEventPayload {
   if (!isObject(data)) throw new PoisonMessageError('audit event payload is not an object');
   const bad: string[] = [];
+  const truncated = new Map<string, string>();
   const str = (v: unknown, field: string, max?: number): v is string => {
     if (typeof v !== 'string') {
       bad.push(`${field} must be a string`);
       return false;
     }
     // A string never has more code points than UTF-16 units: count only when it might be too long.
-    if (max !== undefined && v.length > max && codePoints(v) > max) {
-      bad.push(`${field} must be at most ${max} characters`);
-      return false;
-    }
+    if (max !== undefined && v.length > max && codePoints(v) > max) truncated.set(field, truncateTo(v, max));
     return true;
   };
+  const fit = (v: string, field: string) => truncated.get(field) ?? v;
 
   const { id, time, service, action, actor, resource, outcome, correlationId, details } = data;
   if (typeof id !== 'string' || !isUUID(id)) bad.push('id must be a UUID');
@@ -106,23 +115,28 @@ export function parseAuditEvent(data: unknown): AuditEventPayload {
 
   const a = actor as Record<string, unknown>;
   const r = resource as Record<string, unknown>;
+  const org = a.organizationCode as string | null | undefined;
   const event: AuditEventPayload = {
     id: (id as string).toLowerCase(),
     time: time as string,
-    service: service as string,
-    action: action as string,
+    service: fit(service as string, 'service'),
+    action: fit(action as string, 'action'),
     actor: {
-      sub: a.sub as string,
-      organizationCode: (a.organizationCode as string | null | undefined) ?? null,
+      sub: fit(a.sub as string, 'actor.sub'),
+      organizationCode: org == null ? null : fit(org, 'actor.organizationCode'),
       type: a.type as AuditEventPayload['actor']['type'],
     },
-    resource: { type: r.type as string, id: r.id as string },
+    resource: { type: fit(r.type as string, 'resource.type'), id: fit(r.id as string, 'resource.id') },
     outcome: outcome as AuditEventPayload['outcome'],
   };
   if (correlationId !== undefined) event.correlationId = correlationId as string;
   // Normalize details through JSON so what is hashed is exactly what jsonb gives back (the rest are strings).
   if (details !== undefined)
     (event as { details?: unknown }).details = details === null ? null : JSON.parse(JSON.stringify(details));
+  if (truncated.size > 0) {
+    // Named so an auditor knows the stored value is not the whole one.
+    event.details = { ...(event.details ?? {}), truncated: [...truncated.keys()] };
+  }
   // PostgreSQL stores neither NUL characters (jsonb nor text) nor unpaired UTF-16 surrogates (jsonb): refuse
   // them here rather than fail the insert until the message is dead-lettered anyway. JSON.stringify writes
   // both, and nothing else in that range, as \u escapes; an escape is real when its backslash is not itself

@@ -1,7 +1,8 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, Min, MinLength, ValidateIf } from 'class-validator';
 
+const emptyIsUnset = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
 /** Environment of the documents service (API.md, Configuration). Validated once at boot. */
@@ -31,4 +32,20 @@ export class DocumentsConfig extends BaseServiceConfig {
   @Min(0)
   @Max(65535)
   GRPC_PORT: number = 50052;
+
+  /**
+   * TLS for gRPC: the server certificate chain and its private key (PEM text or a file path). Both or none;
+   * required with NODE_ENV=production (tokens travel in gRPC metadata).
+   */
+  @Transform(emptyIsUnset)
+  @ValidateIf((c: DocumentsConfig) => c.NODE_ENV === 'production' || c.GRPC_TLS_KEY !== undefined)
+  @IsString({ message: 'GRPC_TLS_CERT is required with GRPC_TLS_KEY and with NODE_ENV=production' })
+  @MinLength(1)
+  GRPC_TLS_CERT?: string;
+
+  @Transform(emptyIsUnset)
+  @ValidateIf((c: DocumentsConfig) => c.NODE_ENV === 'production' || c.GRPC_TLS_CERT !== undefined)
+  @IsString({ message: 'GRPC_TLS_KEY is required with GRPC_TLS_CERT and with NODE_ENV=production' })
+  @MinLength(1)
+  GRPC_TLS_KEY?: string;
 }

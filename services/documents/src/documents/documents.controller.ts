@@ -23,7 +23,7 @@ export class DocumentsController {
 
   @Get(':id')
   get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
-    return this.documents.get(p, id);
+    return this.documents.read(p, id);
   }
 
   @Post(':id/send')

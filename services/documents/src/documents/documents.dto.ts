@@ -1,3 +1,4 @@
+import { ApiLimit } from '@lienthong/common';
 import {
   ORGANIZATION_CODE_MAX_LENGTH,
   ORGANIZATION_CODE_PATTERN,
@@ -101,7 +102,7 @@ export class ListDocumentsQuery {
   @IsOptional() @IsString() @MaxLength(500) q?: string;
   @IsOptional() @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from?: string;
   @IsOptional() @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to?: string;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
+  @ApiLimit(500, 50) @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
   @IsOptional() @IsString() @MaxLength(200) cursor?: string;
 }
 
@@ -111,8 +112,10 @@ export class RegisterQuery {
 }
 
 export class ReportQuery {
-  @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from!: string;
-  @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to!: string;
+  /** Default: 1 January of `to`'s year, else of the current year (Vietnam time). */
+  @IsOptional() @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from?: string;
+  /** Default: 31 December of `from`'s year, else of the current year (Vietnam time). */
+  @IsOptional() @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to?: string;
   @IsOptional()
   @Matches(ORGANIZATION_CODE_PATTERN)
   @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)

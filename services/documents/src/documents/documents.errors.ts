@@ -24,3 +24,16 @@ export const notSent = () => conflict('DOCUMENT_NOT_SENT', 'Only a sent document
 export const wrongDirection = (what: string) => conflict('DOCUMENT_DIRECTION', what);
 export const statusTransition = (from: string, to: string) =>
   conflict('STATUS_TRANSITION', `Cannot change status from ${from} to ${to}`);
+export const numberTaken = (number: string, notation: string, year: number) =>
+  new DomainError(
+    409,
+    'DOCUMENT_NUMBER_TAKEN',
+    `Number ${number} with notation ${notation} is already registered by this office (in its ${year} register or with the same promulgation date)`,
+    [
+      { field: 'number', errors: ['is already used with this notation'] },
+      { field: 'notation', errors: ['is already used with this number'] },
+    ],
+  );
+
+/** The unique indexes behind DOCUMENT_NUMBER_TAKEN (migration 1764500000000). */
+export const NUMBER_UNIQUE_INDEXES = ['documents_outgoing_number_key', 'documents_outgoing_edxml_id_key'];

@@ -63,41 +63,53 @@ export class DocumentsService {
       ]);
     }
     const id = randomUUID();
-    await this.ds.transaction(async (m) => {
-      // The outgoing register number is taken at registration, so classified (paper-only) documents are
-      // numbered in the same register.
-      const year = vietnamYear();
-      const n = await this.repo.nextNumber(m, p.organizationCode, year, 'outgoing');
-      await this.repo.insert(m, {
-        id,
-        organizationCode: p.organizationCode,
-        direction: 'outgoing',
-        number: dto.number,
-        notation: dto.notation,
-        type: dto.type,
-        typeName: dto.typeName,
-        subject: dto.subject,
-        content: dto.content,
-        promulgationPlace: dto.promulgationPlace,
-        promulgationDate: dto.promulgationDate,
-        signer: dto.signer,
-        secrecy: dto.secrecy,
-        urgency: dto.urgency,
-        steering: dto.steering ?? false,
-        dueDate: dto.dueDate,
-        recipients: dto.recipients,
-        state: 'draft',
-        registerYear: year,
-        registerNumber: n,
-        createdBy: p.sub,
+    const year = vietnamYear();
+    await this.ds
+      .transaction(async (m) => {
+        // The outgoing register number is taken at registration, so classified (paper-only) documents are
+        // numbered in the same register.
+        const n = await this.repo.nextNumber(m, p.organizationCode, year, 'outgoing');
+        await this.repo.insert(m, {
+          id,
+          organizationCode: p.organizationCode,
+          direction: 'outgoing',
+          number: dto.number,
+          notation: dto.notation,
+          type: dto.type,
+          typeName: dto.typeName,
+          subject: dto.subject,
+          content: dto.content,
+          promulgationPlace: dto.promulgationPlace,
+          promulgationDate: dto.promulgationDate,
+          signer: dto.signer,
+          secrecy: dto.secrecy,
+          urgency: dto.urgency,
+          steering: dto.steering ?? false,
+          dueDate: dto.dueDate,
+          recipients: dto.recipients,
+          state: 'draft',
+          registerYear: year,
+          registerNumber: n,
+          createdBy: p.sub,
+        });
+        await this.audit.record(m, {
+          action: AuditActions.documentCreated,
+          actor: p,
+          resource: resource(id),
+          details: { direction: 'outgoing', secrecy: dto.secrecy, registerYear: year, outgoingNumber: n },
+        });
+      })
+      .catch(async (e: unknown) => {
+        // A second registration of a number and notation (a race included) fails on the unique index.
+        if (!isUniqueViolation(e, errors.NUMBER_UNIQUE_INDEXES)) throw e;
+        await this.recordRefusal(p, AuditActions.documentCreated, id, {
+          reason: 'DOCUMENT_NUMBER_TAKEN',
+          number: dto.number,
+          notation: dto.notation,
+          registerYear: year,
+        });
+        throw errors.numberTaken(dto.number, dto.notation, year);
       });
-      await this.audit.record(m, {
-        action: AuditActions.documentCreated,
-        actor: p,
-        resource: resource(id),
-        details: { direction: 'outgoing', secrecy: dto.secrecy, registerYear: year, outgoingNumber: n },
-      });
-    });
     // The registering clerk gets the record back even when it is classified (they just typed it in).
     const created = await this.repo.findById(this.ds.manager, id);
     return this.view(this.ds.manager, created!);
@@ -108,6 +120,20 @@ export class DocumentsService {
     const d = await this.repo.findVisible(m, id, await this.directory.readableBy(p), isCleared(p));
     if (!d) throw errors.documentNotFound();
     return this.view(m, d);
+  }
+
+  /** A read of a document's content by its reader (REST and gRPC): the view, and an audit event (13.10). */
+  async read(p: Principal, id: string) {
+    const view = await this.get(p, id);
+    await this.ds.transaction((m) =>
+      this.audit.record(m, {
+        action: AuditActions.documentRead,
+        actor: p,
+        resource: resource(id),
+        details: { direction: view.direction, secrecy: view.secrecy },
+      }),
+    );
+    return view;
   }
 
   private async view(m: EntityManager, d: DocumentRow) {
@@ -326,6 +352,16 @@ function sendEvent(
     },
     attachments: attachmentRefs(attachments),
   };
+}
+
+function isUniqueViolation(e: unknown, constraints: string[]): boolean {
+  const err = e as {
+    code?: string;
+    constraint?: string;
+    driverError?: { code?: string; constraint?: string };
+  };
+  const d = err?.driverError ?? err;
+  return d?.code === '23505' && constraints.includes(d?.constraint ?? '');
 }
 
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;

@@ -13,6 +13,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { DocumentsConfig } from '../config/documents.config';
 import { CreateDocumentDto, ListDocumentsQuery, StatusChangeDto } from '../documents/documents.dto';
 import { DocumentsService } from '../documents/documents.service';
@@ -67,7 +68,7 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
         return this.documents.create(p, dto);
       }),
       sendDocument: this.unary(['clerk'], (p, req: { id?: string }) => this.documents.send(p, req.id ?? '')),
-      getDocument: this.unary([], (p, req: { id?: string }) => this.documents.get(p, req.id ?? '')),
+      getDocument: this.unary([], (p, req: { id?: string }) => this.documents.read(p, req.id ?? '')),
       listIncoming: this.unary([], async (p, req: Record<string, unknown>) => {
         const q = await this.validated(ListDocumentsQuery, { ...req, direction: 'incoming' });
         const page = await this.documents.list(p, q);
@@ -83,14 +84,26 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
       ),
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        `${this.config.HOST}:${this.config.GRPC_PORT}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, port) => (err ? reject(err) : resolve(port)),
+      server.bindAsync(`${this.config.HOST}:${this.config.GRPC_PORT}`, this.credentials(), (err, port) =>
+        err ? reject(err) : resolve(port),
       ),
     );
     this.server = server;
     this.logger.log(`gRPC DocumentExchange on port ${this.port}`);
+  }
+
+  /** TLS when GRPC_TLS_CERT/GRPC_TLS_KEY are set (the config requires them in production), else plaintext. */
+  private credentials(): grpc.ServerCredentials {
+    const { GRPC_TLS_CERT: cert, GRPC_TLS_KEY: key } = this.config;
+    if (!cert || !key) {
+      this.logger.warn('gRPC without TLS (set GRPC_TLS_CERT and GRPC_TLS_KEY)');
+      return grpc.ServerCredentials.createInsecure();
+    }
+    return grpc.ServerCredentials.createSsl(
+      null,
+      [{ cert_chain: pem(cert, 'GRPC_TLS_CERT'), private_key: pem(key, 'GRPC_TLS_KEY') }],
+      false,
+    );
   }
 
   private unary<Req, Res>(roles: Role[], fn: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
@@ -159,4 +172,11 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
       });
     });
   }
+}
+
+/** PEM given as text (with `\n` escapes allowed in env files) or as a file path. */
+function pem(value: string, name: string): Buffer {
+  if (value.includes('-----BEGIN')) return Buffer.from(value.replace(/\\n/g, '\n'), 'utf8');
+  if (existsSync(value)) return readFileSync(value);
+  throw new Error(`${name} is neither PEM text nor a readable file`);
 }

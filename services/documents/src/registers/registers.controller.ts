@@ -22,6 +22,7 @@ export class RegistersController {
       throw notFound('REGISTER_NOT_FOUND', 'No such register');
     const items = await this.registers.entries(p, direction, q.year);
     if (q.format === 'csv') {
+      await this.registers.recordExport(p, direction, q.year, items.length);
       res.status(200);
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="${direction}-register-${q.year}.csv"`);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { hasRole, type Principal } from '@lienthong/common';
+import { AuditRecorder, hasRole, type Principal } from '@lienthong/common';
+import { AuditActions } from '@lienthong/contracts';
 import { DataSource } from 'typeorm';
 
 interface RegisterRow {
@@ -60,7 +61,22 @@ function notes(r: RegisterRow): string {
 /** The incoming register (sổ văn bản đến) and the outgoing register, by number within a year. */
 @Injectable()
 export class RegistersService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly audit: AuditRecorder,
+  ) {}
+
+  /** A register leaving the platform as a file is a read of every entry in it: audited (ARCHITECTURE.md). */
+  async recordExport(p: Principal, direction: 'incoming' | 'outgoing', year: number, entries: number) {
+    await this.ds.transaction((m) =>
+      this.audit.record(m, {
+        action: AuditActions.registerExported,
+        actor: p,
+        resource: { type: 'register', id: `${p.organizationCode}/${direction}/${year}` },
+        details: { direction, year, format: 'csv', entries },
+      }),
+    );
+  }
 
   async entries(p: Principal, direction: 'incoming' | 'outgoing', year: number) {
     const rows: RegisterRow[] = await this.ds.query(

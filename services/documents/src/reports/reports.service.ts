@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { badRequest, hasRole, type Principal } from '@lienthong/common';
 import { DataSource } from 'typeorm';
 import type { ReportQuery } from '../documents/documents.dto';
+import { vietnamYear } from '../documents/documents.view';
 
 interface OrgFigures {
   code: string;
@@ -12,6 +13,15 @@ interface OrgFigures {
   withDue: number;
   onTime: number;
   byStatus: Record<string, number>;
+}
+
+/** API.md (2026-11-30): without `from`/`to` the report covers the current year (Vietnam time). */
+export function reportPeriod(
+  q: ReportQuery,
+  now: Date = new Date(),
+): ReportQuery & { from: string; to: string } {
+  const year = (d?: string) => (d ? Number(d.slice(0, 4)) : vietnamYear(now));
+  return { ...q, from: q.from ?? `${year(q.to)}-01-01`, to: q.to ?? `${year(q.from)}-12-31` };
 }
 
 const share = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
@@ -25,7 +35,8 @@ const share = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 1
 export class ReportsService {
   constructor(private readonly ds: DataSource) {}
 
-  async exchange(p: Principal, q: ReportQuery) {
+  async exchange(p: Principal, query: ReportQuery) {
+    const q = reportPeriod(query);
     if (q.to < q.from)
       throw badRequest('VALIDATION_FAILED', 'Invalid input: to', [
         { field: 'to', errors: ['to must not be before from'] },

@@ -133,9 +133,12 @@ export class DocumentsHarness {
   }
 }
 
+/** Number and notation are unique per office and register year: each body gets the next number. */
+let lastNumber = 26;
+
 export function documentBody(overrides: Record<string, unknown> = {}) {
   return {
-    number: '27',
+    number: String(++lastNumber),
     notation: 'QĐ/TW',
     type: 'QĐ',
     typeName: 'Quyết định',

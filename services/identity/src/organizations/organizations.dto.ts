@@ -1,3 +1,4 @@
+import { ApiLimit } from '@lienthong/common';
 import {
   NETWORK_ZONES,
   ORGANIZATION_CODE_MAX_LENGTH,
@@ -71,7 +72,7 @@ export class ListOrganizationsQuery {
   @IsOptional() @IsIn(ORGANIZATION_SECTORS) sector?: OrganizationSector;
   @IsOptional() @IsIn(NETWORK_ZONES) zone?: NetworkZone;
   @IsOptional() @IsString() @MaxLength(200) q?: string;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
+  @ApiLimit(500, 50) @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
   @IsOptional() @IsString() @MaxLength(200) @Matches(/^[A-Za-z0-9_-]+$/) cursor?: string;
 }
 

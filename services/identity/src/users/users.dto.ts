@@ -1,3 +1,4 @@
+import { ApiLimit } from '@lienthong/common';
 import {
   ORGANIZATION_CODE_MAX_LENGTH,
   ORGANIZATION_CODE_PATTERN,
@@ -56,7 +57,7 @@ export class ListUsersQuery {
   @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
   @Matches(ORGANIZATION_CODE_PATTERN)
   organizationCode?: string;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
+  @ApiLimit(500, 50) @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
   @IsOptional() @IsString() @MaxLength(200) @Matches(/^[A-Za-z0-9_-]+$/) cursor?: string;
 }
 

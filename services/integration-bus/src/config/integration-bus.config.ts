@@ -41,6 +41,20 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @Max(120_000)
   NATIONAL_AXIS_TIMEOUT_MS: number = 15_000;
 
+  /** Calls to the axis in flight at once per bus replica (sending packages). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  NATIONAL_AXIS_CONCURRENCY: number = 16;
+
+  /** National-axis exchanges one sender round claims (whole documents are completed beyond it). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5_000)
+  NATIONAL_AXIS_BATCH: number = 128;
+
   /** Node certificate and key (PEM text or a file path); generated when unset. */
   @IsOptional() @IsString() NODE_CERT_PEM?: string;
   @IsOptional() @IsString() NODE_CERT_PEM_FILE?: string;
@@ -92,6 +106,34 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @Min(1024)
   @Max(512 * 1024 * 1024)
   EDXML_MAX_BYTES: number = 64 * 1024 * 1024;
+
+  /**
+   * Bytes of inbound edXML bodies processed at once by this process: parsing and checking a body takes about
+   * 3–4 times its size, so the default (96 MiB of bodies ≈ 350 MiB) fits the 512 MiB pod of deploy/k8s.
+   * A body that does not fit what is left waits; one larger than the whole budget is refused with 413.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(4 * 1024 * 1024 * 1024)
+  EDXML_INFLIGHT_BYTES: number = 96 * 1024 * 1024;
+
+  /** At most this many `To` entries in one package (400 above). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  EDXML_MAX_RECIPIENTS: number = 20_000;
+
+  /**
+   * Exchange clients allowed to post edXML for organizations other than their own:
+   * `clientId=CODE|CODE;clientId2=CODE`. Unset: every client speaks for its own organization only.
+   */
+  @IsOptional()
+  @Matches(/^[^=;|]+=[0-9A-Za-z.]+(\|[0-9A-Za-z.]+)*(;[^=;|]+=[0-9A-Za-z.]+(\|[0-9A-Za-z.]+)*)*$/, {
+    message: 'EDXML_ACT_FOR must be clientId=CODE|CODE;clientId2=CODE',
+  })
+  EDXML_ACT_FOR?: string;
 
   @Transform(toInt)
   @IsInt()

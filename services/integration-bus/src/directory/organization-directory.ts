@@ -10,6 +10,8 @@ import {
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 
 const TTL_MS = 5 * 60_000;
+/** OrganizationResolveRequest's ArrayMaxSize in identity. */
+const RESOLVE_BATCH = 1000;
 
 /** Identity's organizations, resolved by request/reply and cached; `organization.changed` refreshes the cache. */
 @Injectable()
@@ -49,8 +51,11 @@ export class OrganizationDirectory implements OnApplicationBootstrap {
       if (hit && Date.now() - hit.at < TTL_MS && hit.view) out.set(c, hit.view);
       else ask.push(c);
     }
-    if (ask.length) {
-      const res = await this.rpc.request(RpcMethods.organizationResolve, { codes: ask });
+    // identity resolves at most RESOLVE_BATCH codes per request; a package may name up to EDXML_MAX_RECIPIENTS.
+    for (let i = 0; i < ask.length; i += RESOLVE_BATCH) {
+      const res = await this.rpc.request(RpcMethods.organizationResolve, {
+        codes: ask.slice(i, i + RESOLVE_BATCH),
+      });
       for (const o of res.found) {
         this.cache.set(o.code, { view: o, at: Date.now() });
         out.set(o.code, o);

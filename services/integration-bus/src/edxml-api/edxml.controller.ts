@@ -7,6 +7,8 @@ import { EdxmlError, parseEdxml, verifyPackage } from '../edxml';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
 import { ExchangesService } from '../exchanges/exchanges.service';
 import { derivedUuid } from '../exchanges/routed-document';
+import { EdxmlMemoryBudget } from './edxml-memory-budget';
+import { EdxmlSenderPolicy } from './edxml-sender.policy';
 
 /** Inbound edXML (API.md, Integration bus) for provincial data centres and agency systems. */
 @ApiTags('edxml')
@@ -17,12 +19,23 @@ export class EdxmlController {
     private readonly exchanges: ExchangesService,
     private readonly node: EdxmlNodeService,
     private readonly config: IntegrationBusConfig,
+    private readonly senders: EdxmlSenderPolicy,
+    private readonly budget: EdxmlMemoryBudget,
   ) {}
 
   @Post()
   @Roles('exchange')
   @ApiConsumes('application/xml')
   async receive(@Req() req: Request, @Res() res: Response, @CurrentPrincipal() p: Principal): Promise<void> {
+    const release = await this.reserve(req);
+    try {
+      await this.receivePackage(req, res, p);
+    } finally {
+      release();
+    }
+  }
+
+  private async receivePackage(req: Request, res: Response, p: Principal): Promise<void> {
     const actor = { sub: p.sub, organizationCode: p.organizationCode, type: p.type };
     const body = await this.readBody(req);
     let msg;
@@ -40,6 +53,7 @@ export class EdxmlController {
         ),
         actor,
       );
+    await this.senders.checkPackage(p, msg.package);
     const signature = verifyPackage(body.toString('utf8'), this.node.trusted, this.node.limits.maxBytes);
     if (signature.present && !signature.valid) {
       throw await this.refuse(
@@ -67,6 +81,15 @@ export class EdxmlController {
     @Req() req: Request,
     @CurrentPrincipal() p: Principal,
   ): Promise<{ accepted: true; statusId: string }> {
+    const release = await this.reserve(req);
+    try {
+      return await this.receiveStatus(req, p);
+    } finally {
+      release();
+    }
+  }
+
+  private async receiveStatus(req: Request, p: Principal): Promise<{ accepted: true; statusId: string }> {
     const actor = { sub: p.sub, organizationCode: p.organizationCode, type: p.type };
     const body = await this.readBody(req);
     let msg;
@@ -81,6 +104,7 @@ export class EdxmlController {
         actor,
       );
     const s = msg.status;
+    await this.senders.checkStatus(p, s);
     const statusId = derivedUuid(
       `api-status|${s.from.organId}|${s.responseFor.documentId}|${s.statusCode}|${s.timestamp}`,
     );
@@ -102,6 +126,24 @@ export class EdxmlController {
     return badRequest(e.code, e.message, e.element ? [{ field: e.element, errors: [e.message] }] : undefined);
   }
 
+  /** The largest body accepted: EDXML_MAX_BYTES, or less when the in-flight budget is smaller. */
+  private get maxBytes(): number {
+    return Math.min(this.config.EDXML_MAX_BYTES, this.budget.total);
+  }
+
+  /**
+   * Reserves memory for this request's body before reading it (its declared length, else the maximum), so
+   * parallel uploads never hold more than EDXML_INFLIGHT_BYTES; a body declared too large is refused first.
+   */
+  private async reserve(req: Request): Promise<() => void> {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > this.maxBytes) {
+      req.resume();
+      throw new DomainError(413, 'EDXML_TOO_LARGE', `edXML is larger than ${this.maxBytes} bytes`);
+    }
+    return this.budget.reserve(Number.isFinite(declared) && declared > 0 ? declared : this.maxBytes);
+  }
+
   /** The raw body, bounded: over EDXML_MAX_BYTES → 413 without reading the rest into memory. */
   private async readBody(req: Request): Promise<Buffer> {
     const type = String(req.headers['content-type'] ?? '');
@@ -109,12 +151,9 @@ export class EdxmlController {
       throw badRequest('EDXML_INVALID', 'Content-Type must be application/xml', [
         { field: 'content-type', errors: ['must be application/xml'] },
       ]);
-    const max = this.config.EDXML_MAX_BYTES;
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > max) {
-      req.resume();
-      throw new DomainError(413, 'EDXML_TOO_LARGE', `edXML is larger than ${max} bytes`);
-    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    // Never more than was reserved for it (a client may declare less than it sends).
+    const max = Number.isFinite(declared) && declared > 0 ? declared : this.maxBytes;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {

@@ -18,7 +18,7 @@ export class EdxmlNodeService {
   }
 
   get limits() {
-    return { maxBytes: this.config.EDXML_MAX_BYTES };
+    return { maxBytes: this.config.EDXML_MAX_BYTES, maxRecipients: this.config.EDXML_MAX_RECIPIENTS };
   }
 }
 

@@ -23,27 +23,35 @@ import {
   type SafeXmlLimits,
 } from './safe-xml';
 
+/** Parser limits: the XML ones plus how many `To` entries one package may name. */
+export interface EdxmlLimits extends SafeXmlLimits {
+  maxRecipients?: number;
+}
+
+/** API.md: a document goes to at most 20,000 organizations. */
+export const DEFAULT_MAX_RECIPIENTS = 20_000;
+
 export type EdxmlMessage =
   | { kind: 'package'; package: EdxmlPackage; doc: Document }
   | { kind: 'status'; status: EdxmlStatus; doc: Document };
 
 /** Parses a package or a status message, whichever the text is. */
-export function parseEdxml(input: string | Buffer, limits: SafeXmlLimits): EdxmlMessage {
+export function parseEdxml(input: string | Buffer, limits: EdxmlLimits): EdxmlMessage {
   const doc = parseSafeXml(input, limits);
   const root = doc.documentElement!;
   if (localName(root) === 'Envelope') {
     const status = findStatus(root);
     if (status) return { kind: 'status', status: readStatus(status), doc };
     const env = findDeep(root, 'edXMLEnvelope', 3);
-    if (env) return { kind: 'package', package: readPackage(env.parentNode as Element, env), doc };
+    if (env) return { kind: 'package', package: readPackage(env.parentNode as Element, env, limits), doc };
     throw invalid('Envelope/Header/Status');
   }
-  return { kind: 'package', package: readPackageRoot(root), doc };
+  return { kind: 'package', package: readPackageRoot(root, limits), doc };
 }
 
 export function parsePackage(
   input: string | Buffer,
-  limits: SafeXmlLimits,
+  limits: EdxmlLimits,
 ): { package: EdxmlPackage; doc: Document } {
   const m = parseEdxml(input, limits);
   if (m.kind !== 'package') throw invalid('edXML', 'is missing (a status message was sent)');
@@ -71,10 +79,10 @@ function findStatus(envelope: Element): Element | undefined {
   return (header && child(header, 'Status')) ?? findDeep(envelope, 'Status', 3);
 }
 
-function readPackageRoot(root: Element): EdxmlPackage {
-  if (localName(root) === 'edXMLEnvelope') return readPackage(root, root);
+function readPackageRoot(root: Element, limits: EdxmlLimits): EdxmlPackage {
+  if (localName(root) === 'edXMLEnvelope') return readPackage(root, root, limits);
   if (localName(root) !== 'edXML') throw invalid('edXML', `is missing (root element is ${localName(root)})`);
-  return readPackage(root, requireChild(root, 'edXMLEnvelope', 'edXML'));
+  return readPackage(root, requireChild(root, 'edXMLEnvelope', 'edXML'), limits);
 }
 
 function organ(e: Element, path: string): EdxmlOrgan {
@@ -131,13 +139,17 @@ function optInt(value: string | undefined, element: string): number | undefined 
   return n;
 }
 
-function readPackage(root: Element, envelope: Element): EdxmlPackage {
+function readPackage(root: Element, envelope: Element, limits: EdxmlLimits): EdxmlPackage {
   const H = 'edXML/edXMLEnvelope/edXMLHeader';
   const header = requireChild(envelope, 'edXMLHeader', 'edXML/edXMLEnvelope');
   const mh = requireChild(header, 'MessageHeader', H);
   const M = `${H}/MessageHeader`;
   const from = organ(requireChild(mh, 'From', M), `${M}/From`);
-  const to = childElements(mh, 'To').map((t) => organ(t, `${M}/To`));
+  const toElements = childElements(mh, 'To');
+  const maxTo = limits.maxRecipients ?? DEFAULT_MAX_RECIPIENTS;
+  // Refused here, as bad input, before routing resolves every recipient.
+  if (toElements.length > maxTo) throw invalid(`${M}/To`, `must appear at most ${maxTo} times`);
+  const to = toElements.map((t) => organ(t, `${M}/To`));
   if (to.length === 0) throw invalid(`${M}/To`);
   const documentId = reqText(mh, 'DocumentId', M);
   parseDocumentId(documentId, `${M}/DocumentId`);

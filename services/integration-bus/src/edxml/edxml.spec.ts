@@ -305,3 +305,23 @@ function withUndefined<T extends object>(o: T, keys: (keyof T)[]): T {
   for (const k of keys) if (out[k] === undefined || out[k] === null) out[k] = undefined as T[keyof T];
   return out;
 }
+
+describe('parser limits', () => {
+  it('refuses a package naming more To entries than allowed as EDXML_INVALID (400), not later', () => {
+    const to = Array.from({ length: 6 }, (_, i) => ({ organId: `000.00.00.H${10 + i}` }));
+    const xml = buildPackage(sample({ to }));
+    expect(parsePackage(xml, { ...LIMITS, maxRecipients: 6 }).package.to).toHaveLength(6);
+    let caught: unknown;
+    try {
+      parsePackage(xml, { ...LIMITS, maxRecipients: 5 });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EdxmlError);
+    expect(caught).toMatchObject({
+      code: 'EDXML_INVALID',
+      element: 'edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To',
+    });
+    expect((caught as Error).message).toContain('at most 5');
+  });
+});

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
+import { CurrentPrincipal, Roles, type Principal, ApiLimit } from '@lienthong/common';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ExchangesService } from './exchanges.service';
@@ -12,7 +12,7 @@ export class ListExchangesQuery {
   @IsOptional() @IsIn(['queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'dead']) state?: string;
   @IsOptional() @IsString() @MaxLength(300) documentId?: string;
   @IsOptional() @IsString() @MaxLength(35) organizationCode?: string;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  @ApiLimit(500, 50) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
   @IsOptional() @IsString() @MaxLength(200) cursor?: string;
 }
 

@@ -23,15 +23,15 @@ import type { EntityManager } from 'typeorm';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
 import {
-  buildPackage,
+  buildSignedPackage,
   parseDocumentId,
-  signPackage,
   type EdxmlPackage,
   type EdxmlStatus,
   type SignatureCheck,
 } from '../edxml';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
 import { FederationLink } from '../federation/federation-link';
+import { AxisWakeup } from '../national-axis/axis-wakeup';
 import { BusObjectStore } from './object-store';
 import {
   ExchangesRepository,
@@ -90,6 +90,7 @@ export class ExchangesService {
     private readonly node: EdxmlNodeService,
     private readonly link: FederationLink,
     private readonly config: IntegrationBusConfig,
+    private readonly axisWakeup: AxisWakeup,
   ) {}
 
   private get nodeId(): string {
@@ -204,7 +205,7 @@ export class ExchangesService {
     const now = new Date();
     const at = now.toISOString();
     const expiresAt = new Date(now.getTime() + this.config.EXCHANGE_TTL_MS);
-    return this.repo.dataSource.transaction(async (m) => {
+    const routed = await this.repo.dataSource.transaction(async (m) => {
       if (claim && !(await this.processed.claim(m, claim.consumer, claim.messageId))) {
         return { documentId: d.edxmlDocumentId, exchanges: [] };
       }
@@ -306,6 +307,9 @@ export class ExchangesService {
       }
       return answer;
     });
+    // After the commit: the national-axis sender claims what was just queued.
+    if (decisions.some((x) => x.route === 'national-axis' && !x.refused)) this.axisWakeup.notify();
+    return routed;
   }
 
   deliveryEvent(d: RoutedDocument, to: string, exchangeId: string): DocumentDeliveryEvent {
@@ -331,7 +335,7 @@ export class ExchangesService {
       this.config.NATIONAL_AXIS_SYSTEM_ID ?? d.fromOrganizationCode,
       (a) => this.store.get(a.storageKey || a.sha256),
     );
-    return signPackage(buildPackage(pkg), this.node.credentials);
+    return buildSignedPackage(pkg, this.node.credentials);
   }
 
   async emitState(
@@ -601,7 +605,7 @@ export class ExchangesService {
 
   /** Operator retry: a failed, dead or expired exchange is queued again with a fresh TTL. */
   async retry(id: string, actor: Actor) {
-    return this.repo.dataSource.transaction(async (m) => {
+    const view = await this.repo.dataSource.transaction(async (m) => {
       const row = isUuid(id) ? await this.repo.findById(m, id, true) : undefined;
       if (!row) throw notFound('EXCHANGE_NOT_FOUND', 'No such exchange');
       if (!['failed', 'dead', 'expired'].includes(row.state)) {
@@ -641,6 +645,8 @@ export class ExchangesService {
       });
       return exchangeView((await this.repo.findById(m, row.id))!);
     });
+    if (view.route === 'national-axis') this.axisWakeup.notify();
+    return view;
   }
 }
 

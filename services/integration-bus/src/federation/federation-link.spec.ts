@@ -19,10 +19,16 @@ function certificate(cn: string, notAfter: Date) {
   return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
-function link(nodeId: string, own: { certPem: string; keyPem: string }, trusted: string[]): FederationLink {
-  const config = Object.assign(new IntegrationBusConfig(), { NODE_ID: nodeId });
+function link(
+  nodeId: string,
+  own: { certPem: string; keyPem: string },
+  trusted: string[],
+  over: Partial<IntegrationBusConfig> = {},
+  js = {} as JetStreamService,
+): FederationLink {
+  const config = Object.assign(new IntegrationBusConfig(), { NODE_ID: nodeId, ...over });
   const node = { credentials: own, trusted: [own.certPem, ...trusted] } as unknown as EdxmlNodeService;
-  return new FederationLink({} as JetStreamService, {} as OutboxService, node, config);
+  return new FederationLink(js, {} as OutboxService, node, config);
 }
 
 const refusal = async (p: Promise<unknown>) => {
@@ -95,5 +101,40 @@ describe('FederationLink: node-signed messages', () => {
     const old = certificate('lienthong-bus-central', new Date(Date.now() - 3_600_000));
     const expired = await link('central', old, []).message('p01', { kind: 'status', status: ev.status });
     expect(await refusal(link('p01', p01, [old.certPem]).open(expired))).toBe('CERTIFICATE_EXPIRED');
+  });
+
+  it('publishes parts under the sending node with a fresh, unguessable transfer id; refuses oversized transfers', async () => {
+    const published: { subject: string; msgID?: string }[] = [];
+    // Only the publish call is recorded here; parts crossing real NATS are covered by the medium tests.
+    const recorder = {
+      js: {
+        publish: async (subject: string, _data: Uint8Array, o?: { msgID?: string }) => {
+          published.push({ subject, msgID: o?.msgID });
+          return {};
+        },
+      },
+    } as unknown as JetStreamService;
+    const sender = link('central', central, [p01.certPem], { FEDERATION_PART_BYTES: 16 * 1024 }, recorder);
+    const big = Buffer.alloc(40_000, 1);
+    const a = await sender.message(
+      'p01',
+      { kind: 'package', sourceDocumentId: 'd' },
+      { bytes: big, transferId: 'x' },
+    );
+    const b = await sender.message(
+      'p01',
+      { kind: 'package', sourceDocumentId: 'd' },
+      { bytes: big, transferId: 'x' },
+    );
+    expect(a.transfer!.id).not.toBe(b.transfer!.id);
+    expect(a.transfer!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a.transfer!.parts).toBe(3);
+    expect(published.slice(0, 3).map((p) => p.subject.replace(/^[^.]+\./, ''))).toEqual(
+      [0, 1, 2].map((i) => `fed.p01.part.central.${a.transfer!.id}.${i}`),
+    );
+    expect(published[0].msgID).toBe(`central.${a.transfer!.id}.0`);
+    // A receiver never gathers more than an edXML body may be, whatever a (trusted) sender declares.
+    const small = link('p01', p01, [central.certPem], { EDXML_MAX_BYTES: 30_000 });
+    expect(await refusal(small.open(a))).toBe('TRANSFER_TOO_LARGE');
   });
 });

@@ -10,7 +10,7 @@ import {
 } from '@lienthong/contracts';
 import type { StreamSource } from '@nats-io/jetstream';
 import canonicalize from 'canonicalize';
-import { createHash, sign, verify, X509Certificate } from 'node:crypto';
+import { createHash, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
@@ -145,13 +145,15 @@ export class FederationLink implements OnApplicationBootstrap {
 
   /**
    * Builds a signed message to `toNodeId`. A package above FEDERATION_PART_BYTES / 2 is published now as
-   * raw parts (idempotent: their msg ids derive from `transferId`), before the caller's transaction adds the
-   * message itself to the outbox; the parts therefore precede it in the stream.
+   * raw parts, before the caller's transaction adds the message itself to the outbox; the parts therefore
+   * precede it in the stream. The transfer id is random (a caller's `transferId` is ignored): a peer that
+   * could guess it could publish parts under it first and have the genuine package refused as corrupt.
+   * A retried call makes a new transfer; only the message that commits names one, the others expire.
    */
   async message(
     toNodeId: string,
     body: FederationBody,
-    pkg?: { bytes: Buffer; transferId: string },
+    pkg?: { bytes: Buffer; transferId?: string },
   ): Promise<NodeInboundEvent> {
     const ev: NodeInboundEvent = { ...body, fromNodeId: this.nodeId, toNodeId };
     if (pkg) {
@@ -159,14 +161,15 @@ export class FederationLink implements OnApplicationBootstrap {
       if (pkg.bytes.length <= partBytes / 2) ev.packageBase64 = pkg.bytes.toString('base64');
       else {
         const parts = Math.ceil(pkg.bytes.length / partBytes);
+        const transferId = randomUUID();
         for (let i = 0; i < parts; i++) {
           const chunk = pkg.bytes.subarray(i * partBytes, (i + 1) * partBytes);
-          await this.js.js.publish(Subjects.federationPart(toNodeId, pkg.transferId, i), chunk, {
-            msgID: `${pkg.transferId}.${i}`,
+          await this.js.js.publish(Subjects.federationPart(toNodeId, this.nodeId, transferId, i), chunk, {
+            msgID: `${this.nodeId}.${transferId}.${i}`,
           });
         }
         ev.transfer = {
-          id: pkg.transferId,
+          id: transferId,
           parts,
           size: pkg.bytes.length,
           sha256: createHash('sha256').update(pkg.bytes).digest('hex'),
@@ -233,22 +236,37 @@ export class FederationLink implements OnApplicationBootstrap {
     const signer = cert.subject.replace(/\n/g, ', ');
     if (ev.packageBase64 !== undefined)
       return { signer, packageBytes: Buffer.from(ev.packageBase64, 'base64') };
-    if (ev.transfer) return { signer, packageBytes: await this.reassemble(ev.transfer) };
+    if (ev.transfer) return { signer, packageBytes: await this.reassemble(ev.fromNodeId, ev.transfer) };
     return { signer };
   }
 
-  private async reassemble(t: NonNullable<NodeInboundEvent['transfer']>): Promise<Buffer> {
+  /** Parts are read only under the subject of the node that signed the message (authenticated above). */
+  private async reassemble(
+    fromNodeId: string,
+    t: NonNullable<NodeInboundEvent['transfer']>,
+  ): Promise<Buffer> {
     if (!/^[0-9a-f-]{36}$/.test(t.id) || !Number.isInteger(t.parts) || t.parts < 1 || t.parts > 10_000) {
       throw new FederationRefusal('TRANSFER_INVALID', 'malformed transfer descriptor');
     }
+    // Bounded memory: never gather more than an edXML body may be, whatever the descriptor claims.
+    const max = this.config.EDXML_MAX_BYTES;
+    if (!Number.isInteger(t.size) || t.size < 1 || t.size > max)
+      throw new FederationRefusal(
+        'TRANSFER_TOO_LARGE',
+        `transfer ${t.id} declares ${t.size} bytes (limit ${max})`,
+      );
     const jsm = await this.js.manager();
     const chunks: Buffer[] = [];
+    let received = 0;
     for (let i = 0; i < t.parts; i++) {
       // A missing part is retried (the message is redelivered with back-off): parts precede their message.
       const msg = await jsm.streams.getMessage(this.inboundStream, {
-        last_by_subj: Subjects.federationPart(this.nodeId, t.id, i),
+        last_by_subj: Subjects.federationPart(this.nodeId, fromNodeId, t.id, i),
       });
       if (!msg) throw new Error(`part ${i} of transfer ${t.id} has not arrived`);
+      received += msg.data.length;
+      if (received > t.size)
+        throw new FederationRefusal('TRANSFER_CORRUPT', `transfer ${t.id} is longer than it declares`);
       chunks.push(Buffer.from(msg.data));
     }
     const bytes = Buffer.concat(chunks);
@@ -264,7 +282,7 @@ export class FederationLink implements OnApplicationBootstrap {
     try {
       const jsm = await this.js.manager();
       await jsm.streams.purge(this.inboundStream, {
-        filter: Subjects.federationParts(this.nodeId, ev.transfer.id),
+        filter: Subjects.federationParts(this.nodeId, ev.fromNodeId, ev.transfer.id),
       });
     } catch (e) {
       this.logger.warn(`could not purge the parts of transfer ${ev.transfer.id}: ${(e as Error).message}`);
