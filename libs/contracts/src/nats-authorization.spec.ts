@@ -40,6 +40,7 @@ describe('NATS authorization derived from the contracts', () => {
       expect(servicePermissions(s, 'central').subscribe.allow).toEqual([
         `_INBOX.${s}.>`,
         `${NAMESPACE}.rpc.${s}.>`,
+        ...(s === 'integration-bus' ? [Subjects.busAxisWake()] : []),
       ]);
     }
   });

@@ -45,6 +45,8 @@ interface StreamUse {
   publishes: string[];
   /** Request subjects it sends (other services' RPC methods). */
   requests: string[];
+  /** Core NATS subjects it listens on besides its inbox and RPC methods. */
+  subscribes?: string[];
 }
 
 /** What each service does on NATS (libs/contracts is the one place that knows subjects). */
@@ -102,8 +104,11 @@ export function serviceNatsUse(service: ServiceName, nodeId: string): StreamUse 
           Subjects.federationAll(),
           Subjects.witnessSubmitted(),
           Subjects.witnessCosigned(),
+          Subjects.busAxisWake(),
           `$O.${attachments}.>`,
         ],
+        // Bus replicas wake each other when national-axis exchanges are queued.
+        subscribes: [Subjects.busAxisWake()],
         requests: [...common.requests, RpcSubjects.organizationResolve, RpcSubjects.organizationUpsertState],
       };
     case 'audit':
@@ -147,7 +152,7 @@ export function servicePermissions(service: ServiceName, nodeId: string): NatsPe
   }
   const own = RpcSubjects.serviceInfo(service).replace(/\.info$/, '.>');
   // Identity's RPC methods (`<ns>.rpc.identity.organization.*`) are under its own prefix too.
-  const subscribe = [`${serviceInboxPrefix(service)}.>`, own];
+  const subscribe = [`${serviceInboxPrefix(service)}.>`, own, ...(use.subscribes ?? [])];
   return { publish: { allow: [...publish] }, subscribe: { allow: subscribe }, allow_responses: true };
 }
 
