@@ -398,3 +398,56 @@ export function startService(svc, env, { pretty = true, onLine, silent = false, 
   proc.stderr.on('data', print(process.stderr));
   return proc;
 }
+
+/** The same server and database as `url`, logging in as `user` with `password`. */
+function urlAs(url, user, password) {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
+/**
+ * Per-service database settings. When the configured user may create roles (superuser or CREATEROLE), it runs
+ * the migrations (MIGRATION_DATABASE_URL) and each service connects as its own role `lienthong_<service>`,
+ * which the service creates at its start with only the privileges it needs; the passwords are generated once
+ * into .data/db-passwords.json (mode 600). Otherwise every service uses the configured user, as before.
+ */
+export async function serviceDatabaseEnv(ownerUrl) {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  let may = false;
+  try {
+    const r = await c.query(
+      'SELECT rolsuper OR rolcreaterole AS may FROM pg_roles WHERE rolname = current_user',
+    );
+    may = r.rows[0]?.may === true;
+  } finally {
+    await c.end();
+  }
+  if (!may) return {};
+  const { randomBytes } = await import('node:crypto');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const file = join(ROOT, '.data', 'db-passwords.json');
+  mkdirSync(join(ROOT, '.data'), { recursive: true });
+  const passwords = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const roles = { identity: 'identity', documents: 'documents', 'integration-bus': 'bus', audit: 'audit' };
+  let changed = false;
+  for (const r of Object.values(roles)) {
+    if (!passwords[`lienthong_${r}`]) {
+      passwords[`lienthong_${r}`] = randomBytes(16).toString('hex');
+      changed = true;
+    }
+  }
+  if (changed) writeFileSync(file, `${JSON.stringify(passwords, null, 2)}\n`, { mode: 0o600 });
+  return Object.fromEntries(
+    Object.entries(roles).map(([svc, r]) => [
+      svc,
+      {
+        MIGRATION_DATABASE_URL: ownerUrl,
+        DATABASE_URL: urlAs(ownerUrl, `lienthong_${r}`, passwords[`lienthong_${r}`]),
+      },
+    ]),
+  );
+}

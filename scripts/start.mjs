@@ -8,6 +8,7 @@ import {
   build,
   providePostgres,
   provideNats,
+  serviceDatabaseEnv,
   ROOT,
   SERVICES,
   startService,
@@ -19,6 +20,8 @@ ensureInstalled();
 build();
 const pg = await providePostgres('lienthong');
 const nats = await provideNats();
+// Migrations as the configured (owner) user, each service on a role of its own when that user may create roles.
+const databaseEnv = await serviceDatabaseEnv(process.env.MIGRATION_DATABASE_URL ?? pg.url);
 // The bootstrap admin's password: ADMIN_PASSWORD, else one generated on the first start and kept in
 // .data/admin-password (mode 600, never committed) so `npm run seed:demo` can log in.
 let adminPassword = process.env.ADMIN_PASSWORD;
@@ -54,6 +57,7 @@ const procs = SERVICES.map((svc) =>
     svc,
     {
       ...shared,
+      ...(databaseEnv[svc.name] ?? {}),
       PORT: String(svc.port),
       JWKS_URL: `http://127.0.0.1:${SERVICES[0].port}/.well-known/jwks.json`,
     },

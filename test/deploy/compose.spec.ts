@@ -107,6 +107,34 @@ describe('docker-compose.yml', () => {
     expect(compose.services.identity.environment?.DIRECTORY_UPSTREAM_DOMAIN).toBeUndefined();
   });
 
+  it('runs each service as its own NATS user and database role; migrations as the owner', () => {
+    const roles: Record<string, string> = {
+      identity: 'lienthong_identity',
+      documents: 'lienthong_documents',
+      'integration-bus': 'lienthong_bus',
+      audit: 'lienthong_audit',
+    };
+    for (const [name, role] of Object.entries(roles)) {
+      for (const svc of [name, `${name}-province`]) {
+        const env = compose.services[svc].environment ?? {};
+        expect({ svc, user: env.NATS_USER, password: env.NATS_PASSWORD?.startsWith('${') }).toEqual({
+          svc,
+          user: name,
+          password: true,
+        });
+        expect(env.DATABASE_URL).toMatch(new RegExp(`^postgres://${role}:\\$\\{`));
+        expect(env.MIGRATION_DATABASE_URL).toMatch(/^postgres:\/\/lienthong:\$\{POSTGRES_PASSWORD/);
+      }
+    }
+    // The hub's NATS knows those users (generated from libs/contracts) and the province's leaf user.
+    const auth = readFileSync(join(ROOT, 'deploy/nats/authorization.conf'), 'utf8');
+    for (const name of Object.keys(roles)) expect(auth).toContain(`user: "${name}"`);
+    expect(auth).toContain('user: "leaf-province-01"');
+    expect(readFileSync(join(ROOT, 'deploy/nats/nats.conf'), 'utf8')).toMatch(
+      /include \.\/authorization\.conf/,
+    );
+  });
+
   it('serves the console on :3000 from nginx (the Dockerfile `web` target) once the four services are healthy', () => {
     const web = compose.services.web as ComposeService & {
       build: { target?: string };
@@ -171,7 +199,19 @@ describe('docker-compose.yml', () => {
     if (which.status !== 0)
       throw new Error('docker-compose is not installed: apt-get install docker-compose');
     const out = execFileSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
-      env: { ...process.env, POSTGRES_PASSWORD: 'compose-check-only' },
+      env: {
+        ...process.env,
+        ...Object.fromEntries(
+          [
+            'POSTGRES_PASSWORD',
+            ...['IDENTITY', 'DOCUMENTS', 'INTEGRATION_BUS', 'AUDIT'].flatMap((s) => [
+              `${s}_DB_PASSWORD`,
+              `${s}_NATS_PASSWORD`,
+            ]),
+            'LEAF_PROVINCE_01_NATS_PASSWORD',
+          ].map((k) => [k, 'compose-check-only']),
+        ),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     expect(out.toString()).toBe('');

@@ -69,6 +69,36 @@ describe('Kubernetes manifests in deploy/', () => {
     },
   );
 
+  it.each([
+    ['identity', 'lienthong_identity'],
+    ['documents', 'lienthong_documents'],
+    ['integration-bus', 'lienthong_bus'],
+    ['audit', 'lienthong_audit'],
+  ])('%s: its own NATS user and database role; migrations as the owner', (name, role) => {
+    const env = deployments.find((x) => x.metadata?.name === name)!.spec.template.spec.containers[0].env as {
+      name: string;
+      value?: string;
+      valueFrom?: { secretKeyRef: { name: string; key: string } };
+    }[];
+    const by = (n: string) => env.find((e) => e.name === n);
+    expect(by('NATS_USER')?.value).toBe(name);
+    expect(by('NATS_PASSWORD')?.valueFrom?.secretKeyRef.name).toBe(`lienthong-nats-${name}`);
+    expect(by('MIGRATION_DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'lienthong-db-app',
+      key: 'uri',
+    });
+    expect(by('DB_USER')?.valueFrom?.secretKeyRef.name).toBe(`lienthong-db-${name}`);
+    expect(by('DATABASE_URL')?.value).toMatch(/^postgresql:\/\/\$\(DB_USER\):\$\(DB_PASSWORD\)@/);
+    // Kubernetes expands $(VAR) only from variables defined before.
+    expect(env.findIndex((e) => e.name === 'DB_PASSWORD')).toBeLessThan(
+      env.findIndex((e) => e.name === 'DATABASE_URL'),
+    );
+    const cluster = base.find((x) => x.kind === 'Cluster');
+    expect(cluster?.spec.managed.roles).toContainEqual(
+      expect.objectContaining({ name: role, login: true, passwordSecret: { name: `lienthong-db-${name}` } }),
+    );
+  });
+
   it('gives each Deployment a PodDisruptionBudget and a HorizontalPodAutoscaler', () => {
     for (const d of deployments) {
       const name = d.metadata?.name;

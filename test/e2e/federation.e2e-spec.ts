@@ -1,9 +1,15 @@
-import { NAMESPACE, Subjects } from '@lienthong/contracts';
+import {
+  NAMESPACE,
+  natsAuthorizationConfig,
+  SERVICE_NAMES,
+  Subjects,
+  type ServiceName,
+} from '@lienthong/contracts';
 import { freePort, NatsServerProcess } from '@lienthong/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import canonicalize from 'canonicalize';
-import { createPublicKey, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
+import { createPublicKey, randomBytes, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
 import { buildPackage, formatDocumentId, signPackage } from '../../services/integration-bus/src/edxml';
 import { generateSelfSigned } from '../../services/integration-bus/src/edxml/node-certificate';
 import { api, login, until } from './support/api';
@@ -23,6 +29,11 @@ const PASSWORD = 'Federation-e2e-Passw0rd!';
 describe('federation: a provincial node joined to the central hub as a NATS leaf node', () => {
   const centralCred = generateSelfSigned('lienthong-bus-central', 2048);
   const provinceCred = generateSelfSigned('lienthong-bus-p01', 2048);
+  const natsPasswords = Object.fromEntries(
+    SERVICE_NAMES.map((s) => [s, randomBytes(12).toString('hex')]),
+  ) as unknown as Record<ServiceName, string>;
+  const leafPassword = randomBytes(12).toString('hex');
+  const adminPassword = randomBytes(12).toString('hex');
   let hub: NatsServerProcess;
   let leaf: NatsServerProcess;
   let central: PlatformProcesses;
@@ -74,22 +85,36 @@ describe('federation: a provincial node joined to the central hub as a NATS leaf
 
   beforeAll(async () => {
     const leafPort = await freePort();
+    // The hub as deployed (deploy/nats/authorization.conf): the services log in as their own users and the
+    // province as leaf-p01, with the permissions the hub decides (libs/contracts nats-authorization.ts).
     hub = new NatsServerProcess({
       jetstreamDomain: 'central',
       serverName: 'hub',
-      extraConfig: `leafnodes { listen: "127.0.0.1:${leafPort}" }`,
+      extraConfig: natsAuthorizationConfig({
+        nodeId: 'central',
+        domain: 'central',
+        servicePasswords: natsPasswords,
+        leaves: [{ nodeId: 'p01', domain: 'p01', password: leafPassword }],
+        leafListen: `127.0.0.1:${leafPort}`,
+        adminPassword,
+      }),
     });
     leaf = new NatsServerProcess({
       jetstreamDomain: 'p01',
       serverName: 'leaf-p01',
-      extraConfig: `leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:${leafPort}", deny_imports: ["${NAMESPACE}.>"], deny_exports: ["${NAMESPACE}.>"] } ] }`,
+      extraConfig: `leafnodes { remotes: [ { url: "nats-leaf://leaf-p01:${leafPassword}@127.0.0.1:${leafPort}", deny_imports: ["${NAMESPACE}.>"], deny_exports: ["${NAMESPACE}.>"] } ] }`,
     });
     await hub.start();
     await leaf.start();
     const common = { AUDIT_CHECKPOINT_INTERVAL_MS: '1000', EXCHANGE_RETRY_BASE_MS: '200' };
+    const natsUser = (svc: ServiceName) => ({ NATS_USER: svc, NATS_PASSWORD: natsPasswords[svc] });
     central = new PlatformProcesses({
       all: { ...common, NATS_URL: hub.url, NODE_ID: 'central' },
+      identity: natsUser('identity'),
+      documents: natsUser('documents'),
+      audit: natsUser('audit'),
       'integration-bus': {
+        ...natsUser('integration-bus'),
         NODE_CERT_PEM: centralCred.certPem,
         NODE_KEY_PEM: centralCred.keyPem,
         TRUSTED_NODE_CERTS: provinceCred.certPem,
@@ -286,7 +311,7 @@ describe('federation: a provincial node joined to the central hub as a NATS leaf
       };
       return { ...body, proof };
     };
-    const nc = await connect({ servers: hub.url });
+    const nc = await connect({ servers: hub.url, user: 'admin', pass: adminPassword });
     try {
       // Published on the hub, as a compromised peer would: they cross the link like any federation message.
       // 1: everything signed by the stranger; 2: the central node's own envelope around a stranger's package.

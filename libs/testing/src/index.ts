@@ -3,5 +3,6 @@ export * from './nats-server-process';
 export * from './test-tokens';
 export * from './service-env';
 export * from './pdf-signing';
+export * from './database-roles';
 export * from './postgres-cluster-process';
 export * from './pdf-cms';

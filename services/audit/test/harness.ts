@@ -7,7 +7,7 @@ import {
   type EventEnvelope,
   type Role,
 } from '@lienthong/contracts';
-import { dropSchema, testServiceEnv, TestTokens } from '@lienthong/testing';
+import { dropRole, dropSchema, roleOfTestUrl, testServiceEnv, TestTokens } from '@lienthong/testing';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
@@ -130,6 +130,10 @@ export class AuditHarness {
     await this.pg?.end();
     await this.nc?.drain();
     await this.tokens?.close();
-    if (this.env) await dropSchema(this.env.DATABASE_URL!, this.env.DB_SCHEMA!);
+    if (this.env) {
+      const owner = this.env.MIGRATION_DATABASE_URL ?? this.env.DATABASE_URL!;
+      await dropSchema(owner, this.env.DB_SCHEMA!);
+      if (this.env.MIGRATION_DATABASE_URL) await dropRole(owner, roleOfTestUrl(this.env.DATABASE_URL!));
+    }
   }
 }

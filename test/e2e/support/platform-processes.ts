@@ -1,6 +1,15 @@
-import { dropSchema, freePort, testDatabaseUrl, testNatsUrl } from '@lienthong/testing';
+import {
+  dropRole,
+  dropSchema,
+  freePort,
+  mayCreateRoles,
+  testDatabaseUrl,
+  testNatsUrl,
+  urlAsRole,
+} from '@lienthong/testing';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -35,6 +44,8 @@ export class PlatformProcesses {
   readonly adminPassword = `E2e-${randomBytes(12).toString('hex')}`;
   private readonly procs = new Map<Service, ChildProcess>();
   private readonly schemas: string[] = [];
+  /** Runtime database role per service (migrations run as the test database's user), when it may create roles. */
+  private readonly roles = new Map<Service, string>();
   private readonly schemaOf = new Map<Service, string>();
   private dbUrl = '';
   private env: Record<string, string> = {};
@@ -79,9 +90,11 @@ export class PlatformProcesses {
       OUTBOX_POLL_MS: '200',
       ...(this.extraEnv.all ?? {}),
     };
+    const withRoles = await mayCreateRoles(this.dbUrl);
     for (const s of SERVICES) {
       const schema = `e2e_${tag}_${s.replace('-', '_')}`;
       this.schemas.push(schema);
+      if (withRoles) this.roles.set(s, `${schema}_rt`);
       this.schemaOf.set(s, schema);
       this.spawn(s, schema);
     }
@@ -101,6 +114,7 @@ export class PlatformProcesses {
         ...process.env,
         ...this.env,
         DB_SCHEMA: schema,
+        ...this.databaseEnv(s),
         PORT: String(this.ports[s]),
         GRPC_PORT: String(this.grpcPort),
         ...(this.extraEnv[s] ?? {}),
@@ -110,6 +124,46 @@ export class PlatformProcesses {
     p.stdout?.on('data', (d) => (this.logs[s] += d.toString()));
     p.stderr?.on('data', (d) => (this.logs[s] += d.toString()));
     this.procs.set(s, p);
+  }
+
+  /** As in production: the owner migrates, the service runs on a role of its own (created at its boot). */
+  private databaseEnv(s: Service): Record<string, string> {
+    const role = this.roles.get(s);
+    if (!role) return {};
+    return {
+      MIGRATION_DATABASE_URL: this.dbUrl,
+      DATABASE_URL: urlAsRole(this.dbUrl, role, `pw-${this.adminPassword}`),
+    };
+  }
+
+  /** The runtime database role and schema of each service (empty when the test user may not create roles). */
+  async runtimeRoles(): Promise<Partial<Record<Service, { role: string; schema: string }>>> {
+    const out: Partial<Record<Service, { role: string; schema: string }>> = {};
+    SERVICES.forEach((s, i) => {
+      const role = this.roles.get(s);
+      if (role) out[s] = { role, schema: this.schemas[i] };
+    });
+    return out;
+  }
+
+  /** Runs statements as a service's runtime role: 'allowed' or the SQLSTATE of each refusal. */
+  async asRole(s: Service, statements: string[]): Promise<string[]> {
+    const c = new Client({ connectionString: this.databaseEnv(s).DATABASE_URL });
+    await c.connect();
+    try {
+      const out: string[] = [];
+      for (const sql of statements) {
+        out.push(
+          await c.query(sql).then(
+            () => 'allowed',
+            (e: { code?: string }) => e.code ?? 'error',
+          ),
+        );
+      }
+      return out;
+    } finally {
+      await c.end();
+    }
   }
 
   /** The schema a service owns (for checks that read its tables, e.g. the outbox). */
@@ -153,5 +207,6 @@ export class PlatformProcesses {
   async stop(): Promise<void> {
     await Promise.all(SERVICES.map((s) => this.stopService(s)));
     for (const schema of this.schemas) await dropSchema(this.dbUrl, schema);
+    for (const role of this.roles.values()) await dropRole(this.dbUrl, role);
   }
 }

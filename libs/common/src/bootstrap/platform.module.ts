@@ -19,6 +19,7 @@ import { JwtAuthGuard } from '../auth/jwt-auth.guard';
 import { JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, JwtVerifier, remoteJwks } from '../auth/jwt-verifier';
 import { RevocationFeed, RevocationList } from '../auth/revocation-list';
 import { BaseServiceConfig } from '../config/base-service.config';
+import { migrateAsOwner, type RuntimeGrants } from '../database/database-roles';
 import { databaseOptions } from '../database/database.options';
 import { AllExceptionsFilter } from '../errors/all-exceptions.filter';
 import { createValidationPipe } from '../errors/validation';
@@ -47,6 +48,8 @@ export interface PlatformOptions {
   configClass?: Type<BaseServiceConfig>;
   entities: NonNullable<TypeOrmModuleOptions['entities']>;
   migrations: NonNullable<TypeOrmModuleOptions['migrations']>;
+  /** What the runtime role may do on tables that need less than full DML (see database-roles.ts). */
+  runtimeGrants?: RuntimeGrants;
   /** Streams this service declares at boot. */
   streams?: StreamDefinition[];
   /** Identity verifies its own tokens with its own keys instead of fetching its JWKS over HTTP. */
@@ -135,7 +138,13 @@ export class PlatformModule implements NestModule {
       module: PlatformModule,
       imports: [
         createLoggerModule(opts.service, opts.config.LOG_LEVEL),
-        TypeOrmModule.forRoot(databaseOptions(opts.config, opts.entities, opts.migrations)),
+        TypeOrmModule.forRootAsync({
+          // Migrations as the owner role (when configured) before the runtime pool opens.
+          useFactory: async () => {
+            await migrateAsOwner(opts.config, opts.migrations, opts.runtimeGrants);
+            return databaseOptions(opts.config, opts.entities, opts.migrations);
+          },
+        }),
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [HealthController, serviceInfoController(opts.service)],

@@ -6,6 +6,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { ensureSchema } from '../database/database.options';
+import { natsAuth } from '../nats/nats-auth';
+import { credsAuthenticator } from 'nats';
 import { toErrorBody } from '../errors/error-body';
 import { newCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
 import type { NextFunction, Request, Response } from 'express';
@@ -38,7 +40,7 @@ export interface ServiceAppOptions {
  */
 export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExpressApplication> {
   const { config } = opts;
-  await ensureSchema(config.DATABASE_URL, config.DB_SCHEMA);
+  await ensureSchema(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, config.DB_SCHEMA);
   const app = await NestFactory.create<NestExpressApplication>(opts.module as Type<unknown>, {
     bufferLogs: true,
     bodyParser: false,
@@ -56,6 +58,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
 
+  const auth = natsAuth(config, opts.service);
   app.connectMicroservice<MicroserviceOptions>(
     {
       transport: Transport.NATS,
@@ -64,11 +67,20 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
         queue: `${opts.service}`,
         name: `${opts.service}-rpc-server@${config.NODE_ID}`,
         maxReconnectAttempts: -1,
+        ...(auth.user ? { user: auth.user, pass: auth.pass } : {}),
+        ...(auth.creds ? { authenticator: credsAuthenticator(auth.creds) } : {}),
+        inboxPrefix: auth.inboxPrefix,
       },
     },
     { inheritAppConfig: true },
   );
-  await app.init();
+  try {
+    await app.init();
+  } catch (e) {
+    // A refused boot (bad key, missing secret) releases its connections instead of keeping the process alive.
+    await app.close().catch(() => undefined);
+    throw e;
+  }
   await app.startAllMicroservices();
   await opts.beforeListen?.(app);
   if (opts.listen !== false) await app.listen(config.PORT, config.HOST);

@@ -1,5 +1,16 @@
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MinLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
@@ -18,6 +29,14 @@ export class BaseServiceConfig {
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/lienthong';
 
+  /**
+   * Owner role for migrations. When set, migrations run with it and DATABASE_URL's role is the runtime role,
+   * created if missing (when this one may) and granted only what the service needs on its schema.
+   */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'MIGRATION_DATABASE_URL must be a postgres:// URL' })
+  MIGRATION_DATABASE_URL?: string;
+
   /** PostgreSQL schema owned by this service (tests give each file its own). */
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'DB_SCHEMA must be a lowercase SQL identifier' })
   DB_SCHEMA!: string;
@@ -30,6 +49,26 @@ export class BaseServiceConfig {
 
   @Matches(/^(nats|tls|ws|wss):\/\/.+/, { message: 'NATS_URL must be a nats:// URL' })
   NATS_URL: string = 'nats://127.0.0.1:4222';
+
+  /**
+   * This service's NATS user (its permissions on the server limit it to its own subjects) and password;
+   * unset = no authentication (the local development server). Never logged.
+   */
+  @ValidateIf((o: BaseServiceConfig) => o.NATS_USER !== undefined || o.NATS_PASSWORD !== undefined)
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
+    message: 'NATS_USER must be set (letters, digits, . _ -) with NATS_PASSWORD',
+  })
+  NATS_USER?: string;
+
+  @ValidateIf((o: BaseServiceConfig) => o.NATS_USER !== undefined || o.NATS_PASSWORD !== undefined)
+  @IsString()
+  @MinLength(1, { message: 'NATS_PASSWORD must be set with NATS_USER' })
+  NATS_PASSWORD?: string;
+
+  /** A NATS credentials file (JWT + nkey seed) instead of user/password. */
+  @IsOptional()
+  @IsString()
+  NATS_CREDS?: string;
 
   @Transform(toInt)
   @IsInt()

@@ -17,7 +17,8 @@ export function databaseOptions(
     schema: config.DB_SCHEMA,
     entities,
     migrations,
-    migrationsRun: true,
+    // With an owner role the migrations already ran as that role (migrateAsOwner); the runtime role may not.
+    migrationsRun: !config.MIGRATION_DATABASE_URL,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
@@ -30,7 +31,10 @@ export function databaseOptions(
   };
 }
 
-/** The schema must exist before TypeORM creates its migrations table in it. */
+/**
+ * The schema must exist before TypeORM creates its migrations table in it. Pass the owner's URL
+ * (MIGRATION_DATABASE_URL when set): the runtime role may not create schemas.
+ */
 export async function ensureSchema(databaseUrl: string, schema: string): Promise<void> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();

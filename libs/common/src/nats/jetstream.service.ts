@@ -129,7 +129,11 @@ export class JetStreamService implements OnApplicationShutdown {
   async ensureSourcedStream(def: SourcedStreamDefinition): Promise<boolean> {
     const jsm = await this.manager();
     const key = (s: StreamSource[]) =>
-      JSON.stringify(s.map((x) => [x.name, x.filter_subject ?? '', x.external?.api ?? '']).sort());
+      JSON.stringify(
+        s
+          .map((x) => [x.name, x.filter_subject ?? '', x.external?.api ?? '', x.external?.deliver ?? ''])
+          .sort(),
+      );
     const limits = {
       ...(def.maxAgeMs ? { max_age: nanos(def.maxAgeMs) } : {}),
       ...(def.maxMsgsPerSubject ? { max_msgs_per_subject: def.maxMsgsPerSubject } : {}),

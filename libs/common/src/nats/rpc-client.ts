@@ -1,11 +1,12 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, NatsRecordBuilder, Transport } from '@nestjs/microservices';
 import { Headers, RpcErrorBody, RpcMap, rpcSubject } from '@lienthong/contracts';
-import { headers as natsHeaders } from 'nats';
+import { credsAuthenticator, headers as natsHeaders } from 'nats';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { DomainError } from '../errors/domain-error';
 import { currentCorrelationId } from '../logging/correlation';
+import { natsAuth } from './nats-auth';
 import { SERVICE_IDENTITY, ServiceIdentity } from './nats.tokens';
 
 /** Typed request/reply over core NATS (through @nestjs/microservices), with a timeout on every call. */
@@ -17,12 +18,16 @@ export class RpcClient implements OnApplicationShutdown {
     private readonly config: BaseServiceConfig,
     @Inject(SERVICE_IDENTITY) id: ServiceIdentity,
   ) {
+    const auth = natsAuth(config, id.service);
     this.client = ClientProxyFactory.create({
       transport: Transport.NATS,
       options: {
         servers: config.NATS_URL.split(','),
         name: `${id.service}-rpc@${id.nodeId}`,
         maxReconnectAttempts: -1,
+        ...(auth.user ? { user: auth.user, pass: auth.pass } : {}),
+        ...(auth.creds ? { authenticator: credsAuthenticator(auth.creds) } : {}),
+        inboxPrefix: auth.inboxPrefix,
       },
     });
   }

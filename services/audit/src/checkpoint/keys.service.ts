@@ -19,8 +19,8 @@ export interface PublicKeyView {
 }
 
 /**
- * The checkpoint signing key: from AUDIT_SIGNING_KEY_FILE / AUDIT_SIGNING_KEY, else generated once and kept
- * in the database. Every key ever used stays listed so old checkpoints remain verifiable after rotation.
+ * The checkpoint signing key: from AUDIT_SIGNING_KEY_FILE / AUDIT_SIGNING_KEY, else (never in production)
+ * generated once and kept in the database. Every key ever used stays listed so old checkpoints remain verifiable after rotation.
  */
 @Injectable()
 export class KeysService implements OnModuleInit {
@@ -72,6 +72,12 @@ export class KeysService implements OnModuleInit {
         [keyId, publicPem(pub)],
       );
       return { keyId, privateKey };
+    }
+    if (this.config.NODE_ENV === 'production') {
+      // Never a generated key in production: it would live in the database, next to the log it vouches for.
+      throw new Error(
+        'NODE_ENV=production needs the checkpoint signing key from AUDIT_SIGNING_KEY_FILE (or AUDIT_SIGNING_KEY)',
+      );
     }
     return this.ds.transaction(async (m) => {
       // Replicas starting together must not each generate a key.

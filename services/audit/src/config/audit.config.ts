@@ -34,7 +34,10 @@ export class AuditConfig extends BaseServiceConfig {
   @Max(86_400_000)
   AUDIT_CHECKPOINT_INTERVAL_MS: number = 60_000;
 
-  /** Ed25519 private key (PKCS#8 PEM) in a file, or inline; unset = generated once and kept in the database. */
+  /**
+   * Ed25519 private key (PKCS#8 PEM) in a file, or inline; unset = generated once and kept in the database
+   * (development only: refused with NODE_ENV=production).
+   */
   @IsOptional()
   @IsString()
   AUDIT_SIGNING_KEY_FILE?: string;

@@ -1,6 +1,12 @@
 import { Init1763800000000 } from './1763800000000-Init';
 import { AuditLog1763900000000 } from './1763900000000-AuditLog';
 import { Witness1764400000000 } from './1764400000000-Witness';
+import { ProtectKeysAndHead1764600000000 } from './1764600000000-ProtectKeysAndHead';
 
 /** In order of application. */
-export const migrations = [Init1763800000000, AuditLog1763900000000, Witness1764400000000];
+export const migrations = [
+  Init1763800000000,
+  AuditLog1763900000000,
+  Witness1764400000000,
+  ProtectKeysAndHead1764600000000,
+];

@@ -8,6 +8,8 @@ import {
   type ConsumerHandle,
 } from '@lienthong/common';
 import {
+  jsApi,
+  sourceDeliveryPrefix,
   streamName,
   Streams,
   Subjects,
@@ -71,11 +73,18 @@ export class DirectoryReplica implements OnApplicationBootstrap {
   /** `<NS>_DIRECTORY_REPLICA`: no subjects of its own, sourced from `<NS>_DIRECTORY` in the upstream domain. */
   async ensureReplicaStream(): Promise<void> {
     const name = directoryReplicaStream();
-    const api = `$JS.${this.config.DIRECTORY_UPSTREAM_DOMAIN}.API`;
+    const upstream = this.config.DIRECTORY_UPSTREAM_DOMAIN!;
+    const api = jsApi(upstream);
     if (
       await this.js.ensureSourcedStream({
         name,
-        sources: [{ name: Streams.directory().name, external: { api, deliver: '' } }],
+        sources: [
+          {
+            name: Streams.directory().name,
+            // The hub lets this node receive deliveries on its own prefix only (deploy/nats, leaf users).
+            external: { api, deliver: sourceDeliveryPrefix(this.config.NODE_ID, upstream) },
+          },
+        ],
         maxMsgsPerSubject: 1,
       })
     ) {

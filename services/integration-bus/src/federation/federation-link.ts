@@ -1,6 +1,13 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JetStreamService, OutboxService } from '@lienthong/common';
-import { streamName, Subjects, type NodeInboundEvent, type StreamDefinition } from '@lienthong/contracts';
+import {
+  jsApi,
+  sourceDeliveryPrefix,
+  streamName,
+  Subjects,
+  type NodeInboundEvent,
+  type StreamDefinition,
+} from '@lienthong/contracts';
 import type { StreamSource } from '@nats-io/jetstream';
 import canonicalize from 'canonicalize';
 import { createHash, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
@@ -115,7 +122,10 @@ export class FederationLink implements OnApplicationBootstrap {
     return [...domains].map((domain) => ({
       name: this.outStream().name,
       filter_subject: Subjects.federationTo(this.nodeId),
-      ...(domain ? { external: { api: `$JS.${domain}.API`, deliver: '' } } : {}),
+      // Deliveries arrive on a prefix naming this node and the peer: the hub lets a leaf receive only its own.
+      ...(domain
+        ? { external: { api: jsApi(domain), deliver: sourceDeliveryPrefix(this.nodeId, domain) } }
+        : {}),
     }));
   }
 
