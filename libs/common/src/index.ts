@@ -28,3 +28,5 @@ export * from './database/database.options';
 export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
 export * from './ids/derived-uuid';
+export * from './outbox/outbox-wake';
+export * from './outbox/unit-of-work';

@@ -8,3 +8,4 @@ export * from './rpc';
 export * from './event-map';
 export * from './proto';
 export * from './bus';
+export * from './events';

@@ -33,6 +33,7 @@ import { AuditRecorder } from '../outbox/audit-recorder';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { OutboxService } from '../outbox/outbox.service';
 import { ProcessedMessages } from '../outbox/processed-messages';
+import { UnitOfWork } from '../outbox/unit-of-work';
 import { Controller, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 
 export interface PlatformOptions {
@@ -122,6 +123,7 @@ export class PlatformModule implements NestModule {
       OutboxRelay,
       ProcessedMessages,
       AuditRecorder,
+      UnitOfWork,
       JwtVerifier,
       ...(opts.extraProviders ?? []),
     ];

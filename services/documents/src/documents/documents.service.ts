@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, badRequest, hasRole, OutboxService, type Principal } from '@lienthong/common';
+import {
+  AuditRecorder,
+  badRequest,
+  hasRole,
+  OutboxService,
+  UnitOfWork,
+  type Principal,
+} from '@lienthong/common';
 import {
   AuditActions,
+  Events,
   isClassified,
   Subjects,
   type AttachmentRef,
@@ -22,6 +30,8 @@ import { OrganizationDirectory } from './organization-directory';
 import { canTransition, statusCode } from './status-machine';
 
 const isCleared = (p: Principal) => hasRole(p, 'cleared');
+/** Recipients listed in a document's own view; `GET /documents/{id}/recipients` pages the rest (API.md). */
+export const RECIPIENTS_IN_VIEW = 500;
 const resource = (id: string) => ({ type: 'document', id });
 
 @Injectable()
@@ -32,6 +42,7 @@ export class DocumentsService {
     private readonly audit: AuditRecorder,
     private readonly directory: OrganizationDirectory,
     private readonly busStore: AttachmentBusStore,
+    private readonly uow: UnitOfWork,
   ) {}
 
   private get ds() {
@@ -110,12 +121,51 @@ export class DocumentsService {
     return this.view(m, d);
   }
 
+  /**
+   * One document. An outgoing one lists its first RECIPIENTS_IN_VIEW recipients and counts all of them by
+   * status (`recipientCounts`); `GET /documents/{id}/recipients` pages the whole list.
+   */
   private async view(m: EntityManager, d: DocumentRow) {
-    const [recipients, attachments] = await Promise.all([
-      this.repo.recipients(m, [d.id]),
+    const head = d.recipients.slice(0, RECIPIENTS_IN_VIEW);
+    const [recipients, attachments, counts] = await Promise.all([
+      this.repo.recipientsOf(m, d.id, head),
       this.repo.attachments(m, [d.id]),
+      d.direction === 'outgoing' ? this.repo.recipientCounts(m, d.id) : Promise.resolve(undefined),
     ]);
-    return documentView(d, recipients, attachments);
+    const view = documentView({ ...d, recipients: head }, recipients, attachments);
+    if (!counts) return view;
+    const recipientCounts: Record<string, number> = { total: d.recipients.length };
+    if (counts.size === 0 && d.recipients.length) recipientCounts.draft = d.recipients.length;
+    for (const [status, n] of counts) recipientCounts[status] = n;
+    return { ...view, recipientCounts };
+  }
+
+  /** `GET /documents/{id}/recipients`: the whole recipient list, by organization code, a page at a time. */
+  async recipientsPage(p: Principal, id: string, q: { limit?: number; cursor?: string }) {
+    const m = this.ds.manager;
+    const d = await this.repo.findVisible(m, id, await this.directory.readableBy(p), isCleared(p));
+    if (!d || d.direction !== 'outgoing') throw errors.documentNotFound();
+    const limit = q.limit ?? 50;
+    const after = q.cursor ? decodeCodeCursor(q.cursor) : undefined;
+    const codes = [...d.recipients].sort().filter((c) => after === undefined || c > after);
+    const page = codes.slice(0, limit);
+    const rows = new Map((await this.repo.recipientsOf(m, d.id, page)).map((r) => [r.organization_code, r]));
+    const items = page.map((code) => {
+      const r = rows.get(code);
+      if (!r) return { organizationCode: code, status: 'draft', updatedAt: d.updated_at };
+      return {
+        organizationCode: code,
+        status: r.status,
+        ...(r.status_code ? { statusCode: r.status_code } : {}),
+        ...(r.reason ? { reason: r.reason } : {}),
+        updatedAt: r.updated_at,
+      };
+    });
+    const last = page[page.length - 1];
+    return {
+      items,
+      nextCursor: codes.length > limit && last ? Buffer.from(last).toString('base64url') : null,
+    };
   }
 
   async list(p: Principal, q: ListDocumentsQuery) {
@@ -132,10 +182,16 @@ export class DocumentsService {
       limit: limit + 1,
       after,
     });
-    const page = rows.slice(0, limit);
+    // A long recipient list is cut in lists as in the single view (see view()).
+    const page = rows
+      .slice(0, limit)
+      .map((d) => ({ ...d, recipients: d.recipients.slice(0, RECIPIENTS_IN_VIEW) }));
     const ids = page.map((r) => r.id);
     const [recipients, attachments] = await Promise.all([
-      this.repo.recipients(this.ds.manager, ids),
+      this.repo.recipientsHead(
+        this.ds.manager,
+        page.map((d) => ({ id: d.id, codes: d.recipients })),
+      ),
       this.repo.attachments(this.ds.manager, ids),
     ]);
     const items = page.map((d) =>
@@ -177,23 +233,25 @@ export class DocumentsService {
     // Bytes go to the object store before the event exists, so the bus can always fetch what it is told about.
     for (const sha of new Set(attachments.map((a) => a.sha256))) await this.busStore.publish(sha);
 
-    await this.ds.transaction(async (m) => {
-      const locked = await this.repo.findById(m, id, true);
+    await this.uow.run(async (tx) => {
+      const locked = await this.repo.findById(tx.manager, id, true);
       if (!locked || locked.state !== 'draft') throw errors.alreadySent();
-      await this.repo.insertRecipients(m, id, locked.recipients);
-      await this.repo.setState(m, id, { state: 'sent', sent: true });
-      const event = sendEvent(locked, attachments, 0);
-      await this.outbox.add(m, {
-        subject: Subjects.documentSendRequested(),
-        type: 'document.send-requested',
-        data: event,
-        id,
-      });
-      await this.audit.record(m, {
+      await this.repo.insertRecipients(tx.manager, id, locked.recipients);
+      await this.repo.setState(tx.manager, id, { state: 'sent', sent: true });
+      tx.emit(Events.documentSendRequested, sendEvent(locked, attachments, 0), { id });
+      tx.audit({
         action: AuditActions.documentSent,
         actor: p,
         resource: resource(id),
-        details: { recipients: locked.recipients, attachments: attachments.length },
+        details: {
+          ...(locked.recipients.length <= RECIPIENTS_IN_VIEW
+            ? { recipients: locked.recipients }
+            : {
+                recipients: locked.recipients.slice(0, RECIPIENTS_IN_VIEW),
+                recipientCount: locked.recipients.length,
+              }),
+          attachments: attachments.length,
+        },
       });
     });
     return {
@@ -329,6 +387,15 @@ function sendEvent(
 }
 
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+function decodeCodeCursor(cursor: string): string {
+  const code = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[0-9A-Z]+(\.[0-9A-Z]+)*$/.test(code) || code.length > 35)
+    throw badRequest('VALIDATION_FAILED', 'Invalid input: cursor', [
+      { field: 'cursor', errors: ['cursor is not one this API issued'] },
+    ]);
+  return code;
+}
 
 function encodeCursor(ts: string, id: string): string {
   return Buffer.from(JSON.stringify([ts, id])).toString('base64url');

@@ -1,5 +1,6 @@
 import { Init1763800000000 } from './1763800000000-Init';
 import { Documents1763900000000 } from './1763900000000-Documents';
+import { PipelineDirectory1764900000000 } from './1764900000000-PipelineDirectory';
 
 /** In order of application. */
-export const migrations = [Init1763800000000, Documents1763900000000];
+export const migrations = [Init1763800000000, Documents1763900000000, PipelineDirectory1764900000000];

@@ -10,6 +10,7 @@ import {
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 
 const TTL_MS = 5 * 60_000;
+const RESOLVE_SLICE = 1000;
 
 /** Identity's organizations, resolved by request/reply and cached; `organization.changed` refreshes the cache. */
 @Injectable()
@@ -49,8 +50,11 @@ export class OrganizationDirectory implements OnApplicationBootstrap {
       if (hit && Date.now() - hit.at < TTL_MS && hit.view) out.set(c, hit.view);
       else ask.push(c);
     }
-    if (ask.length) {
-      const res = await this.rpc.request(RpcMethods.organizationResolve, { codes: ask });
+    // In slices: an answer about 20,000 organizations would not fit in one NATS message.
+    for (let i = 0; i < ask.length; i += RESOLVE_SLICE) {
+      const res = await this.rpc.request(RpcMethods.organizationResolve, {
+        codes: ask.slice(i, i + RESOLVE_SLICE),
+      });
       for (const o of res.found) {
         this.cache.set(o.code, { view: o, at: Date.now() });
         out.set(o.code, o);

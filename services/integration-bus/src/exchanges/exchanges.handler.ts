@@ -32,7 +32,7 @@ export class ExchangesHandler implements OnApplicationBootstrap {
         filterSubject: Subjects.documentSendRequested(),
         maxDeliver: 20,
         backoffMs,
-        batchSize: 16,
+        batchSize: 32,
       },
       // Distinct documents touch distinct rows: a batch is routed concurrently, each in its own transaction
       // (a failed batch is retried one message at a time by JetStreamService; claims make that idempotent).
@@ -62,12 +62,13 @@ export class ExchangesHandler implements OnApplicationBootstrap {
         filterSubject: Subjects.documentStatusChanged(),
         maxDeliver: 100,
         backoffMs,
+        batchSize: 256,
       },
       async (batch) => {
-        for (const m of batch)
-          await this.exchanges.onReceiverStatus(m.envelope.data, m.envelope.id, (s, to) =>
-            this.axis.sendStatus(s, to),
-          );
+        await this.exchanges.onReceiverStatuses(
+          batch.map((m) => ({ ev: m.envelope.data, messageId: m.envelope.id })),
+          (s, to) => this.axis.sendStatus(s, to),
+        );
       },
     );
   }

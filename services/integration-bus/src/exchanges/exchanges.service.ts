@@ -5,10 +5,13 @@ import {
   notFound,
   OutboxService,
   ProcessedMessages,
+  UnitOfWork,
   type AuditInput,
+  type UnitOfWorkContext,
 } from '@lienthong/common';
 import {
   AuditActions,
+  Events,
   isClassified,
   Subjects,
   type DocumentDeliveryEvent,
@@ -65,6 +68,9 @@ export const CONSUMERS = {
   axisStatus: 'national-axis-status',
 } as const;
 
+/** Recipients per delivery message: ~110 bytes each keeps a message well under NATS's 1 MB. */
+const DELIVERY_SLICE = 2000;
+
 interface Decision {
   to: string;
   route: Route;
@@ -90,6 +96,7 @@ export class ExchangesService {
     private readonly node: EdxmlNodeService,
     private readonly link: FederationLink,
     private readonly config: IntegrationBusConfig,
+    private readonly uow: UnitOfWork,
   ) {}
 
   private get nodeId(): string {
@@ -204,12 +211,14 @@ export class ExchangesService {
     const now = new Date();
     const at = now.toISOString();
     const expiresAt = new Date(now.getTime() + this.config.EXCHANGE_TTL_MS);
-    return this.repo.dataSource.transaction(async (m) => {
-      if (claim && !(await this.processed.claim(m, claim.consumer, claim.messageId))) {
+    return this.uow.run(async (tx) => {
+      const m = tx.manager;
+      if (claim && !(await tx.claim(claim.consumer, claim.messageId))) {
         return { documentId: d.edxmlDocumentId, exchanges: [] };
       }
-      const answer: ReceiveAnswer = { documentId: d.edxmlDocumentId, exchanges: [] };
-      for (const x of decisions) {
+      // One row per recipient, all in one INSERT; the stored payload names only its own recipient (a
+      // document to 20,000 organizations must not store the list 20,000 times).
+      const planned = decisions.map((x) => {
         const id = exchangeIdFor(d.fromOrganizationCode, d.edxmlDocumentId, x.to);
         const exId = d.businessType ? derivedUuid(`${id}|bt${d.businessType}`) : id;
         const trace: TraceEntry[] = [{ at, event: 'queued', detail: { origin, route: x.route } }];
@@ -228,94 +237,137 @@ export class ExchangesService {
           state = 'sent';
           trace.push({ at, event: 'federation-published', detail: { node: x.targetNode } });
         }
-        const inserted = await this.repo.insert(m, {
-          id: exId,
+        return { x, exId, state, trace };
+      });
+      const inserted = await this.repo.insertMany(
+        m,
+        planned.map((p) => ({
+          id: p.exId,
           documentId: d.sourceDocumentId,
           edxmlDocumentId: d.edxmlDocumentId,
           from: d.fromOrganizationCode,
-          to: x.to,
+          to: p.x.to,
           businessType: d.businessType,
-          route: x.route,
-          targetNode: x.targetNode,
-          state,
-          lastError: x.refused ?? null,
+          route: p.x.route,
+          targetNode: p.x.targetNode,
+          state: p.state,
+          lastError: p.x.refused ?? null,
           expiresAt,
-          trace,
-          payload: d,
-        });
-        const row = inserted
-          ? undefined
-          : (
-              await this.repo.findFor(m, {
-                edxmlDocumentId: d.edxmlDocumentId,
-                to: x.to,
-                from: d.fromOrganizationCode,
-              })
-            )[0];
-        answer.exchanges.push({
-          id: row?.id ?? exId,
-          to: x.to,
-          route: row?.route ?? x.route,
-          state: row?.state ?? state,
-        });
-        if (!inserted) continue;
-        const resource = { type: 'exchange', id: exId };
+          trace: p.trace,
+          payload: { ...d, recipients: [p.x.to] },
+        })),
+      );
+      const existing = new Map(
+        (
+          await this.repo.findExisting(
+            m,
+            d.fromOrganizationCode,
+            d.edxmlDocumentId,
+            planned.filter((p) => !inserted.has(p.exId)).map((p) => p.x.to),
+          )
+        ).map((r) => [r.to_code, r]),
+      );
+      const answer: ReceiveAnswer = {
+        documentId: d.edxmlDocumentId,
+        exchanges: planned.map((p) => {
+          const row = inserted.has(p.exId) ? undefined : existing.get(p.x.to);
+          return {
+            id: row?.id ?? p.exId,
+            to: p.x.to,
+            route: row?.route ?? p.x.route,
+            state: row?.state ?? p.state,
+          };
+        }),
+      };
+      const fresh = planned.filter((p) => inserted.has(p.exId));
+      // One delivery message for every new local recipient, emitted first so it leaves before the audit trail.
+      const local = fresh.filter((p) => !p.x.refused && p.x.route === 'local');
+      // (In slices of DELIVERY_SLICE recipients: a NATS message holds at most 1 MB.)
+      for (let i = 0; i < local.length; i += DELIVERY_SLICE) {
+        const delivery = this.deliveryEvent(
+          d,
+          local.slice(i, i + DELIVERY_SLICE).map((p) => ({ to: p.x.to, exchangeId: p.exId })),
+        );
+        tx.emit(Events.busDelivery, delivery, { id: delivery.deliveryId });
+      }
+      for (const p of fresh) {
+        const resource = { type: 'exchange', id: p.exId };
         const details = {
           documentId: d.sourceDocumentId,
           edxmlDocumentId: d.edxmlDocumentId,
           from: d.fromOrganizationCode,
-          to: x.to,
-          route: x.route,
+          to: p.x.to,
+          route: p.x.route,
           origin,
         };
-        await this.audit.record(m, { action: AuditActions.exchangeQueued, actor, resource, details });
-        if (x.refused) {
-          await this.audit.record(m, {
+        tx.audit({ action: AuditActions.exchangeQueued, actor, resource, details });
+        if (p.x.refused) {
+          tx.audit({
             action: AuditActions.exchangeRefused,
             actor,
             resource,
             outcome: 'denied',
-            details: { ...details, reason: x.refused },
+            details: { ...details, reason: p.x.refused },
           });
-          await this.emitState(m, d.sourceDocumentId, x.to, 'failed', x.refused, `${exId}:failed:0`);
-        } else if (x.route === 'local') {
-          await this.outbox.add(m, {
-            subject: Subjects.busDelivery(),
-            type: 'bus.delivery',
-            data: this.deliveryEvent(d, x.to, exId),
-            id: derivedUuid(`delivery|${exId}`),
-          });
-          await this.audit.record(m, { action: AuditActions.exchangeSent, actor, resource, details });
-          await this.emitState(m, d.sourceDocumentId, x.to, 'sent', undefined, `${exId}:sent:0`);
-        } else if (x.route === 'national-axis') {
-          await this.emitState(m, d.sourceDocumentId, x.to, 'queued', undefined, `${exId}:queued:0`);
+          this.emitStateTx(tx, d.sourceDocumentId, p.x.to, 'failed', p.x.refused, `${p.exId}:failed:0`);
+        } else if (p.x.route === 'local') {
+          // No `sent` state event: the delivery moves the sender's row to 01 itself, so `sent` changes nothing.
+          tx.audit({ action: AuditActions.exchangeSent, actor, resource, details });
         }
+        // National axis: the sender's row is `queued` already; the scheduler reports what happens next.
       }
       for (const [node, msg] of federationMessages) {
         await this.link.send(m, msg.id, msg.ev);
         for (const x of decisions.filter((y) => y.targetNode === node && !y.refused)) {
           const exId = answer.exchanges.find((e) => e.to === x.to)!.id;
-          await this.audit.record(m, {
+          tx.audit({
             action: AuditActions.exchangeSent,
             actor,
             resource: { type: 'exchange', id: exId },
             details: { documentId: d.sourceDocumentId, to: x.to, route: 'federation', node },
           });
-          await this.emitState(m, d.sourceDocumentId, x.to, 'sent', undefined, `${exId}:sent:0`);
+          this.emitStateTx(tx, d.sourceDocumentId, x.to, 'sent', undefined, `${exId}:sent:0`);
         }
       }
       return answer;
     });
   }
 
-  deliveryEvent(d: RoutedDocument, to: string, exchangeId: string): DocumentDeliveryEvent {
+  private emitStateTx(
+    tx: UnitOfWorkContext,
+    documentId: string,
+    to: string,
+    state: ExchangeStateEvent['state'],
+    error: string | undefined,
+    seed: string,
+  ): void {
+    tx.emit(
+      Events.busExchangeState,
+      { documentId, organizationCode: to, state, ...(error ? { error } : {}), at: new Date().toISOString() },
+      { id: derivedUuid(`state|${seed}`) },
+    );
+  }
+
+  /** The delivery message of a document to some of this node's organizations (one message, all of them). */
+  deliveryEvent(d: RoutedDocument, to: { to: string; exchangeId: string }[]): DocumentDeliveryEvent {
+    const recipients = to.map((r) => ({
+      organizationCode: r.to,
+      deliveryId: derivedUuid(`delivery|${r.exchangeId}`),
+      exchangeId: r.exchangeId,
+    }));
     return {
-      deliveryId: derivedUuid(`delivery|${exchangeId}`),
-      exchangeId,
+      // Deterministic: a redelivered send request yields the same message, which the stream drops.
+      deliveryId:
+        recipients.length === 1
+          ? recipients[0].deliveryId
+          : derivedUuid(`delivery-message|${recipients.map((r) => r.deliveryId).join(',')}`),
       sourceDocumentId: d.sourceDocumentId,
       edxmlDocumentId: d.edxmlDocumentId,
       fromOrganizationCode: d.fromOrganizationCode,
-      toOrganizationCode: to,
+      recipients,
+      ...(recipients.length === 1
+        ? { toOrganizationCode: recipients[0].organizationCode, exchangeId: recipients[0].exchangeId }
+        : {}),
       ...(d.businessType ? { businessType: d.businessType } : {}),
       ...(d.reason ? { reason: d.reason } : {}),
       document: d.document,
@@ -439,6 +491,53 @@ export class ExchangesService {
   }
 
   // ---------------------------------------------------------------- statuses
+
+  /**
+   * A batch of receiver answers. The common case — a 01 that documents already applied to the sender's rows
+   * (`senderApplied`) — is recorded for all of them in one transaction with one UPDATE; nothing is relayed
+   * back. Every other answer takes the per-message path below.
+   */
+  async onReceiverStatuses(
+    batch: { ev: DocumentStatusEvent; messageId: string }[],
+    publishAxis: (status: EdxmlStatus, sender: string) => Promise<void>,
+  ): Promise<void> {
+    const orgs = await this.directory.resolve(batch.map((b) => b.ev.fromOrganizationCode));
+    const fast = batch.filter(
+      (b) =>
+        b.ev.senderApplied &&
+        b.ev.statusCode === '01' &&
+        b.ev.sourceDocumentId &&
+        this.served(orgs.get(b.ev.fromOrganizationCode)),
+    );
+    const rest = batch.filter((b) => !fast.includes(b));
+    if (fast.length) {
+      await this.uow.run(async (tx) => {
+        const fresh = await tx.claimMany(
+          CONSUMERS.status(this.nodeId),
+          fast.map((b) => b.messageId),
+        );
+        const todo = fast.filter((b) => fresh.delete(b.messageId));
+        const changed = await this.repo.markDeliveredMany(
+          tx.manager,
+          todo.map((b) => ({
+            documentId: b.ev.sourceDocumentId!,
+            to: b.ev.fromOrganizationCode,
+            from: b.ev.toOrganizationCode,
+            statusCode: b.ev.statusCode,
+          })),
+          new Date().toISOString(),
+        );
+        // No `delivered` state event: documents has the 01 already, so it would change nothing there.
+        for (const r of changed)
+          tx.audit({
+            action: AuditActions.exchangeDelivered,
+            resource: { type: 'exchange', id: r.id },
+            details: { statusCode: r.status_code, to: r.to_code },
+          });
+      });
+    }
+    for (const b of rest) await this.onReceiverStatus(b.ev, b.messageId, publishAxis);
+  }
 
   /** A receiver on this node answered (documents): the answer goes back to the sender's side. */
   async onReceiverStatus(
@@ -612,7 +711,7 @@ export class ExchangesService {
         await this.outbox.add(m, {
           subject: Subjects.busDelivery(),
           type: 'bus.delivery',
-          data: this.deliveryEvent(row.payload, row.to_code, row.id),
+          data: this.deliveryEvent(row.payload, [{ to: row.to_code, exchangeId: row.id }]),
           id: derivedUuid(`delivery|${row.id}|retry|${at}`),
         });
         await this.repo.update(
