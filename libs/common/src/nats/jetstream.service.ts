@@ -365,7 +365,9 @@ export class JetStreamService implements OnApplicationShutdown {
         headers: h,
         msgID: `${opts.stream}:${opts.durable}:${msg.seq}`,
       });
-      msg.term(reason.slice(0, 200));
+      // No reason on the TERM: nats-server before 2.10 ignores a `+TERM <reason>` and keeps the message
+      // ack-pending until ack_wait; the reason travels in the dead letter's headers anyway.
+      msg.term();
     } catch (e) {
       this.logger.error(`dead-letter publish failed: ${(e as Error).message}`);
       msg.nak(5000);

@@ -287,6 +287,73 @@ export class DocumentsRepository {
     );
   }
 
+  /** Many documents in one INSERT (a group-committed batch of registrations). */
+  async insertMany(m: EntityManager, docs: NewDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    await m.query(
+      `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
+         promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, state, status_code,
+         from_organization_code, source_document_id, edxml_document_id, delivery_id, register_year, register_number,
+         arrival_at, created_by)
+       SELECT d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
+         d.promulgation_place, d.promulgation_date, d.signer, d.secrecy, d.urgency, d.steering, d.due_date,
+         ARRAY(SELECT jsonb_array_elements_text(d.recipients)), d.state, d.status_code, d.from_organization_code,
+         d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year, d.register_number, d.arrival_at,
+         d.created_by
+       FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, organization_code text, direction text, number text,
+         notation text, type text, type_name text, subject text, content text, promulgation_place text,
+         promulgation_date date, signer jsonb, secrecy text, urgency text, steering boolean, due_date date,
+         recipients jsonb, state text, status_code text, from_organization_code text, source_document_id text,
+         edxml_document_id text, delivery_id text, register_year int, register_number int, arrival_at timestamptz,
+         created_by text)`,
+      [
+        JSON.stringify(
+          docs.map((d) => ({
+            id: d.id,
+            organization_code: d.organizationCode,
+            direction: d.direction,
+            number: d.number,
+            notation: d.notation,
+            type: d.type,
+            type_name: d.typeName ?? null,
+            subject: d.subject,
+            content: d.content ?? null,
+            promulgation_place: d.promulgationPlace ?? null,
+            promulgation_date: d.promulgationDate,
+            signer: d.signer,
+            secrecy: d.secrecy,
+            urgency: d.urgency,
+            steering: d.steering,
+            due_date: d.dueDate ?? null,
+            recipients: d.recipients,
+            state: d.state,
+            status_code: d.statusCode ?? null,
+            from_organization_code: d.fromOrganizationCode ?? null,
+            source_document_id: d.sourceDocumentId ?? null,
+            edxml_document_id: d.edxmlDocumentId ?? null,
+            delivery_id: d.deliveryId ?? null,
+            register_year: d.registerYear,
+            register_number: d.registerNumber,
+            arrival_at: d.arrivalAt ?? null,
+            created_by: d.createdBy,
+          })),
+        ),
+      ],
+    );
+  }
+
+  /** draft → sent in one statement; the row as it was sent, or null when it was not a draft (any more). */
+  async markSent(m: EntityManager, id: string): Promise<DocumentRow | null> {
+    const rows: DocumentRow[] = await m.query(
+      `WITH sent AS (
+         UPDATE documents SET state = 'sent', sent_at = now(), updated_at = now()
+         WHERE id = $1 AND state = 'draft' RETURNING *)
+       SELECT ${DOCUMENT_COLUMNS} FROM sent d`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
   /** A document the caller's organization owns and may see (classified ones only with `cleared`). */
   async findVisible(
     m: EntityManager,

@@ -23,9 +23,10 @@ import { AttachmentBusStore } from '../attachments/attachment-bus-store';
 import type { CreateDocumentDto, ListDocumentsQuery, RecallDto, StatusChangeDto } from './documents.dto';
 import type { AttachmentRow, DocumentRow } from './documents.entity';
 import * as errors from './documents.errors';
-import { DocumentsRepository } from './documents.repository';
+import { DocumentsRepository, type NewDocument } from './documents.repository';
 import { documentView, vietnamYear } from './documents.view';
 import { derivedUuid } from './event-ids';
+import { GroupCommit } from './group-commit';
 import { OrganizationDirectory } from './organization-directory';
 import { canTransition, statusCode } from './status-machine';
 
@@ -44,6 +45,64 @@ export class DocumentsService {
     private readonly busStore: AttachmentBusStore,
     private readonly uow: UnitOfWork,
   ) {}
+
+  /**
+   * Registrations of outgoing documents, group-committed: every registration of an office takes the same
+   * register counter row, so one at a time they would serialise on its lock and each wait for its own commit.
+   * A batch takes its numbers with one counter update per office (consecutive, gap-free) and commits once.
+   */
+  private readonly registrations = new GroupCommit<
+    { id: string; p: Principal; dto: CreateDocumentDto },
+    number
+  >((items) => this.register(items));
+
+  private register(items: { id: string; p: Principal; dto: CreateDocumentDto }[]): Promise<number[]> {
+    return this.uow.run(async (tx) => {
+      // The outgoing register number is taken at registration, so classified (paper-only) documents are
+      // numbered in the same register.
+      const year = vietnamYear();
+      const counts = new Map<string, number>();
+      for (const { p } of items) counts.set(p.organizationCode, (counts.get(p.organizationCode) ?? 0) + 1);
+      const next = await this.repo.allocateNumbers(tx.manager, year, 'outgoing', counts);
+      const numbers: number[] = [];
+      const rows: NewDocument[] = items.map(({ id, p, dto }) => {
+        const n = next.get(p.organizationCode)!;
+        next.set(p.organizationCode, n + 1);
+        numbers.push(n);
+        tx.audit({
+          action: AuditActions.documentCreated,
+          actor: p,
+          resource: resource(id),
+          details: { direction: 'outgoing', secrecy: dto.secrecy, registerYear: year, outgoingNumber: n },
+        });
+        return {
+          id,
+          organizationCode: p.organizationCode,
+          direction: 'outgoing',
+          number: dto.number,
+          notation: dto.notation,
+          type: dto.type,
+          typeName: dto.typeName,
+          subject: dto.subject,
+          content: dto.content,
+          promulgationPlace: dto.promulgationPlace,
+          promulgationDate: dto.promulgationDate,
+          signer: dto.signer,
+          secrecy: dto.secrecy,
+          urgency: dto.urgency,
+          steering: dto.steering ?? false,
+          dueDate: dto.dueDate,
+          recipients: dto.recipients,
+          state: 'draft',
+          registerYear: year,
+          registerNumber: n,
+          createdBy: p.sub,
+        };
+      });
+      await this.repo.insertMany(tx.manager, rows);
+      return numbers;
+    });
+  }
 
   private get ds() {
     return this.repo.dataSource;
@@ -74,44 +133,14 @@ export class DocumentsService {
       ]);
     }
     const id = randomUUID();
-    await this.ds.transaction(async (m) => {
-      // The outgoing register number is taken at registration, so classified (paper-only) documents are
-      // numbered in the same register.
-      const year = vietnamYear();
-      const n = await this.repo.nextNumber(m, p.organizationCode, year, 'outgoing');
-      await this.repo.insert(m, {
-        id,
-        organizationCode: p.organizationCode,
-        direction: 'outgoing',
-        number: dto.number,
-        notation: dto.notation,
-        type: dto.type,
-        typeName: dto.typeName,
-        subject: dto.subject,
-        content: dto.content,
-        promulgationPlace: dto.promulgationPlace,
-        promulgationDate: dto.promulgationDate,
-        signer: dto.signer,
-        secrecy: dto.secrecy,
-        urgency: dto.urgency,
-        steering: dto.steering ?? false,
-        dueDate: dto.dueDate,
-        recipients: dto.recipients,
-        state: 'draft',
-        registerYear: year,
-        registerNumber: n,
-        createdBy: p.sub,
-      });
-      await this.audit.record(m, {
-        action: AuditActions.documentCreated,
-        actor: p,
-        resource: resource(id),
-        details: { direction: 'outgoing', secrecy: dto.secrecy, registerYear: year, outgoingNumber: n },
-      });
-    });
+    await this.registrations.submit({ id, p, dto });
     // The registering clerk gets the record back even when it is classified (they just typed it in).
     const created = await this.repo.findById(this.ds.manager, id);
-    return this.view(this.ds.manager, created!);
+    // A new draft has no recipient rows and no attachments yet.
+    return {
+      ...documentView({ ...created!, recipients: created!.recipients.slice(0, RECIPIENTS_IN_VIEW) }, [], []),
+      recipientCounts: { total: created!.recipients.length, draft: created!.recipients.length },
+    };
   }
 
   async get(p: Principal, id: string) {
@@ -234,10 +263,9 @@ export class DocumentsService {
     for (const sha of new Set(attachments.map((a) => a.sha256))) await this.busStore.publish(sha);
 
     await this.uow.run(async (tx) => {
-      const locked = await this.repo.findById(tx.manager, id, true);
-      if (!locked || locked.state !== 'draft') throw errors.alreadySent();
+      const locked = await this.repo.markSent(tx.manager, id);
+      if (!locked) throw errors.alreadySent();
       await this.repo.insertRecipients(tx.manager, id, locked.recipients);
-      await this.repo.setState(tx.manager, id, { state: 'sent', sent: true });
       tx.emit(Events.documentSendRequested, sendEvent(locked, attachments, 0), { id });
       tx.audit({
         action: AuditActions.documentSent,
