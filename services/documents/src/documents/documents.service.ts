@@ -1,17 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import {
-  AuditRecorder,
-  badRequest,
-  hasRole,
-  OutboxService,
-  UnitOfWork,
-  type Principal,
-} from '@lienthong/common';
+import { badRequest, hasRole, UnitOfWork, type Principal } from '@lienthong/common';
 import {
   AuditActions,
   Events,
   isClassified,
-  Subjects,
   type AttachmentRef,
   type DocumentSendRequestedEvent,
   type DocumentStatusEvent,
@@ -39,8 +31,6 @@ const resource = (id: string) => ({ type: 'document', id });
 export class DocumentsService {
   constructor(
     private readonly repo: DocumentsRepository,
-    private readonly outbox: OutboxService,
-    private readonly audit: AuditRecorder,
     private readonly directory: OrganizationDirectory,
     private readonly busStore: AttachmentBusStore,
     private readonly uow: UnitOfWork,
@@ -116,8 +106,8 @@ export class DocumentsService {
     details: Record<string, unknown>,
     outcome: 'denied' | 'failure' = 'denied',
   ) {
-    await this.ds.transaction((m) =>
-      this.audit.record(m, { action, actor: p, resource: resource(id), outcome, details }),
+    await this.uow.run(async (tx) =>
+      tx.audit({ action, actor: p, resource: resource(id), outcome, details }),
     );
   }
 
@@ -291,7 +281,8 @@ export class DocumentsService {
   async changeStatus(p: Principal, id: string, dto: StatusChangeDto) {
     const refused = async (reason: string) =>
       this.recordRefusal(p, AuditActions.documentStatusRefused, id, { reason, requested: dto.status });
-    const result = await this.ds.transaction(async (m) => {
+    const result = await this.uow.run(async (tx) => {
+      const m = tx.manager;
       const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
       if (!d) return { error: errors.documentNotFound() };
       if (d.direction !== 'incoming')
@@ -316,13 +307,8 @@ export class DocumentsService {
         ...(dto.reason ? { reason: dto.reason } : {}),
         at: new Date().toISOString(),
       };
-      await this.outbox.add(m, {
-        subject: Subjects.documentStatusChanged(),
-        type: 'document.status-changed',
-        data: event,
-        id: event.statusId,
-      });
-      await this.audit.record(m, {
+      tx.emit(Events.documentStatusChanged, event, { id: event.statusId });
+      tx.audit({
         action: AuditActions.documentStatusChanged,
         actor: p,
         resource: resource(id),
@@ -343,7 +329,8 @@ export class DocumentsService {
   }
 
   async recall(p: Principal, id: string, dto: RecallDto) {
-    const result = await this.ds.transaction(async (m) => {
+    const result = await this.uow.run(async (tx) => {
+      const m = tx.manager;
       const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
       if (!d) return { error: errors.documentNotFound() };
       if (d.direction !== 'outgoing')
@@ -352,13 +339,8 @@ export class DocumentsService {
       await this.repo.setState(m, id, { state: 'recalled', reason: dto.reason });
       const attachments = await this.repo.attachments(m, [id]);
       const event = { ...sendEvent(d, attachments, 1), reason: dto.reason };
-      await this.outbox.add(m, {
-        subject: Subjects.documentRecallRequested(),
-        type: 'document.recall-requested',
-        data: event,
-        id: derivedUuid(`${id}:recall`),
-      });
-      await this.audit.record(m, {
+      tx.emit(Events.documentRecallRequested, event, { id: derivedUuid(`${id}:recall`) });
+      tx.audit({
         action: AuditActions.documentRecalled,
         actor: p,
         resource: resource(id),
