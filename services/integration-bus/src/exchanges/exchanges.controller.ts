@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { ExchangesService } from './exchanges.service';
+import { ExchangeOperator } from './exchange-operator.service';
 
 export class ListExchangesQuery {
   @IsOptional() @IsIn(['queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'dead']) state?: string;
@@ -19,7 +19,7 @@ export class ListExchangesQuery {
 @Controller('api/v1/exchanges')
 @Roles('operator', 'system-admin')
 export class ExchangesController {
-  constructor(private readonly exchanges: ExchangesService) {}
+  constructor(private readonly exchanges: ExchangeOperator) {}
 
   @Get()
   list(@Query() q: ListExchangesQuery) {
