@@ -60,7 +60,7 @@ export class StatusRelay {
       (b) =>
         b.ev.senderApplied &&
         b.ev.statusCode === '01' &&
-        b.ev.sourceDocumentId &&
+        b.ev.edxmlDocumentId &&
         this.served(orgs.get(b.ev.fromOrganizationCode)),
     );
     const rest = batch.filter((b) => !fast.includes(b));
@@ -74,7 +74,7 @@ export class StatusRelay {
         const changed = await this.repo.markDeliveredMany(
           tx.manager,
           todo.map((b) => ({
-            documentId: b.ev.sourceDocumentId!,
+            edxmlDocumentId: b.ev.edxmlDocumentId!,
             to: b.ev.fromOrganizationCode,
             from: b.ev.toOrganizationCode,
             statusCode: b.ev.statusCode,
