@@ -1,168 +1,293 @@
-// `npm run bench`: the platform end to end against the machine's own floor.
-//   npm run bench -- [--documents 60] [--concurrency 8] [--paced 20]
-// Starts the four services (own NATS namespace and schemas) and the SIMULATED national axis, seeds
-// organizations, then sends documents with one signed ~100 KB PDF to three recipients (two local party
-// organizations and one government agency through the simulator) and drives their acceptance (03).
-// Prints a table and writes bench/results/<date>.json. Numbers are printed, never asserted.
+// `npm run bench`: the platform end to end, open loop, against the machine's own floor measured in the same run.
+//
+//   npm run bench -- --quick                      about a minute: small steps, few uploads, short floor
+//   npm run bench                                 the issue-12 run: 250/500/750/1,000 deliveries/s × 60 s …
+//   npm run bench -- --broadcast 10000            also one document to 10,000 organizations
+//   npm run bench -- --federation [--backlog N]   also the federation backlog drain (bench/federation.mjs)
+//
+// Options: --rates 250,500,750,1000 (offered recipient-deliveries/s per local step, three local recipients per
+// document) · --national-rates 500 (steps where one recipient in three is a government agency behind the
+// SIMULATED national axis) · --step-seconds 60 · --uploads 300 · --senders 8 · --recipient-orgs 30 ·
+// --drain-seconds 120 (how long a step may take to finish after its load stopped) · --floor-seconds 10 ·
+// --stop-p99-ms 10000 · --only-broadcast · --fresh (wipe the bench's kept data) · --shared-pg (use DATABASE_URL
+// or the local PostgreSQL instead of the bench's own cluster) · --cpu-prof.
+//
+// How it measures (issue 12, item 10):
+// - Open loop: each step schedules documents at a fixed rate from the clock (create + send through the
+//   public API); a slow platform does not slow the offered load, it shows up as a growing send→01 time.
+// - Completion is read from server-side timestamps once a step is over, not by polling each document:
+//   the sender's list (`GET /api/v1/documents?direction=outgoing`) gives each document's `sentAt` and each
+//   recipient's `updatedAt` at status `arrived` (01, the receiver's clock); the audit log's
+//   `document.status.changed` events give when the 01 became visible to the sender.
+// - Every process's CPU from /proc/<pid>/stat: the four services, the axis simulator, this load generator,
+//   nats-server and PostgreSQL (own cluster: the postmaster and all its children).
+// - Ends by checking: every recipient holds each document exactly once (incoming registers), arrival numbers
+//   1..n without gaps per register, every national-axis package answered once, the outboxes empty and the
+//   dead-letter stream empty. Then measures the floor (PostgreSQL insert tx/s, JetStream publishes/s) on the
+//   same servers and prints the table of targets with met / not met.
+// Kept across runs (unless --fresh) in .data/bench/: the PostgreSQL cluster, the nats-server store, the
+// organizations (large broadcasts need up to 20,000) and the users. Numbers are printed, never asserted.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
-  ensureInstalled,
-  build,
-  providePostgres,
-  provideNats,
-  ROOT,
-  startService,
-  waitReady,
-} from '../scripts/platform.mjs';
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { build, ensureInstalled, ROOT, startService, waitReady } from '../scripts/platform.mjs';
 import { measureFloor } from './floor.mjs';
 import { arg, pct, progress, sleep } from './lib.mjs';
 
-const DOCUMENTS = arg('documents', 60);
-const CONCURRENCY = arg('concurrency', 8);
-const PACED = arg('paced', 20);
+const has = (name) => process.argv.includes(`--${name}`);
+const list = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0
+    ? process.argv[i + 1]
+        .split(',')
+        .map(Number)
+        .filter((n) => n > 0)
+    : def;
+};
+const QUICK = has('quick');
+const OPT = {
+  rates: list('rates', QUICK ? [30, 60, 120] : [250, 500, 750, 1000]),
+  nationalRates: list('national-rates', QUICK ? [30] : [500]),
+  stepSeconds: arg('step-seconds', QUICK ? 8 : 60),
+  uploads: arg('uploads', QUICK ? 40 : 300),
+  senders: arg('senders', 8),
+  recipientOrgs: arg('recipient-orgs', 30),
+  agencies: 3,
+  drainSeconds: arg('drain-seconds', QUICK ? 45 : 120),
+  floorSeconds: arg('floor-seconds', QUICK ? 3 : 10),
+  floorConcurrency: arg('floor-concurrency', 32),
+  stopP99Ms: arg('stop-p99-ms', 10_000),
+  broadcast: arg('broadcast', 0),
+  onlyBroadcast: has('only-broadcast'),
+  federation: has('federation'),
+  backlog: arg('backlog', QUICK ? 1000 : 10_000),
+  fresh: has('fresh'),
+  sharedPg: has('shared-pg') || !!process.env.DATABASE_URL,
+};
+const startedAt = new Date();
+const loadAtStart = loadavg();
 
 ensureInstalled();
 build();
 const require = createRequire(import.meta.url);
-const { makeCa, makeSigner, minimalPdf, signPdf } = require('@lienthong/testing');
 const {
-  NationalAxisSimulator,
-} = require('../services/integration-bus/dist/national-axis-simulator/national-axis-simulator.js');
-const { buildStatus, parsePackage } = require('../services/integration-bus/dist/edxml/index.js');
+  makeCa,
+  makeSigner,
+  minimalPdf,
+  signPdf,
+  NatsServerProcess,
+  PostgresClusterProcess,
+  postgresBinDir,
+  freePort,
+} = require('@lienthong/testing');
+const pgMod = require('pg');
+const { connect } = require('@nats-io/transport-node');
+const { jetstreamManager } = require('@nats-io/jetstream');
 
-// ── infrastructure and processes ──────────────────────────────────────────────────────────────────
-const pg = await providePostgres('lienthong_bench');
-const nats = await provideNats();
-const tag = randomBytes(3).toString('hex');
+// ── kept state: own PostgreSQL cluster, nats-server store, secrets of the bench platform ─────────────────
+const HOME = join(ROOT, '.data', 'bench');
+if (OPT.fresh) rmSync(HOME, { recursive: true, force: true });
+mkdirSync(HOME, { recursive: true });
+const stateFile = join(HOME, 'state.json');
+const state = existsSync(stateFile)
+  ? JSON.parse(readFileSync(stateFile, 'utf8'))
+  : {
+      adminPassword: `Bench-${randomBytes(12).toString('hex')}`,
+      userPassword: `Bench-user-${randomBytes(8).toString('hex')}-Aa1!`,
+      kek: randomBytes(32).toString('base64'),
+      axisSecret: randomBytes(24).toString('hex'),
+    };
+writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
+const work = join(HOME, 'logs', startedAt.toISOString().replace(/[:.]/g, '-'));
+mkdirSync(work, { recursive: true });
+
+let pgCluster;
+let databaseUrl;
+if (!OPT.sharedPg && !postgresBinDir()) {
+  console.log(
+    '» no PostgreSQL server binaries (initdb) here, PG_BIN unset: using the shared server (--shared-pg)',
+  );
+  OPT.sharedPg = true;
+}
+if (OPT.sharedPg) {
+  const { providePostgres } = await import('../scripts/platform.mjs');
+  databaseUrl = (await providePostgres('lienthong_bench')).url;
+} else {
+  mkdirSync(join(HOME, 'pg'), { recursive: true });
+  pgCluster = new PostgresClusterProcess({ dir: join(HOME, 'pg') });
+  await pgCluster.start();
+  const c = new pgMod.Client({ connectionString: pgCluster.url('postgres') });
+  await c.connect();
+  if ((await c.query("SELECT 1 FROM pg_database WHERE datname = 'lienthong_bench'")).rowCount === 0)
+    await c.query('CREATE DATABASE lienthong_bench');
+  await c.end();
+  databaseUrl = pgCluster.url('lienthong_bench');
+}
+const nats = new NatsServerProcess({ dir: join(HOME, 'nats'), serverName: 'bench' });
+await nats.start();
+
 const ROOT_ORG = '000.00.00.G01';
-const AGENCY = '000.00.00.B09';
-const SECRET = randomBytes(24).toString('hex');
-const ADMIN_PASSWORD = `Bench-${randomBytes(12).toString('hex')}`;
-const sim = new NationalAxisSimulator({
-  systems: { [ROOT_ORG]: SECRET },
-  agencies: [{ code: AGENCY, name: 'Bộ Nội vụ (mô phỏng)' }],
+const NS = 'bench';
+const SERVICES = ['identity', 'documents', 'integration-bus', 'audit'];
+const ports = {};
+for (const s of SERVICES) ports[s] = await freePort();
+const url = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[s]}`]));
+const schemaOf = (s) => `bench_${s.replace('-', '_')}`;
+const AGENCIES = Array.from({ length: OPT.agencies }, (_, i) => `BENCH.A${String(i + 1).padStart(2, '0')}`);
+
+// The axis simulator and its agencies: their own process.
+const axis = spawn(process.execPath, [join(ROOT, 'bench', 'axis-agency.mjs')], {
+  env: {
+    ...process.env,
+    AXIS_SYSTEM_ID: ROOT_ORG,
+    AXIS_SECRET: state.axisSecret,
+    AXIS_AGENCIES: AGENCIES.join(','),
+  },
+  stdio: ['pipe', 'pipe', 'pipe'],
 });
-const simUrl = await sim.start(0, '127.0.0.1');
-
-const ca = makeCa('Bench CA');
-// ASCII names: libs/testing's node-forge certificates do not encode non-ASCII names as UTF8String yet.
-const signer = makeSigner('Van phong Tinh uy (bench)', ca);
-const work = mkdtempSync(join(tmpdir(), 'lt-bench-'));
-writeFileSync(join(work, 'ca.pem'), ca.pem);
-const padding = Buffer.from(`%${'x'.repeat(98)}\n`.repeat(1000), 'latin1');
-const pdf = signPdf(Buffer.concat([minimalPdf('Bench'), padding]), signer);
-
-const SERVICES = [
-  { name: 'identity', port: 4101, color: 36 },
-  { name: 'documents', port: 4102, color: 32 },
-  { name: 'integration-bus', port: 4103, color: 35 },
-  { name: 'audit', port: 4104, color: 33 },
-];
-const url = Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`]));
-const shared = {
-  DATABASE_URL: pg.url,
-  NATS_URL: nats.url,
-  LT_NAMESPACE: `bench${tag}`,
-  LOG_LEVEL: 'warn',
-  HOST: '127.0.0.1',
-  JWKS_URL: `${url.identity}/.well-known/jwks.json`,
-  ADMIN_PASSWORD,
-  ROOT_ORG_CODE: ROOT_ORG,
-  KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-  TOKEN_RATE_LIMIT_PER_IP: '100000',
-  TRUST_ANCHORS: join(work, 'ca.pem'),
-  ATTACHMENTS_DIR: join(work, 'attachments'),
-  NATIONAL_AXIS_URL: simUrl,
-  NATIONAL_AXIS_SYSTEM_ID: ROOT_ORG,
-  NATIONAL_AXIS_SECRET: SECRET,
-  NATIONAL_AXIS_POLL_MS: '250',
-  GRPC_PORT: '0',
+const axisLines = [];
+const axisWaiters = [];
+let axisBuf = '';
+axis.stdout.on('data', (d) => {
+  axisBuf += d.toString();
+  for (let i; (i = axisBuf.indexOf('\n')) >= 0;) {
+    const line = JSON.parse(axisBuf.slice(0, i));
+    axisBuf = axisBuf.slice(i + 1);
+    const w = axisWaiters.shift();
+    if (w) w(line);
+    else axisLines.push(line);
+  }
+});
+axis.stderr.on('data', (d) => appendFileSync(join(work, 'axis.log'), d));
+const axisMessage = () =>
+  axisLines.length ? Promise.resolve(axisLines.shift()) : new Promise((r) => axisWaiters.push(r));
+const axisUrl = (await axisMessage()).url;
+const axisCounts = async () => {
+  axis.stdin.write('\n');
+  return axisMessage();
 };
-const procs = SERVICES.map((s) =>
-  startService(
-    s,
+
+const procs = {};
+for (const s of SERVICES) {
+  procs[s] = startService(
+    { name: s, color: 36 },
     {
-      ...shared,
-      PORT: String(s.port),
-      DB_SCHEMA: `bench_${tag}_${s.name.replace('-', '_')}`,
+      DATABASE_URL: databaseUrl,
+      NATS_URL: nats.url,
+      LT_NAMESPACE: NS,
+      DB_SCHEMA: schemaOf(s),
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(ports[s]),
+      GRPC_PORT: '0',
+      JWKS_URL: `${url.identity}/.well-known/jwks.json`,
+      ADMIN_PASSWORD: state.adminPassword,
+      ROOT_ORG_CODE: ROOT_ORG,
+      KEY_ENCRYPTION_KEY: state.kek,
+      ACCESS_TOKEN_TTL_SECONDS: '7200',
+      TOKEN_RATE_LIMIT_PER_IP: '1000000',
+      TOKEN_RATE_LIMIT_PER_USERNAME: '1000000',
+      TRUST_ANCHORS: join(HOME, 'ca.pem'),
+      ATTACHMENTS_DIR: join(HOME, 'attachments'),
+      NATIONAL_AXIS_URL: axisUrl,
+      NATIONAL_AXIS_SYSTEM_ID: ROOT_ORG,
+      NATIONAL_AXIS_SECRET: state.axisSecret,
+      NATIONAL_AXIS_POLL_MS: '250',
     },
     {
-      // --cpu-prof: V8 CPU profiles of every service, written on exit (read them with bench/profile-top.mjs).
-      execArgv: process.argv.includes('--cpu-prof')
-        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', s.name)}`]
+      execArgv: has('cpu-prof')
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', s)}`]
         : [],
       silent: true,
-      onLine: (line) => appendFileSync(join(work, `${s.name}.log`), `${line}\n`),
+      onLine: (line) => appendFileSync(join(work, `${s}.log`), `${line}\n`),
     },
-  ),
-);
+  );
+}
+// The CA trusted for document signatures (kept: attachments of earlier runs stay verifiable).
+if (!existsSync(join(HOME, 'ca.json'))) {
+  const ca = makeCa('Bench CA');
+  writeFileSync(join(HOME, 'ca.pem'), ca.pem);
+  const forge = require('node-forge');
+  writeFileSync(
+    join(HOME, 'ca.json'),
+    JSON.stringify({ key: forge.pki.privateKeyToPem(ca.key), pem: ca.pem }),
+  );
+}
+
 async function stopAll() {
   await Promise.all(
-    procs.map(
+    Object.values(procs).map(
       (p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once('exit', r), p.kill('SIGTERM')))),
     ),
   );
-  await sim.stop();
-  const { default: pgMod } = await import('pg');
-  const c = new pgMod.Client({ connectionString: pg.url });
-  await c.connect();
-  for (const s of SERVICES)
-    await c.query(`DROP SCHEMA IF EXISTS "bench_${tag}_${s.name.replace('-', '_')}" CASCADE`);
-  await c.end();
+  if (axis.exitCode === null) axis.kill('SIGTERM');
   await nats.stop();
-  await pg.stop();
+  await pgCluster?.stop();
 }
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
-process.on('uncaughtException', (e) => {
-  console.error(`\n✖ ${e.message}\n  service logs: ${work}`);
-  if (process.env.BENCH_KEEP_ON_FAILURE) return; // leave everything running for inspection
+const fail = (e) => {
+  console.error(`\n✖ ${e instanceof Error ? e.stack : e}\n  service logs: ${work}`);
   void stopAll().finally(() => process.exit(1));
-});
-process.on('unhandledRejection', (e) => {
-  console.error(`\n✖ ${e instanceof Error ? e.message : e}`);
-  void stopAll().finally(() => process.exit(1));
-});
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 for (const s of SERVICES) {
-  if (!(await waitReady(`${url[s.name]}/health/ready`, 90_000))) {
-    console.error(`✖ ${s.name} did not become ready`);
-    await stopAll();
-    process.exit(1);
-  }
+  if (!(await waitReady(`${url[s]}/health/ready`, 120_000))) throw new Error(`${s} did not become ready`);
 }
 
-const procStat = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return {
-    cpuTicks: Number(stat[11]) + Number(stat[12]),
-    rssMb: kb('VmRSS') / 1024,
-    peakRssMb: kb('VmHWM') / 1024,
-  };
-};
-
-// ── seed ──────────────────────────────────────────────────────────────────────────────────────────
-async function api(service, method, path, token, body, raw) {
-  const r = await fetch(`${url[service]}${path}`, {
-    method,
-    headers: {
-      ...(raw ? {} : { 'Content-Type': 'application/json' }),
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+// ── HTTP: keep-alive, bounded sockets (the load generator must not be the bottleneck) ──────────────────
+// Idle sockets are dropped after 4 s, before the services' 5 s keep-alive timeout closes them under us.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128, timeout: 4000 });
+function api(service, method, path, token, body, retried = false) {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    // A kept-alive socket the server closed as idle just as we reused it: the request never reached a
+    // handler, so sending it again on a fresh socket is safe (the pattern Node's documentation gives).
+    const failed = (e) =>
+      req.reusedSocket && !retried && ['ECONNRESET', 'EPIPE'].includes(e.code)
+        ? api(service, method, path, token, body, true).then(resolve, reject)
+        : reject(e);
+    const req = http.request(
+      `${url[service]}${path}`,
+      {
+        method,
+        agent,
+        headers: {
+          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = text;
+          }
+          resolve({ status: res.statusCode, body: json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', failed);
+    req.end(payload);
   });
-  const text = await r.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: r.status, body: json };
 }
 async function login(username, password) {
   const r = await api('identity', 'POST', '/api/v1/auth/token', undefined, {
@@ -170,295 +295,890 @@ async function login(username, password) {
     username,
     password,
   });
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status}`);
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.access_token;
 }
-const admin = await login('admin', ADMIN_PASSWORD);
-const SENDER = '000.21.00.P21';
-const LOCAL = ['000.22.00.P22', '000.23.00.P23'];
-for (const [code, sector] of [[SENDER, 'party'], ...LOCAL.map((c) => [c, 'party']), [AGENCY, 'state']]) {
-  await api('identity', 'POST', '/api/v1/organizations', admin, {
-    code,
-    name: `Bench ${code}`,
-    ...(sector === 'party' ? { parentCode: ROOT_ORG } : {}),
-    level: sector === 'party' ? 'province' : 'central',
-    sector,
-    zone: sector === 'party' ? 'party-wan' : 'internet',
-  });
-}
-const userPassword = `Bench-user-${randomBytes(6).toString('hex')}`;
-const tokens = {};
-for (const [i, org] of [SENDER, ...LOCAL].entries()) {
-  const u = await api('identity', 'POST', '/api/v1/users', admin, {
-    username: `bench-clerk-${i}`,
-    fullName: 'Văn thư',
-    password: userPassword,
-    organizationCode: org,
-    roles: ['clerk'],
-  });
-  if (u.status !== 201) throw new Error(`user: ${u.status} ${JSON.stringify(u.body)}`);
-  tokens[org] = await login(`bench-clerk-${i}`, userPassword);
-}
-
-// The government agency, played by this script through the simulator: answers 01 when a package
-// arrives and 03 when asked to accept.
-const answered = new Map();
-let agencyRunning = true;
-const agencyAccepts = new Set();
-const agencyLoop = (async () => {
-  while (agencyRunning) {
-    for (const item of sim.received(AGENCY)) {
-      if (item.messageType !== 'edoc') continue;
-      let state = answered.get(item.docId);
-      if (!state) {
-        const { package: p } = parsePackage(item.content, { maxBytes: 64 * 1024 * 1024, maxDepth: 64 });
-        state = { documentId: p.documentId, from: p.from.organId, sent: new Set() };
-        answered.set(item.docId, state);
-      }
-      for (const code of ['01', ...(agencyAccepts.has(state.documentId) ? ['03'] : [])]) {
-        if (state.sent.has(code)) continue;
-        state.sent.add(code);
-        sim.inject({
-          from: AGENCY,
-          to: [ROOT_ORG],
-          messageType: 'status',
-          content: Buffer.from(
-            buildStatus({
-              responseFor: { organId: state.from, documentId: state.documentId },
-              from: { organId: AGENCY, organName: 'Bộ Nội vụ' },
-              statusCode: code,
-              timestamp: new Date().toISOString(),
-            }),
-          ),
-        });
-      }
-    }
-    await sleep(50);
-  }
-})();
-
-// ── one document: create, attach, send, wait for 01 from all three recipients ──────────────────────
-let seq = 0;
-async function sendOne() {
-  const n = ++seq;
-  const created = await api('documents', 'POST', '/api/v1/documents', tokens[SENDER], {
-    number: String(n),
-    notation: `CV/BENCH-${tag}`,
-    type: 'CV',
-    subject: `Về việc kiểm thử hiệu năng số ${n}`,
-    promulgationDate: new Date().toISOString().slice(0, 10),
-    signer: { position: 'Chánh Văn phòng', fullName: 'Nguyễn Văn Bench' },
-    secrecy: 'none',
-    urgency: 'normal',
-    recipients: [...LOCAL, AGENCY],
-  });
-  if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
-  const id = created.body.id;
-  const form = new FormData();
-  form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'quyet-dinh.pdf');
-  const att = await api(
-    'documents',
-    'POST',
-    `/api/v1/documents/${id}/attachments`,
-    tokens[SENDER],
-    undefined,
-    form,
-  );
-  if (att.status !== 201) throw new Error(`attach: ${att.status} ${JSON.stringify(att.body)}`);
-  const t0 = performance.now();
-  const sent = await api('documents', 'POST', `/api/v1/documents/${id}/send`, tokens[SENDER]);
-  if (sent.status !== 202) throw new Error(`send: ${sent.status} ${JSON.stringify(sent.body)}`);
-  await waitStatus(id, '01');
-  return {
-    id,
-    ms: performance.now() - t0,
-    signed: att.body.signature?.valid === true && att.body.signature?.trusted === true,
-    signature: att.body.signature,
-  };
-}
-async function waitStatus(id, code, timeoutMs = 60_000) {
-  const rank = { '01': 1, '03': 3, '04': 4, '05': 5, '06': 6 };
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const d = await api('documents', 'GET', `/api/v1/documents/${id}`, tokens[SENDER]);
-    const rs = d.body.recipients ?? [];
-    if (rs.length === 3 && rs.every((r) => (rank[r.statusCode] ?? 0) >= rank[code])) return;
-    await sleep(25);
-  }
-  const last = await api('documents', 'GET', `/api/v1/documents/${id}`, tokens[SENDER]);
-  throw new Error(
-    `document ${id}: status ${code} not visible within ${timeoutMs} ms: ${JSON.stringify(last.body.recipients)}`,
-  );
-}
-async function pool(total, concurrency, fn, label) {
-  const results = [];
+/** Runs `fn` over `items` with at most `n` in flight. */
+async function parallel(items, n, fn) {
   let next = 0;
-  let done = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next++;
-        results.push(await fn());
-        progress(label, ++done, total);
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
       }
     }),
   );
-  return results;
 }
 
-// ── measurements ──────────────────────────────────────────────────────────────────────────────────
-const idle = Object.fromEntries(SERVICES.map((s, i) => [s.name, procStat(procs[i].pid)]));
-const auditBefore = (await api('audit', 'GET', '/api/v1/audit/checkpoint', admin)).body.treeSize ?? 0;
-console.log(
-  `\nLiên thông bench: ${DOCUMENTS} documents × 3 recipients, concurrency ${CONCURRENCY}, PDF ${Math.round(pdf.length / 1024)} KB (signed)`,
-);
-
-const satStart = performance.now();
-const sat = await pool(DOCUMENTS, CONCURRENCY, sendOne, 'saturation');
-const satSeconds = (performance.now() - satStart) / 1000;
-const busy = Object.fromEntries(SERVICES.map((s, i) => [s.name, procStat(procs[i].pid)]));
-const docsPerSec = DOCUMENTS / satSeconds;
-const deliveriesPerSec = (DOCUMENTS * 3) / satSeconds;
-
-// Half of saturation, paced: latency send → every recipient's 01 visible to the sender.
-const pacedRate = docsPerSec / 2;
-const pacedLat = [];
-const pacedStart = performance.now();
-await Promise.all(
-  Array.from({ length: PACED }, async (_, i) => {
-    await sleep((i / pacedRate) * 1000);
-    const r = await sendOne();
-    pacedLat.push(r.ms);
-    progress('paced (50%)', pacedLat.length, PACED);
-  }),
-);
-const pacedSeconds = (performance.now() - pacedStart) / 1000;
-
-// Acceptance (03) of the paced documents by every recipient → 03 visible to the sender.
-const incoming = {};
-for (const org of LOCAL) {
-  incoming[org] = [];
-  let cursor;
-  do {
-    const r = await api(
-      'documents',
-      'GET',
-      `/api/v1/documents?direction=incoming&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
-      tokens[org],
-    );
-    incoming[org].push(...r.body.items);
-    cursor = r.body.nextCursor;
-  } while (cursor);
+// ── CPU and memory of every process, from /proc ─────────────────────────────────────────────────────────
+const TICKS = 100; // USER_HZ
+function readStat(pid) {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+  } catch {
+    return null;
+  }
 }
-const acceptLat = [];
-const sample = sat.slice(0, Math.min(50, sat.length));
-await Promise.all(
-  sample.map(async (doc, i) => {
-    await sleep((i / pacedRate) * 1000);
-    const d = await api('documents', 'GET', `/api/v1/documents/${doc.id}`, tokens[SENDER]);
-    const t0 = performance.now();
-    for (const org of LOCAL) {
-      const inc = incoming[org].find((x) => x.subject === d.body.subject);
-      if (inc)
-        await api('documents', 'POST', `/api/v1/documents/${inc.id}/status`, tokens[org], {
-          status: 'accepted',
-        });
-    }
-    const edxmlId = [...answered.values()].find(
-      (a) => a.documentId.split(',')[2] === `${d.body.number}/${d.body.notation}`,
-    )?.documentId;
-    if (edxmlId) agencyAccepts.add(edxmlId);
-    await waitStatus(doc.id, '03');
-    acceptLat.push(performance.now() - t0);
-    progress('acceptance (03)', acceptLat.length, sample.length);
-  }),
-);
-const auditAfter = (await api('audit', 'GET', '/api/v1/audit/checkpoint', admin)).body.treeSize ?? 0;
-const end = Object.fromEntries(SERVICES.map((s, i) => [s.name, procStat(procs[i].pid)]));
-const totalSeconds = satSeconds + pacedSeconds;
-agencyRunning = false;
-await agencyLoop;
-
-console.log('» measuring the floor (PostgreSQL, JetStream) at the same concurrency…');
-const floor = await measureFloor({
-  concurrency: CONCURRENCY,
-  seconds: 5,
-  databaseUrl: pg.url,
-  natsUrl: nats.url,
+/** CPU ticks of a process and all its descendants (exited children are in the parent's cutime/cstime). */
+function treeTicks(rootPid) {
+  if (!rootPid) return 0;
+  const all = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const s = readStat(d);
+    if (s) all.set(Number(d), s);
+  }
+  let total = 0;
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop();
+    const s = all.get(pid);
+    if (!s) continue;
+    total += s.ticks;
+    for (const [child, cs] of all) if (cs.ppid === pid) stack.push(child);
+  }
+  return total;
+}
+function rss(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+  } catch {
+    return { rssMb: null, peakMb: null };
+  }
+}
+const CPU_PROCS = () => ({
+  ...Object.fromEntries(SERVICES.map((s) => [s, procs[s].pid])),
+  'axis simulator': axis.pid,
+  'nats-server': nats.pid,
+  postgresql: pgCluster?.pid,
+  'load generator': process.pid,
 });
-await stopAll();
-
-const ticks = 100; // USER_HZ on Linux
-const perService = Object.fromEntries(
-  SERVICES.map((s) => [
-    s.name,
-    {
-      idleRssMb: Math.round(idle[s.name].rssMb),
-      peakRssMb: Math.round(end[s.name].peakRssMb),
-      cpuPercentDuringSaturation: Math.round(
-        ((busy[s.name].cpuTicks - idle[s.name].cpuTicks) / ticks / satSeconds) * 100,
-      ),
-    },
-  ]),
-);
-const result = {
-  date: new Date().toISOString(),
-  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-  settings: {
-    documents: DOCUMENTS,
-    concurrency: CONCURRENCY,
-    paced: PACED,
-    pdfKb: Math.round(pdf.length / 1024),
-    recipients: 3,
-  },
-  saturation: {
-    seconds: +satSeconds.toFixed(2),
-    documentsPerSec: +docsPerSec.toFixed(1),
-    deliveriesPerSec: +deliveriesPerSec.toFixed(1),
-    signedValidAndTrusted: sat.filter((r) => r.signed).length,
-    sampleSignature: sat[0]?.signature,
-  },
-  latencyAtHalfLoadMs: {
-    rateDocsPerSec: +pacedRate.toFixed(1),
-    p50: pct(pacedLat, 50),
-    p95: pct(pacedLat, 95),
-    p99: pct(pacedLat, 99),
-  },
-  acceptanceLatencyMs: { p50: pct(acceptLat, 50), p95: pct(acceptLat, 95), p99: pct(acceptLat, 99) },
-  auditEventsPerSec: +((auditAfter - auditBefore) / totalSeconds).toFixed(1),
-  floor,
-  ratios: {
-    deliveriesVsPostgresInserts: +(deliveriesPerSec / floor.postgresInsertTxPerSec).toFixed(4),
-    deliveriesVsJetStreamPublishes: +(deliveriesPerSec / floor.jetstreamPublishPerSec).toFixed(4),
-  },
-  services: perService,
-};
-mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-const file = join(ROOT, 'bench', 'results', `${result.date.slice(0, 10)}.json`);
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-
-const row = (k, v) => console.log(`  ${k.padEnd(46)} ${v}`);
-console.log('\n  ─── results ───────────────────────────────────────────────────────────');
-row('recipient deliveries/s at saturation', result.saturation.deliveriesPerSec);
-row('documents/s at saturation', result.saturation.documentsPerSec);
-row(
-  `send → 01 at 50% (${result.latencyAtHalfLoadMs.rateDocsPerSec} docs/s) p50/p95/p99 ms`,
-  `${result.latencyAtHalfLoadMs.p50} / ${result.latencyAtHalfLoadMs.p95} / ${result.latencyAtHalfLoadMs.p99}`,
-);
-row(
-  'acceptance → 03 at sender p50/p95/p99 ms',
-  `${result.acceptanceLatencyMs.p50} / ${result.acceptanceLatencyMs.p95} / ${result.acceptanceLatencyMs.p99}`,
-);
-row('audit events/s (appended)', result.auditEventsPerSec);
-row('floor: PostgreSQL insert tx/s', floor.postgresInsertTxPerSec);
-row('floor: JetStream publish/s (1 KB)', floor.jetstreamPublishPerSec);
-row('deliveries / PostgreSQL floor', result.ratios.deliveriesVsPostgresInserts);
-row('deliveries / JetStream floor', result.ratios.deliveriesVsJetStreamPublishes);
-for (const [name, s] of Object.entries(perService)) {
-  row(
-    `${name}: idle RSS / peak RSS MB, CPU % at saturation`,
-    `${s.idleRssMb} / ${s.peakRssMb}, ${s.cpuPercentDuringSaturation}%`,
+/** Own CPU ticks of one process (all its threads), without its children. */
+function ownTicks(pid) {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+function cpuSnapshot() {
+  // PostgreSQL is a tree (postmaster, backends, background workers); every other part is one process.
+  return {
+    at: performance.now(),
+    ticks: Object.fromEntries(
+      Object.entries(CPU_PROCS()).map(([k, pid]) => [k, k === 'postgresql' ? treeTicks(pid) : ownTicks(pid)]),
+    ),
+  };
+}
+/** % of one core per process between two snapshots. */
+function cpuBetween(a, b) {
+  const seconds = (b.at - a.at) / 1000;
+  return Object.fromEntries(
+    Object.keys(b.ticks).map((k) => [k, Math.round(((b.ticks[k] - a.ticks[k]) / TICKS / seconds) * 100)]),
   );
 }
+
+// ── seed: organizations and users (kept across runs) ────────────────────────────────────────────────────
+const admin = await login('admin', state.adminPassword);
+const SENDERS = Array.from({ length: OPT.senders }, (_, i) => `BENCH.S${String(i + 1).padStart(2, '0')}`);
+const LOCALS = Array.from(
+  { length: OPT.recipientOrgs },
+  (_, i) => `BENCH.R${String(i + 1).padStart(3, '0')}`,
+);
+const BROADCAST_PARENT = 'BENCH.BC';
+const broadcastCode = (i) => `BENCH.BC.${String(i + 1).padStart(5, '0')}`;
+async function ensureOrganization(code, kind, parentCode = ROOT_ORG) {
+  const body =
+    kind === 'agency'
+      ? { code, name: `Bench agency ${code}`, level: 'central', sector: 'state', zone: 'internet' }
+      : { code, name: `Bench ${code}`, parentCode, level: kind, sector: 'party', zone: 'party-wan' };
+  for (let attempt = 0; ; attempt++) {
+    const r = await api('identity', 'POST', '/api/v1/organizations', admin, body);
+    if (r.status === 201 || r.status === 409) return r.status === 201;
+    if (attempt >= 5) throw new Error(`organization ${code}: ${r.status} ${JSON.stringify(r.body)}`);
+    await sleep(200 * (attempt + 1));
+  }
+}
+for (const code of [...SENDERS, ...LOCALS, BROADCAST_PARENT]) await ensureOrganization(code, 'province');
+for (const code of AGENCIES) await ensureOrganization(code, 'agency');
+const tokens = {};
+async function clerkToken(org) {
+  const username = `bench.clerk.${org.toLowerCase()}`;
+  const u = await api('identity', 'POST', '/api/v1/users', admin, {
+    username,
+    fullName: `Van thu ${org}`,
+    password: state.userPassword,
+    organizationCode: org,
+    roles: ['clerk'],
+  });
+  if (u.status !== 201 && u.status !== 409)
+    throw new Error(`user ${username}: ${u.status} ${JSON.stringify(u.body)}`);
+  tokens[org] = await login(username, state.userPassword);
+}
+await parallel([...SENDERS, ...LOCALS], 4, clerkToken);
+{
+  const u = await api('identity', 'POST', '/api/v1/users', admin, {
+    username: 'bench.auditor',
+    fullName: 'Kiem toan',
+    password: state.userPassword,
+    organizationCode: ROOT_ORG,
+    roles: ['auditor'],
+  });
+  if (u.status !== 201 && u.status !== 409) throw new Error(`auditor: ${u.status} ${JSON.stringify(u.body)}`);
+}
+const auditor = await login('bench.auditor', state.userPassword);
+
+/** Organizations for the broadcast: created in parallel through the public API, only those missing. */
+async function ensureBroadcastOrganizations(n) {
+  const existing = new Set();
+  let cursor = null;
+  do {
+    const r = await api(
+      'identity',
+      'GET',
+      `/api/v1/organizations?parentCode=${BROADCAST_PARENT}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      admin,
+    );
+    if (r.status !== 200) throw new Error(`organizations: ${r.status}`);
+    for (const o of r.body.items) existing.add(o.code);
+    cursor = r.body.nextCursor;
+  } while (cursor);
+  const missing = Array.from({ length: n }, (_, i) => broadcastCode(i)).filter((c) => !existing.has(c));
+  const t0 = performance.now();
+  let done = 0;
+  await parallel(missing, 32, async (code) => {
+    await ensureOrganization(code, 'district', BROADCAST_PARENT);
+    if (++done % 200 === 0 || done === missing.length)
+      progress('broadcast organizations', done, missing.length);
+  });
+  return { existing: existing.size, created: missing.length, seconds: (performance.now() - t0) / 1000 };
+}
+
+// ── documents ───────────────────────────────────────────────────────────────────────────────────────────
+const RUN = randomBytes(3).toString('hex').toUpperCase();
+const YEAR = Number(new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 4));
+const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
+let seq = 0;
+/** Every document this run sent: id, sender, recipients, number/notation (for the register check). */
+const sentDocs = [];
+function newDocument(sender, recipients, label) {
+  const n = ++seq;
+  return {
+    number: String(n),
+    notation: `${label}-${RUN}/BENCH`,
+    type: 'CV',
+    subject: `Bench ${RUN} ${label} ${n}`,
+    promulgationDate: today,
+    signer: { position: 'Chanh Van phong', fullName: 'Nguyen Van Bench' },
+    secrecy: 'none',
+    urgency: 'normal',
+    recipients,
+  };
+}
+/** How the incoming register shows a document's number and notation ("12-CV/BENCH"). */
+const registerNumberNotation = (d) =>
+  d.notation.startsWith(d.number) ? d.notation : `${d.number}-${d.notation}`;
+async function createAndSend(sender, recipients, label, errors) {
+  try {
+    return await createAndSendOnce(sender, recipients, label, errors);
+  } catch (e) {
+    errors.push(`${e.code ?? ''} ${e.message}`);
+    return null;
+  }
+}
+async function createAndSendOnce(sender, recipients, label, errors) {
+  const body = newDocument(sender, recipients, label);
+  const c = await api('documents', 'POST', '/api/v1/documents', tokens[sender], body);
+  if (c.status !== 201) {
+    errors.push(`create ${c.status} ${JSON.stringify(c.body).slice(0, 200)}`);
+    return null;
+  }
+  const s = await api('documents', 'POST', `/api/v1/documents/${c.body.id}/send`, tokens[sender]);
+  if (s.status !== 202) {
+    errors.push(`send ${s.status} ${JSON.stringify(s.body).slice(0, 200)}`);
+    return null;
+  }
+  const doc = { id: c.body.id, sender, recipients, numberNotation: registerNumberNotation(body) };
+  sentDocs.push(doc);
+  return doc;
+}
+
+// A recipient has the document once it answered 01 (`arrived`) or any later receiver status.
+const NOT_YET = new Set(['queued', 'sent', 'failed', 'expired', 'draft']);
+const arrived = (r) => !NOT_YET.has(r.status);
+
+/**
+ * The sender's outgoing list from the newest back to `since`: one request per 500 documents, each with
+ * `sentAt` and every recipient's `updatedAt` (server clocks). Polled once a second only while a step drains.
+ */
+async function readOutgoing(senders, since, firstPageOnly = false) {
+  const byId = new Map();
+  await parallel(senders, 4, async (sender) => {
+    let cursor = null;
+    for (;;) {
+      const r = await api(
+        'documents',
+        'GET',
+        `/api/v1/documents?direction=outgoing&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+        tokens[sender],
+      );
+      if (r.status !== 200) throw new Error(`list: ${r.status} ${JSON.stringify(r.body)}`);
+      let older = false;
+      for (const d of r.body.items) {
+        if (new Date(d.createdAt).getTime() < since) older = true;
+        else byId.set(d.id, d);
+      }
+      cursor = r.body.nextCursor;
+      if (!cursor || older || firstPageOnly) break;
+    }
+  });
+  return byId;
+}
+/** Waits until every document of `docs` shows every recipient at 01 or later; returns the server views. */
+async function waitArrived(docs, since, label, timeoutSeconds) {
+  const senders = [...new Set(docs.map((d) => d.sender))];
+  const deadline = performance.now() + timeoutSeconds * 1000;
+  let views;
+  const complete = (v, d) => v && v.recipients.length === d.recipients.length && v.recipients.every(arrived);
+  for (;;) {
+    // Documents arrive roughly in the order they were sent: while the newest page of each sender is not
+    // complete, reading the older pages again would only load the platform during its drain.
+    const newest = await readOutgoing(senders, since, true);
+    const newestDone = docs.every((d) => !newest.has(d.id) || complete(newest.get(d.id), d));
+    views = newestDone ? await readOutgoing(senders, since) : newest;
+    let done = 0;
+    for (const d of docs) if (complete(views.get(d.id), d)) done++;
+    progress(`${label}: at 01`, done, docs.length);
+    if (done === docs.length) return { views, complete: true, lastCheck: performance.now() };
+    if (performance.now() > deadline) {
+      process.stderr.write('\n');
+      if (!newestDone) views = await readOutgoing(senders, since);
+      return { views, complete: false, lastCheck: performance.now(), done };
+    }
+    await sleep(1000);
+  }
+}
+
+/** Audit events `document.status.changed` since `since`: when each recipient's 01 became visible to the sender. */
+async function visibleAtSender(since) {
+  const at = new Map();
+  let cursor = null;
+  do {
+    const r = await api(
+      'audit',
+      'GET',
+      `/api/v1/audit/events?action=document.status.changed&from=${encodeURIComponent(new Date(since).toISOString())}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      auditor,
+    );
+    if (r.status !== 200) return at;
+    for (const e of r.body.items) {
+      const key = `${e.resource?.id}|${e.details?.recipient}`;
+      if (e.details?.statusCode === '01' || e.details?.status === 'arrived')
+        if (!at.has(key)) at.set(key, new Date(e.time).getTime());
+    }
+    cursor = r.body.nextCursor;
+  } while (cursor);
+  return at;
+}
+
+/**
+ * One open-loop step: documents at `rate / recipientsPerDoc` per second for `seconds`, each created and sent
+ * as scheduled, whether or not earlier ones have finished.
+ */
+async function step({ label, rate, seconds, recipientsFor }) {
+  const perDoc = recipientsFor(0).length;
+  const docsPerSecond = rate / perDoc;
+  const total = Math.max(1, Math.round(docsPerSecond * seconds));
+  const errors = [];
+  const docs = [];
+  const clientMs = [];
+  const since = Date.now() - 1000;
+  const cpu0 = cpuSnapshot();
+  const t0 = performance.now();
+  let late = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i / docsPerSecond) * 1000;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    else if (wait < -100) late++;
+    const sender = SENDERS[i % SENDERS.length];
+    const started = performance.now();
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    pending.push(
+      createAndSend(sender, recipientsFor(i), label, errors).then((d) => {
+        inFlight--;
+        clientMs.push(performance.now() - started);
+        if (d) docs.push(d);
+      }),
+    );
+    if (i % 50 === 0) progress(`${label}: offered`, i + 1, total);
+  }
+  progress(`${label}: offered`, total, total);
+  await Promise.all(pending);
+  const offeredSeconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuSnapshot();
+  const wait = await waitArrived(docs, since, label, OPT.drainSeconds);
+  const cpu2 = cpuSnapshot();
+  // Server-side timeline.
+  const perDelivery = { local: [], national: [] };
+  const perDocument = [];
+  const visibleLag = [];
+  let first01 = Infinity;
+  let last01 = 0;
+  const docLatency = []; // [sentAt, latency] for the trend within the step
+  let arrivedCount = 0;
+  const visible = await visibleAtSender(since);
+  for (const d of docs) {
+    const v = wait.views.get(d.id);
+    if (!v?.sentAt) continue;
+    const sent = new Date(v.sentAt).getTime();
+    let all = true;
+    let docMax = 0;
+    for (const r of v.recipients) {
+      if (!arrived(r)) {
+        all = false;
+        continue;
+      }
+      const at = new Date(r.updatedAt).getTime();
+      arrivedCount++;
+      first01 = Math.min(first01, at);
+      last01 = Math.max(last01, at);
+      docMax = Math.max(docMax, at - sent);
+      (AGENCIES.includes(r.organizationCode) ? perDelivery.national : perDelivery.local).push(at - sent);
+      const seen = visible.get(`${d.id}|${r.organizationCode}`);
+      if (seen) visibleLag.push(seen - sent);
+    }
+    if (all) {
+      perDocument.push(docMax);
+      docLatency.push([sent, docMax]);
+    }
+  }
+  // Completions per second between the first and the last 01 (latency does not bias it), never more than
+  // the schedule offered: a platform that keeps up spreads them over the step, one that falls behind over more.
+  const scheduleSeconds = Math.max(1 / docsPerSecond, (total - 1) / docsPerSecond);
+  const achieved = arrivedCount / Math.max((last01 - first01) / 1000, scheduleSeconds);
+  // Falling behind shows as send→01 growing through the step: the first fifth against the last fifth.
+  docLatency.sort((a, b) => a[0] - b[0]);
+  const fifth = Math.max(1, Math.floor(docLatency.length / 5));
+  const trend = {
+    firstFifthP50Ms: pct(
+      docLatency.slice(0, fifth).map((x) => x[1]),
+      50,
+    ),
+    lastFifthP50Ms: pct(
+      docLatency.slice(-fifth).map((x) => x[1]),
+      50,
+    ),
+  };
+  const p = (xs) => ({
+    n: xs.length,
+    p50: pct(xs, 50),
+    p95: pct(xs, 95),
+    p99: pct(xs, 99),
+    max: pct(xs, 100),
+  });
+  const result = {
+    label,
+    offeredDeliveriesPerSec: rate,
+    seconds,
+    documents: total,
+    sentOk: docs.length,
+    errors: errors.length,
+    firstErrors: errors.slice(0, 3),
+    lateSchedules: late,
+    secondsUntilLastSendAnswered: +offeredSeconds.toFixed(1),
+    maxInFlight,
+    clientCreateSendMs: p(clientMs),
+    complete: wait.complete,
+    deliveriesArrived: arrivedCount,
+    deliveriesExpected: docs.reduce((a, d) => a + d.recipients.length, 0),
+    achievedDeliveriesPerSec: Math.round(achieved),
+    sendTo01PerDocumentMs: p(perDocument),
+    sendTo01Trend: trend,
+    sendTo01LocalMs: p(perDelivery.local),
+    sendTo01NationalMs: p(perDelivery.national),
+    sendTo01VisibleAtSenderMs: p(visibleLag),
+    cpuDuringLoadPercent: cpuBetween(cpu0, cpu1),
+    cpuDuringDrainPercent: cpuBetween(cpu1, cpu2),
+  };
+  result.keptUp =
+    result.complete &&
+    result.errors === 0 &&
+    achieved >= 0.9 * rate &&
+    (result.sendTo01PerDocumentMs.p99 ?? Infinity) <= OPT.stopP99Ms;
+  console.log(
+    `  ${label}: offered ${rate}/s → ${result.achievedDeliveriesPerSec} deliveries/s; send→01 p50/p99 ${result.sendTo01PerDocumentMs.p50}/${result.sendTo01PerDocumentMs.p99} ms (${perDocument.length} documents); ${result.keptUp ? 'kept up' : 'FELL BEHIND'}${errors.length ? `; ${errors.length} errors, e.g. ${errors[0]}` : ''}`,
+  );
+  return result;
+}
+
+const results = {
+  date: startedAt.toISOString(),
+  machine: {
+    cpus: cpus().length,
+    node: process.version,
+    loadAverageAtStart: loadAtStart.map((x) => +x.toFixed(2)),
+  },
+  options: OPT,
+  run: RUN,
+  postgres: OPT.sharedPg ? 'shared server' : 'own cluster (.data/bench/pg)',
+};
+await sleep(3000); // let start-up work (key generation, consumers) settle before the idle figures
+results.idleRssMb = Object.fromEntries(SERVICES.map((s) => [s, rss(procs[s].pid).rssMb]));
+const dlqBefore = await deadLetters();
+const cpuStart = cpuSnapshot();
+console.log(
+  `\nLiên thông bench ${RUN}: PostgreSQL ${results.postgres}, own nats-server, load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}`,
+);
+
+// ── phase 1: uploads, distinct signed PDFs ───────────────────────────────────────────────────────────────
+if (!OPT.onlyBroadcast && OPT.uploads > 0) {
+  const forge = require('node-forge');
+  const caJson = JSON.parse(readFileSync(join(HOME, 'ca.json'), 'utf8'));
+  const ca = {
+    key: forge.pki.privateKeyFromPem(caJson.key),
+    cert: forge.pki.certificateFromPem(caJson.pem),
+    pem: caJson.pem,
+  };
+  const signer = makeSigner('Van phong Tinh uy (bench)', ca);
+  const padding = Buffer.from(`%${'x'.repeat(98)}\n`.repeat(1000), 'latin1');
+  process.stderr.write(`  signing ${OPT.uploads} distinct PDFs…\n`);
+  const pdfs = Array.from({ length: OPT.uploads }, (_, i) =>
+    signPdf(Buffer.concat([minimalPdf(`Bench ${RUN} ${i}`), padding]), signer),
+  );
+  const drafts = [];
+  const errors = [];
+  const since = Date.now() - 1000;
+  for (let i = 0; i < OPT.uploads; i++) {
+    const sender = SENDERS[i % SENDERS.length];
+    const recipients = [0, 1, 2].map((k) => LOCALS[(i + k * 7) % LOCALS.length]);
+    const body = newDocument(sender, recipients, 'U');
+    const c = await api('documents', 'POST', '/api/v1/documents', tokens[sender], body);
+    if (c.status !== 201) throw new Error(`create: ${c.status} ${JSON.stringify(c.body)}`);
+    drafts.push({ id: c.body.id, sender, recipients, numberNotation: registerNumberNotation(body) });
+  }
+  const lat = [];
+  let verified = 0;
+  const cpu0 = cpuSnapshot();
+  const t0 = performance.now();
+  await parallel(drafts, 16, async (d, i) => {
+    const form = new FormData();
+    form.append('file', new Blob([pdfs[i]], { type: 'application/pdf' }), `quyet-dinh-${i}.pdf`);
+    const s = performance.now();
+    const r = await fetch(`${url.documents}/api/v1/documents/${d.id}/attachments`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokens[d.sender]}` },
+      body: form,
+    });
+    const b = await r.json();
+    lat.push(performance.now() - s);
+    if (r.status !== 201) errors.push(`${r.status} ${JSON.stringify(b).slice(0, 200)}`);
+    else if (b.signature?.valid && b.signature?.trusted) verified++;
+    if (lat.length % 10 === 0) progress('uploads', lat.length, drafts.length);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuSnapshot();
+  // Then send them (not timed as load): the delivery of signed attachments is part of the final checks.
+  for (const d of drafts) {
+    const s = await api('documents', 'POST', `/api/v1/documents/${d.id}/send`, tokens[d.sender]);
+    if (s.status === 202) sentDocs.push(d);
+    else errors.push(`send ${s.status}`);
+  }
+  const w = await waitArrived(drafts, since, 'signed documents', OPT.drainSeconds);
+  results.uploads = {
+    count: drafts.length,
+    pdfKb: Math.round(pdfs[0].length / 1024),
+    concurrency: 16,
+    uploadsPerSec: +(drafts.length / seconds).toFixed(1),
+    latencyMs: { p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99) },
+    validAndTrusted: verified,
+    errors,
+    cpuPercent: cpuBetween(cpu0, cpu1),
+    sentAndArrived: w.complete,
+  };
+  console.log(
+    `  uploads: ${results.uploads.uploadsPerSec}/s, p50/p99 ${results.uploads.latencyMs.p50}/${results.uploads.latencyMs.p99} ms, ${verified}/${drafts.length} valid and trusted`,
+  );
+}
+
+// ── phase 2: stepped open-loop load, three local recipients per document ─────────────────────────────────
+const localRecipients = (i) => [0, 1, 2].map((k) => LOCALS[(i * 3 + k) % LOCALS.length]);
+const nationalRecipients = (i) => [
+  LOCALS[(i * 2) % LOCALS.length],
+  LOCALS[(i * 2 + 1) % LOCALS.length],
+  AGENCIES[i % AGENCIES.length],
+];
+results.local = [];
+results.national = [];
+if (!OPT.onlyBroadcast) {
+  for (const rate of OPT.rates) {
+    const r = await step({
+      label: `local ${rate}/s`,
+      rate,
+      seconds: OPT.stepSeconds,
+      recipientsFor: localRecipients,
+    });
+    results.local.push(r);
+    if (!r.keptUp) break;
+  }
+  for (const rate of OPT.nationalRates) {
+    const r = await step({
+      label: `national ${rate}/s`,
+      rate,
+      seconds: OPT.stepSeconds,
+      recipientsFor: nationalRecipients,
+    });
+    results.national.push(r);
+    if (!r.keptUp) break;
+  }
+}
+
+// ── phase 3: broadcast, one document to N organizations ──────────────────────────────────────────────────
+async function broadcast(n) {
+  const orgs = await ensureBroadcastOrganizations(n);
+  const recipients = Array.from({ length: n }, (_, i) => broadcastCode(i));
+  const sender = SENDERS[0];
+  const errors = [];
+  const cpu0 = cpuSnapshot();
+  const t0 = performance.now();
+  let doc = await createAndSend(sender, recipients, 'B', errors);
+  const out = { requested: n, organizations: orgs };
+  if (!doc) {
+    out.refused = errors[0];
+    if (n <= 500) return out;
+    // Today's limit is 500 recipients: measure the largest broadcast that is accepted, for comparison.
+    errors.length = 0;
+    doc = await createAndSend(sender, recipients.slice(0, 500), 'B', errors);
+    if (!doc) return { ...out, error: errors[0] };
+    out.measuredWith = 500;
+  }
+  const total = doc.recipients.length;
+  // Light polling of the one document (every 250 ms) for the client-side time until all show 01.
+  let clientSeconds = null;
+  const deadline = performance.now() + Math.max(120, total / 10) * 1000;
+  for (;;) {
+    const r = await api('documents', 'GET', `/api/v1/documents/${doc.id}`, tokens[sender]);
+    const counts = r.body.recipientCounts;
+    const done = counts
+      ? Object.entries(counts)
+          .filter(([k]) => !['total', 'queued', 'sent', 'failed', 'expired', 'draft'].includes(k))
+          .reduce((a, [, v]) => a + v, 0)
+      : (r.body.recipients ?? []).filter(arrived).length;
+    progress('broadcast: at 01', done, total);
+    if (done >= total) {
+      clientSeconds = (performance.now() - t0) / 1000;
+      break;
+    }
+    if (performance.now() > deadline) {
+      process.stderr.write('\n');
+      break;
+    }
+    await sleep(250);
+  }
+  const cpu1 = cpuSnapshot();
+  // Server-side: sentAt → the last recipient's 01, over the full (paged) recipient list.
+  const view = (await api('documents', 'GET', `/api/v1/documents/${doc.id}`, tokens[sender])).body;
+  let rows = view.recipients ?? [];
+  if (view.recipientCounts && rows.length < total) {
+    rows = [];
+    let cursor = null;
+    do {
+      const r = await api(
+        'documents',
+        'GET',
+        `/api/v1/documents/${doc.id}/recipients?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+        tokens[sender],
+      );
+      if (r.status !== 200) break;
+      rows.push(...r.body.items);
+      cursor = r.body.nextCursor;
+    } while (cursor);
+  }
+  const sent = new Date(view.sentAt).getTime();
+  const at = rows.filter(arrived).map((r) => new Date(r.updatedAt).getTime() - sent);
+  const codes = rows.map((r) => r.organizationCode);
+  return {
+    ...out,
+    recipients: total,
+    arrived: at.length,
+    distinctRecipientsListed: new Set(codes).size,
+    listed: codes.length,
+    serverSecondsUntilAllAt01: at.length === total ? +(Math.max(...at) / 1000).toFixed(2) : null,
+    serverP50Ms: pct(at, 50),
+    clientSecondsUntilAllAt01: clientSeconds && +clientSeconds.toFixed(2),
+    cpuPercent: cpuBetween(cpu0, cpu1),
+  };
+}
+if (OPT.broadcast > 0) {
+  results.broadcast = await broadcast(OPT.broadcast);
+  console.log(`  broadcast: ${JSON.stringify(results.broadcast)}`);
+}
+const cpuEnd = cpuSnapshot();
+results.cpuWholeRunPercent = cpuBetween(cpuStart, cpuEnd);
+
+// ── checks: exactly once, gap-free, empty outbox and dead letters ─────────────────────────────────────────
+async function deadLetters() {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.streams.info(`${NS.toUpperCase()}_DLQ`)).state.messages;
+  } catch {
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
+async function outboxes() {
+  const c = new pgMod.Client({ connectionString: databaseUrl });
+  await c.connect();
+  const out = {};
+  try {
+    for (const s of SERVICES) {
+      const t = (await c.query('SELECT to_regclass($1) AS t', [`"${schemaOf(s)}".outbox`])).rows[0].t;
+      out[s] = t ? (await c.query(`SELECT count(*)::int AS n FROM "${schemaOf(s)}".outbox`)).rows[0].n : null;
+    }
+  } finally {
+    await c.end();
+  }
+  return out;
+}
+console.log('» checking: one copy per recipient, gap-free arrival numbers, empty outboxes and dead letters…');
+const expected = new Map(); // recipient → Map(numberNotation|sender → 0)
+for (const d of sentDocs) {
+  for (const r of d.recipients) {
+    if (!tokens[r]) continue; // national agencies and broadcast organizations: checked elsewhere
+    if (!expected.has(r)) expected.set(r, new Map());
+    expected.get(r).set(`${d.sender}|${d.numberNotation}`, 0);
+  }
+}
+const checks = { missing: 0, duplicates: 0, registersWithGaps: [], registersChecked: 0 };
+await parallel([...expected.keys()], 4, async (org) => {
+  const r = await api('documents', 'GET', `/api/v1/registers/incoming?year=${YEAR}`, tokens[org]);
+  if (r.status !== 200) throw new Error(`register ${org}: ${r.status}`);
+  const want = expected.get(org);
+  const numbers = r.body.items.map((e) => e.arrivalNumber).sort((a, b) => a - b);
+  checks.registersChecked++;
+  if (numbers.some((n, i) => n !== i + 1)) checks.registersWithGaps.push(org);
+  for (const e of r.body.items) {
+    const key = `${e.author}|${e.numberNotation}`;
+    if (want.has(key)) want.set(key, want.get(key) + 1);
+  }
+  for (const n of want.values()) {
+    if (n === 0) checks.missing++;
+    if (n > 1) checks.duplicates += n - 1;
+  }
+});
+checks.deliveriesChecked = [...expected.values()].reduce((a, m) => a + m.size, 0);
+checks.axis = await axisCounts();
+checks.axis.expected = sentDocs.reduce(
+  (a, d) => a + d.recipients.filter((r) => AGENCIES.includes(r)).length,
+  0,
+);
+// Let the relays finish what the last status changes wrote before reading the outboxes.
+await sleep(2000);
+checks.outbox = await outboxes();
+checks.deadLettersTotal = await deadLetters();
+checks.deadLettersThisRun = checks.deadLettersTotal - dlqBefore;
+checks.ok =
+  checks.missing === 0 &&
+  checks.duplicates === 0 &&
+  checks.registersWithGaps.length === 0 &&
+  checks.axis.failures === 0 &&
+  checks.axis.duplicates === 0 &&
+  checks.axis.answered === checks.axis.expected &&
+  Object.values(checks.outbox).every((n) => !n) &&
+  checks.deadLettersTotal === 0;
+results.checks = checks;
+results.peakRssMb = Object.fromEntries(SERVICES.map((s) => [s, rss(procs[s].pid).peakMb]));
+
+// ── the floor, on the same servers, with the platform stopped ────────────────────────────────────────────
+await Promise.all(
+  Object.values(procs).map(
+    (p) => new Promise((r) => (p.exitCode !== null ? r() : (p.once('exit', r), p.kill('SIGTERM')))),
+  ),
+);
+console.log('» measuring the floor (PostgreSQL insert tx/s, JetStream publishes/s)…');
+results.floor = await measureFloor({
+  concurrency: OPT.floorConcurrency,
+  seconds: OPT.floorSeconds,
+  databaseUrl,
+  natsUrl: nats.url,
+});
+
+// ── federation drain (two nodes, bench/federation.mjs in its own process) ────────────────────────────────
+if (OPT.federation) {
+  console.log(`» federation: backlog of ${OPT.backlog} after a link cut (bench/federation.mjs)…`);
+  const code = await new Promise((resolve) => {
+    const p = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bench', 'federation.mjs'),
+        '--latency',
+        '0',
+        '--backlog',
+        String(OPT.backlog),
+        '--cut-seconds',
+        '0',
+      ],
+      { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    p.once('exit', resolve);
+  });
+  // federation.mjs writes bench/results/federation-<date>.json.
+  const file = join(ROOT, 'bench', 'results', `federation-${new Date().toISOString().slice(0, 10)}.json`);
+  results.federation =
+    code === 0 && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { failed: code };
+}
+if (axis.exitCode === null) axis.kill('SIGTERM');
+await nats.stop();
+await pgCluster?.stop();
+results.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
+
+// ── the table ────────────────────────────────────────────────────────────────────────────────────────────
+const bestKeptUp = (steps) =>
+  steps.filter((s) => s.keptUp).reduce((a, s) => Math.max(a, s.achievedDeliveriesPerSec), 0);
+const bestAny = (steps) => steps.reduce((a, s) => Math.max(a, s.achievedDeliveriesPerSec), 0);
+const localSustained = bestKeptUp(results.local);
+const nationalSustained = bestKeptUp(results.national);
+const at500 = results.local.find((s) => s.offeredDeliveriesPerSec === 500);
+const floorPg = results.floor.postgresInsertTxPerSec;
+const ratio = (localSustained || bestAny(results.local)) / floorPg;
+const longest = Math.max(0, ...results.local.filter((s) => s.keptUp).map((s) => s.seconds));
+const b = results.broadcast;
+const fed = results.federation;
+const targets = [
+  {
+    target: '≥ 1,000 recipient-deliveries/s sustained 60 s (3 local recipients)',
+    measured: `${localSustained} /s kept up (best offered step ${bestAny(results.local)} /s achieved), ${longest} s steps`,
+    met: localSustained >= 1000 && longest >= 60,
+  },
+  {
+    target: 'p99 send→01 ≤ 250 ms at 500 deliveries/s',
+    measured: at500
+      ? `p99 ${at500.sendTo01PerDocumentMs.p99} ms (n=${at500.sendTo01PerDocumentMs.n} documents, ${at500.sendTo01LocalMs.n} deliveries)`
+      : 'not measured (no 500/s step reached)',
+    met: !!at500 && at500.complete && at500.sendTo01PerDocumentMs.p99 <= 250,
+  },
+  {
+    target: 'one document to 10,000 organizations all at 01 ≤ 5 s',
+    measured: !b
+      ? 'not run (--broadcast 10000)'
+      : b.refused && !b.measuredWith
+        ? `refused: ${b.refused}`
+        : `${b.recipients} recipients in ${b.serverSecondsUntilAllAt01 ?? '∞'} s${b.refused ? ` (${b.requested} refused: ${b.refused.slice(0, 60)})` : ''}`,
+    met:
+      !!b &&
+      !b.refused &&
+      b.requested >= 10_000 &&
+      b.serverSecondsUntilAllAt01 !== null &&
+      b.serverSecondsUntilAllAt01 <= 5,
+  },
+  {
+    target: 'up to 20,000 recipients accepted',
+    measured: !b ? 'not run' : b.refused ? `refused at ${b.requested}` : `${b.requested} accepted`,
+    met: !!b && !b.refused && b.requested >= 20_000,
+  },
+  {
+    target: '≥ 500 deliveries/s with one recipient in three behind the national axis',
+    measured: `${nationalSustained} /s kept up (best ${bestAny(results.national)} /s)`,
+    met: nationalSustained >= 500,
+  },
+  {
+    target: 'federation backlog of 10,000 drained ≤ 30 s',
+    measured: fed
+      ? `${fed.backlog} in ${fed.drainSeconds} s (${fed.arrived} arrived, ${fed.distinct} distinct)`
+      : 'not run (--federation)',
+    met: !!fed && fed.backlog >= 10_000 && fed.drainSeconds <= 30 && fed.arrived === fed.distinct,
+  },
+  {
+    target: 'idle RSS ≤ 150 MB per service',
+    measured: SERVICES.map((s) => `${s} ${results.idleRssMb[s]}`).join(', '),
+    met: Object.values(results.idleRssMb).every((v) => v !== null && v <= 150),
+  },
+  {
+    target: 'deliveries/s ÷ PostgreSQL floor ≥ 0.25',
+    measured: `${localSustained || bestAny(results.local)} / ${floorPg} = ${ratio.toFixed(4)}`,
+    met: ratio >= 0.25,
+  },
+  {
+    target: 'nothing lost, nothing doubled, outboxes and dead letters empty',
+    measured: `${checks.deliveriesChecked} deliveries checked: ${checks.missing} missing, ${checks.duplicates} doubled, ${checks.registersWithGaps.length} registers with gaps; axis ${checks.axis.answered} answered; outbox ${JSON.stringify(checks.outbox)}; dead letters ${checks.deadLettersTotal}`,
+    met: checks.ok,
+  },
+];
+results.targets = targets;
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+const file = join(ROOT, 'bench', 'results', `run-${results.date.slice(0, 16).replace(':', '')}.json`);
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+
+const row = (k, v) => console.log(`  ${k.padEnd(58)} ${v}`);
+console.log(
+  '\n  ─── steps (open loop; times from server clocks) ─────────────────────────────────────────────',
+);
+for (const s of [...results.local, ...results.national]) {
+  row(
+    `${s.label}: achieved deliveries/s`,
+    `${s.achievedDeliveriesPerSec}${s.keptUp ? '' : ' (fell behind)'}${s.errors ? `, ${s.errors} errors` : ''}`,
+  );
+  const f = (x) => `${x.p50} / ${x.p95} / ${x.p99} / ${x.max} ms (n=${x.n})`;
+  row('   send→every recipient 01, p50/p95/p99/max', f(s.sendTo01PerDocumentMs));
+  row(
+    '   send→01 p50, first → last fifth of the step',
+    `${s.sendTo01Trend.firstFifthP50Ms} → ${s.sendTo01Trend.lastFifthP50Ms} ms`,
+  );
+  row('   send→01 local recipients', f(s.sendTo01LocalMs));
+  if (s.sendTo01NationalMs.n) row('   send→01 national-axis recipients', f(s.sendTo01NationalMs));
+  row('   send→01 visible at the sender (audit time)', f(s.sendTo01VisibleAtSenderMs));
+  row('   client create+send round trip', f(s.clientCreateSendMs));
+  row(
+    '   CPU % of a core during load',
+    Object.entries(s.cpuDuringLoadPercent)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
+}
+if (results.uploads) {
+  const u = results.uploads;
+  row(
+    'uploads/s (distinct signed PDFs, concurrency 16)',
+    `${u.uploadsPerSec} (${u.pdfKb} KB, ${u.validAndTrusted}/${u.count} valid+trusted)`,
+  );
+  row('   upload latency p50/p95/p99', `${u.latencyMs.p50} / ${u.latencyMs.p95} / ${u.latencyMs.p99} ms`);
+}
+row('floor: PostgreSQL single-row insert tx/s', `${floorPg} (concurrency ${results.floor.concurrency})`);
+row('floor: JetStream publishes/s (1 KB)', results.floor.jetstreamPublishPerSec);
+row(
+  'CPU % of a core over the whole run',
+  Object.entries(results.cpuWholeRunPercent)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', '),
+);
+row('peak RSS MB', SERVICES.map((s) => `${s} ${results.peakRssMb[s]}`).join(', '));
+row(
+  'load average start → end',
+  `${loadAtStart.map((x) => x.toFixed(2)).join(' ')} → ${results.loadAverageAtEnd.join(' ')}`,
+);
+console.log(
+  '\n  ─── targets (issue 12) ──────────────────────────────────────────────────────────────────────',
+);
+for (const t of targets)
+  console.log(`  ${t.met ? '✔ met    ' : '✖ not met'}  ${t.target}\n               ${t.measured}`);
+const samples = [...results.local, ...results.national].reduce(
+  (a, s) => a + s.sendTo01LocalMs.n + s.sendTo01NationalMs.n,
+  0,
+);
+if (samples < 10_000)
+  console.log(`\n  note: ${samples} latency samples in this run (< 10,000: percentiles are indicative)`);
 console.log(`\n  written to ${file}`);
 process.exit(0);

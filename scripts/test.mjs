@@ -1,7 +1,7 @@
 // `npm test`: install if needed, build (the e2e tier runs the services from dist), make sure the test
 // database exists, run every jest tier and print one closing line `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureInstalled, build, ensureDatabase, reachable, ROOT } from './platform.mjs';
 
@@ -18,6 +18,19 @@ if (spawnSync('sh', ['-c', 'command -v docker-compose']).status !== 0 && process
     [
       '-c',
       'apt-get install -y -q docker-compose >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q docker-compose >/dev/null 2>&1)',
+    ],
+    { stdio: 'inherit' },
+  );
+}
+// The console's browser test drives Debian's Chromium (no browser download is possible here); install it
+// when we can. Without it that one test is skipped and says why.
+if (!process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium') && process.getuid?.() === 0) {
+  console.log("» installing chromium (Debian package) for the console's browser test…");
+  spawnSync(
+    'sh',
+    [
+      '-c',
+      'apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)',
     ],
     { stdio: 'inherit' },
   );

@@ -5,6 +5,22 @@ import { parse } from 'yaml';
 
 const ROOT = join(__dirname, '..', '..');
 const APP_SERVICES = ['identity', 'documents', 'integration-bus', 'audit'];
+/** The one origin's path routing, as API.md ("Additions of 2026-11-30") lists it. */
+const API_ROUTES: [string, string][] = [
+  ['/api/v1/auth', 'identity'],
+  ['/api/v1/organizations', 'identity'],
+  ['/api/v1/users', 'identity'],
+  ['/api/v1/clients', 'identity'],
+  ['/.well-known', 'identity'],
+  ['/api/v1/documents', 'documents'],
+  ['/api/v1/registers', 'documents'],
+  ['/api/v1/reports', 'documents'],
+  ['/api/v1/recipient-groups', 'documents'],
+  ['/api/v1/subscriptions', 'documents'],
+  ['/api/v1/edxml', 'integration-bus'],
+  ['/api/v1/exchanges', 'integration-bus'],
+  ['/api/v1/audit', 'audit'],
+];
 
 interface ComposeService {
   profiles?: string[];
@@ -20,7 +36,7 @@ describe('docker-compose.yml', () => {
     volumes?: Record<string, unknown>;
   };
 
-  it('runs PostgreSQL, NATS and the four services by default, each with a health check', () => {
+  it('runs PostgreSQL, NATS, the four services and the web origin by default, each with a health check', () => {
     const byDefault = Object.entries(compose.services)
       .filter(([, s]) => !s.profiles)
       .map(([n]) => n);
@@ -31,6 +47,7 @@ describe('docker-compose.yml', () => {
       'integration-bus',
       'nats',
       'postgres',
+      'web',
     ]);
     for (const [name, svc] of Object.entries(compose.services)) {
       expect({ name, test: Array.isArray(svc.healthcheck?.test) }).toEqual({ name, test: true });
@@ -88,6 +105,49 @@ describe('docker-compose.yml', () => {
     // The provincial identity replicates the centre's organization directory (JetStream domain `central`).
     expect(compose.services['identity-province'].environment?.DIRECTORY_UPSTREAM_DOMAIN).toBe('central');
     expect(compose.services.identity.environment?.DIRECTORY_UPSTREAM_DOMAIN).toBeUndefined();
+  });
+
+  it('serves the console on :3000 from nginx (the Dockerfile `web` target) once the four services are healthy', () => {
+    const web = compose.services.web as ComposeService & {
+      build: { target?: string };
+      ports?: string[];
+      read_only?: boolean;
+    };
+    expect(web.build.target).toBe('web');
+    expect(web.ports).toEqual(['3000:8080']);
+    expect(web.read_only).toBe(true);
+    for (const name of APP_SERVICES) expect(web.depends_on?.[name]?.condition).toBe('service_healthy');
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM nginxinc\/nginx-unprivileged:\S+ AS web$/m);
+    expect(dockerfile).toMatch(/COPY deploy\/nginx\/console\.conf /);
+    expect(dockerfile).toMatch(/COPY --from=build \/app\/apps\/console\/dist /);
+  });
+
+  it('routes every path of API.md to its service in deploy/nginx/console.conf', () => {
+    const conf = readFileSync(join(ROOT, 'deploy/nginx/console.conf'), 'utf8');
+    const ports: Record<string, number> = {
+      identity: 3001,
+      documents: 3002,
+      'integration-bus': 3003,
+      audit: 3004,
+    };
+    for (const [svc, port] of Object.entries(ports))
+      expect(conf).toMatch(new RegExp(`upstream ${svc} \\{ server ${svc}:${port}; \\}`));
+    // Each nginx regex location, with the upstream it proxies to.
+    const locations = [...conf.matchAll(/location ~ (\S+) \{[^}]*?proxy_pass http:\/\/([\w-]+);/g)].map(
+      ([, re, up]) => ({ re: new RegExp(re), up }),
+    );
+    const target = (path: string) => locations.find((l) => l.re.test(path))?.up;
+    for (const [path, svc] of API_ROUTES) {
+      expect({ path, svc: target(path) }).toEqual({ path, svc });
+      expect({ path: `${path}/x`, svc: target(`${path}/x`) }).toEqual({ path: `${path}/x`, svc });
+    }
+    // A prefix alone does not route a longer word to a service.
+    expect(target('/api/v1/authority')).toBeUndefined();
+    expect(target('/api/v1/auditors')).toBeUndefined();
+    expect(target('/health/audit/ready')).toBe('audit');
+    // The single-page app: every other path falls back to index.html.
+    expect(conf).toMatch(/location \/ \{[^}]*try_files \$uri \/index\.html;/);
   });
 
   it('keeps data in volumes and JetStream enabled from the deploy/ config', () => {

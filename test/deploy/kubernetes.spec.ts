@@ -33,16 +33,17 @@ describe('Kubernetes manifests in deploy/', () => {
     for (const f of files) expect(() => docsOf(f)).not.toThrow();
   });
 
-  it('has a Deployment per service', () => {
+  it('has a Deployment per service and one for the web console', () => {
     expect(deployments.map((d) => d.metadata?.name).sort()).toEqual([
       'audit',
+      'console',
       'documents',
       'identity',
       'integration-bus',
     ]);
   });
 
-  it.each(['identity', 'documents', 'integration-bus', 'audit'])(
+  it.each(['identity', 'documents', 'integration-bus', 'audit', 'console'])(
     '%s: probes, limits, non-root, no privilege escalation',
     (name) => {
       const d = deployments.find((x) => x.metadata?.name === name)!;
@@ -82,6 +83,47 @@ describe('Kubernetes manifests in deploy/', () => {
         base.some((x) => x.kind === 'HorizontalPodAutoscaler' && x.spec.scaleTargetRef.name === name),
       ).toBe(true);
     }
+  });
+
+  it('routes the one origin of API.md through an Ingress: the console at /, each API path to its service', () => {
+    const ingresses = base.filter((x) => x.kind === 'Ingress');
+    const main = ingresses.find((i) => i.metadata?.name === 'lienthong');
+    const paths: {
+      path: string;
+      pathType: string;
+      backend: { service: { name: string; port: { number: number } } };
+    }[] = main?.spec.rules.flatMap((r: any) => r.http.paths) ?? [];
+    const routes = Object.fromEntries(paths.map((p) => [p.path, p.backend.service.name]));
+    expect(routes).toEqual({
+      '/api/v1/auth': 'identity',
+      '/api/v1/organizations': 'identity',
+      '/api/v1/users': 'identity',
+      '/api/v1/clients': 'identity',
+      '/.well-known': 'identity',
+      '/api/v1/documents': 'documents',
+      '/api/v1/registers': 'documents',
+      '/api/v1/reports': 'documents',
+      '/api/v1/recipient-groups': 'documents',
+      '/api/v1/subscriptions': 'documents',
+      '/api/v1/edxml': 'integration-bus',
+      '/api/v1/exchanges': 'integration-bus',
+      '/api/v1/audit': 'audit',
+      '/': 'console',
+    });
+    // Prefix (whole path segments), and every backend is a Service of the base on a port it exposes.
+    for (const p of paths) {
+      expect(p.pathType).toBe('Prefix');
+      const svc = base.find((x) => x.kind === 'Service' && x.metadata?.name === p.backend.service.name);
+      expect(svc?.spec.ports.map((x: { port: number }) => x.port)).toContain(p.backend.service.port.number);
+    }
+    // The console's health page: /health/<service>/(live|ready) rewritten to that service's probe.
+    const health = ingresses.find((i) => i.metadata?.name === 'lienthong-health');
+    expect(health?.spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.name])).toEqual([
+      ['/health/identity/(live|ready)$', 'identity'],
+      ['/health/documents/(live|ready)$', 'documents'],
+      ['/health/integration-bus/(live|ready)$', 'integration-bus'],
+      ['/health/audit/(live|ready)$', 'audit'],
+    ]);
   });
 
   it('denies traffic by default and allows only the architecture flows', () => {

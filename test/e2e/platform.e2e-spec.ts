@@ -1,6 +1,6 @@
 import { PlatformProcesses, SERVICES } from './support/platform-processes';
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 describe('the platform as four processes', () => {
   const platform = new PlatformProcesses();
@@ -22,7 +22,7 @@ describe('the platform as four processes', () => {
     await platform.stop();
   });
 
-  it('every service answers /health/ready within 60 s', async () => {
+  it('every service starts and answers /health/ready', async () => {
     if (!booted)
       throw new Error(
         `not ready: ${String(bootError)}; logs:\n${SERVICES.map((s) => `${s}: ${logs[s].slice(-1500)}`).join('\n')}`,

@@ -10,6 +10,7 @@ export * from './errors/all-exceptions.filter';
 export * from './auth/principal';
 export * from './auth/auth.decorators';
 export * from './auth/jwt-verifier';
+export * from './auth/revocation-list';
 export * from './auth/jwt-auth.guard';
 export * from './auth/organization-scope';
 export * from './nats/nats.tokens';

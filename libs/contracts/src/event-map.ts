@@ -5,7 +5,7 @@ import {
   DocumentStatusEvent,
   ExchangeStateEvent,
 } from './documents';
-import { DirectoryOrganizationEntry, OrganizationChangedEvent } from './identity';
+import { DirectoryOrganizationEntry, OrganizationChangedEvent, TokenRevokedEvent } from './identity';
 
 /**
  * Event type names (the X-Event-Type header and envelope.type) and their payloads. The subject of
@@ -15,6 +15,7 @@ export interface EventMap {
   'audit.recorded': AuditEventPayload;
   'organization.changed': OrganizationChangedEvent;
   'directory.organization': DirectoryOrganizationEntry;
+  'token.revoked': TokenRevokedEvent;
   'document.send-requested': DocumentSendRequestedEvent;
   'document.recall-requested': DocumentSendRequestedEvent;
   'document.status-changed': DocumentStatusEvent;

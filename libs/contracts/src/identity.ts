@@ -49,3 +49,21 @@ export interface DirectoryOrganizationEntry extends OrganizationView {
   version: number;
   deleted?: true;
 }
+
+/**
+ * A revocation published by identity (`Subjects.tokenRevoked()`). Either one access token (`jti`) or every
+ * token of a subject issued at or before `revokedAt` (a disabled or deleted user, a deleted client). Services
+ * refuse matching tokens until `expiresAt`, after which no matching token can still be valid.
+ */
+export interface TokenRevokedEvent {
+  /** One access token. */
+  jti?: string;
+  /** Every token of this subject (`sub` claim) of this type issued up to `revokedAt`. */
+  subject?: string;
+  subjectType?: 'user' | 'client';
+  /** ISO 8601. */
+  revokedAt: string;
+  /** ISO 8601: the revocation can be forgotten after this. */
+  expiresAt: string;
+  reason: 'revoked' | 'user-disabled' | 'user-deleted' | 'client-deleted' | 'session-revoked';
+}

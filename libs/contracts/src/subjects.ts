@@ -8,6 +8,13 @@ export const Subjects = {
   /** Identity: organization created/updated/deleted. */
   organizationChanged: () => qualify('identity.organization.changed'),
   identityAll: () => qualify('identity.>'),
+  /**
+   * Identity → every service: an access token, or every token of a subject (user or client) issued up to a
+   * time, is revoked (`TokenRevokedEvent`). Stream `Streams.revocations()`; every service reads it from the
+   * start (its age limit outlives any access token) and keeps listening.
+   */
+  tokenRevoked: () => qualify('revocations.token'),
+  revocationsAll: () => qualify('revocations.>'),
   /** Documents → bus: a document must be delivered to its recipients. */
   documentSendRequested: () => qualify('documents.send-requested'),
   /** Documents → bus: a receiver changed the status of an incoming document (01–06, 15/16). */
@@ -44,6 +51,11 @@ export const Subjects = {
   directoryOrganization: (code: string) => qualify(`directory.org.${code.replace(/\./g, '_')}`),
   directoryAll: () => qualify('directory.>'),
   federationAll: () => qualify('fed.>'),
+  /**
+   * Core NATS (no stream, nothing stored): "national-axis exchanges were queued", so the sender of every bus
+   * replica claims them now instead of at its next poll. Outside `bus.>` so the BUS stream does not keep it.
+   */
+  busAxisWake: () => qualify('wake.bus.national-axis'),
   /** Test/diagnostic stream subjects. */
   probe: (name: string) => qualify(`probe.${name}`),
   probeAll: () => qualify('probe.>'),
@@ -118,6 +130,13 @@ export const Streams = {
     subjects: [Subjects.busAll()],
     duplicateWindowMs: HOUR,
     maxAgeMs: 30 * DAY,
+  }),
+  /** Access-token revocations: kept a little longer than the longest access-token lifetime (24 h). */
+  revocations: (): StreamDefinition => ({
+    name: streamName('REVOCATIONS'),
+    subjects: [Subjects.revocationsAll()],
+    duplicateWindowMs: HOUR,
+    maxAgeMs: 25 * HOUR,
   }),
   /** Last value per organization (max one message per subject, kept forever): see Subjects.directoryOrganization. */
   directory: (): StreamDefinition => ({

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ export interface NatsServerOptions {
   extraConfig?: string;
   jetstreamDomain?: string;
   serverName?: string;
+  /** Store directory kept across runs (the benchmark's); default a new temporary directory. */
+  dir?: string;
 }
 
 /**
@@ -42,10 +44,18 @@ export interface NatsServerOptions {
  */
 export class NatsServerProcess {
   private proc?: ChildProcess;
-  readonly dir = mkdtempSync(join(tmpdir(), 'lt-nats-'));
+  readonly dir: string;
   port = 0;
 
-  constructor(private readonly opts: NatsServerOptions = {}) {}
+  constructor(private readonly opts: NatsServerOptions = {}) {
+    this.dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'lt-nats-'));
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** The server's pid while it runs (the benchmark reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.proc?.exitCode === null ? this.proc.pid : undefined;
+  }
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
@@ -84,12 +94,13 @@ export class NatsServerProcess {
     proc.stderr?.resume();
   }
 
-  async stop(): Promise<void> {
+  /** Stops the server: SIGTERM (graceful) by default, SIGKILL for a crash. The store survives either way. */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const proc = this.proc;
     if (!proc || proc.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
+      proc.kill(signal);
       setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
     });
     this.proc = undefined;
@@ -97,6 +108,6 @@ export class NatsServerProcess {
 
   async destroy(): Promise<void> {
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!this.opts.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -5,6 +5,7 @@ import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
 import { RefreshTokensRepository } from './auth/refresh-tokens.repository';
 import { TokenThrottle } from './auth/token-throttle';
+import { TokenRevocations } from './auth/token-revocations';
 import { BootstrapService } from './bootstrap/bootstrap.service';
 import { ClientsController } from './clients/clients.controller';
 import { ClientsRepository } from './clients/clients.repository';
@@ -44,6 +45,7 @@ export class AppModule {
           streams: [
             Streams.identity(),
             Streams.audit(),
+            Streams.revocations(),
             ...(config.directoryReplica ? [] : [Streams.directory()]),
           ],
           keyResolver: { useFactory: () => ring.resolver },
@@ -72,6 +74,7 @@ export class AppModule {
         ClientsRepository,
         ClientsService,
         TokenThrottle,
+        TokenRevocations,
         AuthService,
         BootstrapService,
       ],

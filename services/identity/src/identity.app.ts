@@ -14,5 +14,9 @@ export async function createIdentityApp(
     module: AppModule.register(config),
     config,
     listen,
+    // req.ip is then the client behind a trusted proxy, so the token throttle counts clients, not the proxy.
+    beforeListen: (app) => {
+      (app as unknown as { set(k: string, v: unknown): void }).set('trust proxy', config.trustProxy);
+    },
   });
 }

@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader, SignJWT, type JWK } from 'jose';
 import { createHmac, createPublicKey, randomUUID } from 'node:crypto';
 import { KeyRing } from '../src/keys/key-ring';
 import { SigningKeysService } from '../src/keys/signing-keys.service';
+import { Streams, Subjects, type TokenRevokedEvent } from '@lienthong/contracts';
 import { ADMIN_PASSWORD, auth, IdentityHarness, ROOT } from './support/harness';
 
 jest.setTimeout(90_000);
@@ -181,6 +182,38 @@ describe('identity tokens, keys and JWKS (real PG + NATS + crypto)', () => {
     expect(successor.status).toBe(401);
     await h.expectAudit((e) => e.action === 'auth.refresh.reuse-detected');
     await h.expectAudit((e) => e.action === 'auth.token.refreshed');
+  });
+
+  it('revokes an access token: identity refuses it at once (also from its cache) and publishes the revocation', async () => {
+    const t = await h.login('admin', ADMIN_PASSWORD);
+    expect((await me(t.access_token)).status).toBe(200); // verified and cached
+    const res = await h.http
+      .post('/api/v1/auth/revoke')
+      .set(auth(t.access_token))
+      .send({ token: t.access_token });
+    expect(res.status).toBe(200);
+    const after = await me(t.access_token);
+    expect([after.status, after.body.code]).toEqual([401, 'TOKEN_REVOKED']);
+    const { jti, exp } = decodeJwt(t.access_token);
+    const published = await h.streamEvents<TokenRevokedEvent>(
+      Subjects.tokenRevoked(),
+      Streams.revocations().name,
+    );
+    const ev = published.find((e) => e.data.jti === jti);
+    expect(ev?.data).toMatchObject({ reason: 'revoked', expiresAt: new Date(exp! * 1000).toISOString() });
+    // Published once, though both the direct publish and the outbox relay sent it (same message id).
+    await h.expectAudit((e) => e.action === 'auth.token.revoked' && e.details?.jti === jti);
+    expect(
+      (await h.streamEvents<TokenRevokedEvent>(Subjects.tokenRevoked(), Streams.revocations().name)).filter(
+        (e) => e.data.jti === jti,
+      ),
+    ).toHaveLength(1);
+    // The refresh token of that session still works: only the access token was revoked.
+    const refreshed = await h.http
+      .post('/api/v1/auth/token')
+      .send({ grant_type: 'refresh_token', refresh_token: t.refresh_token });
+    expect(refreshed.status).toBe(200);
+    expect((await me(refreshed.body.access_token)).status).toBe(200);
   });
 
   it('revokes a refresh token', async () => {

@@ -17,6 +17,8 @@ import { BusObjectStore } from './exchanges/object-store';
 import { FederationHandler } from './federation/federation.handler';
 import { FederationLink } from './federation/federation-link';
 import { migrations } from './migrations';
+import { AxisExchangesRepository } from './national-axis/axis-exchanges.repository';
+import { AxisWakeup } from './national-axis/axis-wakeup';
 import { NationalAxisService } from './national-axis/national-axis.service';
 
 @Module({})
@@ -51,6 +53,8 @@ export class AppModule {
         StatusRelay,
         ExchangeOperator,
         ExchangesService,
+        AxisWakeup,
+        AxisExchangesRepository,
         NationalAxisService,
         ExchangesHandler,
         FederationLink,

@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..');
+// Generous on purpose: under CI load (two e2e files at once, each with four services) a cold start with key
+// generation and migrations can take well over a minute; the tests assert behaviour, not start-up speed.
+const READY_TIMEOUT_MS = 150_000;
 export const SERVICES = ['identity', 'documents', 'integration-bus', 'audit'] as const;
 export type Service = (typeof SERVICES)[number];
 
@@ -32,18 +35,37 @@ export class PlatformProcesses {
   readonly adminPassword = `E2e-${randomBytes(12).toString('hex')}`;
   private readonly procs = new Map<Service, ChildProcess>();
   private readonly schemas: string[] = [];
+  private readonly schemaOf = new Map<Service, string>();
   private dbUrl = '';
   private env: Record<string, string> = {};
 
-  constructor(private readonly extraEnv: Partial<Record<Service | 'all', Record<string, string>>> = {}) {}
+  /**
+   * `infra` points the node at other PostgreSQL/NATS servers than the shared test ones (the fault suite
+   * starts its own, to restart them).
+   */
+  constructor(
+    private readonly extraEnv: Partial<Record<Service | 'all', Record<string, string>>> = {},
+    private readonly infra: { databaseUrl?: string; natsUrl?: string } = {},
+  ) {}
 
   url(service: Service): string {
     return `http://127.0.0.1:${this.ports[service]}`;
   }
 
+  /** The environment a service of this node runs with (to start another instance beside it). */
+  envOf(s: Service): Record<string, string> {
+    return {
+      ...this.env,
+      DB_SCHEMA: this.schemas[SERVICES.indexOf(s)],
+      PORT: String(this.ports[s]),
+      GRPC_PORT: String(this.grpcPort),
+      ...(this.extraEnv[s] ?? {}),
+    };
+  }
+
   async start(): Promise<void> {
-    this.dbUrl = await testDatabaseUrl();
-    const natsUrl = await testNatsUrl();
+    this.dbUrl = this.infra.databaseUrl ?? (await testDatabaseUrl());
+    const natsUrl = this.infra.natsUrl ?? (await testNatsUrl());
     const tag = randomBytes(3).toString('hex');
     for (const s of SERVICES) this.ports[s] = await freePort();
     this.grpcPort = await freePort();
@@ -60,16 +82,20 @@ export class PlatformProcesses {
     for (const s of SERVICES) {
       const schema = `e2e_${tag}_${s.replace('-', '_')}`;
       this.schemas.push(schema);
+      this.schemaOf.set(s, schema);
       this.spawn(s, schema);
     }
-    const ready = await Promise.all(SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, 60_000)));
+    const ready = await Promise.all(
+      SERVICES.map((s) => waitReady(`${this.url(s)}/health/ready`, READY_TIMEOUT_MS)),
+    );
     SERVICES.forEach((s, i) => {
       if (!ready[i]) throw new Error(`${s} not ready; log:\n${this.logs[s].slice(-3000)}`);
     });
   }
 
   private spawn(s: Service, schema: string): void {
-    this.logs[s] = '';
+    // A restarted service keeps the earlier process's log above a marker.
+    this.logs[s] = this.logs[s] ? `${this.logs[s]}\n--- restarted ---\n` : '';
     const p = spawn(process.execPath, [join(ROOT, 'services', s, 'dist', 'main.js')], {
       env: {
         ...process.env,
@@ -86,9 +112,37 @@ export class PlatformProcesses {
     this.procs.set(s, p);
   }
 
+  /** The schema a service owns (for checks that read its tables, e.g. the outbox). */
+  schema(s: Service): string {
+    return this.schemaOf.get(s)!;
+  }
+
+  /** Whether the service's process is still running. */
+  running(s: Service): boolean {
+    return this.procs.get(s)?.exitCode === null && this.procs.get(s)?.signalCode === null;
+  }
+
+  /** Kills the service's process with `signal` (SIGKILL: no shutdown hooks, like a crash) and waits for its exit. */
+  async kill(s: Service, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.procs.get(s);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  /** Starts the service again on the same port and schema and waits until it is ready. */
+  async restart(s: Service, timeoutMs = 90_000): Promise<void> {
+    await this.kill(s, 'SIGTERM');
+    this.spawn(s, this.schemaOf.get(s)!);
+    if (!(await waitReady(`${this.url(s)}/health/ready`, timeoutMs)))
+      throw new Error(`${s} not ready after a restart; log:\n${this.logs[s].slice(-3000)}`);
+  }
+
   async stopService(s: Service): Promise<void> {
     const p = this.procs.get(s);
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGTERM');

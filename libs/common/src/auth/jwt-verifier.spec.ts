@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, base64url } from 'jose';
 import { JwtVerifier } from './jwt-verifier';
+import { RevocationList } from './revocation-list';
 
 describe('JwtVerifier', () => {
   let verifier: JwtVerifier;
@@ -175,6 +176,88 @@ describe('JwtVerifier', () => {
       await expect(cached.verify(bad)).rejects.toMatchObject({ status: 401 });
       await expect(cached.verify(bad)).rejects.toMatchObject({ status: 401 });
       expect(calls).toBe(2);
+    });
+  });
+
+  describe('revocations', () => {
+    let list: RevocationList;
+    let withList: JwtVerifier;
+    let calls: number;
+    let signAs: (jti: string, iat: number) => Promise<string>;
+
+    beforeEach(async () => {
+      const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+      const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };
+      const local = createLocalJWKSet({ keys: [jwk] });
+      calls = 0;
+      list = new RevocationList();
+      list.markReady();
+      withList = new JwtVerifier(
+        (h, t) => {
+          calls++;
+          return local(h, t);
+        },
+        { issuer: 'lienthong/central', audience: 'lienthong' },
+        list,
+      );
+      signAs = (jti, iat) =>
+        new SignJWT({ org: '000.00.00.A01', roles: ['clerk'], typ: 'user' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('u1')
+          .setIssuer('lienthong/central')
+          .setAudience('lienthong')
+          .setJti(jti)
+          .setIssuedAt(iat)
+          .setExpirationTime(iat + 600)
+          .sign(privateKey);
+    });
+
+    const inOneHour = () => new Date(Date.now() + 3_600_000).toISOString();
+
+    it('refuses a revoked jti even when the token is answered from the cache', async () => {
+      const token = await signAs('j-revoked', Math.floor(Date.now() / 1000));
+      await withList.verify(token);
+      expect(calls).toBe(1);
+      list.apply({
+        jti: 'j-revoked',
+        revokedAt: new Date().toISOString(),
+        expiresAt: inOneHour(),
+        reason: 'revoked',
+      });
+      await expect(withList.verify(token)).rejects.toMatchObject({ status: 401, code: 'TOKEN_REVOKED' });
+      // The cache answered (no second signature check), and still refused.
+      expect(calls).toBe(1);
+      const other = await signAs('j-other', Math.floor(Date.now() / 1000));
+      await expect(withList.verify(other)).resolves.toMatchObject({ jti: 'j-other' });
+    });
+
+    it("refuses a subject's tokens issued up to the revocation, not those issued later", async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const before = await signAs('j-before', now - 120);
+      const after = await signAs('j-after', now + 2);
+      await withList.verify(before);
+      list.apply({
+        subject: 'u1',
+        subjectType: 'user',
+        revokedAt: new Date((now - 60) * 1000).toISOString(),
+        expiresAt: inOneHour(),
+        reason: 'user-disabled',
+      });
+      await expect(withList.verify(before)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
+      await expect(withList.verify(after)).resolves.toMatchObject({ jti: 'j-after' });
+      // A client with the same sub string is another subject.
+      expect(list.isRevoked({ jti: 'x', sub: 'u1', type: 'client', issuedAt: now - 120 })).toBe(false);
+    });
+
+    it('forgets revocations that have expired', () => {
+      list.apply({
+        jti: 'old',
+        revokedAt: new Date(Date.now() - 7200_000).toISOString(),
+        expiresAt: new Date(Date.now() - 1000).toISOString(),
+        reason: 'revoked',
+      });
+      expect(list.isRevoked({ jti: 'old', sub: 'u1', type: 'user', issuedAt: 0 })).toBe(false);
+      expect(list.size).toBe(0);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ROLES, type Role } from '@lienthong/contracts';
 import {
   createRemoteJWKSet,
@@ -10,6 +10,7 @@ import {
 } from 'jose';
 import { DomainError } from '../errors/domain-error';
 import type { Principal } from './principal';
+import { RevocationList } from './revocation-list';
 
 /** Only asymmetric algorithms: `none` and HMAC (HS*) tokens are refused before any key lookup. */
 export const ALLOWED_JWT_ALGORITHMS = ['RS256', 'PS256', 'ES256'];
@@ -55,21 +56,32 @@ export class JwtVerifier {
   constructor(
     @Inject(JWT_KEY_RESOLVER) private readonly keys: JWTVerifyGetKey,
     @Inject(JWT_VERIFY_OPTIONS) private readonly options: JwtVerifyOptions,
+    @Optional() private readonly revocations?: RevocationList,
   ) {}
 
   async verify(token: string): Promise<Principal> {
+    if (this.revocations && !this.revocations.ready) await this.revocations.whenReady();
     const hit = this.verified.get(token);
     if (hit) {
-      if (Date.now() < hit.until) return { ...hit.principal, roles: [...hit.principal.roles] };
+      if (Date.now() < hit.until) {
+        // Revocations apply to remembered tokens too: the cache saves the signature check, not this one.
+        this.assertNotRevoked(hit.principal);
+        return { ...hit.principal, roles: [...hit.principal.roles] };
+      }
       this.verified.delete(token);
     }
     const principal = await this.verifyUncached(token);
+    this.assertNotRevoked(principal);
     const until = Math.min(principal.expiresAt * 1000, Date.now() + CACHE_MAX_AGE_MS);
     if (until > Date.now()) {
       if (this.verified.size >= CACHE_MAX_ENTRIES) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, { principal: { ...principal, roles: [...principal.roles] }, until });
     }
     return principal;
+  }
+
+  private assertNotRevoked(p: Principal): void {
+    if (this.revocations?.isRevoked(p)) throw new DomainError(401, 'TOKEN_REVOKED', 'Token revoked');
   }
 
   private async verifyUncached(token: string): Promise<Principal> {
@@ -100,7 +112,7 @@ export class JwtVerifier {
 }
 
 export function toPrincipal(payload: JWTPayload): Principal {
-  const { sub, org, roles, typ, jti, exp, username } = payload as JWTPayload & Record<string, unknown>;
+  const { sub, org, roles, typ, jti, exp, iat, username } = payload as JWTPayload & Record<string, unknown>;
   if (typeof sub !== 'string' || typeof org !== 'string' || typeof jti !== 'string')
     throw invalid('Missing claims');
   if (
@@ -117,6 +129,7 @@ export function toPrincipal(payload: JWTPayload): Principal {
     type: typ,
     jti,
     expiresAt: Number(exp),
+    issuedAt: Number(iat),
     ...(typeof username === 'string' ? { username } : {}),
   };
 }

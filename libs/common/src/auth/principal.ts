@@ -9,6 +9,8 @@ export interface Principal {
   type: 'user' | 'client';
   jti: string;
   expiresAt: number;
+  /** `iat` (seconds): a subject's revocation refuses the tokens issued up to it. */
+  issuedAt?: number;
 }
 
 export function hasRole(p: Principal, ...roles: Role[]): boolean {

@@ -15,6 +15,7 @@ import { RpcSubjects, type ServiceInfo, type StreamDefinition } from '@lienthong
 import type { JWTVerifyGetKey } from 'jose';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard';
 import { JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, JwtVerifier, remoteJwks } from '../auth/jwt-verifier';
+import { RevocationFeed, RevocationList } from '../auth/revocation-list';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { databaseOptions } from '../database/database.options';
 import { AllExceptionsFilter } from '../errors/all-exceptions.filter';
@@ -125,6 +126,8 @@ export class PlatformModule implements NestModule {
       AuditRecorder,
       UnitOfWork,
       JwtVerifier,
+      RevocationList,
+      RevocationFeed,
       ...(opts.extraProviders ?? []),
     ];
     return {

@@ -78,6 +78,11 @@ export class BaseServiceConfig {
   @Max(600000)
   SHUTDOWN_TIMEOUT_MS: number = 15000;
 
+  /** `production` refuses development fallbacks: see `productionSecretProblems`. */
+  @IsOptional()
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV?: string;
+
   /** Issuer expected in tokens: `lienthong/<NODE_ID>` unless set. */
   get jwtIssuer(): string {
     return this.JWT_ISSUER ?? `lienthong/${this.NODE_ID}`;

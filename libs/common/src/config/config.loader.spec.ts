@@ -45,4 +45,32 @@ describe('loadConfig', () => {
   it('treats empty strings as unset', () => {
     expect(loadConfig(TestConfig, { NATS_URL: '' }).NATS_URL).toBe('nats://127.0.0.1:4222');
   });
+
+  describe('NODE_ENV=production', () => {
+    class SecretConfig extends TestConfig {
+      static readonly PRODUCTION_SECRETS = [['SECRET_KEY'], ['CERT', 'CERT_FILE']];
+    }
+
+    it('lists every missing secret by name, never generating one', () => {
+      let err: unknown;
+      try {
+        loadConfig(SecretConfig, { NODE_ENV: 'production', CERT: '' }, 'probe');
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigValidationError);
+      expect((err as ConfigValidationError).problems.map((p) => p.key)).toEqual([
+        'SECRET_KEY',
+        'CERT or CERT_FILE',
+      ]);
+    });
+
+    it('accepts one of the alternatives, and asks for nothing outside production', () => {
+      expect(() =>
+        loadConfig(SecretConfig, { NODE_ENV: 'production', SECRET_KEY: 'k', CERT_FILE: '/x' }),
+      ).not.toThrow();
+      expect(() => loadConfig(SecretConfig, {})).not.toThrow();
+      expect(() => loadConfig(SecretConfig, { NODE_ENV: 'staging' })).toThrow(ConfigValidationError);
+    });
+  });
 });

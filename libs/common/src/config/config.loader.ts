@@ -38,6 +38,26 @@ export function loadConfig<T extends object>(
   }
   const instance = plainToInstance(cls, plain, { exposeDefaultValues: true });
   const errors = validateSync(instance, { whitelist: false, forbidUnknownValues: false });
-  if (errors.length > 0) throw new ConfigValidationError(service, flatten(errors));
+  const problems = [...flatten(errors), ...productionSecretProblems(cls, plain)];
+  if (problems.length > 0) throw new ConfigValidationError(service, problems);
   return instance;
+}
+
+/**
+ * A config class lists, in `static PRODUCTION_SECRETS`, the secrets it would otherwise generate for
+ * development (each entry: keys of which one must be set). With NODE_ENV=production a missing one stops the
+ * boot, so a node never runs on a throwaway key-encryption key, audit signing key or node certificate.
+ */
+export function productionSecretProblems(
+  cls: unknown,
+  env: Record<string, string>,
+): { key: string; problems: string[] }[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const groups = (cls as { PRODUCTION_SECRETS?: readonly (readonly string[])[] }).PRODUCTION_SECRETS ?? [];
+  return groups
+    .filter((keys) => !keys.some((k) => env[k] !== undefined && env[k] !== ''))
+    .map((keys) => ({
+      key: keys.join(' or '),
+      problems: ['required when NODE_ENV=production (development would generate a throwaway one)'],
+    }));
 }

@@ -8,6 +8,8 @@ const toBool = ({ value }: { value: unknown }) =>
 
 /** Environment of the audit service (API.md, Configuration). Validated once at boot. */
 export class AuditConfig extends BaseServiceConfig {
+  /** Production never generates the checkpoint signing key (see loadConfig). */
+  static readonly PRODUCTION_SECRETS = [['AUDIT_SIGNING_KEY_FILE', 'AUDIT_SIGNING_KEY']];
   override PORT = 3004;
   override DB_SCHEMA = 'audit';
 

@@ -18,13 +18,25 @@ function field(body: Record<string, unknown>, name: string, required = true): st
   return v;
 }
 
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded inside Basic; a bad escape is the caller's error. */
+function formDecode(text: string, name: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw invalidRequest(`The ${name} in the Basic credentials is not validly URL-encoded`);
+  }
+}
+
 /** client_secret_basic: `Authorization: Basic base64(id:secret)`. */
-function basicCredentials(header: unknown): { id: string; secret: string } | null {
+export function basicCredentials(header: unknown): { id: string; secret: string } | null {
   if (typeof header !== 'string' || !header.startsWith('Basic ')) return null;
   const text = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const i = text.indexOf(':');
   if (i < 1) return null;
-  return { id: decodeURIComponent(text.slice(0, i)), secret: decodeURIComponent(text.slice(i + 1)) };
+  return {
+    id: formDecode(text.slice(0, i), 'client id'),
+    secret: formDecode(text.slice(i + 1), 'client secret'),
+  };
 }
 
 @ApiTags('auth')

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Principal } from '@lienthong/common';
+import { AuditRecorder, JwtVerifier, type Principal } from '@lienthong/common';
 import { AuditActions, type Role } from '@lienthong/contracts';
 import { SignJWT } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -14,6 +14,7 @@ import { UserRow, UsersRepository } from '../users/users.repository';
 import { totpContext } from '../users/users.service';
 import { invalidClient, invalidGrant } from './oauth-error';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { PendingRevocations, TokenRevocations } from './token-revocations';
 
 export interface TokenResponse {
   access_token: string;
@@ -38,6 +39,8 @@ export class AuthService {
     private readonly box: SecretBox,
     private readonly audit: AuditRecorder,
     private readonly config: IdentityConfig,
+    private readonly revocations: TokenRevocations,
+    private readonly verifier: JwtVerifier,
   ) {}
 
   /** Claims exactly: iss, aud, sub, org, roles, typ, jti, iat, exp. */
@@ -46,7 +49,7 @@ export class AuthService {
     org: string,
     roles: Role[],
     typ: 'user' | 'client',
-  ): Promise<{ token: string; jti: string }> {
+  ): Promise<{ token: string; jti: string; expiresAt: Date }> {
     const key = this.ring.current();
     const jti = randomUUID();
     const now = Math.floor(Date.now() / 1000);
@@ -59,11 +62,16 @@ export class AuthService {
       .setIssuedAt(now)
       .setExpirationTime(now + this.config.ACCESS_TOKEN_TTL_SECONDS)
       .sign(key.privateKey);
-    return { token, jti };
+    return { token, jti, expiresAt: new Date((now + this.config.ACCESS_TOKEN_TTL_SECONDS) * 1000) };
   }
 
   private async issueForUser(m: EntityManager, user: UserRow, familyId: string): Promise<TokenResponse> {
-    const { token } = await this.signAccess(user.id, user.organization_code, user.roles, 'user');
+    const { token, jti, expiresAt } = await this.signAccess(
+      user.id,
+      user.organization_code,
+      user.roles,
+      'user',
+    );
     const refreshToken = randomBytes(32).toString('base64url');
     await this.refresh.insert(m, {
       id: randomUUID(),
@@ -71,6 +79,8 @@ export class AuthService {
       user_id: user.id,
       token: refreshToken,
       ttlSeconds: this.config.REFRESH_TOKEN_TTL_SECONDS,
+      accessJti: jti,
+      accessExpiresAt: expiresAt,
     });
     return {
       access_token: token,
@@ -218,12 +228,15 @@ export class AuthService {
   /** Rotates a refresh token; presenting one that was already used revokes its whole family. */
   async refreshGrant(refreshToken: string): Promise<TokenResponse> {
     let tokens: TokenResponse | null = null;
+    const pending = new PendingRevocations();
     await this.ds.transaction(async (m) => {
       const row = await this.refresh.findForUpdate(m, refreshToken);
       if (!row) return;
       const resource = { type: 'user', id: row.user_id };
       if (row.used_at || row.revoked_at) {
-        await this.refresh.revokeFamily(m, row.family_id);
+        // A reused refresh token means it leaked: the session's access tokens go with it.
+        const live = await this.refresh.revokeFamily(m, row.family_id);
+        await this.revocations.tokens(m, pending, live, 'session-revoked');
         if (row.used_at) {
           await this.audit.record(m, {
             action: AuditActions.refreshReuseDetected,
@@ -248,22 +261,58 @@ export class AuthService {
         resource,
       });
     });
+    await this.revocations.announce(pending);
     if (!tokens) throw invalidGrant('The refresh token is invalid, expired or revoked');
     return tokens;
   }
 
-  /** RFC 7009: always 200; a refresh token of the caller (or any, for a system-admin) ends its family. */
+  /**
+   * RFC 7009: always 200. A refresh token of the caller (or any, for a system-admin) ends its session and the
+   * session's access tokens; an access token of the caller (or any, for a system-admin) is revoked everywhere.
+   */
   async revoke(caller: Principal, token: string): Promise<void> {
+    const pending = new PendingRevocations();
+    const isSystemAdmin = caller.roles.includes('system-admin');
     await this.ds.transaction(async (m) => {
       const row = await this.refresh.findForUpdate(m, token);
-      if (!row || (!caller.roles.includes('system-admin') && row.user_id !== caller.sub)) return;
-      await this.refresh.revokeFamily(m, row.family_id);
+      if (row) {
+        if (!isSystemAdmin && (caller.type !== 'user' || row.user_id !== caller.sub)) return;
+        const live = await this.refresh.revokeFamily(m, row.family_id);
+        await this.revocations.tokens(m, pending, live, 'session-revoked');
+        await this.audit.record(m, {
+          action: AuditActions.tokenRevoked,
+          actor: caller,
+          resource: { type: 'user', id: row.user_id },
+          details: { familyId: row.family_id },
+        });
+        return;
+      }
+      const access = await this.accessToken(token);
+      if (!access) return;
+      if (!isSystemAdmin && (access.sub !== caller.sub || access.type !== caller.type)) return;
+      await this.revocations.tokens(
+        m,
+        pending,
+        [{ jti: access.jti, expiresAt: new Date(access.expiresAt * 1000) }],
+        'revoked',
+      );
       await this.audit.record(m, {
         action: AuditActions.tokenRevoked,
         actor: caller,
-        resource: { type: 'user', id: row.user_id },
-        details: { familyId: row.family_id },
+        resource: { type: access.type, id: access.sub },
+        details: { jti: access.jti },
       });
     });
+    await this.revocations.announce(pending);
+  }
+
+  /** The claims of an access token this node issued and that is still valid, or null. */
+  private async accessToken(token: string): Promise<Principal | null> {
+    if (token.split('.').length !== 3) return null;
+    try {
+      return await this.verifier.verify(token);
+    } catch {
+      return null;
+    }
   }
 }

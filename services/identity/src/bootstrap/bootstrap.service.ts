@@ -48,6 +48,10 @@ export class BootstrapService implements OnApplicationBootstrap {
         else await this.orgs.create(null, root);
       }
       const generated = !this.config.ADMIN_PASSWORD;
+      if (generated && this.config.NODE_ENV === 'production') {
+        // A production node prints no password: the operator gives the first one.
+        throw new Error('ADMIN_PASSWORD is required to create the bootstrap admin when NODE_ENV=production');
+      }
       const password = this.config.ADMIN_PASSWORD ?? randomBytes(18).toString('base64url');
       await this.users.create(null, {
         username: 'admin',

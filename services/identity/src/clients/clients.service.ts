@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { assertRolesGrantable } from '../users/users.service';
+import { PendingRevocations, TokenRevocations } from '../auth/token-revocations';
 import { CreateClientDto } from './clients.dto';
 import { ClientRow, ClientsRepository, secretHash } from './clients.repository';
 
@@ -20,6 +21,7 @@ export class ClientsService {
     private readonly orgs: OrganizationsService,
     private readonly audit: AuditRecorder,
     private readonly config: IdentityConfig,
+    private readonly revocations: TokenRevocations,
   ) {}
 
   async create(actor: Principal, dto: CreateClientDto): Promise<{ clientId: string; clientSecret: string }> {
@@ -85,14 +87,18 @@ export class ClientsService {
 
   async delete(actor: Principal, clientId: string): Promise<void> {
     await this.manageable(actor, clientId);
+    const pending = new PendingRevocations();
     await this.ds.transaction(async (m) => {
       await this.repo.delete(m, clientId);
+      // A deleted client's access tokens are refused everywhere, not only new grants.
+      await this.revocations.subject(m, pending, clientId, 'client', 'client-deleted');
       await this.audit.record(m, {
         action: AuditActions.clientDeleted,
         actor,
         resource: { type: 'client', id: clientId },
       });
     });
+    await this.revocations.announce(pending);
   }
 
   /** The client when the secret matches the current one, or the previous one within its grace period. */

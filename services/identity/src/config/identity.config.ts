@@ -5,10 +5,15 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLen
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
+const PROXY_ENTRY = String.raw`(?:loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(?:\/\d{1,3})?)`;
+const TRUSTED_PROXIES_PATTERN = new RegExp(`^\\s*${PROXY_ENTRY}(?:\\s*,\\s*${PROXY_ENTRY})*\\s*$`);
+
 /** Environment of the identity service (API.md, Configuration). Validated once at boot. */
 export class IdentityConfig extends BaseServiceConfig {
   override PORT = 3001;
   override DB_SCHEMA = 'identity';
+
+  static readonly PRODUCTION_SECRETS = [['KEY_ENCRYPTION_KEY']];
 
   /** Password of the bootstrap `admin`; generated and printed once when unset. */
   @IsOptional()
@@ -96,6 +101,17 @@ export class IdentityConfig extends BaseServiceConfig {
   @Max(1_000_000)
   TOKEN_RATE_LIMIT_PER_USERNAME = 20;
 
+  /**
+   * Reverse proxies (the console on port 3000, an ingress) whose `X-Forwarded-For` names the client: comma-
+   * separated IPs, CIDRs or `loopback`/`linklocal`/`uniquelocal`. The token throttle then counts per client
+   * address instead of per proxy. Unset: the peer address is the client.
+   */
+  @IsOptional()
+  @Matches(TRUSTED_PROXIES_PATTERN, {
+    message: 'TRUSTED_PROXIES must be comma-separated IPs, CIDRs, loopback, linklocal or uniquelocal',
+  })
+  TRUSTED_PROXIES?: string;
+
   @Transform(toInt)
   @IsInt()
   @Min(0)
@@ -123,6 +139,12 @@ export class IdentityConfig extends BaseServiceConfig {
   @IsOptional()
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'DIRECTORY_UPSTREAM_DOMAIN must be a JetStream domain name' })
   DIRECTORY_UPSTREAM_DOMAIN?: string;
+
+  /** Express `trust proxy` value for TRUSTED_PROXIES (false: trust no proxy). */
+  get trustProxy(): string[] | false {
+    if (!this.TRUSTED_PROXIES) return false;
+    return this.TRUSTED_PROXIES.split(',').map((s) => s.trim());
+  }
 
   /** True when the organization directory is replicated from another node (read-only here). */
   get directoryReplica(): boolean {

@@ -11,8 +11,9 @@ function parseKey(text: string): Buffer {
 let generatedDevKey: Buffer | undefined;
 
 /**
- * AES-256-GCM for secrets at rest (signing keys, TOTP seeds). The key comes from KEY_ENCRYPTION_KEY; when
- * unset (development) one is generated per process and printed once to stderr so an operator can keep it.
+ * AES-256-GCM for secrets at rest (signing keys, TOTP seeds). The key comes from KEY_ENCRYPTION_KEY (required
+ * with NODE_ENV=production); when unset (development) one is generated per process and never printed: what it
+ * sealed is unreadable after a restart, which is why `npm start` keeps one in `.data/`.
  */
 @Injectable()
 export class SecretBox {
@@ -25,7 +26,7 @@ export class SecretBox {
       if (!generatedDevKey) {
         generatedDevKey = randomBytes(32);
         process.stderr.write(
-          `KEY_ENCRYPTION_KEY is not set; generated one for this process (development only): ${generatedDevKey.toString('base64')}\n`,
+          'KEY_ENCRYPTION_KEY is not set: using a throwaway key for this process (development only)\n',
         );
       }
       this.key = generatedDevKey;

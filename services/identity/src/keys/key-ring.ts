@@ -14,18 +14,23 @@ export interface ActiveKey {
  */
 export class KeyRing {
   private publicKeys = new Map<string, { alg: string; key: KeyLike; jwk: JWK }>();
-  private active: ActiveKey | null = null;
+  private activeKey: ActiveKey | null = null;
   /** Called on an unknown kid (another replica may have rotated). */
   onMiss: (() => Promise<void>) | null = null;
 
   replace(keys: { kid: string; alg: string; key: KeyLike; jwk: JWK }[], active: ActiveKey | null): void {
     this.publicKeys = new Map(keys.map((k) => [k.kid, k]));
-    this.active = active;
+    this.activeKey = active;
+  }
+
+  /** The signing key, if one is loaded. */
+  get active(): ActiveKey | null {
+    return this.activeKey;
   }
 
   current(): ActiveKey {
-    if (!this.active) throw new Error('No active signing key');
-    return this.active;
+    if (!this.activeKey) throw new Error('No active signing key');
+    return this.activeKey;
   }
 
   jwks(): { keys: JWK[] } {

@@ -53,8 +53,16 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
       this.lastMissReload = Date.now();
       await this.reload();
     };
-    const ok = await this.reload();
-    if (!ok) await this.rotate('initial');
+    const state = await this.load();
+    if (state === 'sealed-elsewhere') {
+      // Making a new key here would retire the one every other replica signs with, and they would answer
+      // 500 on every token request until restarted: refuse to start instead.
+      throw new Error(
+        'KEY_ENCRYPTION_KEY cannot decrypt the current signing key: start identity with the key-encryption key ' +
+          'the other replicas use',
+      );
+    }
+    if (state === 'none') await this.rotate('initial');
     this.timers.push(setInterval(() => void this.reload().catch(() => undefined), RELOAD_MS).unref());
     this.timers.push(
       setInterval(
@@ -80,6 +88,14 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
 
   /** Loads keys into the ring; false when there is no usable current key (none yet, or sealed with another KEK). */
   async reload(): Promise<boolean> {
+    return (await this.load()) === 'loaded';
+  }
+
+  /**
+   * Loads keys into the ring. `none`: no current key yet; `sealed-elsewhere`: the current key was sealed with
+   * another KEY_ENCRYPTION_KEY (the ring keeps the active key it had, if any).
+   */
+  private async load(): Promise<'loaded' | 'none' | 'sealed-elsewhere'> {
     const rows = await this.loadRows();
     const pub = await Promise.all(
       rows.map(async (r) => ({
@@ -89,20 +105,22 @@ export class SigningKeysService implements OnModuleInit, OnApplicationShutdown {
         key: createPublicKey({ key: r.public_jwk as never, format: 'jwk' }),
       })),
     );
-    let active: ActiveKey | null = null;
     const current = rows.find((r) => r.retired_at === null);
-    if (current) {
-      try {
-        const pem = this.box.open(current.private_key_enc, `signing-key:${current.kid}`).toString('utf8');
-        active = { kid: current.kid, alg: current.alg, privateKey: createPrivateKey(pem) };
-      } catch {
-        this.logger.warn(
-          'The current signing key cannot be decrypted with this KEY_ENCRYPTION_KEY; a new key will be made',
-        );
-      }
+    if (!current) {
+      this.ring.replace(pub, null);
+      return 'none';
+    }
+    let active: ActiveKey;
+    try {
+      const pem = this.box.open(current.private_key_enc, `signing-key:${current.kid}`).toString('utf8');
+      active = { kid: current.kid, alg: current.alg, privateKey: createPrivateKey(pem) };
+    } catch {
+      this.logger.error('The current signing key cannot be decrypted with this KEY_ENCRYPTION_KEY');
+      this.ring.replace(pub, this.ring.active ?? null);
+      return 'sealed-elsewhere';
     }
     this.ring.replace(pub, active);
-    return active !== null;
+    return 'loaded';
   }
 
   async rotateIfDue(): Promise<void> {

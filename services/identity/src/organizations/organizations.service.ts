@@ -14,6 +14,7 @@ import { IdentityConfig } from '../config/identity.config';
 import { DirectoryPublisher } from '../directory/directory.publisher';
 import { decodeCursor, pageOf, type Page } from '../paging/cursor';
 import { organizationCodeProblem } from './organization-code';
+import { subtreeRuleProblems } from './subtree-rules';
 import { CreateOrganizationDto, ListOrganizationsQuery, UpdateOrganizationDto } from './organizations.dto';
 import { OrganizationRow, OrganizationsRepository, toView, versionOf } from './organizations.repository';
 
@@ -25,6 +26,24 @@ const CHILD_LEVEL: Record<OrganizationLevel, OrganizationLevel> = {
 };
 
 const isSystemAdmin = (p: Principal) => p.roles.includes('system-admin');
+
+/** An org-admin's organization outside its subtree's rules (subtree-rules.ts): 403 naming the fields. */
+function assertSubtreeRules(
+  actor: Principal | null,
+  child: Parameters<typeof subtreeRuleProblems>[0],
+  parent: OrganizationRow | null,
+): void {
+  if (!actor || isSystemAdmin(actor) || !parent) return;
+  const problems = subtreeRuleProblems(child, parent);
+  if (problems.length > 0) {
+    throw new DomainError(
+      403,
+      'ORGANIZATION_OUTSIDE_SUBTREE',
+      'This organization does not fit the rules of your subtree',
+      problems,
+    );
+  }
+}
 
 /** The organization tree: creation, moves without cycles, subtree scope for authorization. */
 @Injectable()
@@ -115,6 +134,9 @@ export class OrganizationsService {
             { field: 'parentCode', errors: ['unknown organization'] },
           ]);
         path = `${parent.path}${dto.code}/`;
+        // An org-admin's child is served by its parent's node unless it says otherwise (and it may not).
+        if (actor && !isSystemAdmin(actor)) dto = { ...dto, nodeId: dto.nodeId ?? parent.node_id };
+        assertSubtreeRules(actor, { ...dto, nodeId: dto.nodeId ?? this.config.NODE_ID }, parent);
       }
       const row = await this.repo.insert(m, {
         code: dto.code,
@@ -173,6 +195,20 @@ export class OrganizationsService {
         }
         parentCode = dto.parentCode;
         await this.repo.movePaths(m, cur.path, path);
+      }
+      // An org-admin cannot re-sector, re-home or re-level a child out of its subtree's rules either.
+      if (actor && !isSystemAdmin(actor) && parentCode) {
+        assertSubtreeRules(
+          actor,
+          {
+            code,
+            level: dto.level ?? cur.level,
+            sector: dto.sector ?? cur.sector,
+            zone: dto.zone ?? cur.zone,
+            nodeId: dto.nodeId ?? cur.node_id,
+          },
+          await this.repo.find(parentCode, m),
+        );
       }
       const row = await this.repo.update(m, code, {
         name: dto.name ?? cur.name,

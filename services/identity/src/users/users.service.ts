@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { authenticator } from 'otplib';
 import { DataSource } from 'typeorm';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
+import { PendingRevocations, TokenRevocations } from '../auth/token-revocations';
 import { IdentityConfig } from '../config/identity.config';
 import { SecretBox } from '../crypto/secret-box';
 import { OrganizationsService } from '../organizations/organizations.service';
@@ -41,6 +42,7 @@ export class UsersService {
     private readonly box: SecretBox,
     private readonly audit: AuditRecorder,
     private readonly config: IdentityConfig,
+    private readonly revocations: TokenRevocations,
   ) {}
 
   async create(actor: Principal | null, dto: CreateUserDto): Promise<UserView> {
@@ -79,10 +81,19 @@ export class UsersService {
     });
   }
 
-  /** A user the principal may see, or 404 (existence outside the caller's subtree is not revealed). */
+  /**
+   * Whose users the principal may see: its own organization's, and an org-admin its subtree's (API.md, common
+   * rules); system-admin everyone's.
+   */
+  private async canSeeUsersOf(actor: Principal, code: string): Promise<boolean> {
+    if (actor.roles.includes('system-admin') || code === actor.organizationCode) return true;
+    return this.orgs.canManage(actor, code);
+  }
+
+  /** A user the principal may see, or 404 (existence outside the caller's scope is not revealed). */
   private async visible(actor: Principal, id: string): Promise<UserRow> {
     const row = await this.repo.findById(id);
-    if (!row || !(await this.orgs.canSee(actor, row.organization_code)))
+    if (!row || (row.id !== actor.sub && !(await this.canSeeUsersOf(actor, row.organization_code))))
       throw notFound('USER_NOT_FOUND', 'Unknown user');
     return row;
   }
@@ -100,14 +111,19 @@ export class UsersService {
     let codes: string[] | null;
     if (q.organizationCode) {
       if (
-        !(await this.orgs.canSee(actor, q.organizationCode)) ||
+        !(await this.canSeeUsersOf(actor, q.organizationCode)) ||
         !(await this.orgs.get(q.organizationCode))
       ) {
         throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
       }
       codes = [q.organizationCode];
+    } else if (actor.roles.includes('system-admin')) {
+      codes = null;
+    } else if (actor.roles.includes('org-admin')) {
+      codes = await this.orgs.subtree(actor.organizationCode);
     } else {
-      codes = actor.roles.includes('system-admin') ? null : await this.orgs.subtree(actor.organizationCode);
+      // A clerk, leader or specialist sees the officials of its own organization, not of those below it.
+      codes = [actor.organizationCode];
     }
     const rows = await this.repo.list(codes, decodeCursor(q.cursor), limit);
     const page = pageOf(rows, limit, (r) => r.username);
@@ -121,7 +137,8 @@ export class UsersService {
     // Managing someone who holds a role you lack (e.g. an org-admin disabling a system-admin) is an escalation too.
     assertRolesGrantable(actor, seen.roles);
     if (dto.roles) assertRolesGrantable(actor, dto.roles);
-    return this.ds.transaction(async (m) => {
+    const pending = new PendingRevocations();
+    const view = await this.ds.transaction(async (m) => {
       const cur = (await this.repo.findById(id, m, true))!;
       const next: UserRow = {
         ...cur,
@@ -130,7 +147,11 @@ export class UsersService {
         disabled: dto.disabled ?? cur.disabled,
       };
       const saved = await this.repo.save(m, next);
-      if (next.disabled && !cur.disabled) await this.refresh.revokeUser(m, id);
+      if (next.disabled && !cur.disabled) {
+        // A disabled user's sessions end, and every access token issued to it is refused everywhere.
+        await this.refresh.revokeUser(m, id);
+        await this.revocations.subject(m, pending, id, 'user', 'user-disabled');
+      }
       const rolesChanged =
         dto.roles !== undefined && [...cur.roles].sort().join() !== [...dto.roles].sort().join();
       await this.audit.record(m, {
@@ -152,6 +173,8 @@ export class UsersService {
       }
       return toUserView(saved);
     });
+    await this.revocations.announce(pending);
+    return view;
   }
 
   /** Removes a user (its refresh tokens go with it); same scope and role rules as an update. */
@@ -160,8 +183,10 @@ export class UsersService {
     if (!(await this.orgs.canManage(actor, seen.organization_code)) || seen.id === actor.sub)
       throw forbidden('FORBIDDEN', 'You may not delete this user');
     assertRolesGrantable(actor, seen.roles);
+    const pending = new PendingRevocations();
     await this.ds.transaction(async (m) => {
       await this.repo.delete(m, id);
+      await this.revocations.subject(m, pending, id, 'user', 'user-deleted');
       await this.audit.record(m, {
         action: AuditActions.userDeleted,
         actor,
@@ -169,6 +194,7 @@ export class UsersService {
         details: { username: seen.username },
       });
     });
+    await this.revocations.announce(pending);
   }
 
   async changePassword(actor: Principal, dto: ChangePasswordDto): Promise<void> {
@@ -183,17 +209,25 @@ export class UsersService {
     if (dto.newPassword === dto.currentPassword) problems.push('must differ from the current password');
     if (problems.length) throw weakPassword('newPassword', problems);
     const newHash = await this.hasher.hash(dto.newPassword);
+    const pending = new PendingRevocations();
     await this.ds.transaction(async (m) => {
       const cur = (await this.repo.findById(row.id, m, true))!;
       await this.repo.save(m, { ...cur, password_hash: newHash });
-      // Other sessions end with a password change.
-      await this.refresh.revokeUser(m, row.id);
+      // Other sessions end with a password change, their access tokens too (not the one asking).
+      const live = await this.refresh.revokeUser(m, row.id);
+      await this.revocations.tokens(
+        m,
+        pending,
+        live.filter((t) => t.jti !== actor.jti),
+        'session-revoked',
+      );
       await this.audit.record(m, {
         action: AuditActions.userPasswordChanged,
         actor,
         resource: { type: 'user', id: row.id },
       });
     });
+    await this.revocations.announce(pending);
   }
 
   async enrolTotp(actor: Principal): Promise<{ secret: string; otpauthUri: string }> {

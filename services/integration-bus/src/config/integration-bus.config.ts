@@ -1,11 +1,16 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
 /** Environment of the integration-bus service (API.md, Configuration). Validated once at boot. */
 export class IntegrationBusConfig extends BaseServiceConfig {
+  /** Production never generates the node certificate (see loadConfig). */
+  static readonly PRODUCTION_SECRETS = [
+    ['NODE_CERT_PEM', 'NODE_CERT_PEM_FILE'],
+    ['NODE_KEY_PEM', 'NODE_KEY_PEM_FILE'],
+  ];
   override PORT = 3003;
   override DB_SCHEMA = 'bus';
 
@@ -36,16 +41,27 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @Max(120_000)
   NATIONAL_AXIS_TIMEOUT_MS: number = 15_000;
 
+  /** Calls to the axis in flight at once per bus replica (sending packages). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  NATIONAL_AXIS_CONCURRENCY: number = 16;
+
+  /** National-axis exchanges one sender round claims (whole documents are completed beyond it). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5_000)
+  NATIONAL_AXIS_BATCH: number = 128;
+
   /** Node certificate and key (PEM text or a file path); generated when unset. */
   @IsOptional() @IsString() NODE_CERT_PEM?: string;
   @IsOptional() @IsString() NODE_CERT_PEM_FILE?: string;
   @IsOptional() @IsString() NODE_KEY_PEM?: string;
   @IsOptional() @IsString() NODE_KEY_PEM_FILE?: string;
 
-  /** In production a missing node certificate stops the boot instead of generating one. */
-  @IsOptional()
-  @IsIn(['development', 'test', 'production'])
-  NODE_ENV?: string;
+  // NODE_ENV (BaseServiceConfig): in production a missing node certificate stops the boot.
 
   /** PEM file of the node certificates trusted for federation packages (or the PEM text itself). */
   @IsOptional()

@@ -1,4 +1,3 @@
-import { esc } from './safe-xml';
 import { toEdxmlDate, toEdxmlTimestamp } from './edxml.format';
 import {
   EDXML_NS,
@@ -13,9 +12,31 @@ import {
 /** Writing strictly: every element in the edXML namespace with the `edXML` prefix, in the order of NATIONAL-AXIS.md. */
 const P = 'edXML';
 
+/**
+ * Packages are written in their exclusive-canonical form (W3C exc-c14n): no whitespace between elements,
+ * namespace declared once on the root, no self-closing tags, and text escaped exactly as c14n escapes it
+ * (`&`, `<`, `>`, CR — quotes stay literal). The signer can then digest what it built without parsing and
+ * canonicalising it again; edxml.signature.spec.ts checks this against xml-crypto's canonicaliser.
+ */
+const C14N_TEXT: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' };
+
+/** Escapes text the way c14n writes it and drops characters XML 1.0 cannot carry. */
+export function canonicalText(value: string): string {
+  return (
+    value
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      // A lone surrogate would become U+FFFD on the wire; write it so here too, so digest and bytes agree.
+      .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+      .replace(/[&<>\r]/g, (c) => C14N_TEXT[c])
+  );
+}
+
 function el(name: string, value: string | number | undefined | null): string {
   if (value === undefined || value === null || value === '') return '';
-  return `<${P}:${name}>${esc(String(value))}</${P}:${name}>`;
+  const text = canonicalText(String(value));
+  // An element whose value was only unwritable characters is left out, as an empty value is.
+  return text === '' ? '' : `<${P}:${name}>${text}</${P}:${name}>`;
 }
 
 function group(name: string, inner: string, attrs = ''): string {
@@ -54,8 +75,25 @@ function staff(s: EdxmlStaffInfo | undefined): string {
   );
 }
 
+export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+
+/**
+ * The package without its signature and without the XML declaration, in two pieces: up to and including
+ * `</edXML:TraceHeaderList>`, and the rest. The enveloped signature goes between them; the concatenation
+ * is the package's canonical form (what its signature digests).
+ */
+export interface PackageParts {
+  head: string[];
+  tail: string[];
+}
+
 /** The package without its signature (the signer inserts it after TraceHeaderList). */
 export function buildPackage(p: EdxmlPackage): string {
+  const { head, tail } = packageParts(p);
+  return XML_DECLARATION + head.join('') + tail.join('');
+}
+
+export function packageParts(p: EdxmlPackage): PackageParts {
   const header: string[] = [];
   header.push(organ('From', p.from));
   for (const t of p.to) header.push(organ('To', t));
@@ -123,13 +161,14 @@ export function buildPackage(p: EdxmlPackage): string {
     )
     .join('');
 
-  const parts: string[] = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
+  const head: string[] = [
     `<${P}:edXML xmlns:${P}="${EDXML_NS}">`,
     `<${P}:edXMLEnvelope>`,
     `<${P}:edXMLHeader>`,
     group('MessageHeader', header.join('')),
     group('TraceHeaderList', traces.join('') + business),
+  ];
+  const parts: string[] = [
     `</${P}:edXMLHeader>`,
     `<${P}:edXMLBody>`,
     group('edXMLManifest', manifest, ' version="1.0"'),
@@ -151,7 +190,7 @@ export function buildPackage(p: EdxmlPackage): string {
     parts.push(`</${P}:ContentTransferEncoded></${P}:Attachment>`);
   }
   parts.push(`</${P}:AttachmentEncoded>`, `</${P}:edXML>`);
-  return parts.join('');
+  return { head, tail: parts };
 }
 
 /** A status message: SOAP 1.1 envelope whose header holds edXML:Status. */

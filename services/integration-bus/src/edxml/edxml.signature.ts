@@ -1,6 +1,8 @@
 import type { Element } from '@xmldom/xmldom';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
+import { packageParts, XML_DECLARATION } from './edxml.builder';
+import type { EdxmlPackage } from './edxml.types';
 import { childElements, localName, parseSafeXml } from './safe-xml';
 
 const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -28,10 +30,72 @@ function certBase64(pem: string): string {
   return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 }
 
-/** Enveloped XML-DSig (RSA-SHA256, exclusive c14n) over the whole package, placed after TraceHeaderList. */
+/**
+ * This node's signing key, imported once per credentials object (parsing a PEM RSA key costs more than the
+ * signature itself).
+ */
+class PackageSigner {
+  readonly key: KeyObject;
+  readonly certificate: string;
+
+  constructor(cred: NodeCredentials) {
+    this.key = createPrivateKey(cred.keyPem);
+    if (this.key.asymmetricKeyType !== 'rsa')
+      throw new Error('the node key must be an RSA key (packages are signed with RSA-SHA256)');
+    this.certificate = certBase64(cred.certPem);
+  }
+
+  /** The Signature element for a package whose canonical form digests to `digest` (base64). */
+  signature(digest: string): string {
+    // SignedInfo is written directly in its exclusive-canonical form (c14n of the SignedInfo subtree
+    // declares the default namespace on it); that text is what RSA-SHA256 signs.
+    const inner =
+      `<CanonicalizationMethod Algorithm="${EXC_C14N}"></CanonicalizationMethod>` +
+      `<SignatureMethod Algorithm="${RSA_SHA256}"></SignatureMethod>` +
+      `<Reference URI=""><Transforms><Transform Algorithm="${ENVELOPED}"></Transform>` +
+      `<Transform Algorithm="${EXC_C14N}"></Transform></Transforms>` +
+      `<DigestMethod Algorithm="${SHA256}"></DigestMethod><DigestValue>${digest}</DigestValue></Reference>`;
+    const canonicalSignedInfo = `<SignedInfo xmlns="${DSIG_NS}">${inner}</SignedInfo>`;
+    const value = sign('sha256', Buffer.from(canonicalSignedInfo, 'utf8'), this.key).toString('base64');
+    return (
+      `<Signature xmlns="${DSIG_NS}"><SignedInfo>${inner}</SignedInfo>` +
+      `<SignatureValue>${value}</SignatureValue>` +
+      `<KeyInfo><X509Data><X509Certificate>${this.certificate}</X509Certificate></X509Data></KeyInfo></Signature>`
+    );
+  }
+}
+
+const signers = new WeakMap<NodeCredentials, PackageSigner>();
+
+function signerFor(cred: NodeCredentials): PackageSigner {
+  let s = signers.get(cred);
+  if (!s) signers.set(cred, (s = new PackageSigner(cred)));
+  return s;
+}
+
+/**
+ * Builds and signs a package in one pass: the builder writes the canonical form, so the digest is taken
+ * over the built pieces as they are (no parse, no canonicalisation of the package); only SignedInfo is
+ * canonical text to sign. The result is the same enveloped XML-DSig as `signPackage` (verified by xml-crypto
+ * in the tests), placed after TraceHeaderList.
+ */
+export function buildSignedPackage(p: EdxmlPackage, cred: NodeCredentials): string {
+  const { head, tail } = packageParts(p);
+  const hash = createHash('sha256');
+  for (const part of head) hash.update(part, 'utf8');
+  for (const part of tail) hash.update(part, 'utf8');
+  const signature = signerFor(cred).signature(hash.digest('base64'));
+  return XML_DECLARATION + head.join('') + signature + tail.join('');
+}
+
+/**
+ * Enveloped XML-DSig (RSA-SHA256, exclusive c14n) over the whole package, placed after TraceHeaderList.
+ * For XML this node did not build (it parses and canonicalises the document); packages built here go
+ * through `buildSignedPackage`.
+ */
 export function signPackage(xml: string, cred: NodeCredentials): string {
   const sig = new SignedXml({
-    privateKey: cred.keyPem,
+    privateKey: signerFor(cred).key,
     publicCert: cred.certPem,
     signatureAlgorithm: RSA_SHA256,
     canonicalizationAlgorithm: EXC_C14N,

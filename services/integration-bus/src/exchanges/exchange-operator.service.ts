@@ -15,6 +15,7 @@ import { EdxmlNodeService } from '../edxml/edxml-node.service';
 import { FederationLink } from '../federation/federation-link';
 import { BusObjectStore } from './object-store';
 import { ExchangeRouting } from './exchange-routing.service';
+import { AxisWakeup } from '../national-axis/axis-wakeup';
 import { ExchangesRepository, exchangeView } from './exchanges.repository';
 import { derivedUuid } from './routed-document';
 
@@ -35,6 +36,7 @@ export class ExchangeOperator {
     private readonly config: IntegrationBusConfig,
     private readonly uow: UnitOfWork,
     private readonly routing: ExchangeRouting,
+    private readonly axisWakeup: AxisWakeup,
   ) {}
 
   private get nodeId(): string {
@@ -52,6 +54,8 @@ export class ExchangeOperator {
     organizationCode?: string;
     limit?: number;
     cursor?: string;
+    /** An operator's subtree (the repository filters on it); absent = every exchange. */
+    scope?: string[];
   }) {
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
     const rows = await this.repo.list(this.repo.dataSource.manager, { ...q, limit });
@@ -72,7 +76,7 @@ export class ExchangeOperator {
 
   /** Operator retry: a failed, dead or expired exchange is queued again with a fresh TTL. */
   async retry(id: string, actor: Actor) {
-    return this.repo.dataSource.transaction(async (m) => {
+    const view = await this.repo.dataSource.transaction(async (m) => {
       const row = isUuid(id) ? await this.repo.findById(m, id, true) : undefined;
       if (!row) throw notFound('EXCHANGE_NOT_FOUND', 'No such exchange');
       if (!['failed', 'dead', 'expired'].includes(row.state)) {
@@ -126,5 +130,7 @@ export class ExchangeOperator {
       });
       return exchangeView((await this.repo.findById(m, row.id))!);
     });
+    if (view.route === 'national-axis') this.axisWakeup.notify();
+    return view;
   }
 }

@@ -22,7 +22,8 @@ import type { EntityManager } from 'typeorm';
 import { CONSUMERS, type Actor, type Origin, type ReceiveAnswer } from './exchange.types';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
-import { buildPackage, signPackage, type EdxmlPackage } from '../edxml';
+import { buildSignedPackage, type EdxmlPackage } from '../edxml';
+import { AxisWakeup } from '../national-axis/axis-wakeup';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
 import { FederationLink } from '../federation/federation-link';
 import { BusObjectStore } from './object-store';
@@ -64,6 +65,7 @@ export class ExchangeRouting {
     private readonly link: FederationLink,
     private readonly config: IntegrationBusConfig,
     private readonly uow: UnitOfWork,
+    private readonly axisWakeup: AxisWakeup,
   ) {}
 
   private get nodeId(): string {
@@ -176,7 +178,7 @@ export class ExchangeRouting {
     const now = new Date();
     const at = now.toISOString();
     const expiresAt = new Date(now.getTime() + this.config.EXCHANGE_TTL_MS);
-    return this.uow.run(async (tx) => {
+    const routed = await this.uow.run(async (tx) => {
       const m = tx.manager;
       if (claim && !(await tx.claim(claim.consumer, claim.messageId))) {
         return { documentId: d.edxmlDocumentId, exchanges: [] };
@@ -296,6 +298,9 @@ export class ExchangeRouting {
       }
       return answer;
     });
+    // After the commit: the national-axis sender claims what was just queued.
+    if (decisions.some((x) => x.route === 'national-axis' && !x.refused)) this.axisWakeup.notify();
+    return routed;
   }
 
   private emitStateTx(
@@ -348,7 +353,7 @@ export class ExchangeRouting {
       this.config.NATIONAL_AXIS_SYSTEM_ID ?? d.fromOrganizationCode,
       (a) => this.store.get(a.storageKey || a.sha256),
     );
-    return signPackage(buildPackage(pkg), this.node.credentials);
+    return buildSignedPackage(pkg, this.node.credentials);
   }
 
   async emitState(

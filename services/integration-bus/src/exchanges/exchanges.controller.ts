@@ -3,7 +3,10 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { ExchangeOperator } from './exchange-operator.service';
+import { ExchangesService } from './exchanges.service';
+// A separate line, so the import above stays as other branches change it.
+import { notFound, RpcClient } from '@lienthong/common';
+import { exchangeInScope, operatorScope } from './operator-scope';
 
 export class ListExchangesQuery {
   @IsOptional() @IsIn(['queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'dead']) state?: string;
@@ -19,21 +22,35 @@ export class ListExchangesQuery {
 @Controller('api/v1/exchanges')
 @Roles('operator', 'system-admin')
 export class ExchangesController {
-  constructor(private readonly exchanges: ExchangeOperator) {}
+  constructor(
+    private readonly exchanges: ExchangesService,
+    private readonly rpc: RpcClient,
+  ) {}
 
+  /** An operator sees the exchanges of its subtree only (the repository filters by `scope`). */
   @Get()
-  list(@Query() q: ListExchangesQuery) {
-    return this.exchanges.list(q);
+  async list(@Query() q: ListExchangesQuery, @CurrentPrincipal() p: Principal) {
+    const scope = await operatorScope(this.rpc, p);
+    return this.exchanges.list({ ...q, ...(scope ? { scope } : {}) });
   }
 
   @Get(':id')
-  get(@Param('id') id: string) {
-    return this.exchanges.get(id);
+  get(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+    return this.visible(id, p);
   }
 
+  /** Another subtree's exchange is unknown to this operator (404), so it cannot be retried either. */
   @Post(':id/retry')
   @HttpCode(202)
-  retry(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+  async retry(@Param('id') id: string, @CurrentPrincipal() p: Principal) {
+    await this.visible(id, p);
     return this.exchanges.retry(id, { sub: p.sub, organizationCode: p.organizationCode, type: p.type });
+  }
+
+  private async visible(id: string, p: Principal) {
+    const scope = await operatorScope(this.rpc, p);
+    const ex = await this.exchanges.get(id);
+    if (!exchangeInScope(ex, scope)) throw notFound('EXCHANGE_NOT_FOUND', 'No such exchange');
+    return ex;
   }
 }

@@ -248,10 +248,22 @@ export class ExchangesRepository {
 
   async list(
     m: EntityManager,
-    q: { state?: string; documentId?: string; organizationCode?: string; limit: number; cursor?: string },
+    q: {
+      state?: string;
+      documentId?: string;
+      organizationCode?: string;
+      limit: number;
+      cursor?: string;
+      /** Only exchanges from or to these organizations (an operator's subtree); absent = all. */
+      scope?: string[];
+    },
   ): Promise<ExchangeRow[]> {
     const cond: string[] = [];
     const params: unknown[] = [];
+    if (q.scope)
+      cond.push(
+        `(from_code = ANY($${params.push(q.scope)}::text[]) OR to_code = ANY($${params.length}::text[]))`,
+      );
     if (q.state) cond.push(`state = $${params.push(q.state)}`);
     if (q.documentId)
       cond.push(`(document_id = $${params.push(q.documentId)} OR edxml_document_id = $${params.length})`);

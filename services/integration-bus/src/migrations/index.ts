@@ -1,5 +1,6 @@
 import { Init1763800000000 } from './1763800000000-Init';
 import { Exchanges1764000000000 } from './1764000000000-Exchanges';
+import { NationalAxisLeg1764600000000 } from './1764600000000-NationalAxisLeg';
 
 /** In order of application. */
-export const migrations = [Init1763800000000, Exchanges1764000000000];
+export const migrations = [Init1763800000000, Exchanges1764000000000, NationalAxisLeg1764600000000];

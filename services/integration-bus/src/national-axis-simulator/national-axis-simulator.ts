@@ -40,6 +40,8 @@ const OPERATIONS: AxisOperation[] = [
 
 export class NationalAxisSimulator {
   readonly items = new Map<string, SimulatedItem>();
+  /** Accepted calls in order (operation and its docid, if any), for tests counting what a client asked. */
+  readonly calls: { operation: AxisOperation; docId?: string }[] = [];
   /** Refused calls, for tests asserting the signature checks. */
   readonly refusals: { operation: string; code: string; reason: string }[] = [];
   private server?: Server;
@@ -125,6 +127,7 @@ export class NationalAxisSimulator {
     }
     const me = check.systemId;
     const p = check.params;
+    this.calls.push({ operation: op, ...(p.docid ? { docId: p.docid } : {}) });
     switch (op) {
       case 'sendEdoc': {
         if (p.servicetype !== 'eDoc' || !['edoc', 'status'].includes(p.messagetype))

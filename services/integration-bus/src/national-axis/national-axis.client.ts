@@ -44,6 +44,14 @@ export class AxisUnavailable extends Error {
   }
 }
 
+/** No call was made because the circuit is open: nothing was attempted. */
+export class AxisCircuitOpen extends AxisUnavailable {
+  constructor() {
+    super('national axis circuit is open');
+    this.name = 'AxisCircuitOpen';
+  }
+}
+
 /** Opens after `threshold` consecutive failures; lets one probe through after `coolDownMs`. */
 export class CircuitBreaker {
   private failures = 0;
@@ -96,7 +104,7 @@ export class NationalAxisClient {
   }
 
   async call(op: AxisOperation, params: Record<string, string>, body?: Buffer): Promise<AxisAnswer> {
-    if (!this.breaker.allow()) throw new AxisUnavailable('national axis circuit is open');
+    if (!this.breaker.allow()) throw new AxisCircuitOpen();
     const headers = signedAxisHeaders(this.opts.systemId, this.opts.secret, params);
     let res: Response;
     try {

@@ -1,37 +1,74 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { AuditRecorder } from '@lienthong/common';
+import { AuditRecorder, OutboxService } from '@lienthong/common';
 import { AuditActions } from '@lienthong/contracts';
-import { randomInt } from 'node:crypto';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
-import { buildStatus, EdxmlError, parseEdxml, verifyPackage, type EdxmlStatus } from '../edxml';
+import {
+  buildStatus,
+  EdxmlError,
+  parseDocumentId,
+  parseEdxml,
+  verifyPackage,
+  type EdxmlMessage,
+  type EdxmlStatus,
+} from '../edxml';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
-import { ExchangesRepository, type ExchangeRow } from '../exchanges/exchanges.repository';
+import { ExchangesRepository } from '../exchanges/exchanges.repository';
 import { CONSUMERS, ExchangesService } from '../exchanges/exchanges.service';
 import { derivedUuid } from '../exchanges/routed-document';
-import { AxisRefusal, AxisUnavailable, NationalAxisClient, type ReceivedItem } from './national-axis.client';
+import { AxisExchangesRepository } from './axis-exchanges.repository';
+import { AxisSender } from './axis-sender';
+import { AxisWakeup } from './axis-wakeup';
+import { AxisRefusal, NationalAxisClient, type ReceivedItem } from './national-axis.client';
+
+/** An axis item this node will not apply, with the code it is audited under. */
+class AxisItemRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An item the axis itself keeps answering FAIL about (getEdoc) is given up after this many rounds. */
+const MAX_AXIS_REFUSALS = 5;
 
 /**
- * The national route: a scheduler sends due exchanges (retries with exponential back-off and jitter, TTL →
- * expired, last attempt → dead; FAIL answers are refusals), and a poller fetches what waits for this system,
- * stores it, and acknowledges `done` only after the commit.
+ * The national route. Sending: `AxisSender` (woken when exchanges are queued, here or in another replica,
+ * with a short poll as fallback). Expiry: TTL → expired. Receiving: a poller fetches what waits for this
+ * system, judges it (the axis speaks only for state agencies, and only about exchanges that went through
+ * it), stores it, and acknowledges `done` only after the commit; it polls again at once while items come.
  */
 @Injectable()
 export class NationalAxisService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(NationalAxisService.name);
   readonly client?: NationalAxisClient;
+  readonly sender?: AxisSender;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
-  private busy = { schedule: false, poll: false };
-  private polls = 0;
+  private busy = { expire: false };
+  private polling?: Promise<void>;
+  private pollWake?: () => void;
+  private agenciesAt = 0;
+  /** One agency-list read per polling round at most, however many items name unknown senders. */
+  private roundSync?: Promise<unknown>;
+  private unwake?: () => void;
+  /** FAIL answers of the axis per listed item (getEdoc), to stop asking for one forever. */
+  private readonly itemFailures = new Map<string, number>();
+  /** Agency-list conflicts already audited by this process (the list is read again every few minutes). */
+  private readonly agencyConflicts = new Set<string>();
 
   constructor(
     private readonly config: IntegrationBusConfig,
     private readonly exchanges: ExchangesService,
     private readonly repo: ExchangesRepository,
+    private readonly axisRepo: AxisExchangesRepository,
     private readonly audit: AuditRecorder,
+    outbox: OutboxService,
     private readonly node: EdxmlNodeService,
     private readonly directory: OrganizationDirectory,
+    private readonly wakeup: AxisWakeup,
   ) {
     if (config.nationalAxisEnabled) {
       this.client = new NationalAxisClient({
@@ -40,177 +77,82 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
         secret: config.NATIONAL_AXIS_SECRET!,
         timeoutMs: config.NATIONAL_AXIS_TIMEOUT_MS,
       });
+      this.sender = new AxisSender({
+        config,
+        client: this.client,
+        repo: axisRepo,
+        outbox,
+        audit,
+        signedPackage: (d, to) => exchanges.signedPackage(d, to),
+      });
     }
   }
 
   onApplicationBootstrap(): void {
     this.timers.push(
-      setInterval(
-        () => void this.guard('schedule', () => this.scheduleOnce()),
-        this.config.EXCHANGE_SCHEDULER_MS,
-      ),
+      setInterval(() => void this.expireRound(), Math.max(this.config.EXCHANGE_SCHEDULER_MS, 1_000)),
     );
-    if (this.client)
-      this.timers.push(
-        setInterval(() => void this.guard('poll', () => this.pollOnce()), this.config.NATIONAL_AXIS_POLL_MS),
-      );
+    if (this.sender) {
+      this.unwake = this.wakeup.onWake(() => this.sender!.wake());
+      this.sender.start();
+    }
+    if (this.client) this.polling = this.pollLoop();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.timers.forEach(clearInterval);
-    while (this.busy.schedule || this.busy.poll) await new Promise((r) => setTimeout(r, 20));
+    this.unwake?.();
+    this.pollWake?.();
+    await this.sender?.stop();
+    await this.polling;
+    while (this.busy.expire) await new Promise((r) => setTimeout(r, 20));
   }
 
-  private async guard(kind: 'schedule' | 'poll', fn: () => Promise<unknown>): Promise<void> {
-    if (this.busy[kind] || this.stopped) return;
-    this.busy[kind] = true;
+  private async expireRound(): Promise<void> {
+    if (this.busy.expire || this.stopped) return;
+    this.busy.expire = true;
     try {
-      await fn();
+      await this.expireOnce();
     } catch (e) {
-      this.logger.warn(`${kind} round failed: ${(e as Error).message}`);
+      this.logger.warn(`expiry round failed: ${(e as Error).message}`);
     } finally {
-      this.busy[kind] = false;
+      this.busy.expire = false;
     }
   }
 
-  /** Back-off before attempt n+1: base·2^(n-1), capped, with ±50 % jitter so retries do not synchronise. */
-  backoffMs(attempts: number): number {
-    const raw = Math.min(
-      this.config.EXCHANGE_RETRY_MAX_MS,
-      this.config.EXCHANGE_RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1),
-    );
-    return Math.round(raw / 2 + randomInt(Math.max(1, Math.round(raw / 2))));
+  /** Adaptive polling: again at once while rounds bring items, otherwise after NATIONAL_AXIS_POLL_MS. */
+  private async pollLoop(): Promise<void> {
+    while (!this.stopped) {
+      let taken = 0;
+      try {
+        const r = await this.pollOnce();
+        taken = r.edocs + r.statuses + r.refused;
+      } catch (e) {
+        this.logger.warn(`poll round failed: ${(e as Error).message}`);
+      }
+      if (taken > 0 || this.stopped) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, this.config.NATIONAL_AXIS_POLL_MS);
+        this.pollWake = done;
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      this.pollWake = undefined;
+    }
   }
 
-  /** One scheduler round: expire, then send due exchanges one row-locked transaction at a time. */
+  /** One sender round (tests and tools; the sender runs on its own). */
   async scheduleOnce(): Promise<number> {
     await this.expireOnce();
-    if (!this.client) return 0;
-    let sent = 0;
-    for (let i = 0; i < 50 && !this.stopped; i++) {
-      // While the circuit is open no attempt is spent: exchanges wait for the axis.
-      if (this.client.breaker.state === 'open') break;
-      const done = await this.repo.dataSource.transaction(async (m) => {
-        const row = await this.repo.lockDue(m);
-        if (!row) return false;
-        await this.sendOne(m, row);
-        return true;
-      });
-      if (!done) break;
-      sent++;
-    }
-    return sent;
-  }
-
-  private async sendOne(m: import('typeorm').EntityManager, row: ExchangeRow): Promise<void> {
-    const attempts = row.attempts + 1;
-    const at = new Date().toISOString();
-    const resource = { type: 'exchange', id: row.id };
-    try {
-      const xml = await this.exchanges.signedPackage(row.payload, [row.to_code]);
-      const docId = await this.client!.sendEdoc(
-        'edoc',
-        this.client!.systemId,
-        [row.to_code],
-        Buffer.from(xml, 'utf8'),
-      );
-      await this.repo.update(
-        m,
-        row.id,
-        { state: 'sent', attempts, lastError: null, nextAttemptAt: null, axisDocId: docId },
-        { at, event: 'sent', detail: { route: 'national-axis', axisDocId: docId, attempt: attempts } },
-      );
-      await this.exchanges.emitState(
-        m,
-        row.document_id,
-        row.to_code,
-        'sent',
-        undefined,
-        `${row.id}:sent:${attempts}`,
-      );
-      await this.audit.record(m, {
-        action: AuditActions.exchangeSent,
-        resource,
-        details: { route: 'national-axis', to: row.to_code, axisDocId: docId, attempt: attempts },
-      });
-    } catch (e) {
-      if (e instanceof AxisRefusal) {
-        const error = `${e.errorCode}: ${e.errorDesc}`.slice(0, 500);
-        await this.repo.update(
-          m,
-          row.id,
-          { state: 'failed', attempts, lastError: error, nextAttemptAt: null },
-          { at, event: 'refused', detail: { errorCode: e.errorCode, errorDesc: e.errorDesc } },
-        );
-        await this.exchanges.emitState(
-          m,
-          row.document_id,
-          row.to_code,
-          'failed',
-          error,
-          `${row.id}:failed:${attempts}`,
-        );
-        await this.audit.record(m, {
-          action: AuditActions.exchangeFailed,
-          resource,
-          outcome: 'failure',
-          details: { errorCode: e.errorCode, errorDesc: e.errorDesc },
-        });
-        return;
-      }
-      const error = (e as Error).message.slice(0, 500);
-      if (attempts >= this.config.EXCHANGE_MAX_ATTEMPTS) {
-        await this.repo.update(
-          m,
-          row.id,
-          { state: 'dead', attempts, lastError: error, nextAttemptAt: null },
-          { at, event: 'dead', detail: { error, attempt: attempts } },
-        );
-        await this.exchanges.emitState(
-          m,
-          row.document_id,
-          row.to_code,
-          'dead',
-          error,
-          `${row.id}:dead:${attempts}`,
-        );
-        await this.audit.record(m, {
-          action: AuditActions.exchangeDead,
-          resource,
-          outcome: 'failure',
-          details: { error, attempts },
-        });
-        return;
-      }
-      const next = new Date(Date.now() + this.backoffMs(attempts));
-      await this.repo.update(
-        m,
-        row.id,
-        { state: 'queued', attempts, lastError: error, nextAttemptAt: next },
-        {
-          at,
-          event: 'retry-scheduled',
-          detail: {
-            error,
-            attempt: attempts,
-            next: next.toISOString(),
-            transient: e instanceof AxisUnavailable,
-          },
-        },
-      );
-      await this.audit.record(m, {
-        action: AuditActions.exchangeRetried,
-        resource,
-        outcome: 'failure',
-        details: { error, attempt: attempts, next: next.toISOString() },
-      });
-    }
+    return this.sender ? this.sender.round() : 0;
   }
 
   async expireOnce(): Promise<number> {
     return this.repo.dataSource.transaction(async (m) => {
-      const rows = await this.repo.lockExpired(m);
+      const rows = await this.axisRepo.lockExpired(m);
       const at = new Date().toISOString();
       for (const r of rows) {
         await this.repo.update(m, r.id, { state: 'expired', nextAttemptAt: null }, { at, event: 'expired' });
@@ -245,67 +187,205 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
   }
 
   /** One polling round: packages and statuses waiting for this system; agencies now and then. */
-  async pollOnce(): Promise<{ edocs: number; statuses: number }> {
-    if (!this.client) return { edocs: 0, statuses: 0 };
-    if (this.polls++ % 60 === 0)
-      await this.syncAgencies().catch((e) =>
-        this.logger.warn(`agencies sync failed: ${(e as Error).message}`),
+  async pollOnce(): Promise<{ edocs: number; statuses: number; refused: number }> {
+    const counts = { edocs: 0, statuses: 0, refused: 0 };
+    if (!this.client) return counts;
+    this.roundSync = undefined;
+    if (Date.now() - this.agenciesAt >= 60 * this.config.NATIONAL_AXIS_POLL_MS) await this.syncOncePerRound();
+    for (const kind of ['edoc', 'status'] as const) {
+      const items = (await this.client.getReceivedEdocList(kind)).filter(
+        (i) => typeof i?.docId === 'string' && i.docId.length > 0 && i.docId.length <= 200,
       );
-    let edocs = 0;
-    let statuses = 0;
-    for (const item of await this.client.getReceivedEdocList('edoc'))
-      if (await this.takeItem(item, 'edoc')) edocs++;
-    for (const item of await this.client.getReceivedEdocList('status'))
-      if (await this.takeItem(item, 'status')) statuses++;
-    return { edocs, statuses };
+      const refused = await this.axisRepo.refusedItems(items.map((i) => i.docId));
+      for (const item of items) {
+        if (this.stopped) return counts;
+        if (refused.has(item.docId)) continue; // judged already; the axis may keep listing a `fail`
+        const outcome = await this.takeItem(item, kind);
+        if (outcome === 'stored') counts[kind === 'edoc' ? 'edocs' : 'statuses']++;
+        else if (outcome === 'refused') counts.refused++;
+      }
+    }
+    return counts;
   }
 
-  private async takeItem(item: ReceivedItem, kind: 'edoc' | 'status'): Promise<boolean> {
+  private async takeItem(
+    item: ReceivedItem,
+    kind: 'edoc' | 'status',
+  ): Promise<'stored' | 'again' | 'refused' | 'later'> {
     const client = this.client!;
-    const bytes = await client.getEdoc(item.docId);
+    let fresh: boolean;
     try {
+      const bytes = await client.getEdoc(item.docId);
       const msg = parseEdxml(bytes, this.node.limits);
+      await this.judge(item, msg);
       if (msg.kind === 'package') {
         const signature = verifyPackage(bytes.toString('utf8'), this.node.trusted, this.node.limits.maxBytes);
         if (signature.present && !signature.valid)
           this.logger.warn(`package ${item.docId} from the axis has a bad signature: ${signature.problem}`);
-        await this.exchanges.receivePackage(msg.package, 'national-axis', {
+        const r = await this.exchanges.receivePackage(msg.package, 'national-axis', {
           signature: stripFingerprint(signature),
         });
+        fresh = !r.duplicate;
       } else {
         const statusId = derivedUuid(`axis-status|${item.docId}`);
-        await this.exchanges.applyRemoteStatus(
+        fresh = await this.exchanges.applyRemoteStatus(
           this.exchanges.statusEvent(msg.status, statusId),
           CONSUMERS.axisStatus,
           item.docId,
         );
       }
     } catch (e) {
-      if (!(e instanceof EdxmlError)) throw e; // transient (database, object store): not acknowledged, fetched again
-      await this.exchanges.auditRejected(e.code, {
-        origin: 'national-axis',
-        axisDocId: item.docId,
-        from: item.from,
-        element: e.element,
-        message: e.message,
-      });
-      await client.updateStatus(item.docId, 'fail');
-      return false;
+      if (e instanceof EdxmlError) return this.refuseItem(item, kind, e.code, e.message, e.element);
+      if (e instanceof AxisItemRefused) return this.refuseItem(item, kind, e.code, e.message);
+      if (e instanceof AxisRefusal) {
+        // The axis answered FAIL about this item (e.g. getEdoc NOT_FOUND): asking forever changes nothing.
+        const failures = (this.itemFailures.get(item.docId) ?? 0) + 1;
+        this.itemFailures.set(item.docId, failures);
+        if (failures >= MAX_AXIS_REFUSALS)
+          return this.refuseItem(item, kind, 'AXIS_ITEM_UNAVAILABLE', e.message.slice(0, 300));
+        return 'later';
+      }
+      throw e; // transient (database, object store, the axis away): not acknowledged, fetched again
     }
+    this.itemFailures.delete(item.docId);
     // Only after the commit above: an item acknowledged is an item stored.
     await client.updateStatus(item.docId, 'done');
     this.logger.debug(`${kind} ${item.docId} from ${item.from} stored and acknowledged`);
-    return true;
+    // A copy applied before does not count as progress: an axis that keeps listing acknowledged items
+    // must not keep the adaptive poller spinning.
+    return fresh ? 'stored' : 'again';
   }
 
-  /** Agencies reachable on the axis are registered as state organizations in identity. */
-  async syncAgencies(): Promise<number> {
-    const agencies = await this.client!.getAgenciesList();
-    for (const a of agencies) {
-      if (!/^[0-9A-Z]+(\.[0-9A-Z]+)*$/.test(a.code) || a.code.length > 35) continue;
-      await this.directory.upsertState(a.code, a.name || a.code);
+  /**
+   * The axis is trusted only for government agencies, and each only for itself: a package must come from
+   * a known `state` organization that is the axis item's sender (its From and its DocumentId's sender); a
+   * status must come from that agency and answer a document this node sent it through the axis.
+   */
+  private async judge(item: ReceivedItem, msg: EdxmlMessage): Promise<void> {
+    // A hostile list may carry anything in `from`: only a string can name a sender.
+    const sender = typeof item.from === 'string' ? item.from.trim() : '';
+    if (msg.kind === 'package') {
+      const pkg = msg.package;
+      const docSender = parseDocumentId(pkg.documentId).organId;
+      if (pkg.from.organId !== sender || docSender !== sender)
+        throw new AxisItemRefused(
+          'AXIS_SENDER_MISMATCH',
+          `the package speaks for ${pkg.from.organId} (DocumentId of ${docSender}) but the axis item is from ${sender}`,
+        );
+    } else if (msg.status.from.organId !== sender) {
+      throw new AxisItemRefused(
+        'AXIS_SENDER_MISMATCH',
+        `the status speaks for ${msg.status.from.organId} but the axis item is from ${sender}`,
+      );
     }
-    return agencies.length;
+    let org = await this.directory.get(sender);
+    if (!org) {
+      // A new agency may reach us before the next agency-list sync: read the list, then decide.
+      await this.syncOncePerRound();
+      org = await this.directory.get(sender);
+    }
+    if (org?.sector !== 'state')
+      throw new AxisItemRefused(
+        'AXIS_SENDER_NOT_STATE',
+        org
+          ? `${sender} is a ${org.sector} organization: the national axis does not speak for it`
+          : `${sender} is not a known state agency`,
+      );
+    if (msg.kind === 'status') {
+      const documentId = msg.status.responseFor.documentId ?? '';
+      if (!(await this.axisRepo.sentThroughAxis(documentId, sender)))
+        throw new AxisItemRefused(
+          'AXIS_STATUS_NOT_AXIS_EXCHANGE',
+          `no exchange of ${documentId || '(no DocumentId)'} went to ${sender} through the national axis`,
+        );
+    }
+  }
+
+  private syncOncePerRound(): Promise<unknown> {
+    this.roundSync ??= this.syncAgencies().catch((e) =>
+      this.logger.warn(`agencies sync failed: ${(e as Error).message}`),
+    );
+    return this.roundSync;
+  }
+
+  /** Audited as edxml.rejected with its code, remembered, and acknowledged `fail`: never taken again. */
+  private async refuseItem(
+    item: ReceivedItem,
+    kind: 'edoc' | 'status',
+    code: string,
+    message: string,
+    element?: string,
+  ): Promise<'refused'> {
+    this.logger.warn(`axis ${kind} ${item.docId} from ${item.from} refused: ${code} ${message}`);
+    await this.repo.dataSource.transaction(async (m) => {
+      const fresh = await this.axisRepo.recordRefusedItem(m, {
+        docId: item.docId,
+        messageType: kind,
+        from: String(item.from ?? ''),
+        reason: code,
+      });
+      if (!fresh) return;
+      await this.audit.record(m, {
+        action: AuditActions.edxmlRejected,
+        resource: { type: 'edxml', id: item.docId },
+        outcome: 'denied',
+        details: {
+          reason: code,
+          origin: 'national-axis',
+          axisDocId: item.docId,
+          messageType: kind,
+          from: item.from,
+          ...(element ? { element } : {}),
+          message: message.slice(0, 300),
+        },
+      });
+    });
+    this.itemFailures.delete(item.docId);
+    await this.client!.updateStatus(item.docId, 'fail').catch((e) =>
+      this.logger.warn(`axis item ${item.docId} not acknowledged fail: ${(e as Error).message}`),
+    );
+    return 'refused';
+  }
+
+  /**
+   * Agencies reachable on the axis are registered as state organizations in identity. The list may add
+   * agencies, never change one: a code the directory already holds (any sector) is left as it is, and a
+   * different name or a non-state sector for it is audited as a refused change.
+   */
+  async syncAgencies(): Promise<number> {
+    this.agenciesAt = Date.now();
+    const agencies = (await this.client!.getAgenciesList()).filter(
+      (a) => typeof a?.code === 'string' && /^[0-9A-Z]+(\.[0-9A-Z]+)*$/.test(a.code) && a.code.length <= 35,
+    );
+    const known = await this.directory.resolve(agencies.map((a) => a.code));
+    let added = 0;
+    for (const a of agencies) {
+      const name = typeof a.name === 'string' && a.name.trim() ? a.name.trim() : a.code;
+      const current = known.get(a.code);
+      if (!current) {
+        await this.directory.upsertState(a.code, name);
+        added++;
+        continue;
+      }
+      if (current.sector === 'state' && current.name === name) continue;
+      const key = `${a.code}\u0000${name}`;
+      if (this.agencyConflicts.has(key)) continue;
+      this.agencyConflicts.add(key);
+      await this.repo.dataSource.transaction((m) =>
+        this.audit.record(m, {
+          action: AuditActions.edxmlRejected,
+          resource: { type: 'organization', id: a.code },
+          outcome: 'denied',
+          details: {
+            reason: current.sector === 'state' ? 'AXIS_AGENCY_RENAME' : 'AXIS_AGENCY_RESECTOR',
+            origin: 'national-axis',
+            listed: { code: a.code, name },
+            current: { name: current.name, sector: current.sector },
+          },
+        }),
+      );
+    }
+    return added;
   }
 }
 

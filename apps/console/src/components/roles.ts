@@ -1,0 +1,11 @@
+export const ROLES = [
+  'system-admin',
+  'org-admin',
+  'clerk',
+  'leader',
+  'specialist',
+  'auditor',
+  'operator',
+  'cleared',
+  'exchange',
+];

@@ -1,0 +1,75 @@
+// The SIMULATED national axis and the government agencies behind it, in their own process (so their CPU is
+// not the platform's and not the load generator's). Started by bench/run.mjs:
+//   AXIS_SYSTEM_ID=<code> AXIS_SECRET=<secret> AXIS_AGENCIES=<code>,<code> node bench/axis-agency.mjs
+// Every agency answers 01 (arrived) as soon as a package for it reaches the axis; the status carries the
+// agency's clock, as a real agency's would. Prints one JSON line {url} on stdout when listening.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const {
+  NationalAxisSimulator,
+} = require('../services/integration-bus/dist/national-axis-simulator/national-axis-simulator.js');
+const { buildStatus, parsePackage } = require('../services/integration-bus/dist/edxml/index.js');
+
+const systemId = process.env.AXIS_SYSTEM_ID;
+const agencies = new Set((process.env.AXIS_AGENCIES ?? '').split(',').filter(Boolean));
+const sim = new NationalAxisSimulator({
+  systems: { [systemId]: process.env.AXIS_SECRET },
+  agencies: [...agencies].map((code) => ({ code, name: `Co quan ${code} (mo phong)` })),
+});
+
+let answered = 0;
+let failures = 0;
+let duplicates = 0;
+const seen = new Set(); // documentId|agency: a package reaching an agency twice is counted, answered once
+function answer(item) {
+  if (item.messageType !== 'edoc') return;
+  const to = item.to.filter((t) => agencies.has(t));
+  if (to.length === 0) return;
+  let pkg;
+  try {
+    pkg = parsePackage(item.content, { maxBytes: 64 * 1024 * 1024, maxDepth: 64 }).package;
+  } catch {
+    failures++;
+    return;
+  }
+  for (const agency of to) {
+    const key = `${pkg.documentId}|${agency}`;
+    if (seen.has(key)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(key);
+    sim.inject({
+      from: agency,
+      to: [systemId], // the platform's system on the axis, which serves every sending organization
+      messageType: 'status',
+      content: Buffer.from(
+        buildStatus({
+          responseFor: { organId: pkg.from.organId, documentId: pkg.documentId },
+          from: { organId: agency, organName: `Co quan ${agency}` },
+          statusCode: '01',
+          timestamp: new Date().toISOString(),
+        }),
+      ),
+    });
+    answered++;
+  }
+}
+// The simulator stores what systems send through `inject`; hooking it answers at once instead of scanning
+// a growing list.
+const inject = sim.inject.bind(sim);
+sim.inject = (item) => {
+  const stored = inject(item);
+  if (item.messageType === 'edoc' && !agencies.has(item.from)) setImmediate(() => answer(stored));
+  return stored;
+};
+const url = await sim.start(Number(process.env.AXIS_PORT ?? 0), '127.0.0.1');
+process.stdout.write(`${JSON.stringify({ url })}\n`);
+// Counts on request (the parent asks over stdin), and a clean stop.
+process.stdin.on('data', () => {
+  // Drop what no longer matters so a long run keeps a bounded heap: packages are parsed once.
+  for (const item of sim.items.values()) if (item.messageType === 'edoc') item.content = Buffer.alloc(0);
+  process.stdout.write(`${JSON.stringify({ answered, failures, duplicates, items: sim.items.size })}\n`);
+});
+process.on('SIGTERM', () => void sim.stop().then(() => process.exit(0)));

@@ -1,0 +1,418 @@
+import { makeCa, makeSigner, minimalPdf, signPdf } from '@lienthong/testing';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { authenticator } from 'otplib';
+import { api as callApi, login as loginAt, until } from './support/api';
+import { PlatformProcesses, SERVICES, type Service } from './support/platform-processes';
+
+const ROOT = join(__dirname, '..', '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// The flags this machine needs (no sandbox as root, no background network calls to the outside).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SHOTS = join(ROOT, 'test-results', 'console');
+
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser) {
+  console.warn(
+    `SKIPPED the browser e2e test: no Chromium at ${CHROMIUM} (scripts/test.mjs installs Debian's chromium when run as root; set CHROMIUM_PATH otherwise)`,
+  );
+}
+const describeBrowser = haveBrowser ? describe : describe.skip;
+
+jest.setTimeout(240_000);
+
+/**
+ * The web console in a real browser on the one origin (services + console server as real processes): a
+ * clerk composes a document with a signed PDF and sends it, the recipient's clerk finds it in the inbox and
+ * accepts it, the sender's timeline shows 03, an auditor checks an inclusion proof in the browser.
+ */
+describeBrowser('web console in Chromium', () => {
+  const work = mkdtempSync(join(tmpdir(), 'console-e2e-'));
+  const ca = makeCa('Console E2E Party CA');
+  const anchors = join(work, 'anchors.pem');
+  writeFileSync(anchors, ca.pem);
+  const platform = new PlatformProcesses({
+    documents: { TRUST_ANCHORS: anchors, ATTACHMENTS_DIR: join(work, 'attachments') },
+    audit: { AUDIT_CHECKPOINT_INTERVAL_MS: '500' },
+  });
+  const SENDER = '000.21.00.P21';
+  const RECEIVER = '000.22.00.P22';
+  const password = 'Console-e2e-Passw0rd!';
+  let origin = '';
+  let server: ChildProcess | undefined;
+  let browser: Browser;
+  let admin: string;
+
+  const api = (service: Service, method: string, path: string, token?: string, body?: unknown) =>
+    callApi(platform, service, method, path, token, body);
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // The console is built by `npm test`'s build step; build it here when the test runs alone.
+    if (!existsSync(join(ROOT, 'apps', 'console', 'dist', 'index.html'))) {
+      const r = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', "import('./scripts/platform.mjs').then((m) => m.buildConsole())"],
+        { cwd: ROOT, stdio: 'inherit' },
+      );
+      if (r.status !== 0) throw new Error('the console did not build');
+    }
+    await platform.start();
+    server = spawn(process.execPath, [join(ROOT, 'scripts', 'console-server.mjs')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CONSOLE_PORT: '0',
+        CONSOLE_UPSTREAMS: JSON.stringify(Object.fromEntries(SERVICES.map((s) => [s, platform.url(s)]))),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    origin = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server!.stdout!.on('data', (d) => {
+        out += d.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      server!.once('exit', (c) => reject(new Error(`console server exited with ${c}: ${out}`)));
+    });
+
+    admin = await loginAt(platform, 'admin', platform.adminPassword);
+    const root = (await api('identity', 'GET', '/api/v1/auth/me', admin)).body.organizationCode;
+    for (const [code, name] of [
+      [SENDER, 'Tỉnh ủy Hà Giang'],
+      [RECEIVER, 'Tỉnh ủy Điện Biên'],
+    ]) {
+      const r = await api('identity', 'POST', '/api/v1/organizations', admin, {
+        code,
+        name,
+        parentCode: root,
+        level: 'province',
+        sector: 'party',
+        zone: 'party-wan',
+      });
+      expect(r.status).toBe(201);
+    }
+    for (const [username, org, roles] of [
+      ['console.clerk.a', SENDER, ['clerk']],
+      ['console.clerk.b', RECEIVER, ['clerk']],
+      ['console.auditor', root, ['auditor']],
+      ['console.leader.a', SENDER, ['leader']],
+    ] as const) {
+      const r = await api('identity', 'POST', '/api/v1/users', admin, {
+        username,
+        fullName: username,
+        password,
+        organizationCode: org,
+        roles,
+      });
+      expect(r.status).toBe(201);
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) {
+      const done = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      await done;
+    }
+    await platform.stop();
+  });
+
+  async function signIn(
+    username: string,
+    pass = password,
+    viewport = { width: 1280, height: 900 },
+  ): Promise<Page> {
+    const page = await browser.newPage({ viewport });
+    await page.goto(`${origin}/`);
+    await page.locator('#username').fill(username);
+    await page.locator('#password').fill(pass);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.getByTestId('whoami').filter({ hasText: username }).waitFor();
+    return page;
+  }
+
+  async function signOut(page: Page): Promise<void> {
+    await page.keyboard.press('Escape'); // closes an open drawer or dialog
+    await page.getByRole('button', { name: 'Đăng xuất' }).click();
+    await page.locator('#username').waitFor();
+    await page.close();
+  }
+
+  it('serves the console and routes the API by path on one origin (no CORS)', async () => {
+    const index = await fetch(`${origin}/documents?direction=incoming`);
+    expect(index.status).toBe(200);
+    expect(await index.text()).toContain('<div id="root">');
+    const jwks = await fetch(`${origin}/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
+    expect(((await jwks.json()) as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
+    const unauth = await fetch(`${origin}/api/v1/documents`);
+    expect(unauth.status).toBe(401);
+    // Each prefix reaches the service that owns it (any other service answers 404 for it).
+    for (const path of [
+      '/api/v1/users',
+      '/api/v1/organizations',
+      '/api/v1/documents',
+      '/api/v1/registers/incoming?year=2026',
+      '/api/v1/exchanges',
+      '/api/v1/audit/checkpoint',
+    ]) {
+      const r = await fetch(`${origin}${path}`, { headers: { Authorization: `Bearer ${admin}` } });
+      expect({ path, status: r.status }).toEqual({ path, status: 200 });
+    }
+    expect((await fetch(`${origin}/api/v1/nothing`)).status).toBe(404);
+    const ready = await fetch(`${origin}/health/audit/ready`);
+    expect(ready.status).toBe(200);
+  });
+
+  it('a clerk composes and sends a signed document; the recipient accepts it; the sender sees 03, downloads the register, recalls (15)', async () => {
+    const subject = `Về việc triển khai số hóa ${Date.now()}`;
+    const page = await signIn('console.clerk.a');
+    await page.goto(`${origin}/documents/new`);
+    await page.locator('#number').fill(String(Date.now() % 100000));
+    await page.locator('#notation').fill('CV-TU');
+    await page.locator('#subject').fill(subject);
+    await page.locator('#signerPosition').fill('Bí thư');
+    await page.locator('#signerName').fill('Nguyễn Văn A');
+    // Recipients from the organization tree, found by a search without diacritics.
+    await page.locator('#recipients').click();
+    await page.keyboard.type('dien bien');
+    await page.locator('.ant-select-tree-title', { hasText: 'Tỉnh ủy Điện Biên' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Lưu và đính kèm tệp' }).click();
+
+    // ASCII subject: the test PKI helper writes names as PrintableString.
+    const signer = makeSigner('Nguyen Van A', ca);
+    await page.locator('input[type=file]').setInputFiles({
+      name: 'cong-van.pdf',
+      mimeType: 'application/pdf',
+      buffer: signPdf(minimalPdf('Công văn'), signer),
+    });
+    const verdict = page.getByTestId('signature-verdict');
+    await verdict.waitFor();
+    expect(await verdict.innerText()).toMatch(/Chữ ký hợp lệ, tin cậy/);
+    expect(await verdict.innerText()).toContain('Nguyen Van A');
+    await page.screenshot({ path: join(SHOTS, 'compose.png'), fullPage: true, animations: 'disabled' });
+    await page.getByTestId('send').click();
+    await page.waitForURL(/\/documents\/[0-9a-f-]{36}$/);
+    const documentUrl = page.url();
+    await page.getByTestId('recipients-table').getByText(RECEIVER).waitFor();
+    await signOut(page);
+
+    // The receiving clerk finds it in the inbox (searching without diacritics) and accepts it.
+    const inbox = await signIn('console.clerk.b');
+    await until(
+      async () => {
+        await inbox.goto(
+          `${origin}/documents?direction=incoming&q=${encodeURIComponent('trien khai so hoa')}`,
+        );
+        await inbox.locator('.ant-table-row, .ant-empty').first().waitFor();
+        return (await inbox.getByRole('link', { name: /CV-TU/ }).count()) > 0;
+      },
+      'the document in the inbox',
+      60_000,
+    );
+    await inbox.locator('.ant-spin-spinning, .ant-spin-blur').first().waitFor({ state: 'detached' });
+    await inbox.screenshot({ path: join(SHOTS, 'inbox.png'), fullPage: true, animations: 'disabled' });
+    await inbox.getByRole('link', { name: /CV-TU/ }).first().click();
+    await inbox.getByTestId('accept').click();
+    await inbox.locator('[data-status="accepted"]').first().waitFor();
+    await signOut(inbox);
+
+    // The sender's per-recipient timeline shows 03.
+    const back = await signIn('console.clerk.a');
+    await until(
+      async () => {
+        await back.goto(documentUrl);
+        await back.getByTestId('recipients-table').waitFor();
+        return (await back.getByTestId('recipients-table').locator('[data-status="accepted"]').count()) > 0;
+      },
+      'status 03 at the sender',
+      60_000,
+    );
+    expect(await back.getByTestId('recipients-table').innerText()).toContain('03');
+    await back.screenshot({ path: join(SHOTS, 'timeline.png'), fullPage: true, animations: 'disabled' });
+
+    // The outgoing register of the year downloads as CSV and lists the document.
+    await back.goto(`${origin}/registers`);
+    await back.getByRole('tab', { name: 'Sổ văn bản đi' }).click();
+    await back.getByText('CV-TU').first().waitFor();
+    const [download] = await Promise.all([
+      back.waitForEvent('download'),
+      back.getByRole('button', { name: 'Tải CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`outgoing-register-${new Date().getFullYear()}.csv`);
+    const csvPath = join(work, 'register.csv');
+    await download.saveAs(csvPath);
+    expect(readFileSync(csvPath, 'utf8')).toContain('CV-TU');
+
+    // Recall: the recipient had not completed it, so it agrees (15).
+    await back.goto(documentUrl);
+    await back.getByRole('button', { name: 'Thu hồi' }).click();
+    await back.getByRole('dialog').locator('textarea').fill('Ban hành nhầm');
+    await back.getByRole('button', { name: 'Xác nhận' }).click();
+    await until(
+      async () => {
+        await back.goto(documentUrl);
+        await back.getByTestId('recipients-table').waitFor();
+        return (
+          (await back.getByTestId('recipients-table').locator('[data-status="recall-agreed"]').count()) > 0
+        );
+      },
+      'the recall answered 15',
+      60_000,
+    );
+    expect(await back.getByTestId('recipients-table').innerText()).toContain('15');
+    await signOut(back);
+  });
+
+  it('an auditor verifies an inclusion proof in the browser against the signed checkpoint', async () => {
+    const auditor = await loginAt(platform, 'console.auditor', password);
+    // Wait until the latest signed checkpoint covers the auditor's first visible event.
+    const first = await until<{ leafIndex: number }>(async () => {
+      const ev = await api('audit', 'GET', '/api/v1/audit/events?limit=1', auditor);
+      const cp = await api('audit', 'GET', '/api/v1/audit/checkpoint', auditor);
+      const e = ev.body.items?.[0];
+      return e && cp.body.treeSize > e.leafIndex ? e : undefined;
+    }, 'a checkpoint covering an event');
+    const page = await signIn('console.auditor');
+    await page.goto(`${origin}/audit`);
+    await page.getByTestId(`proof-${first.leafIndex}`).click();
+    await page.getByTestId('verify-proof').click();
+    const verdict = page.getByTestId('proof-verdict');
+    await verdict.waitFor();
+    expect(await verdict.innerText()).toContain(
+      'Đã xác minh: sự kiện nằm trong nhật ký có điểm kiểm tra đã ký.',
+    );
+    for (const step of ['leaf', 'path', 'root', 'signature'])
+      expect(await page.locator(`[data-step="${step}"]`).getAttribute('data-ok')).toBe('true');
+    await page.screenshot({ path: join(SHOTS, 'audit-proof.png'), fullPage: true, animations: 'disabled' });
+    await signOut(page);
+  });
+
+  it('logs in with a TOTP code when the account has one, refreshes silently and revokes on logout', async () => {
+    const created = await api('identity', 'POST', '/api/v1/users', admin, {
+      username: 'console.totp',
+      fullName: 'console.totp',
+      password,
+      organizationCode: SENDER,
+      roles: ['clerk'],
+    });
+    expect(created.status).toBe(201);
+    const token = await loginAt(platform, 'console.totp', password);
+    const enrol = await api('identity', 'POST', '/api/v1/users/me/totp', token);
+    expect(enrol.status).toBe(200);
+    const confirm = await api('identity', 'POST', '/api/v1/users/me/totp/confirm', token, {
+      otp: authenticator.generate(enrol.body.secret),
+    });
+    expect(confirm.status).toBe(200);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${origin}/`);
+    await page.locator('#username').fill('console.totp');
+    await page.locator('#password').fill(password);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    // The server asks for the code; the page shows the field.
+    await page.locator('#otp').fill(authenticator.generate(enrol.body.secret));
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.getByTestId('whoami').filter({ hasText: 'console.totp' }).waitFor();
+
+    // A reload keeps the session through the refresh token (the access token lives only in memory).
+    const before = await page.evaluate<string | null>("sessionStorage.getItem('lienthong.refresh')");
+    await page.reload();
+    await page.getByTestId('whoami').filter({ hasText: 'console.totp' }).waitFor();
+    const after = await page.evaluate<string | null>("sessionStorage.getItem('lienthong.refresh')");
+    expect(before).toBeTruthy();
+    expect(after).toBeTruthy();
+    expect(after).not.toBe(before); // refresh tokens rotate
+
+    // Logout revokes: the refresh token the page held no longer works.
+    await signOut(page);
+    const reuse = await api('identity', 'POST', '/api/v1/auth/token', undefined, {
+      grant_type: 'refresh_token',
+      refresh_token: after,
+    });
+    expect(reuse.status).toBe(401);
+  });
+
+  it('a leader sees the programme indicators of the office that sent the document', async () => {
+    const page = await signIn('console.leader.a');
+    await page.goto(`${origin}/indicators`);
+    await page.locator('canvas').first().waitFor();
+    const electronic = page.locator('.ant-statistic').filter({ hasText: 'Tỷ lệ gửi điện tử' });
+    await electronic.getByText('100.0 %').waitFor();
+    await page.screenshot({
+      path: join(SHOTS, 'leader-indicators.png'),
+      fullPage: true,
+      animations: 'disabled',
+    });
+    await signOut(page);
+  });
+
+  it('every page opens for the system-admin without an error, in Vietnamese and in English, and on a tablet', async () => {
+    const page = await signIn('admin', platform.adminPassword);
+    const paths = [
+      '/documents?direction=incoming',
+      '/documents?direction=outgoing',
+      '/documents/new',
+      '/registers',
+      '/indicators',
+      '/exchanges',
+      '/health',
+      '/audit',
+      '/admin/organizations',
+      '/admin/users',
+      '/admin/clients',
+      '/admin/keys',
+    ];
+    for (const path of paths) {
+      await page.goto(`${origin}${path}`);
+      await page.locator('main h2').waitFor();
+      await page.waitForLoadState('networkidle');
+      expect({ path, errors: await page.locator('.ant-alert-error').allInnerTexts() }).toEqual({
+        path,
+        errors: [],
+      });
+      await page.screenshot({
+        path: join(SHOTS, `${path.slice(1).replace(/[/?=]/g, '-')}.png`),
+        fullPage: true,
+      });
+    }
+    await page.goto(`${origin}/health`);
+    for (const s of SERVICES) await page.getByTestId(`health-${s}`).filter({ hasText: 'Sẵn sàng' }).waitFor();
+    // The English toggle.
+    await page.getByText('EN', { exact: true }).click();
+    await page.goto(`${origin}/documents?direction=incoming`);
+    await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+    await page.getByText('VI', { exact: true }).click();
+    await page.getByRole('heading', { name: 'Văn bản đến' }).waitFor();
+    await signOut(page);
+    // A tablet in portrait: the menu folds to icons and the page still fits.
+    const tablet = await signIn('admin', platform.adminPassword, { width: 768, height: 1024 });
+    await tablet.goto(`${origin}/documents?direction=incoming`);
+    await tablet.locator('main h2').waitFor();
+    // Evaluated in the page (the test's own typings have no DOM).
+    const overflow = await tablet.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await tablet.screenshot({ path: join(SHOTS, 'tablet-inbox.png') });
+    await signOut(tablet);
+  });
+});
