@@ -33,3 +33,5 @@ export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
 export * from './ids/derived-uuid';
 export * from './bootstrap/api-docs';
+export * from './outbox/outbox-wake';
+export * from './outbox/unit-of-work';

@@ -62,14 +62,29 @@ export interface DocumentSendRequestedEvent {
   attachments: AttachmentRef[];
 }
 
-/** Bus → documents: a document for a local organization. */
-export interface DocumentDeliveryEvent {
+/** One recipient of a delivery: its own delivery id (claimed once by documents) and exchange. */
+export interface DeliveryRecipient {
+  organizationCode: string;
   deliveryId: string;
   exchangeId?: string;
+}
+
+/**
+ * Bus → documents: a document for the local organizations of this node — one message per document per
+ * node listing every local recipient (a directive to 10,000 organizations is one message, not 10,000).
+ */
+export interface DocumentDeliveryEvent {
+  /** The message's own id; each recipient's copy is claimed by `recipients[].deliveryId`. */
+  deliveryId: string;
   sourceDocumentId: string;
   edxmlDocumentId: string;
   fromOrganizationCode: string;
-  toOrganizationCode: string;
+  /** Every local recipient (always set by the bus; see `toOrganizationCode`). */
+  recipients?: DeliveryRecipient[];
+  /** @deprecated one-recipient form of messages published before `recipients` existed (still applied). */
+  toOrganizationCode?: string;
+  /** @deprecated see toOrganizationCode. */
+  exchangeId?: string;
   /** 0 new (default), 1 recall, 2 update, 3 replace (edXML business types). */
   businessType?: 0 | 1 | 2 | 3;
   /** Why, for a recall (business type 1). */
@@ -90,6 +105,11 @@ export interface DocumentStatusEvent {
   statusCode: string;
   reason?: string;
   at: string;
+  /**
+   * Set by documents when the sender's recipient row was already moved in the receiver's transaction (sender
+   * and receiver served by the same documents service): the bus then records delivery but relays nothing back.
+   */
+  senderApplied?: boolean;
 }
 
 /** Bus → documents: exchange state for one recipient. */

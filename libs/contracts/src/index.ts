@@ -9,3 +9,4 @@ export * from './event-map';
 export * from './proto';
 export * from './bus';
 export * from './nats-authorization';
+export * from './events';

@@ -320,6 +320,115 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     expect(after.status).toBe(409);
   });
 
+  it('numbers batches of multi-recipient deliveries set-based, gap-free per register under concurrency', async () => {
+    const exchange = h.app.get(ExchangeService);
+    const orgs = ['000.00.00.N61', '000.00.00.N62', '000.00.00.N63', '000.00.00.N64'];
+    const base = documentBody() as unknown as DocumentDeliveryEvent['document'];
+    // 12 batches of 5 messages, each message to 3 of the 4 organizations; applied concurrently, every
+    // batch twice (a redelivery racing the first delivery).
+    const batches = Array.from({ length: 12 }, (_, b) =>
+      Array.from({ length: 5 }, (_, i): DocumentDeliveryEvent => {
+        const to = orgs.filter((_, k) => k !== (b + i) % orgs.length);
+        return {
+          deliveryId: randomUUID(),
+          sourceDocumentId: randomUUID(),
+          edxmlDocumentId: randomUUID(),
+          fromOrganizationCode: A,
+          recipients: to.map((organizationCode) => ({ organizationCode, deliveryId: randomUUID() })),
+          document: { ...base, subject: `Chỉ thị ${b}.${i}` },
+          attachments: [],
+        };
+      }),
+    );
+    const outcomes = await Promise.all(
+      [...batches, ...batches].map((batch) => exchange.applyDeliveries(batch)),
+    );
+    expect(outcomes.flat().filter((o) => o.applied)).toHaveLength(12 * 5 * 3);
+    const expected = new Map<string, number>();
+    for (const ev of batches.flat())
+      for (const r of ev.recipients!)
+        expected.set(r.organizationCode, (expected.get(r.organizationCode) ?? 0) + 1);
+    for (const org of orgs) {
+      const rows: { register_number: number }[] = await h.db.query(
+        `SELECT register_number FROM documents WHERE organization_code = $1 AND direction = 'incoming'
+         ORDER BY register_number`,
+        [org],
+      );
+      expect(rows.map((r) => r.register_number)).toEqual(
+        Array.from({ length: expected.get(org)! }, (_, i) => i + 1),
+      );
+    }
+  });
+
+  it("moves the sender's rows to 01 in the delivery's own transaction when the sender is served here", async () => {
+    const exchange = h.app.get(ExchangeService);
+    const doc = await create(clerkA, { recipients: [B, C] });
+    expect((await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA))).status).toBe(202);
+    const sent = (await eventually(async () =>
+      (await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested())).find(
+        (e) => e.data.documentId === doc.id,
+      ),
+    ))!;
+    const [outcome] = await exchange.applyDeliveries([
+      {
+        deliveryId: randomUUID(),
+        sourceDocumentId: doc.id,
+        edxmlDocumentId: doc.id,
+        fromOrganizationCode: A,
+        recipients: [B, C].map((organizationCode) => ({ organizationCode, deliveryId: randomUUID() })),
+        document: sent.data.document,
+        attachments: [],
+      },
+    ]);
+    expect(outcome.applied).toBe(true);
+    // Committed together: no status event has travelled back, yet the sender sees 01 for both.
+    const view = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
+    expect(view.body.recipients.map((r: { statusCode?: string }) => r.statusCode)).toEqual(['01', '01']);
+    expect(view.body.recipientCounts).toEqual({ total: 2, arrived: 2 });
+    // The status events tell the bus the sender has it already (so nothing is relayed back).
+    const statuses = await eventually(async () => {
+      const e = (await h.streamEvents<DocumentStatusEvent>(Subjects.documentStatusChanged())).filter(
+        (x) => x.data.sourceDocumentId === doc.id,
+      );
+      return e.length === 2 ? e : undefined;
+    });
+    expect(statuses!.every((e) => e.data.senderApplied === true && e.data.statusCode === '01')).toBe(true);
+  });
+
+  it('takes up to 20,000 recipients and pages them; the view lists the first 500 and counts all', async () => {
+    const many = Array.from(
+      { length: 1200 },
+      (_, i) => `001.00.${String(Math.floor(i / 100)).padStart(2, '0')}.P${String(i % 100).padStart(2, '0')}`,
+    );
+    many.forEach((c) => h.knownOrganizations.add(c));
+    const doc = await create(clerkA, { recipients: many });
+    expect((await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA))).status).toBe(202);
+    const view = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
+    expect(view.body.recipients).toHaveLength(500);
+    expect(view.body.recipientCounts).toEqual({ total: 1200, queued: 1200 });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: {
+        status: number;
+        body: { items: { organizationCode: string }[]; nextCursor: string | null };
+      } = await h.http
+        .get(`/api/v1/documents/${doc.id}/recipients?limit=500${cursor ? `&cursor=${cursor}` : ''}`)
+        .set(auth(clerkA));
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((r) => r.organizationCode));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...many].sort());
+    const bad = await h.http.get(`/api/v1/documents/${doc.id}/recipients?cursor=%%%`).set(auth(clerkA));
+    expect(bad.status).toBe(400);
+    const tooMany = await h.http
+      .post('/api/v1/documents')
+      .set(auth(clerkA))
+      .send(documentBody({ recipients: Array.from({ length: 20_001 }, (_, i) => `002.${i}`) }));
+    expect(tooMany.status).toBe(400);
+  });
+
   it('numbers 50 parallel deliveries to one organization exactly 1..50', async () => {
     const exchange = h.app.get(ExchangeService);
     const org = '000.00.00.H50';

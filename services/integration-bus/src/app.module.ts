@@ -10,7 +10,11 @@ import { EdxmlNodeService } from './edxml/edxml-node.service';
 import { ExchangesController } from './exchanges/exchanges.controller';
 import { ExchangesHandler } from './exchanges/exchanges.handler';
 import { ExchangesRepository } from './exchanges/exchanges.repository';
+import { ExchangeOperator } from './exchanges/exchange-operator.service';
+import { ExchangeRouting } from './exchanges/exchange-routing.service';
 import { ExchangesService } from './exchanges/exchanges.service';
+import { PackageIntake } from './exchanges/package-intake.service';
+import { StatusRelay } from './exchanges/status-relay.service';
 import { BusObjectStore } from './exchanges/object-store';
 import { FederationHandler } from './federation/federation.handler';
 import { FederationLink } from './federation/federation-link';
@@ -49,6 +53,10 @@ export class AppModule {
         OrganizationDirectory,
         BusObjectStore,
         ExchangesRepository,
+        ExchangeRouting,
+        PackageIntake,
+        StatusRelay,
+        ExchangeOperator,
         ExchangesService,
         AxisWakeup,
         AxisExchangesRepository,

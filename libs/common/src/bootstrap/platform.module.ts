@@ -38,6 +38,7 @@ import { AuditRecorder } from '../outbox/audit-recorder';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { OutboxService } from '../outbox/outbox.service';
 import { ProcessedMessages } from '../outbox/processed-messages';
+import { UnitOfWork } from '../outbox/unit-of-work';
 import { Controller, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 
 export interface PlatformOptions {
@@ -129,6 +130,7 @@ export class PlatformModule implements NestModule {
       OutboxRelay,
       ProcessedMessages,
       AuditRecorder,
+      UnitOfWork,
       JwtVerifier,
       RevocationList,
       RevocationFeed,

@@ -29,6 +29,13 @@ export interface ConsumerOptions {
   ackWaitMs?: number;
   /** Messages handed to a batch handler at most (1 = one at a time). */
   batchSize?: number;
+  /**
+   * How long (ms) a partial batch waits for more messages before it is handled (default 2 for batches,
+   * 0 for one at a time). Short: a lone message must not wait for company.
+   */
+  fillMs?: number;
+  /** Pull request expiry (ms); short so that no message waits on a stale pull (default 1000). */
+  expiresMs?: number;
 }
 
 export interface SourcedStreamDefinition {
@@ -219,27 +226,38 @@ export class JetStreamService implements OnApplicationShutdown {
       await jsm.consumers.add(opts.stream, consumerConfig);
     }
     const consumer = await this.js.consumers.get(opts.stream, opts.durable);
+    const fillMs = opts.fillMs ?? (batchSize > 1 ? 2 : 0);
     let stopped = false;
     let messages: ConsumerMessages | undefined;
     let inflight: Promise<void> = Promise.resolve();
-
-    const loop = async () => {
+    // The pump moves messages from the pull subscription into `queue` as they arrive; the worker takes up to
+    // `batchSize` of them at a time. JetStream's max_ack_pending bounds the queue.
+    const queue: JsMsg[] = [];
+    let signal: (() => void) | undefined;
+    const notify = () => {
+      const s = signal;
+      signal = undefined;
+      s?.();
+    };
+    const arrival = (timeoutMs?: number) =>
+      new Promise<void>((resolve) => {
+        const t = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs);
+        signal = () => {
+          if (t) clearTimeout(t);
+          resolve();
+        };
+      });
+    const pump = async () => {
       while (!stopped) {
         try {
-          messages = await consumer.consume({ max_messages: Math.max(batchSize * 2, 64), expires: 5_000 });
-          const it = messages[Symbol.asyncIterator]();
-          while (!stopped) {
-            const first = await it.next();
-            if (first.done) break;
-            const batch: JsMsg[] = [first.value];
-            // getPending() still counts the message just taken: more than one means another is buffered.
-            while (batch.length < batchSize && messages.getPending() > 1) {
-              const r = await it.next();
-              if (r.done) break;
-              batch.push(r.value);
-            }
-            inflight = this.handleBatch(opts, batch, handler, maxDeliver, backoff);
-            await inflight;
+          messages = await consumer.consume({
+            max_messages: Math.max(batchSize * 2, 64),
+            expires: opts.expiresMs ?? 1000,
+          });
+          for await (const m of messages) {
+            queue.push(m);
+            notify();
+            if (stopped) break;
           }
         } catch (e) {
           if (stopped) break;
@@ -247,12 +265,33 @@ export class JetStreamService implements OnApplicationShutdown {
           await sleep(1000);
         }
       }
+      notify();
     };
-    const running = loop();
+    const work = async () => {
+      while (!stopped) {
+        if (queue.length === 0) {
+          await arrival();
+          continue;
+        }
+        if (queue.length < batchSize && fillMs > 0) {
+          const until = Date.now() + fillMs;
+          while (queue.length < batchSize && !stopped && Date.now() < until)
+            await arrival(Math.max(0, until - Date.now()));
+        }
+        if (stopped) break;
+        const batch = queue.splice(0, batchSize);
+        inflight = this.handleBatch(opts, batch, handler, maxDeliver, backoff).catch((e) =>
+          this.logger.error(`consumer ${opts.durable} batch failed: ${(e as Error).message}`),
+        );
+        await inflight;
+      }
+    };
+    const running = Promise.all([pump(), work()]);
     const handle: ConsumerHandle = {
       stop: async () => {
         stopped = true;
         messages?.stop();
+        notify();
         await inflight.catch(() => undefined);
         await running.catch(() => undefined);
         this.consumers.delete(handle);
@@ -293,11 +332,16 @@ export class JetStreamService implements OnApplicationShutdown {
     const correlationId = sanitizeCorrelationId(parsed[0].msg.headers?.get(Headers.correlationId));
     try {
       await runWithCorrelationId(correlationId, () => handler(parsed.map((p) => p.item)));
-      await Promise.all(parsed.map((p) => p.msg.ackAck().catch(() => p.msg.ack())));
+      // The handler committed: acknowledge. A lost ack only redelivers, and consumers claim message ids.
+      for (const p of parsed) p.msg.ack();
     } catch (e) {
-      // A batch failed: retry messages one at a time so one poison message cannot hold back the others.
+      // A batch failed: split it in halves (and those again) so one poison message cannot hold back the
+      // others; only a batch of one is nak'ed with back-off or dead-lettered.
       if (parsed.length > 1) {
-        for (const p of parsed) await this.handleBatch(opts, [p.msg], handler, maxDeliver, backoff);
+        const half = Math.ceil(parsed.length / 2);
+        const msgs = parsed.map((p) => p.msg);
+        await this.handleBatch(opts, msgs.slice(0, half), handler, maxDeliver, backoff);
+        await this.handleBatch(opts, msgs.slice(half), handler, maxDeliver, backoff);
         return;
       }
       const { msg } = parsed[0];
@@ -325,7 +369,9 @@ export class JetStreamService implements OnApplicationShutdown {
         headers: h,
         msgID: `${opts.stream}:${opts.durable}:${msg.seq}`,
       });
-      msg.term(reason.slice(0, 200));
+      // No reason on the TERM: nats-server before 2.10 ignores a `+TERM <reason>` and keeps the message
+      // ack-pending until ack_wait; the reason travels in the dead letter's headers anyway.
+      msg.term();
     } catch (e) {
       this.logger.error(`dead-letter publish failed: ${(e as Error).message}`);
       msg.nak(5000);

@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Client } from 'pg';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { JetStreamService } from '../nats/jetstream.service';
 import { METRICS_REGISTRY } from '../health/metrics.registry';
 import type { Registry } from 'prom-client';
-import { outboxChannel } from './outbox.service';
-import type { EventEnvelope } from '@lienthong/contracts';
+import { NATS_CONNECTION } from '../nats/nats.tokens';
+import { OutboxCommitHook } from './outbox-wake';
+import { outboxWakeSubject, type EventEnvelope } from '@lienthong/contracts';
 
 interface OutboxRow {
   seq: string;
@@ -22,6 +23,10 @@ interface OutboxRow {
  * transaction once JetStream acknowledged them; if NATS is down the transaction rolls back, the rows stay
  * and the relay retries with back-off. A crash between the ack and the commit republishes the same
  * `Nats-Msg-Id`, which the stream's duplicate window drops.
+ *
+ * Waking: a commit that wrote outbox rows wakes the relay of this process at once (OutboxCommitHook) and
+ * publishes a core NATS message that wakes the relays of the other replicas; `OUTBOX_POLL_MS` is only the
+ * fallback for a lost wake-up or a write outside an explicit transaction.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,7 +35,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private running?: Promise<void>;
   private wake?: () => void;
   private pendingWake = false;
-  private listener?: Client;
+  private wakeSub?: Subscription;
+  private wakeQueued = false;
   private failures = 0;
   private readonly published: Counter;
   private readonly failed: Counter;
@@ -41,6 +47,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly js: JetStreamService,
     private readonly config: BaseServiceConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(NATS_CONNECTION) private readonly nc?: NatsConnection,
   ) {
     this.published = new Counter({
       name: 'outbox_published_total',
@@ -60,9 +67,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listen().catch((e) =>
-      this.logger.warn(`LISTEN unavailable, polling only: ${(e as Error).message}`),
-    );
+    this.dataSource.subscribers.push(new OutboxCommitHook(() => this.committed()));
+    try {
+      this.wakeSub = this.nc?.subscribe(outboxWakeSubject(this.config.DB_SCHEMA), {
+        callback: () => this.kick(),
+      });
+    } catch (e) {
+      this.logger.warn(`wake-up subscription unavailable, polling only: ${(e as Error).message}`);
+    }
     this.running = this.loop();
   }
 
@@ -72,13 +84,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.wake?.();
   }
 
-  private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.DATABASE_URL });
-    client.on('error', () => undefined);
-    await client.connect();
-    client.on('notification', () => this.kick());
-    await client.query(`LISTEN "${outboxChannel(this.config.DB_SCHEMA)}"`);
-    this.listener = client;
+  /** A local commit wrote outbox rows: wake here now, and the other replicas once per tick. */
+  private committed(): void {
+    this.kick();
+    if (this.wakeQueued || !this.nc) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      try {
+        this.nc?.publish(outboxWakeSubject(this.config.DB_SCHEMA));
+      } catch {
+        // Closed or reconnecting: the other replicas' poll picks the rows up.
+      }
+    });
   }
 
   private async loop(): Promise<void> {
@@ -164,6 +182,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.wake?.();
     this.pendingWake = true;
     await this.running?.catch(() => undefined);
-    await this.listener?.end().catch(() => undefined);
+    this.wakeSub?.unsubscribe();
   }
 }

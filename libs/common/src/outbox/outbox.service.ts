@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EventEnvelope, EventMap, EventType } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { BaseServiceConfig } from '../config/base-service.config';
 import { currentCorrelationId } from '../logging/correlation';
 import { SERVICE_IDENTITY, ServiceIdentity } from '../nats/nats.tokens';
+import { markOutboxWritten } from './outbox-wake';
 
 export interface OutboxMessage<K extends EventType = EventType> {
   subject: string;
@@ -14,20 +14,18 @@ export interface OutboxMessage<K extends EventType = EventType> {
   id?: string;
 }
 
-export function outboxChannel(schema: string): string {
-  return `outbox_${schema}`;
-}
+/** Rows per INSERT statement: 3 parameters each, well under PostgreSQL's 65,535 parameters. */
+const ROWS_PER_STATEMENT = 5000;
 
 /**
- * Writes events in the caller's transaction. The relay publishes them after commit; NOTIFY is delivered
- * by PostgreSQL only when the transaction commits, which wakes the relay without polling delay.
+ * Writes events in the caller's transaction, all of them in one multi-row INSERT. The relay publishes them
+ * after commit: the transaction is marked, and the commit hook (OutboxWake) wakes the relay in this process
+ * and, by a core NATS message, in the other replicas. No `pg_notify`: NOTIFY takes a cluster-wide lock at
+ * commit and so serialised the commits of every service sharing the database.
  */
 @Injectable()
 export class OutboxService {
-  constructor(
-    private readonly config: BaseServiceConfig,
-    @Inject(SERVICE_IDENTITY) private readonly id: ServiceIdentity,
-  ) {}
+  constructor(@Inject(SERVICE_IDENTITY) private readonly id: ServiceIdentity) {}
 
   envelope<K extends EventType>(msg: OutboxMessage<K>): EventEnvelope<EventMap[K]> {
     return {
@@ -43,16 +41,27 @@ export class OutboxService {
   async add(manager: EntityManager, ...messages: OutboxMessage[]): Promise<EventEnvelope[]> {
     if (messages.length === 0) return [];
     const envelopes = messages.map((m) => this.envelope(m));
-    const values: unknown[] = [];
-    const rows = envelopes.map((e, i) => {
-      values.push(e.id, messages[i].subject, JSON.stringify(e));
-      return `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
-    });
-    await manager.query(
-      `INSERT INTO outbox (id, subject, envelope) VALUES ${rows.join(',')} ON CONFLICT (id) DO NOTHING`,
-      values,
+    await this.insert(
+      manager,
+      envelopes.map((e, i) => ({ subject: messages[i].subject, envelope: e })),
     );
-    await manager.query(`SELECT pg_notify($1, '')`, [outboxChannel(this.config.DB_SCHEMA)]);
     return envelopes;
+  }
+
+  /** Inserts ready envelopes (in this order, so the relay publishes them in this order). */
+  async insert(manager: EntityManager, rows: { subject: string; envelope: EventEnvelope }[]): Promise<void> {
+    for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
+      const values: unknown[] = [];
+      const tuples = chunk.map((r, i) => {
+        values.push(r.envelope.id, r.subject, JSON.stringify(r.envelope));
+        return `($${i * 3 + 1}::uuid, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
+      });
+      await manager.query(
+        `INSERT INTO outbox (id, subject, envelope) VALUES ${tuples.join(',')} ON CONFLICT (id) DO NOTHING`,
+        values,
+      );
+    }
+    markOutboxWritten(manager);
   }
 }

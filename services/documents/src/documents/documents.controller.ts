@@ -1,7 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
-import { CreateDocumentDto, ListDocumentsQuery, RecallDto, StatusChangeDto } from './documents.dto';
+import {
+  CreateDocumentDto,
+  ListDocumentsQuery,
+  RecallDto,
+  RecipientsQuery,
+  StatusChangeDto,
+} from './documents.dto';
 import { DocumentsService } from './documents.service';
 
 @ApiTags('documents')
@@ -24,6 +30,11 @@ export class DocumentsController {
   @Get(':id')
   get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.documents.read(p, id);
+  }
+
+  @Get(':id/recipients')
+  recipients(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Query() q: RecipientsQuery) {
+    return this.documents.recipientsPage(p, id, q);
   }
 
   @Post(':id/send')

@@ -54,7 +54,7 @@ export class CreateDocumentDto {
   @IsISO8601({ strict: true })
   dueDate?: string;
   @IsArray()
-  @ArrayMaxSize(500)
+  @ArrayMaxSize(20_000)
   @ArrayUnique()
   @Matches(ORGANIZATION_CODE_PATTERN, { each: true, message: 'each recipient must be an organization code' })
   @MaxLength(ORGANIZATION_CODE_MAX_LENGTH, { each: true })
@@ -103,6 +103,11 @@ export class ListDocumentsQuery {
   @IsOptional() @Matches(DATE, { message: 'from must be YYYY-MM-DD' }) from?: string;
   @IsOptional() @Matches(DATE, { message: 'to must be YYYY-MM-DD' }) to?: string;
   @ApiLimit(500, 50) @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
+  @IsOptional() @IsString() @MaxLength(200) cursor?: string;
+}
+
+export class RecipientsQuery {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(500) limit?: number;
   @IsOptional() @IsString() @MaxLength(200) cursor?: string;
 }
 

@@ -77,6 +77,177 @@ export class DocumentsRepository {
     return row.last_number as number;
   }
 
+  /**
+   * Takes `count` consecutive numbers per organization of one register (year, direction) in ONE statement:
+   * one counter row per organization, incremented by its count. The row locks serialise concurrent batches
+   * (organizations in code order, so two batches cannot deadlock), a rollback returns the numbers, so each
+   * register stays consecutive and gap-free. Returns, per organization, the first number of its range.
+   */
+  async allocateNumbers(
+    m: EntityManager,
+    year: number,
+    direction: string,
+    counts: Map<string, number>,
+  ): Promise<Map<string, number>> {
+    if (counts.size === 0) return new Map();
+    const orgs = [...counts.keys()].sort();
+    const rows: { organization_code: string; last_number: number }[] = await m.query(
+      `INSERT INTO register_counters (organization_code, year, direction, last_number)
+       SELECT t.org, $3, $4, t.n FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS t(org, n, i) ORDER BY t.i
+       ON CONFLICT (organization_code, year, direction)
+         DO UPDATE SET last_number = register_counters.last_number + EXCLUDED.last_number
+       RETURNING organization_code, last_number`,
+      [orgs, orgs.map((o) => counts.get(o)!), year, direction],
+    );
+    return new Map(
+      rows.map((r) => [r.organization_code, r.last_number - counts.get(r.organization_code)! + 1]),
+    );
+  }
+
+  /**
+   * Incoming copies of a batch of deliveries, set-based: `documents` holds each distinct document once,
+   * `copies` one row per recipient pointing at its document by index.
+   */
+  async insertIncomingMany(
+    m: EntityManager,
+    documents: {
+      number: string;
+      notation: string;
+      type: string;
+      typeName?: string | null;
+      subject: string;
+      content?: string | null;
+      promulgationPlace?: string | null;
+      promulgationDate: string;
+      signer: unknown;
+      secrecy: string;
+      urgency: string;
+      steering: boolean;
+      dueDate?: string | null;
+      fromOrganizationCode: string;
+      sourceDocumentId: string;
+      edxmlDocumentId: string;
+    }[],
+    copies: { id: string; organizationCode: string; doc: number; deliveryId: string; number: number }[],
+    year: number,
+    arrivalAt: Date,
+    createdBy: string,
+  ): Promise<void> {
+    const docs = documents.map((d, i) => ({
+      i,
+      number: d.number,
+      notation: d.notation,
+      type: d.type,
+      type_name: d.typeName ?? null,
+      subject: d.subject,
+      content: d.content ?? null,
+      promulgation_place: d.promulgationPlace ?? null,
+      promulgation_date: d.promulgationDate,
+      signer: d.signer,
+      secrecy: d.secrecy,
+      urgency: d.urgency,
+      steering: d.steering,
+      due_date: d.dueDate ?? null,
+      from_org: d.fromOrganizationCode,
+      source_document_id: d.sourceDocumentId,
+      edxml_document_id: d.edxmlDocumentId,
+    }));
+    await m.query(
+      `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
+         promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, state, status_code,
+         from_organization_code, source_document_id, edxml_document_id, delivery_id, register_year, register_number,
+         arrival_at, created_by)
+       SELECT c.id, c.org, 'incoming', d.number, d.notation, d.type, d.type_name, d.subject, d.content,
+         d.promulgation_place, d.promulgation_date, d.signer, d.secrecy, d.urgency, d.steering, d.due_date, '{}',
+         'arrived', '01', d.from_org, d.source_document_id, d.edxml_document_id, c.delivery_id, $6, c.n, $7, $8
+       FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $9::int[]) AS c(id, org, doc, delivery_id, n)
+       JOIN jsonb_to_recordset($1::jsonb) AS d(i int, number text, notation text, type text, type_name text,
+         subject text, content text, promulgation_place text, promulgation_date date, signer jsonb, secrecy text,
+         urgency text, steering boolean, due_date date, from_org text, source_document_id text,
+         edxml_document_id text) ON d.i = c.doc`,
+      [
+        JSON.stringify(docs),
+        copies.map((c) => c.id),
+        copies.map((c) => c.organizationCode),
+        copies.map((c) => c.doc),
+        copies.map((c) => c.deliveryId),
+        year,
+        arrivalAt,
+        createdBy,
+        copies.map((c) => c.number),
+      ],
+    );
+  }
+
+  async insertAttachmentsMany(
+    m: EntityManager,
+    rows: {
+      id: string;
+      documentId: string;
+      name: string;
+      contentType: string;
+      size: number;
+      sha256: string;
+      signature: unknown;
+      signatures: unknown;
+    }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await m.query(
+      `INSERT INTO attachments (id, document_id, name, content_type, size, sha256, signature, signatures)
+       SELECT a.id, a.document_id, a.name, a.content_type, a.size, a.sha256, a.signature, a.signatures
+       FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, document_id uuid, name text, content_type text, size bigint,
+         sha256 text, signature jsonb, signatures jsonb)`,
+      [
+        JSON.stringify(
+          rows.map((r) => ({
+            id: r.id,
+            document_id: r.documentId,
+            name: r.name,
+            content_type: r.contentType,
+            size: r.size,
+            sha256: r.sha256,
+            signature: r.signature,
+            signatures: r.signatures,
+          })),
+        ),
+      ],
+    );
+  }
+
+  /** Which of these ids are outgoing documents of this service, with their sender organization. */
+  async outgoingSenders(m: EntityManager, ids: string[]): Promise<Map<string, string>> {
+    const uuids = [...new Set(ids.filter(isUuid))];
+    if (uuids.length === 0) return new Map();
+    const rows: { id: string; organization_code: string }[] = await m.query(
+      `SELECT id, organization_code FROM documents WHERE id = ANY($1::uuid[]) AND direction = 'outgoing'`,
+      [uuids],
+    );
+    return new Map(rows.map((r) => [r.id, r.organization_code]));
+  }
+
+  /**
+   * The receiver's 01 on the sender's rows, set-based (sender and receivers served here). Same rule as
+   * updateRecipient: a newer receiver answer is kept. Returns the rows that changed.
+   */
+  async markArrivedMany(
+    m: EntityManager,
+    pairs: { documentId: string; organizationCode: string }[],
+    at: Date,
+  ): Promise<{ document_id: string; organization_code: string }[]> {
+    if (pairs.length === 0) return [];
+    return m.query(
+      `WITH changed AS (
+         UPDATE document_recipients r SET status = 'arrived', status_code = '01', reason = NULL, updated_at = $3
+         FROM unnest($1::uuid[], $2::text[]) AS x(doc, org)
+         WHERE r.document_id = x.doc AND r.organization_code = x.org
+           AND (r.updated_at <= $3 OR r.status IN ('queued', 'sent', 'failed', 'expired'))
+         RETURNING r.document_id, r.organization_code)
+       SELECT document_id, organization_code FROM changed`,
+      [pairs.map((p) => p.documentId), pairs.map((p) => p.organizationCode), at],
+    );
+  }
+
   async insert(m: EntityManager, d: NewDocument): Promise<void> {
     await m.query(
       `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
@@ -114,6 +285,73 @@ export class DocumentsRepository {
         d.createdBy,
       ],
     );
+  }
+
+  /** Many documents in one INSERT (a group-committed batch of registrations). */
+  async insertMany(m: EntityManager, docs: NewDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    await m.query(
+      `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
+         promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, state, status_code,
+         from_organization_code, source_document_id, edxml_document_id, delivery_id, register_year, register_number,
+         arrival_at, created_by)
+       SELECT d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
+         d.promulgation_place, d.promulgation_date, d.signer, d.secrecy, d.urgency, d.steering, d.due_date,
+         ARRAY(SELECT jsonb_array_elements_text(d.recipients)), d.state, d.status_code, d.from_organization_code,
+         d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year, d.register_number, d.arrival_at,
+         d.created_by
+       FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, organization_code text, direction text, number text,
+         notation text, type text, type_name text, subject text, content text, promulgation_place text,
+         promulgation_date date, signer jsonb, secrecy text, urgency text, steering boolean, due_date date,
+         recipients jsonb, state text, status_code text, from_organization_code text, source_document_id text,
+         edxml_document_id text, delivery_id text, register_year int, register_number int, arrival_at timestamptz,
+         created_by text)`,
+      [
+        JSON.stringify(
+          docs.map((d) => ({
+            id: d.id,
+            organization_code: d.organizationCode,
+            direction: d.direction,
+            number: d.number,
+            notation: d.notation,
+            type: d.type,
+            type_name: d.typeName ?? null,
+            subject: d.subject,
+            content: d.content ?? null,
+            promulgation_place: d.promulgationPlace ?? null,
+            promulgation_date: d.promulgationDate,
+            signer: d.signer,
+            secrecy: d.secrecy,
+            urgency: d.urgency,
+            steering: d.steering,
+            due_date: d.dueDate ?? null,
+            recipients: d.recipients,
+            state: d.state,
+            status_code: d.statusCode ?? null,
+            from_organization_code: d.fromOrganizationCode ?? null,
+            source_document_id: d.sourceDocumentId ?? null,
+            edxml_document_id: d.edxmlDocumentId ?? null,
+            delivery_id: d.deliveryId ?? null,
+            register_year: d.registerYear,
+            register_number: d.registerNumber,
+            arrival_at: d.arrivalAt ?? null,
+            created_by: d.createdBy,
+          })),
+        ),
+      ],
+    );
+  }
+
+  /** draft → sent in one statement; the row as it was sent, or null when it was not a draft (any more). */
+  async markSent(m: EntityManager, id: string): Promise<DocumentRow | null> {
+    const rows: DocumentRow[] = await m.query(
+      `WITH sent AS (
+         UPDATE documents SET state = 'sent', sent_at = now(), updated_at = now()
+         WHERE id = $1 AND state = 'draft' RETURNING *)
+       SELECT ${DOCUMENT_COLUMNS} FROM sent d`,
+      [id],
+    );
+    return rows[0] ?? null;
   }
 
   /** A document the caller's organization owns and may see (classified ones only with `cleared`). */
@@ -196,6 +434,38 @@ export class DocumentsRepository {
        WHERE document_id = ANY($1::uuid[]) ORDER BY organization_code`,
       [documentIds],
     );
+  }
+
+  /** Rows of some recipients of one document. */
+  async recipientsOf(m: EntityManager, documentId: string, codes: string[]): Promise<RecipientRow[]> {
+    if (codes.length === 0) return [];
+    return m.query(
+      `SELECT document_id, organization_code, status, status_code, reason, updated_at FROM document_recipients
+       WHERE document_id = $1 AND organization_code = ANY($2::text[]) ORDER BY organization_code`,
+      [documentId, codes],
+    );
+  }
+
+  /** Rows of the listed recipients of several documents (each its own list, e.g. its first 500). */
+  async recipientsHead(m: EntityManager, docs: { id: string; codes: string[] }[]): Promise<RecipientRow[]> {
+    const ids = docs.flatMap((d) => d.codes.map(() => d.id));
+    if (ids.length === 0) return [];
+    return m.query(
+      `SELECT r.document_id, r.organization_code, r.status, r.status_code, r.reason, r.updated_at
+       FROM unnest($1::uuid[], $2::text[]) AS x(doc, org)
+       JOIN document_recipients r ON r.document_id = x.doc AND r.organization_code = x.org
+       ORDER BY r.organization_code`,
+      [ids, docs.flatMap((d) => d.codes)],
+    );
+  }
+
+  /** How many recipients of a document are in each status. */
+  async recipientCounts(m: EntityManager, documentId: string): Promise<Map<string, number>> {
+    const rows: { status: string; n: number }[] = await m.query(
+      `SELECT status, count(*)::int AS n FROM document_recipients WHERE document_id = $1 GROUP BY status`,
+      [documentId],
+    );
+    return new Map(rows.map((r) => [r.status, r.n]));
   }
 
   async insertRecipients(m: EntityManager, documentId: string, codes: string[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { JetStreamService, settleAll, type ConsumedMessage } from '@lienthong/common';
+import { JetStreamService, type ConsumedMessage } from '@lienthong/common';
 import {
   Streams,
   Subjects,
@@ -26,19 +26,24 @@ export class ExchangeHandler implements OnApplicationBootstrap {
         durable: CONSUMERS.delivery,
         filterSubject: Subjects.busDelivery(),
         maxDeliver: 10,
-        batchSize: 8,
+        batchSize: 128,
       },
-      // Deliveries are independent: each claims its deliveryId and takes one register-counter row lock, so a
-      // batch runs concurrently (attachment fetches and inserts overlap; arrival numbers still follow commit
-      // order). A failed batch is retried one message at a time by JetStreamService.
+      // A batch is one transaction (set-based inserts, one counter update per register); a failed batch is
+      // split by JetStreamService until the poison message is alone. Arrival numbers follow stream order.
       async (batch: ConsumedMessage<DocumentDeliveryEvent>[]) => {
-        await settleAll(batch.map((msg) => this.exchange.applyDelivery(msg.envelope.data)));
+        await this.exchange.applyDeliveries(batch.map((msg) => msg.envelope.data));
       },
     );
     await this.js.consume<DocumentStatusEvent>(
-      { stream, durable: CONSUMERS.status, filterSubject: Subjects.busStatus(), maxDeliver: 10 },
+      {
+        stream,
+        durable: CONSUMERS.status,
+        filterSubject: Subjects.busStatus(),
+        maxDeliver: 10,
+        batchSize: 256,
+      },
       async (batch) => {
-        for (const msg of batch) await this.exchange.applyStatus(msg.envelope.data);
+        await this.exchange.applyStatuses(batch.map((msg) => msg.envelope.data));
       },
     );
     await this.js.consume<ExchangeStateEvent>(
@@ -47,9 +52,12 @@ export class ExchangeHandler implements OnApplicationBootstrap {
         durable: CONSUMERS.exchangeState,
         filterSubject: Subjects.busExchangeState(),
         maxDeliver: 10,
+        batchSize: 256,
       },
       async (batch) => {
-        for (const msg of batch) await this.exchange.applyExchangeState(msg.envelope.id, msg.envelope.data);
+        await this.exchange.applyExchangeStates(
+          batch.map((msg) => ({ messageId: msg.envelope.id, ev: msg.envelope.data })),
+        );
       },
     );
   }

@@ -1,10 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditRecorder, OutboxService, ProcessedMessages } from '@lienthong/common';
+import { AuditRecorder, OutboxService, ProcessedMessages, UnitOfWork } from '@lienthong/common';
 import {
   AuditActions,
+  Events,
   isClassified,
   STATUS_CODES,
   Subjects,
+  type DeliveryRecipient,
   type DocumentDeliveryEvent,
   type DocumentStatusEvent,
   type ExchangeStateEvent,
@@ -36,6 +38,20 @@ const TRANSPORT_STATUSES = ['queued', 'sent', 'failed', 'expired'];
 export type DeliveryOutcome =
   { applied: false } | { applied: true; documentId?: string; arrivalNumber?: number };
 
+/** The recipients of a delivery message (the one-recipient form of older messages included). */
+export function deliveryRecipients(ev: DocumentDeliveryEvent): DeliveryRecipient[] {
+  if (ev.recipients?.length) return ev.recipients;
+  if (!ev.toOrganizationCode) return [];
+  return [{ organizationCode: ev.toOrganizationCode, deliveryId: ev.deliveryId, exchangeId: ev.exchangeId }];
+}
+
+/** One delivery message narrowed to one recipient (recalls and refusals are handled per recipient). */
+function forRecipient(ev: DocumentDeliveryEvent, r: DeliveryRecipient): DocumentDeliveryEvent {
+  return { ...ev, deliveryId: r.deliveryId, toOrganizationCode: r.organizationCode, recipients: [r] };
+}
+
+type Inspected = Awaited<ReturnType<AttachmentsService['inspectStored']>>;
+
 /**
  * The bus's side of the exchange: deliveries become incoming documents with an arrival number, statuses
  * update the sender's per-recipient rows. Every apply* method claims its message id in its transaction,
@@ -52,9 +68,173 @@ export class ExchangeService {
     private readonly processed: ProcessedMessages,
     private readonly busStore: AttachmentBusStore,
     private readonly attachments: AttachmentsService,
+    private readonly uow: UnitOfWork,
   ) {}
 
+  /** One delivery message (all of its recipients); the outcome of its first recipient. */
   async applyDelivery(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
+    const [first] = await this.applyDeliveries([ev]);
+    return first ?? { applied: false };
+  }
+
+  /**
+   * A batch of delivery messages in ONE transaction: claims every recipient's delivery id at once, takes the
+   * arrival numbers with one counter update per organization register, inserts the incoming copies and their
+   * attachment rows set-based, and — when the sender's outgoing document is in this service — moves the
+   * sender's recipient rows to 01 in the same transaction (its status event then tells the bus so, and the
+   * bus relays nothing back). Recalls and refused (classified) deliveries take the per-recipient path.
+   * Returns one outcome per recipient, in order.
+   */
+  async applyDeliveries(events: DocumentDeliveryEvent[]): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = [];
+    const normal: { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number }[] = [];
+    for (const ev of events) {
+      for (const r of deliveryRecipients(ev)) {
+        if (ev.businessType === 1 || isClassified(ev.document.secrecy)) {
+          outcomes.push(await this.applyOne(forRecipient(ev, r)));
+        } else {
+          normal.push({ ev, r, out: outcomes.length });
+          outcomes.push({ applied: false });
+        }
+      }
+    }
+    if (normal.length === 0) return outcomes;
+    // Bytes first (outside the transaction; content-addressed, so a retry just finds them), each distinct
+    // file once per batch.
+    const inspected = new Map<string, Promise<Inspected>>();
+    for (const { ev } of normal)
+      for (const a of ev.attachments) {
+        const key = `${a.sha256}|${a.name}`;
+        if (!inspected.has(key))
+          inspected.set(
+            key,
+            this.busStore.fetch(a.sha256).then(() => this.attachments.inspectStored(a.sha256, a.name)),
+          );
+      }
+    const files = new Map<string, Inspected>();
+    for (const [key, p] of inspected) files.set(key, await p);
+
+    const applied = await this.uow.run(async (tx) => {
+      const fresh = await tx.claimMany(
+        CONSUMERS.delivery,
+        normal.map((x) => x.r.deliveryId),
+      );
+      // A delivery id listed twice in one batch is applied once.
+      const todo = normal.filter((x) => fresh.delete(x.r.deliveryId));
+      if (todo.length === 0) return [];
+      const now = new Date();
+      const at = now.toISOString();
+      const year = vietnamYear(now);
+      const counts = new Map<string, number>();
+      for (const x of todo) counts.set(x.r.organizationCode, (counts.get(x.r.organizationCode) ?? 0) + 1);
+      const next = await this.repo.allocateNumbers(tx.manager, year, 'incoming', counts);
+      const docIndex = new Map<DocumentDeliveryEvent, number>();
+      const copies = todo.map((x) => {
+        let i = docIndex.get(x.ev);
+        if (i === undefined) {
+          i = docIndex.size;
+          docIndex.set(x.ev, i);
+        }
+        const n = next.get(x.r.organizationCode)!;
+        next.set(x.r.organizationCode, n + 1);
+        return { ...x, id: randomUUID(), organizationCode: x.r.organizationCode, doc: i, number: n };
+      });
+      const documents = [...docIndex.keys()].map((ev) => ({
+        ...ev.document,
+        steering: ev.document.steering ?? false,
+        fromOrganizationCode: ev.fromOrganizationCode,
+        sourceDocumentId: ev.sourceDocumentId,
+        edxmlDocumentId: ev.edxmlDocumentId,
+      }));
+      await this.repo.insertIncomingMany(
+        tx.manager,
+        documents,
+        copies.map((c) => ({
+          id: c.id,
+          organizationCode: c.organizationCode,
+          doc: c.doc,
+          deliveryId: c.r.deliveryId,
+          number: c.number,
+        })),
+        year,
+        now,
+        'integration-bus',
+      );
+      await this.repo.insertAttachmentsMany(
+        tx.manager,
+        copies.flatMap((c) =>
+          c.ev.attachments.map((a) => {
+            const f = files.get(`${a.sha256}|${a.name}`)!;
+            return {
+              id: randomUUID(),
+              documentId: c.id,
+              name: a.name,
+              contentType: f.contentType,
+              size: a.size,
+              sha256: a.sha256,
+              signature: f.signature,
+              signatures: f.signatures,
+            };
+          }),
+        ),
+      );
+      // The sender's side, when its outgoing document lives here.
+      const senders = await this.repo.outgoingSenders(
+        tx.manager,
+        copies.map((c) => c.ev.sourceDocumentId),
+      );
+      const senderHere = (c: (typeof copies)[number]) =>
+        senders.get(c.ev.sourceDocumentId) === c.ev.fromOrganizationCode;
+      const changed = await this.repo.markArrivedMany(
+        tx.manager,
+        copies
+          .filter(senderHere)
+          .map((c) => ({ documentId: c.ev.sourceDocumentId, organizationCode: c.organizationCode })),
+        now,
+      );
+      for (const c of copies) {
+        tx.emit(
+          Events.documentStatusChanged,
+          {
+            statusId: derivedUuid(`${c.r.deliveryId}:01`),
+            sourceDocumentId: c.ev.sourceDocumentId,
+            edxmlDocumentId: c.ev.edxmlDocumentId,
+            fromOrganizationCode: c.organizationCode,
+            toOrganizationCode: c.ev.fromOrganizationCode,
+            status: 'arrived',
+            statusCode: STATUS_CODES.arrived,
+            at,
+            ...(senderHere(c) ? { senderApplied: true } : {}),
+          },
+          { id: derivedUuid(`${c.r.deliveryId}:01`) },
+        );
+        tx.audit({
+          action: AuditActions.documentReceived,
+          actor: { sub: 'integration-bus', organizationCode: c.organizationCode, type: 'system' },
+          resource: { type: 'document', id: c.id },
+          details: {
+            deliveryId: c.r.deliveryId,
+            from: c.ev.fromOrganizationCode,
+            arrivalNumber: c.number,
+            registerYear: year,
+          },
+        });
+      }
+      for (const r of changed)
+        tx.audit({
+          action: AuditActions.documentStatusChanged,
+          actor: { sub: 'integration-bus', organizationCode: r.organization_code, type: 'system' },
+          resource: { type: 'document', id: r.document_id },
+          details: { recipient: r.organization_code, status: 'arrived', statusCode: STATUS_CODES.arrived },
+        });
+      return copies;
+    });
+    for (const c of applied) outcomes[c.out] = { applied: true, documentId: c.id, arrivalNumber: c.number };
+    return outcomes;
+  }
+
+  /** One recipient of a recall or of a refused (classified) delivery. */
+  private async applyOne(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
     if (ev.businessType === 1) return this.applyRecall(ev);
     if (isClassified(ev.document.secrecy)) {
       // Defence in depth: a classified document must never arrive electronically; it is not registered.
@@ -74,101 +254,18 @@ export class ExchangeService {
       });
       return { applied: false };
     }
-    // Bytes first (outside the transaction; content-addressed, so a retry just finds them there).
-    const verified: ({ ref: DocumentDeliveryEvent['attachments'][number] } & Awaited<
-      ReturnType<AttachmentsService['inspectStored']>
-    >)[] = [];
-    for (const a of ev.attachments) {
-      await this.busStore.fetch(a.sha256);
-      verified.push({ ref: a, ...(await this.attachments.inspectStored(a.sha256, a.name)) });
-    }
-    return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId)))
-        return { applied: false as const };
-      const now = new Date();
-      const year = vietnamYear(now);
-      const arrivalNumber = await this.repo.nextNumber(m, ev.toOrganizationCode, year, 'incoming');
-      const id = randomUUID();
-      const doc = ev.document;
-      await this.repo.insert(m, {
-        id,
-        organizationCode: ev.toOrganizationCode,
-        direction: 'incoming',
-        number: doc.number,
-        notation: doc.notation,
-        type: doc.type,
-        typeName: doc.typeName,
-        subject: doc.subject,
-        content: doc.content,
-        promulgationPlace: doc.promulgationPlace,
-        promulgationDate: doc.promulgationDate,
-        signer: doc.signer,
-        secrecy: doc.secrecy,
-        urgency: doc.urgency,
-        steering: doc.steering ?? false,
-        dueDate: doc.dueDate ?? null,
-        recipients: [],
-        state: 'arrived',
-        statusCode: STATUS_CODES.arrived,
-        fromOrganizationCode: ev.fromOrganizationCode,
-        sourceDocumentId: ev.sourceDocumentId,
-        edxmlDocumentId: ev.edxmlDocumentId,
-        deliveryId: ev.deliveryId,
-        registerYear: year,
-        registerNumber: arrivalNumber,
-        arrivalAt: now,
-        createdBy: 'integration-bus',
-      });
-      for (const v of verified) {
-        await this.repo.insertAttachment(m, {
-          id: randomUUID(),
-          documentId: id,
-          name: v.ref.name,
-          contentType: v.contentType,
-          size: v.ref.size,
-          sha256: v.ref.sha256,
-          signature: v.signature,
-          signatures: v.signatures,
-        });
-      }
-      await this.emitStatus(m, {
-        statusId: derivedUuid(`${ev.deliveryId}:01`),
-        sourceDocumentId: ev.sourceDocumentId,
-        edxmlDocumentId: ev.edxmlDocumentId,
-        fromOrganizationCode: ev.toOrganizationCode,
-        toOrganizationCode: ev.fromOrganizationCode,
-        status: 'arrived',
-        statusCode: STATUS_CODES.arrived,
-        at: now.toISOString(),
-      });
-      await this.audit.record(m, {
-        action: AuditActions.documentReceived,
-        actor: { sub: 'integration-bus', organizationCode: ev.toOrganizationCode, type: 'system' },
-        resource: { type: 'document', id },
-        details: {
-          deliveryId: ev.deliveryId,
-          from: ev.fromOrganizationCode,
-          arrivalNumber,
-          registerYear: year,
-        },
-      });
-      return { applied: true as const, documentId: id, arrivalNumber };
-    });
+    return { applied: false };
   }
 
   /** A recall (business type 1): the incoming copy becomes `recalled` (13) and the receiver answers 15, or 16 once completed. */
   private async applyRecall(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
+    const to = ev.toOrganizationCode ?? '';
     return this.repo.dataSource.transaction(async (m) => {
       if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId)))
         return { applied: false as const };
-      const d = await this.repo.findIncomingBySource(
-        m,
-        ev.toOrganizationCode,
-        ev.fromOrganizationCode,
-        ev.sourceDocumentId,
-      );
+      const d = await this.repo.findIncomingBySource(m, to, ev.fromOrganizationCode, ev.sourceDocumentId);
       if (!d) {
-        this.logger.warn(`recall ${ev.deliveryId} for a document ${ev.toOrganizationCode} never received`);
+        this.logger.warn(`recall ${ev.deliveryId} for a document ${to} never received`);
         return { applied: false as const };
       }
       const agree = d.state !== 'completed' && d.state !== 'recalled';
@@ -183,7 +280,7 @@ export class ExchangeService {
         statusId: derivedUuid(`${ev.deliveryId}:${STATUS_CODES[answer]}`),
         sourceDocumentId: ev.sourceDocumentId,
         edxmlDocumentId: ev.edxmlDocumentId,
-        fromOrganizationCode: ev.toOrganizationCode,
+        fromOrganizationCode: to,
         toOrganizationCode: ev.fromOrganizationCode,
         status: answer,
         statusCode: STATUS_CODES[answer],
@@ -192,7 +289,7 @@ export class ExchangeService {
       });
       await this.audit.record(m, {
         action: AuditActions.documentRecalled,
-        actor: { sub: 'integration-bus', organizationCode: ev.toOrganizationCode, type: 'system' },
+        actor: { sub: 'integration-bus', organizationCode: to, type: 'system' },
         resource: { type: 'document', id: d.id },
         outcome: agree ? 'success' : 'denied',
         details: { deliveryId: ev.deliveryId, answer: STATUS_CODES[answer], reason: ev.reason },
@@ -212,50 +309,78 @@ export class ExchangeService {
 
   /** A receiver's answer reaches the sender: update that recipient's row. */
   async applyStatus(ev: DocumentStatusEvent): Promise<boolean> {
-    return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.status, ev.statusId))) return false;
-      if (!ev.sourceDocumentId || !isUuid(ev.sourceDocumentId)) return false;
-      const d = await this.repo.findById(m, ev.sourceDocumentId);
-      if (!d || d.direction !== 'outgoing' || d.organization_code !== ev.toOrganizationCode) {
-        this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
-        return false;
-      }
-      const changed = await this.repo.updateRecipient(
-        m,
-        d.id,
-        ev.fromOrganizationCode,
-        ev.status,
-        ev.statusCode,
-        ev.reason ?? null,
-        ev.at,
+    return (await this.applyStatuses([ev])) > 0;
+  }
+
+  /** A batch of receiver answers in one transaction (in order: a later answer for a row wins). */
+  async applyStatuses(events: DocumentStatusEvent[]): Promise<number> {
+    return this.uow.run(async (tx) => {
+      const fresh = await tx.claimMany(
+        CONSUMERS.status,
+        events.map((e) => e.statusId),
       );
-      if (changed) {
-        await this.audit.record(m, {
+      const todo = events.filter((e) => fresh.delete(e.statusId));
+      const senders = await this.repo.outgoingSenders(
+        tx.manager,
+        todo.map((e) => e.sourceDocumentId ?? ''),
+      );
+      let changedRows = 0;
+      for (const ev of todo) {
+        if (!ev.sourceDocumentId || senders.get(ev.sourceDocumentId) !== ev.toOrganizationCode) {
+          this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
+          continue;
+        }
+        const changed = await this.repo.updateRecipient(
+          tx.manager,
+          ev.sourceDocumentId,
+          ev.fromOrganizationCode,
+          ev.status,
+          ev.statusCode,
+          ev.reason ?? null,
+          ev.at,
+        );
+        if (!changed) continue;
+        changedRows++;
+        tx.audit({
           action: AuditActions.documentStatusChanged,
           actor: { sub: 'integration-bus', organizationCode: ev.fromOrganizationCode, type: 'system' },
-          resource: { type: 'document', id: d.id },
+          resource: { type: 'document', id: ev.sourceDocumentId },
           details: { recipient: ev.fromOrganizationCode, status: ev.status, statusCode: ev.statusCode },
         });
       }
-      return changed;
+      return changedRows;
     });
   }
 
   async applyExchangeState(messageId: string, ev: ExchangeStateEvent): Promise<boolean> {
-    const status = EXCHANGE_STATE_TO_STATUS[ev.state];
-    return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.exchangeState, messageId))) return false;
-      if (!status || !isUuid(ev.documentId)) return false;
-      return this.repo.updateRecipient(
-        m,
-        ev.documentId,
-        ev.organizationCode,
-        status,
-        null,
-        ev.error ?? null,
-        ev.at,
-        TRANSPORT_STATUSES,
+    return (await this.applyExchangeStates([{ messageId, ev }])) > 0;
+  }
+
+  /** Transport states of a batch of recipients, in one transaction. */
+  async applyExchangeStates(items: { messageId: string; ev: ExchangeStateEvent }[]): Promise<number> {
+    return this.uow.run(async (tx) => {
+      const fresh = await tx.claimMany(
+        CONSUMERS.exchangeState,
+        items.map((i) => i.messageId),
       );
+      let changedRows = 0;
+      for (const { messageId, ev } of items) {
+        if (!fresh.delete(messageId)) continue;
+        const status = EXCHANGE_STATE_TO_STATUS[ev.state];
+        if (!status || !isUuid(ev.documentId)) continue;
+        const changed = await this.repo.updateRecipient(
+          tx.manager,
+          ev.documentId,
+          ev.organizationCode,
+          status,
+          null,
+          ev.error ?? null,
+          ev.at,
+          TRANSPORT_STATUSES,
+        );
+        if (changed) changedRows++;
+      }
+      return changedRows;
     });
   }
 }

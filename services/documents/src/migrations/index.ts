@@ -2,6 +2,7 @@ import { Init1763800000000 } from './1763800000000-Init';
 import { Documents1763900000000 } from './1763900000000-Documents';
 import { SignatureVerifications1764400000000 } from './1764400000000-SignatureVerifications';
 import { DocumentNumberUnique1764500000000 } from './1764500000000-DocumentNumberUnique';
+import { PipelineDirectory1764900000000 } from './1764900000000-PipelineDirectory';
 
 /** In order of application. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Documents1763900000000,
   SignatureVerifications1764400000000,
   DocumentNumberUnique1764500000000,
+  PipelineDirectory1764900000000,
 ];

@@ -20,6 +20,7 @@ interface RegisterRow {
   urgency: string;
   signer: { fullName?: string; position?: string };
   recipients: string[];
+  recipient_count: number;
   id: string;
 }
 
@@ -58,6 +59,9 @@ function notes(r: RegisterRow): string {
   return parts.join('; ');
 }
 
+/** Recipients named in a register line; the rest are counted (`GET /documents/{id}/recipients` lists them). */
+const RECIPIENTS_IN_REGISTER = 20;
+
 /** The incoming register (sổ văn bản đến) and the outgoing register, by number within a year. */
 @Injectable()
 export class RegistersService {
@@ -82,7 +86,8 @@ export class RegistersService {
     const rows: RegisterRow[] = await this.ds.query(
       `SELECT id, register_number, (arrival_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text AS arrival_date,
               from_organization_code, number, notation, promulgation_date::text AS promulgation_date, type, type_name,
-              subject, assignee, state, status_reason, secrecy, urgency, signer, recipients
+              subject, assignee, state, status_reason, secrecy, urgency, signer,
+              recipients[1:${RECIPIENTS_IN_REGISTER}] AS recipients, cardinality(recipients) AS recipient_count
        FROM documents
        WHERE organization_code = $1 AND direction = $2 AND register_year = $3 AND ($4 OR secrecy = 'none')
        ORDER BY register_number`,
@@ -109,7 +114,11 @@ export class RegistersService {
       documentDate: r.promulgation_date,
       typeAndSubject: typeAndSubject(r),
       signer: [r.signer?.position, r.signer?.fullName].filter(Boolean).join(' '),
-      recipients: r.recipients.join(', '),
+      // A directive to thousands of organizations names the first few and says how many more.
+      recipients:
+        r.recipient_count > r.recipients.length
+          ? `${r.recipients.join(', ')} (+${r.recipient_count - r.recipients.length})`
+          : r.recipients.join(', '),
       notes: notes(r),
     }));
   }

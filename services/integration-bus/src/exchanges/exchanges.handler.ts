@@ -8,14 +8,17 @@ import {
 } from '@lienthong/contracts';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { NationalAxisService } from '../national-axis/national-axis.service';
-import { CONSUMERS, ExchangesService } from './exchanges.service';
+import { ExchangeRouting } from './exchange-routing.service';
+import { CONSUMERS } from './exchange.types';
+import { StatusRelay } from './status-relay.service';
 
 /** Durable consumers of the bus; each handler commits before its message is acknowledged. */
 @Injectable()
 export class ExchangesHandler implements OnApplicationBootstrap {
   constructor(
     private readonly js: JetStreamService,
-    private readonly exchanges: ExchangesService,
+    private readonly routing: ExchangeRouting,
+    private readonly statuses: StatusRelay,
     private readonly axis: NationalAxisService,
     private readonly config: IntegrationBusConfig,
   ) {}
@@ -32,12 +35,12 @@ export class ExchangesHandler implements OnApplicationBootstrap {
         filterSubject: Subjects.documentSendRequested(),
         maxDeliver: 20,
         backoffMs,
-        batchSize: 16,
+        batchSize: 32,
       },
       // Distinct documents touch distinct rows: a batch is routed concurrently, each in its own transaction
       // (a failed batch is retried one message at a time by JetStreamService; claims make that idempotent).
       async (batch) => {
-        await settleAll(batch.map((m) => this.exchanges.onSendRequested(m.envelope.data, m.envelope.id)));
+        await settleAll(batch.map((m) => this.routing.onSendRequested(m.envelope.data, m.envelope.id)));
       },
     );
     await this.js.consume<DocumentSendRequestedEvent>(
@@ -50,7 +53,7 @@ export class ExchangesHandler implements OnApplicationBootstrap {
       },
       async (batch) => {
         for (const m of batch)
-          await this.exchanges.onSendRequested({ ...m.envelope.data, businessType: 1 }, m.envelope.id);
+          await this.routing.onSendRequested({ ...m.envelope.data, businessType: 1 }, m.envelope.id);
       },
     );
     // Statuses to the national axis are sent inside the handler: while the axis is down the message is
@@ -62,12 +65,13 @@ export class ExchangesHandler implements OnApplicationBootstrap {
         filterSubject: Subjects.documentStatusChanged(),
         maxDeliver: 100,
         backoffMs,
+        batchSize: 256,
       },
       async (batch) => {
-        for (const m of batch)
-          await this.exchanges.onReceiverStatus(m.envelope.data, m.envelope.id, (s, to) =>
-            this.axis.sendStatus(s, to),
-          );
+        await this.statuses.onReceiverStatuses(
+          batch.map((m) => ({ ev: m.envelope.data, messageId: m.envelope.id })),
+          (s, to) => this.axis.sendStatus(s, to),
+        );
       },
     );
   }

@@ -1,655 +1,88 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
-  AuditRecorder,
-  conflict,
-  notFound,
-  OutboxService,
-  ProcessedMessages,
-  type AuditInput,
-} from '@lienthong/common';
-import {
-  AuditActions,
-  isClassified,
-  Subjects,
   type DocumentDeliveryEvent,
   type DocumentSendRequestedEvent,
   type DocumentStatusEvent,
-  type ExchangeStateEvent,
-  type NodeInboundEvent,
-  type OrganizationView,
-  type Secrecy,
 } from '@lienthong/contracts';
-import type { EntityManager } from 'typeorm';
-import { IntegrationBusConfig } from '../config/integration-bus.config';
-import { OrganizationDirectory } from '../directory/organization-directory';
-import {
-  buildSignedPackage,
-  parseDocumentId,
-  type EdxmlPackage,
-  type EdxmlStatus,
-  type SignatureCheck,
-} from '../edxml';
-import { EdxmlNodeService } from '../edxml/edxml-node.service';
-import { FederationLink } from '../federation/federation-link';
-import { AxisWakeup } from '../national-axis/axis-wakeup';
-import { BusObjectStore } from './object-store';
-import {
-  ExchangesRepository,
-  exchangeView,
-  type ExchangeRow,
-  type ExchangeState,
-  type Route,
-  type TraceEntry,
-} from './exchanges.repository';
-import {
-  derivedUuid,
-  exchangeIdFor,
-  fromPackage,
-  fromSendRequested,
-  STATUS_NAMES,
-  toPackage,
-  type RoutedDocument,
-} from './routed-document';
+import { type ReceiveAnswer } from './exchange.types';
+import { type EdxmlStatus } from '../edxml';
+import { ExchangesRepository } from './exchanges.repository';
+import { type RoutedDocument } from './routed-document';
+import { ExchangeOperator } from './exchange-operator.service';
+import { ExchangeRouting } from './exchange-routing.service';
+import { PackageIntake } from './package-intake.service';
+import { StatusRelay } from './status-relay.service';
 
-export type Origin = 'documents' | 'api' | 'national-axis' | 'federation';
-export interface ReceiveAnswer {
-  documentId: string;
-  exchanges: { id: string; to: string; route: Route; state: ExchangeState }[];
-}
-type Actor = AuditInput['actor'];
-
-export const CONSUMERS = {
-  send: (node: string) => `bus-${node}-send`,
-  recall: (node: string) => `bus-${node}-recall`,
-  status: (node: string) => `bus-${node}-status`,
-  axisStatus: 'national-axis-status',
-} as const;
-
-interface Decision {
-  to: string;
-  route: Route;
-  targetNode?: string;
-  refused?: string;
-}
+export { CONSUMERS, isUuid, type Origin, type ReceiveAnswer } from './exchange.types';
 
 /**
- * Routing and store-and-forward. Every state change, its `bus.*` event and its audit record are written in
- * one transaction (outbox); consumers claim their message ids, so redeliveries change nothing twice.
+ * The bus's exchange work, split by job: ExchangeRouting (documents → recipients), PackageIntake (packages
+ * from outside), StatusRelay (answers back to senders), ExchangeOperator (list/get/retry). This class only
+ * delegates, for callers outside this folder (national axis, inbound API, federation) written against it.
  */
 @Injectable()
 export class ExchangesService {
-  private readonly logger = new Logger(ExchangesService.name);
-
   constructor(
     readonly repo: ExchangesRepository,
-    private readonly outbox: OutboxService,
-    private readonly audit: AuditRecorder,
-    private readonly processed: ProcessedMessages,
-    private readonly directory: OrganizationDirectory,
-    private readonly store: BusObjectStore,
-    private readonly node: EdxmlNodeService,
-    private readonly link: FederationLink,
-    private readonly config: IntegrationBusConfig,
-    private readonly axisWakeup: AxisWakeup,
+    readonly routing: ExchangeRouting,
+    readonly intake: PackageIntake,
+    readonly statuses: StatusRelay,
+    readonly operator: ExchangeOperator,
   ) {}
 
-  private get nodeId(): string {
-    return this.config.NODE_ID;
+  onSendRequested(ev: DocumentSendRequestedEvent, messageId: string): Promise<void> {
+    return this.routing.onSendRequested(ev, messageId);
   }
 
-  /** Whether this bus serves an organization (unknown senders are treated as ours: nobody else will route them). */
-  private served(o: OrganizationView | undefined): boolean {
-    return !o || o.nodeId === this.nodeId;
+  route(...args: Parameters<ExchangeRouting['route']>): Promise<ReceiveAnswer> {
+    return this.routing.route(...args);
   }
 
-  // ---------------------------------------------------------------- documents → bus
-
-  async onSendRequested(ev: DocumentSendRequestedEvent, messageId: string): Promise<void> {
-    const sender = await this.directory.get(ev.fromOrganizationCode);
-    if (!this.served(sender)) return; // another node's bus routes it
-    const d = fromSendRequested(ev);
-    if (isClassified(ev.document.secrecy)) {
-      await this.refuseClassified(d, ev.document.secrecy, messageId);
-      return;
-    }
-    await this.route(d, 'documents', undefined, { consumer: CONSUMERS.send(this.nodeId), messageId });
+  deliveryEvent(d: RoutedDocument, to: { to: string; exchangeId: string }[]): DocumentDeliveryEvent {
+    return this.routing.deliveryEvent(d, to);
   }
 
-  /** Defence in depth: a classified document never becomes a package; each recipient is reported failed. */
-  private async refuseClassified(d: RoutedDocument, secrecy: Secrecy, messageId: string): Promise<void> {
-    await this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.send(this.nodeId), messageId))) return;
-      this.logger.error(`refused classified document ${d.sourceDocumentId}`);
-      for (const to of d.recipients)
-        await this.emitState(
-          m,
-          d.sourceDocumentId,
-          to,
-          'failed',
-          'DOCUMENT_CLASSIFIED',
-          `${messageId}:${to}:classified`,
-        );
-      await this.audit.record(m, {
-        action: AuditActions.exchangeRefused,
-        resource: { type: 'document', id: d.sourceDocumentId },
-        outcome: 'denied',
-        details: {
-          reason: 'DOCUMENT_CLASSIFIED',
-          secrecy,
-          from: d.fromOrganizationCode,
-          recipients: d.recipients,
-        },
-      });
-    });
+  signedPackage(d: RoutedDocument, to: string[]): Promise<string> {
+    return this.routing.signedPackage(d, to);
   }
 
-  /** Zone rules (ARCHITECTURE.md): only unclassified material leaves the party WAN or reaches the internet zone. */
-  private zoneRefusal(secrecy: Secrecy, o: OrganizationView, route: Route): string | undefined {
-    if (!isClassified(secrecy)) return undefined;
-    if (o.zone === 'internet') return 'ZONE_INTERNET_CLASSIFIED';
-    if (route === 'national-axis') return 'ZONE_NATIONAL_AXIS_CLASSIFIED';
-    return undefined;
+  emitState(...args: Parameters<ExchangeRouting['emitState']>): Promise<void> {
+    return this.routing.emitState(...args);
   }
 
-  private async decide(d: RoutedDocument, onlyLocal: boolean): Promise<Decision[]> {
-    const orgs = await this.directory.resolve(d.recipients);
-    return [...new Set(d.recipients)].map((to): Decision => {
-      const o = orgs.get(to);
-      if (!o) return { to, route: 'local', refused: 'RECIPIENT_UNKNOWN' };
-      const route: Route =
-        o.sector === 'state' ? 'national-axis' : o.nodeId === this.nodeId ? 'local' : 'federation';
-      const zone = this.zoneRefusal(d.document.secrecy, o, route);
-      if (zone) return { to, route, refused: zone };
-      if (onlyLocal && route !== 'local') return { to, route, refused: 'RECIPIENT_NOT_SERVED_HERE' };
-      if (route === 'national-axis' && !this.config.nationalAxisEnabled)
-        return { to, route, refused: 'NO_NATIONAL_ROUTE' };
-      return { to, route, targetNode: route === 'federation' ? o.nodeId : undefined };
-    });
+  receivePackage(...args: Parameters<PackageIntake['receivePackage']>) {
+    return this.intake.receivePackage(...args);
   }
 
-  /**
-   * Creates the exchanges of a document: local → `bus.delivery` now; federation → a signed package to the
-   * recipient's node now; national axis → queued for the scheduler. Returns one entry per recipient.
-   */
-  async route(
-    d: RoutedDocument,
-    origin: Origin,
-    actor?: Actor,
-    claim?: { consumer: string; messageId: string },
-    onlyLocal = false,
-  ): Promise<ReceiveAnswer> {
-    const decisions = await this.decide(d, onlyLocal);
-    this.logger.debug(
-      `route ${d.sourceDocumentId}: ${decisions.map((x) => `${x.to}→${x.refused ?? x.route}`).join(', ')}`,
-    );
-    // Federation messages are built (and large packages' parts published, idempotently) before the transaction.
-    const byNode = new Map<string, string[]>();
-    for (const x of decisions)
-      if (x.route === 'federation' && !x.refused)
-        byNode.set(x.targetNode!, [...(byNode.get(x.targetNode!) ?? []), x.to]);
-    const federationMessages = new Map<string, { id: string; ev: NodeInboundEvent }>();
-    for (const [node, to] of byNode) {
-      const id = derivedUuid(
-        `federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}|${node}`,
-      );
-      const bytes = Buffer.from(await this.signedPackage(d, to), 'utf8');
-      federationMessages.set(node, {
-        id,
-        ev: await this.link.message(
-          node,
-          { kind: 'package', sourceDocumentId: d.sourceDocumentId },
-          { bytes, transferId: id },
-        ),
-      });
-    }
-    const now = new Date();
-    const at = now.toISOString();
-    const expiresAt = new Date(now.getTime() + this.config.EXCHANGE_TTL_MS);
-    const routed = await this.repo.dataSource.transaction(async (m) => {
-      if (claim && !(await this.processed.claim(m, claim.consumer, claim.messageId))) {
-        return { documentId: d.edxmlDocumentId, exchanges: [] };
-      }
-      const answer: ReceiveAnswer = { documentId: d.edxmlDocumentId, exchanges: [] };
-      for (const x of decisions) {
-        const id = exchangeIdFor(d.fromOrganizationCode, d.edxmlDocumentId, x.to);
-        const exId = d.businessType ? derivedUuid(`${id}|bt${d.businessType}`) : id;
-        const trace: TraceEntry[] = [{ at, event: 'queued', detail: { origin, route: x.route } }];
-        let state: ExchangeState = 'queued';
-        if (x.refused) {
-          state = 'failed';
-          trace.push({ at, event: 'refused', detail: { reason: x.refused } });
-        } else if (x.route === 'local') {
-          state = 'sent';
-          trace.push({
-            at,
-            event: 'delivery-published',
-            detail: { deliveryId: derivedUuid(`delivery|${exId}`) },
-          });
-        } else if (x.route === 'federation') {
-          state = 'sent';
-          trace.push({ at, event: 'federation-published', detail: { node: x.targetNode } });
-        }
-        const inserted = await this.repo.insert(m, {
-          id: exId,
-          documentId: d.sourceDocumentId,
-          edxmlDocumentId: d.edxmlDocumentId,
-          from: d.fromOrganizationCode,
-          to: x.to,
-          businessType: d.businessType,
-          route: x.route,
-          targetNode: x.targetNode,
-          state,
-          lastError: x.refused ?? null,
-          expiresAt,
-          trace,
-          payload: d,
-        });
-        const row = inserted
-          ? undefined
-          : (
-              await this.repo.findFor(m, {
-                edxmlDocumentId: d.edxmlDocumentId,
-                to: x.to,
-                from: d.fromOrganizationCode,
-              })
-            )[0];
-        answer.exchanges.push({
-          id: row?.id ?? exId,
-          to: x.to,
-          route: row?.route ?? x.route,
-          state: row?.state ?? state,
-        });
-        if (!inserted) continue;
-        const resource = { type: 'exchange', id: exId };
-        const details = {
-          documentId: d.sourceDocumentId,
-          edxmlDocumentId: d.edxmlDocumentId,
-          from: d.fromOrganizationCode,
-          to: x.to,
-          route: x.route,
-          origin,
-        };
-        await this.audit.record(m, { action: AuditActions.exchangeQueued, actor, resource, details });
-        if (x.refused) {
-          await this.audit.record(m, {
-            action: AuditActions.exchangeRefused,
-            actor,
-            resource,
-            outcome: 'denied',
-            details: { ...details, reason: x.refused },
-          });
-          await this.emitState(m, d.sourceDocumentId, x.to, 'failed', x.refused, `${exId}:failed:0`);
-        } else if (x.route === 'local') {
-          await this.outbox.add(m, {
-            subject: Subjects.busDelivery(),
-            type: 'bus.delivery',
-            data: this.deliveryEvent(d, x.to, exId),
-            id: derivedUuid(`delivery|${exId}`),
-          });
-          await this.audit.record(m, { action: AuditActions.exchangeSent, actor, resource, details });
-          await this.emitState(m, d.sourceDocumentId, x.to, 'sent', undefined, `${exId}:sent:0`);
-        } else if (x.route === 'national-axis') {
-          await this.emitState(m, d.sourceDocumentId, x.to, 'queued', undefined, `${exId}:queued:0`);
-        }
-      }
-      for (const [node, msg] of federationMessages) {
-        await this.link.send(m, msg.id, msg.ev);
-        for (const x of decisions.filter((y) => y.targetNode === node && !y.refused)) {
-          const exId = answer.exchanges.find((e) => e.to === x.to)!.id;
-          await this.audit.record(m, {
-            action: AuditActions.exchangeSent,
-            actor,
-            resource: { type: 'exchange', id: exId },
-            details: { documentId: d.sourceDocumentId, to: x.to, route: 'federation', node },
-          });
-          await this.emitState(m, d.sourceDocumentId, x.to, 'sent', undefined, `${exId}:sent:0`);
-        }
-      }
-      return answer;
-    });
-    // After the commit: the national-axis sender claims what was just queued.
-    if (decisions.some((x) => x.route === 'national-axis' && !x.refused)) this.axisWakeup.notify();
-    return routed;
+  auditRejected(...args: Parameters<PackageIntake['auditRejected']>): Promise<void> {
+    return this.intake.auditRejected(...args);
   }
 
-  deliveryEvent(d: RoutedDocument, to: string, exchangeId: string): DocumentDeliveryEvent {
-    return {
-      deliveryId: derivedUuid(`delivery|${exchangeId}`),
-      exchangeId,
-      sourceDocumentId: d.sourceDocumentId,
-      edxmlDocumentId: d.edxmlDocumentId,
-      fromOrganizationCode: d.fromOrganizationCode,
-      toOrganizationCode: to,
-      ...(d.businessType ? { businessType: d.businessType } : {}),
-      ...(d.reason ? { reason: d.reason } : {}),
-      document: d.document,
-      attachments: d.attachments,
-    };
+  onReceiverStatuses(...args: Parameters<StatusRelay['onReceiverStatuses']>): Promise<void> {
+    return this.statuses.onReceiverStatuses(...args);
   }
 
-  /** The signed edXML package of a document for some recipients. */
-  async signedPackage(d: RoutedDocument, to: string[]): Promise<string> {
-    const pkg: EdxmlPackage = await toPackage(
-      d,
-      to,
-      this.config.NATIONAL_AXIS_SYSTEM_ID ?? d.fromOrganizationCode,
-      (a) => this.store.get(a.storageKey || a.sha256),
-    );
-    return buildSignedPackage(pkg, this.node.credentials);
+  onReceiverStatus(...args: Parameters<StatusRelay['onReceiverStatus']>): Promise<void> {
+    return this.statuses.onReceiverStatus(...args);
   }
 
-  async emitState(
-    m: EntityManager,
-    documentId: string,
-    to: string,
-    state: ExchangeStateEvent['state'],
-    error: string | undefined,
-    seed: string,
-  ): Promise<void> {
-    await this.outbox.add(m, {
-      subject: Subjects.busExchangeState(),
-      type: 'bus.exchange-state',
-      id: derivedUuid(`state|${seed}`),
-      data: {
-        documentId,
-        organizationCode: to,
-        state,
-        ...(error ? { error } : {}),
-        at: new Date().toISOString(),
-      },
-    });
+  applyRemoteStatus(...args: Parameters<StatusRelay['applyRemoteStatus']>): Promise<boolean> {
+    return this.statuses.applyRemoteStatus(...args);
   }
 
-  // ---------------------------------------------------------------- packages from outside
-
-  /**
-   * A package received from the inbound API, the national axis or another node: applied once per sender +
-   * DocumentId (a second copy gets the first answer), then routed to its recipients.
-   */
-  async receivePackage(
-    pkg: EdxmlPackage,
-    origin: Exclude<Origin, 'documents'>,
-    opts: { actor?: Actor; signature?: SignatureCheck; sourceDocumentId?: string; onlyLocal?: boolean } = {},
-  ): Promise<{ duplicate: boolean; answer: ReceiveAnswer }> {
-    const previous = await this.repo.receivedAnswer(
-      this.repo.dataSource.manager,
-      pkg.from.organId,
-      pkg.documentId,
-      pkg.businessDocType,
-    );
-    if (previous) return { duplicate: true, answer: previous as ReceiveAnswer };
-    const d = await fromPackage(pkg, opts.sourceDocumentId, (b) => this.store.put(b));
-    const answer = await this.route(d, origin, opts.actor, undefined, opts.onlyLocal);
-    // Record after routing: exchanges are idempotent by their deterministic ids, so a crash in between only
-    // re-routes to the same rows.
-    const stored = await this.repo.dataSource.transaction(async (m) => {
-      const fresh = await this.repo.claimReceived(
-        m,
-        pkg.from.organId,
-        pkg.documentId,
-        pkg.businessDocType,
-        origin,
-        answer,
-      );
-      if (fresh) {
-        await this.audit.record(m, {
-          action: AuditActions.edxmlReceived,
-          actor: opts.actor,
-          resource: { type: 'edxml', id: pkg.documentId },
-          details: {
-            origin,
-            from: pkg.from.organId,
-            to: pkg.to.map((t) => t.organId),
-            signature: opts.signature,
-          },
-        });
-        for (const e of answer.exchanges) {
-          await this.repo.update(
-            m,
-            e.id,
-            {},
-            {
-              at: new Date().toISOString(),
-              event: 'received',
-              detail: { origin, signature: opts.signature },
-            },
-          );
-        }
-      }
-      return fresh;
-    });
-    if (!stored) {
-      const first = await this.repo.receivedAnswer(
-        this.repo.dataSource.manager,
-        pkg.from.organId,
-        pkg.documentId,
-        pkg.businessDocType,
-      );
-      return { duplicate: true, answer: (first as ReceiveAnswer) ?? answer };
-    }
-    return { duplicate: false, answer };
-  }
-
-  async auditRejected(reason: string, detail: Record<string, unknown>, actor?: Actor): Promise<void> {
-    await this.repo.dataSource.transaction((m) =>
-      this.audit.record(m, {
-        action: AuditActions.edxmlRejected,
-        actor,
-        resource: { type: 'edxml', id: String(detail.documentId ?? 'unknown') },
-        outcome: 'denied',
-        details: { reason, ...detail },
-      }),
-    );
-  }
-
-  // ---------------------------------------------------------------- statuses
-
-  /** A receiver on this node answered (documents): the answer goes back to the sender's side. */
-  async onReceiverStatus(
-    ev: DocumentStatusEvent,
-    messageId: string,
-    publishAxis: (status: EdxmlStatus, sender: string) => Promise<void>,
-  ): Promise<void> {
-    const orgs = await this.directory.resolve([ev.fromOrganizationCode, ev.toOrganizationCode]);
-    if (!this.served(orgs.get(ev.fromOrganizationCode))) return;
-    const sender = orgs.get(ev.toOrganizationCode);
-    if (!sender) {
-      this.logger.warn(`status ${ev.statusId}: sender ${ev.toOrganizationCode} unknown; dropped`);
-      return;
-    }
-    if (sender.sector === 'state') {
-      // A redelivery of a status already applied must not reach the axis twice.
-      const done: unknown[] = await this.repo.dataSource.query(
-        'SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2',
-        [CONSUMERS.status(this.nodeId), messageId],
-      );
-      if (done.length) return;
-      if (!ev.edxmlDocumentId) {
-        this.logger.warn(`status ${ev.statusId} to ${sender.code} has no edXML DocumentId; dropped`);
-        return;
-      }
-      const ref = parseDocumentId(ev.edxmlDocumentId);
-      // Sent before the transaction: a crash after the send repeats it, and the axis side applies a status once per code.
-      await publishAxis(
-        {
-          responseFor: {
-            organId: ref.organId,
-            code: `${ref.number}/${ref.notation}`,
-            promulgationDate: ref.date,
-            documentId: ev.edxmlDocumentId,
-          },
-          from: { organId: ev.fromOrganizationCode },
-          statusCode: ev.statusCode,
-          description: ev.reason,
-          timestamp: ev.at,
-        },
-        sender.code,
-      );
-    }
-    await this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.status(this.nodeId), messageId))) return;
-      await this.markAnswered(m, ev, 'local');
-      if (sender.sector === 'state') return;
-      if (sender.nodeId === this.nodeId) {
-        await this.outbox.add(m, {
-          subject: Subjects.busStatus(),
-          type: 'bus.status',
-          data: ev,
-          id: derivedUuid(`bus-status|${ev.statusId}`),
-        });
-      } else {
-        await this.link.send(
-          m,
-          derivedUuid(`federation-status|${ev.statusId}`),
-          await this.link.message(sender.nodeId, { kind: 'status', status: ev }),
-        );
-      }
-    });
-  }
-
-  /** A status from another node (federation) or from the axis: `bus.status` for the local sender. */
-  async applyRemoteStatus(ev: DocumentStatusEvent, consumer: string, messageId: string): Promise<boolean> {
-    return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, consumer, messageId))) return false;
-      const ex = await this.markAnswered(m, ev);
-      const data: DocumentStatusEvent = {
-        ...ev,
-        sourceDocumentId: ex?.document_id ?? ev.sourceDocumentId,
-        toOrganizationCode: ex?.from_code ?? ev.toOrganizationCode,
-      };
-      await this.outbox.add(m, {
-        subject: Subjects.busStatus(),
-        type: 'bus.status',
-        data,
-        id: derivedUuid(`bus-status|${ev.statusId}`),
-      });
-      return true;
-    });
-  }
-
-  /** A status message from the axis or the inbound API becomes the event documents expects. */
   statusEvent(s: EdxmlStatus, statusId: string): DocumentStatusEvent {
-    return {
-      statusId,
-      edxmlDocumentId: s.responseFor.documentId,
-      fromOrganizationCode: s.from.organId,
-      toOrganizationCode: s.responseFor.organId,
-      status: STATUS_NAMES[s.statusCode] ?? 'processing',
-      statusCode: s.statusCode,
-      ...(s.description ? { reason: s.description } : {}),
-      at: s.timestamp,
-    };
+    return this.statuses.statusEvent(s, statusId);
   }
 
-  /** The first receiver answer marks the exchange `delivered`. */
-  private async markAnswered(
-    m: EntityManager,
-    ev: DocumentStatusEvent,
-    route?: Route,
-  ): Promise<ExchangeRow | undefined> {
-    const rows = await this.repo.findFor(m, {
-      to: ev.fromOrganizationCode,
-      ...(ev.sourceDocumentId && route === 'local'
-        ? { documentId: ev.sourceDocumentId }
-        : { edxmlDocumentId: ev.edxmlDocumentId ?? '' }),
-    });
-    const ex = rows.find((r) => r.from_code === ev.toOrganizationCode) ?? rows[0];
-    if (!ex) return undefined;
-    const at = new Date().toISOString();
-    if (['queued', 'sending', 'sent', 'failed'].includes(ex.state)) {
-      await this.repo.update(
-        m,
-        ex.id,
-        { state: 'delivered', nextAttemptAt: null },
-        { at, event: 'delivered', detail: { statusCode: ev.statusCode } },
-      );
-      await this.emitState(m, ex.document_id, ex.to_code, 'delivered', undefined, `${ex.id}:delivered`);
-      await this.audit.record(m, {
-        action: AuditActions.exchangeDelivered,
-        resource: { type: 'exchange', id: ex.id },
-        details: { statusCode: ev.statusCode, to: ex.to_code },
-      });
-    } else {
-      await this.repo.update(m, ex.id, {}, { at, event: 'status', detail: { statusCode: ev.statusCode } });
-    }
-    return ex;
+  list(...args: Parameters<ExchangeOperator['list']>) {
+    return this.operator.list(...args);
   }
 
-  // ---------------------------------------------------------------- operator
-
-  async list(q: {
-    state?: string;
-    documentId?: string;
-    organizationCode?: string;
-    limit?: number;
-    cursor?: string;
-    /** An operator's subtree (the repository filters on it); absent = every exchange. */
-    scope?: string[];
-  }) {
-    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
-    const rows = await this.repo.list(this.repo.dataSource.manager, { ...q, limit });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(exchangeView),
-      nextCursor:
-        rows.length > limit && last ? `${new Date(last.created_at).toISOString()}|${last.id}` : null,
-    };
+  get(id: string) {
+    return this.operator.get(id);
   }
 
-  async get(id: string) {
-    const row = isUuid(id) ? await this.repo.findById(this.repo.dataSource.manager, id) : undefined;
-    if (!row) throw notFound('EXCHANGE_NOT_FOUND', 'No such exchange');
-    return exchangeView(row);
+  retry(...args: Parameters<ExchangeOperator['retry']>) {
+    return this.operator.retry(...args);
   }
-
-  /** Operator retry: a failed, dead or expired exchange is queued again with a fresh TTL. */
-  async retry(id: string, actor: Actor) {
-    const view = await this.repo.dataSource.transaction(async (m) => {
-      const row = isUuid(id) ? await this.repo.findById(m, id, true) : undefined;
-      if (!row) throw notFound('EXCHANGE_NOT_FOUND', 'No such exchange');
-      if (!['failed', 'dead', 'expired'].includes(row.state)) {
-        throw conflict('EXCHANGE_NOT_RETRYABLE', `An exchange in state ${row.state} cannot be retried`);
-      }
-      const at = new Date().toISOString();
-      const expiresAt = new Date(Date.now() + this.config.EXCHANGE_TTL_MS);
-      if (row.route === 'local') {
-        // Local delivery is re-published; documents applies a deliveryId once.
-        await this.outbox.add(m, {
-          subject: Subjects.busDelivery(),
-          type: 'bus.delivery',
-          data: this.deliveryEvent(row.payload, row.to_code, row.id),
-          id: derivedUuid(`delivery|${row.id}|retry|${at}`),
-        });
-        await this.repo.update(
-          m,
-          row.id,
-          { state: 'sent', lastError: null, expiresAt },
-          { at, event: 'retried', detail: { by: actor?.sub } },
-        );
-        await this.emitState(m, row.document_id, row.to_code, 'sent', undefined, `${row.id}:retry:${at}`);
-      } else {
-        await this.repo.update(
-          m,
-          row.id,
-          { state: 'queued', attempts: 0, lastError: null, nextAttemptAt: new Date(), expiresAt },
-          { at, event: 'retried', detail: { by: actor?.sub } },
-        );
-        await this.emitState(m, row.document_id, row.to_code, 'queued', undefined, `${row.id}:retry:${at}`);
-      }
-      await this.audit.record(m, {
-        action: AuditActions.exchangeRetried,
-        actor,
-        resource: { type: 'exchange', id: row.id },
-        details: { previousState: row.state, route: row.route },
-      });
-      return exchangeView((await this.repo.findById(m, row.id))!);
-    });
-    if (view.route === 'national-axis') this.axisWakeup.notify();
-    return view;
-  }
-}
-
-export function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }

@@ -1,0 +1,122 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditRecorder, OutboxService, ProcessedMessages, UnitOfWork } from '@lienthong/common';
+import { AuditActions, type OrganizationView } from '@lienthong/contracts';
+import { type Actor, type Origin, type ReceiveAnswer } from './exchange.types';
+import { IntegrationBusConfig } from '../config/integration-bus.config';
+import { OrganizationDirectory } from '../directory/organization-directory';
+import { type EdxmlPackage, type SignatureCheck } from '../edxml';
+import { EdxmlNodeService } from '../edxml/edxml-node.service';
+import { FederationLink } from '../federation/federation-link';
+import { BusObjectStore } from './object-store';
+import { ExchangeRouting } from './exchange-routing.service';
+import { ExchangesRepository } from './exchanges.repository';
+import { fromPackage } from './routed-document';
+
+/** Packages received from outside (inbound API, national axis, another node): applied once, then routed. */
+@Injectable()
+export class PackageIntake {
+  private readonly logger = new Logger(PackageIntake.name);
+
+  constructor(
+    readonly repo: ExchangesRepository,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditRecorder,
+    private readonly processed: ProcessedMessages,
+    private readonly directory: OrganizationDirectory,
+    private readonly store: BusObjectStore,
+    private readonly node: EdxmlNodeService,
+    private readonly link: FederationLink,
+    private readonly config: IntegrationBusConfig,
+    private readonly uow: UnitOfWork,
+    private readonly routing: ExchangeRouting,
+  ) {}
+
+  private get nodeId(): string {
+    return this.config.NODE_ID;
+  }
+
+  /** Whether this bus serves an organization (unknown senders are treated as ours: nobody else will route them). */
+  private served(o: OrganizationView | undefined): boolean {
+    return !o || o.nodeId === this.nodeId;
+  }
+
+  /**
+   * A package received from the inbound API, the national axis or another node: applied once per sender +
+   * DocumentId (a second copy gets the first answer), then routed to its recipients.
+   */
+  async receivePackage(
+    pkg: EdxmlPackage,
+    origin: Exclude<Origin, 'documents'>,
+    opts: { actor?: Actor; signature?: SignatureCheck; sourceDocumentId?: string; onlyLocal?: boolean } = {},
+  ): Promise<{ duplicate: boolean; answer: ReceiveAnswer }> {
+    const previous = await this.repo.receivedAnswer(
+      this.repo.dataSource.manager,
+      pkg.from.organId,
+      pkg.documentId,
+      pkg.businessDocType,
+    );
+    if (previous) return { duplicate: true, answer: previous as ReceiveAnswer };
+    const d = await fromPackage(pkg, opts.sourceDocumentId, (b) => this.store.put(b));
+    const answer = await this.routing.route(d, origin, opts.actor, undefined, opts.onlyLocal);
+    // Record after routing: exchanges are idempotent by their deterministic ids, so a crash in between only
+    // re-routes to the same rows.
+    const stored = await this.repo.dataSource.transaction(async (m) => {
+      const fresh = await this.repo.claimReceived(
+        m,
+        pkg.from.organId,
+        pkg.documentId,
+        pkg.businessDocType,
+        origin,
+        answer,
+      );
+      if (fresh) {
+        await this.audit.record(m, {
+          action: AuditActions.edxmlReceived,
+          actor: opts.actor,
+          resource: { type: 'edxml', id: pkg.documentId },
+          details: {
+            origin,
+            from: pkg.from.organId,
+            to: pkg.to.map((t) => t.organId),
+            signature: opts.signature,
+          },
+        });
+        for (const e of answer.exchanges) {
+          await this.repo.update(
+            m,
+            e.id,
+            {},
+            {
+              at: new Date().toISOString(),
+              event: 'received',
+              detail: { origin, signature: opts.signature },
+            },
+          );
+        }
+      }
+      return fresh;
+    });
+    if (!stored) {
+      const first = await this.repo.receivedAnswer(
+        this.repo.dataSource.manager,
+        pkg.from.organId,
+        pkg.documentId,
+        pkg.businessDocType,
+      );
+      return { duplicate: true, answer: (first as ReceiveAnswer) ?? answer };
+    }
+    return { duplicate: false, answer };
+  }
+
+  async auditRejected(reason: string, detail: Record<string, unknown>, actor?: Actor): Promise<void> {
+    await this.repo.dataSource.transaction((m) =>
+      this.audit.record(m, {
+        action: AuditActions.edxmlRejected,
+        actor,
+        resource: { type: 'edxml', id: String(detail.documentId ?? 'unknown') },
+        outcome: 'denied',
+        details: { reason, ...detail },
+      }),
+    );
+  }
+}
