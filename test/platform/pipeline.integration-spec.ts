@@ -3,15 +3,19 @@ import { Events, Streams, Subjects, type EventEnvelope } from '@lienthong/contra
 import { dropSchema, eventually, testDatabaseUrl, testNatsUrl, uniqueSchema } from '@lienthong/testing';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import type { BaseServiceConfig } from '../src/config/base-service.config';
-import { JetStreamService, type ConsumedMessage, type ConsumerHandle } from '../src/nats/jetstream.service';
-import type { ServiceIdentity } from '../src/nats/nats.tokens';
-import { AuditRecorder } from '../src/outbox/audit-recorder';
-import { OutboxRelay } from '../src/outbox/outbox.relay';
-import { createMessagingTables } from '../src/outbox/outbox.schema';
-import { OutboxService } from '../src/outbox/outbox.service';
-import { ProcessedMessages } from '../src/outbox/processed-messages';
-import { InvalidEventError, UnitOfWork } from '../src/outbox/unit-of-work';
+import type { BaseServiceConfig } from '../../libs/common/src/config/base-service.config';
+import {
+  JetStreamService,
+  type ConsumedMessage,
+  type ConsumerHandle,
+} from '../../libs/common/src/nats/jetstream.service';
+import type { ServiceIdentity } from '../../libs/common/src/nats/nats.tokens';
+import { AuditRecorder } from '../../libs/common/src/outbox/audit-recorder';
+import { OutboxRelay } from '../../libs/common/src/outbox/outbox.relay';
+import { createMessagingTables } from '../../libs/common/src/outbox/outbox.schema';
+import { OutboxService } from '../../libs/common/src/outbox/outbox.service';
+import { ProcessedMessages } from '../../libs/common/src/outbox/processed-messages';
+import { InvalidEventError, UnitOfWork } from '../../libs/common/src/outbox/unit-of-work';
 
 /**
  * The delivery pipeline's building blocks against real PostgreSQL and NATS JetStream: the batch consumer
