@@ -21,6 +21,7 @@ import {
   inSpan,
   linkFromTraceparent,
   SpanKind,
+  tracingEnabled,
   TRACEPARENT_HEADER,
 } from '../tracing/tracing';
 import { NATS_CONNECTION, SERVICE_IDENTITY, ServiceIdentity } from './nats.tokens';
@@ -377,6 +378,7 @@ export class JetStreamService implements OnApplicationShutdown {
     handler: BatchHandler<T>,
   ): Promise<void> {
     const items = parsed.map((p) => p.item);
+    if (!tracingEnabled()) return handler(items);
     const parents = parsed.map((p) => p.msg.headers?.get(TRACEPARENT_HEADER) || p.item.envelope.traceparent);
     const links = parents
       .slice(1)
