@@ -1,4 +1,8 @@
+import { Controller, type INestMicroservice, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern, Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { Events, Streams, Subjects, type EventEnvelope } from '@lienthong/contracts';
 import { dropSchema, eventually, testDatabaseUrl, testNatsUrl, uniqueSchema } from '@lienthong/testing';
 import express from 'express';
@@ -10,6 +14,8 @@ import { DataSource } from 'typeorm';
 import type { BaseServiceConfig } from '../src/config/base-service.config';
 import { JetStreamService, type ConsumerHandle } from '../src/nats/jetstream.service';
 import type { ServiceIdentity } from '../src/nats/nats.tokens';
+import { RpcClient } from '../src/nats/rpc-client';
+import { RpcCorrelationInterceptor } from '../src/nats/rpc-correlation.interceptor';
 import { AuditRecorder } from '../src/outbox/audit-recorder';
 import { OutboxRelay } from '../src/outbox/outbox.relay';
 import { createMessagingTables } from '../src/outbox/outbox.schema';
@@ -19,6 +25,7 @@ import { UnitOfWork } from '../src/outbox/unit-of-work';
 import {
   currentTraceparent,
   flushTracing,
+  inSpan,
   startTracing,
   stopTracing,
   tracingEnabled,
@@ -32,6 +39,20 @@ import { tracingMiddleware } from '../src/tracing/tracing.middleware';
  * nothing is started, exported or added to the messages.
  */
 jest.setTimeout(90_000);
+
+const RPC_SUBJECT = `tracing-test.rpc.${randomUUID()}`;
+
+/** A core NATS request/reply handler answering with the traceparent active while it runs. */
+@Controller()
+class TraceEchoHandler {
+  @MessagePattern(RPC_SUBJECT)
+  echo(): { traceparent: string | null } {
+    return { traceparent: currentTraceparent() ?? null };
+  }
+}
+
+@Module({ controllers: [TraceEchoHandler] })
+class TraceEchoModule {}
 
 interface OtlpSpan {
   traceId: string;
@@ -251,5 +272,44 @@ describe('tracing through the outbox and JetStream (real PostgreSQL, NATS, OTLP/
       kind: 5,
     });
     expect(serviceNames()).toContain('tracing-test-svc');
+  });
+
+  it("carries the caller's trace over core NATS request/reply into a server span", async () => {
+    expect(tracingEnabled()).toBe(true);
+    const natsUrl = await testNatsUrl();
+    const server: INestMicroservice = await NestFactory.createMicroservice(TraceEchoModule, {
+      transport: Transport.NATS,
+      options: { servers: [natsUrl] },
+      logger: false,
+    });
+    server.useGlobalInterceptors(new RpcCorrelationInterceptor());
+    await server.listen();
+    const rpc = new RpcClient(
+      { NATS_URL: natsUrl, NATS_REQUEST_TIMEOUT_MS: 5000 } as BaseServiceConfig,
+      identity,
+    );
+    try {
+      let callerTp = '';
+      const reply = (await inSpan('caller', {}, async () => {
+        callerTp = currentTraceparent() ?? '';
+        return rpc.requestRaw(RPC_SUBJECT, {});
+      })) as { traceparent: string | null };
+      const [, callerTrace, callerSpanId] = callerTp.split('-');
+      expect(callerTrace).toMatch(/^[0-9a-f]{32}$/);
+      const [, replyTrace, handlerSpanId] = String(reply.traceparent).split('-');
+      expect(replyTrace).toBe(callerTrace);
+      expect(handlerSpanId).not.toBe(callerSpanId);
+
+      await flushTracing();
+      await eventually(() => spans().some((s) => s.spanId === handlerSpanId), 15_000);
+      expect(spans().find((s) => s.spanId === handlerSpanId)).toMatchObject({
+        traceId: callerTrace,
+        parentSpanId: callerSpanId,
+        kind: 2,
+      });
+    } finally {
+      await rpc.onApplicationShutdown();
+      await server.close();
+    }
   });
 });
