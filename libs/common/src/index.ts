@@ -35,3 +35,5 @@ export * from './ids/derived-uuid';
 export * from './bootstrap/api-docs';
 export * from './outbox/outbox-wake';
 export * from './outbox/unit-of-work';
+export * from './tracing/tracing';
+export * from './tracing/tracing.middleware';

@@ -4,6 +4,11 @@ export interface EventEnvelope<T = unknown> {
   type: string;
   occurredAt: string;
   correlationId?: string;
+  /**
+   * W3C trace context of the span that produced the event (only when tracing is on). Kept in the envelope
+   * so that it survives the outbox; the publisher also sends it as the `traceparent` NATS header.
+   */
+  traceparent?: string;
   source: string;
   data: T;
 }

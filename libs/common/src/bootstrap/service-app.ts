@@ -10,6 +10,8 @@ import { natsAuth } from '../nats/nats-auth';
 import { credsAuthenticator } from 'nats';
 import { toErrorBody } from '../errors/error-body';
 import { newCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
+import { startTracing, stopTracing } from '../tracing/tracing';
+import { tracingMiddleware } from '../tracing/tracing.middleware';
 import type { NextFunction, Request, Response } from 'express';
 
 /** Body-parser failures happen before Nest's router: answer them here in the API's error shape. */
@@ -40,6 +42,8 @@ export interface ServiceAppOptions {
  */
 export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExpressApplication> {
   const { config } = opts;
+  // Before Nest: off (nothing started) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracing = startTracing(opts.service);
   await ensureSchema(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, config.DB_SCHEMA);
   const app = await NestFactory.create<NestExpressApplication>(opts.module as Type<unknown>, {
     bufferLogs: true,
@@ -51,6 +55,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
   app.useBodyParser('json', { limit: config.HTTP_BODY_LIMIT_BYTES, strict: true });
   app.useBodyParser('urlencoded', { limit: config.HTTP_BODY_LIMIT_BYTES, extended: false });
   app.use(bodyParserErrors);
+  if (tracing) app.use(tracingMiddleware);
 
   const doc = SwaggerModule.createDocument(
     app,
@@ -97,10 +102,13 @@ export async function runService(build: () => Promise<INestApplication>): Promis
     const shutdown = () => {
       if (closing) return;
       closing = true;
-      app.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      app
+        .close()
+        .then(() => stopTracing().catch(() => undefined))
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     };
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);

@@ -16,6 +16,14 @@ import { headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from
 import { EventEnvelope, Headers, StreamDefinition, Streams, Subjects } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import { currentCorrelationId, runWithCorrelationId, sanitizeCorrelationId } from '../logging/correlation';
+import {
+  currentTraceparent,
+  inSpan,
+  linkFromTraceparent,
+  SpanKind,
+  tracingEnabled,
+  TRACEPARENT_HEADER,
+} from '../tracing/tracing';
 import { NATS_CONNECTION, SERVICE_IDENTITY, ServiceIdentity } from './nats.tokens';
 
 export interface ConsumerOptions {
@@ -176,10 +184,12 @@ export class JetStreamService implements OnApplicationShutdown {
     const h = natsHeaders();
     h.set(Headers.eventType, envelope.type);
     if (envelope.correlationId) h.set(Headers.correlationId, envelope.correlationId);
+    if (envelope.traceparent) h.set(TRACEPARENT_HEADER, envelope.traceparent);
     return h;
   }
 
   envelope<T>(type: string, data: T, id: string = randomUUID()): EventEnvelope<T> {
+    const traceparent = currentTraceparent();
     return {
       id,
       type,
@@ -187,6 +197,7 @@ export class JetStreamService implements OnApplicationShutdown {
       correlationId: currentCorrelationId(),
       source: `${this.id.service}@${this.id.nodeId}`,
       data,
+      ...(traceparent ? { traceparent } : {}),
     };
   }
 
@@ -331,7 +342,7 @@ export class JetStreamService implements OnApplicationShutdown {
     if (parsed.length === 0) return;
     const correlationId = sanitizeCorrelationId(parsed[0].msg.headers?.get(Headers.correlationId));
     try {
-      await runWithCorrelationId(correlationId, () => handler(parsed.map((p) => p.item)));
+      await runWithCorrelationId(correlationId, () => this.traced(opts, parsed, handler));
       // The handler committed: acknowledge. A lost ack only redelivers, and consumers claim message ids.
       for (const p of parsed) p.msg.ack();
     } catch (e) {
@@ -355,6 +366,39 @@ export class JetStreamService implements OnApplicationShutdown {
         msg.nak(backoff[Math.min(attempt - 1, backoff.length - 1)]);
       }
     }
+  }
+
+  /**
+   * The handler in a consumer span: child of the (first) message's `traceparent`, linked to the others of
+   * the batch, so each producer's trace reaches the consumer. Nothing when tracing is off.
+   */
+  private traced<T>(
+    opts: ConsumerOptions,
+    parsed: { msg: JsMsg; item: ConsumedMessage<T> }[],
+    handler: BatchHandler<T>,
+  ): Promise<void> {
+    const items = parsed.map((p) => p.item);
+    if (!tracingEnabled()) return handler(items);
+    const parents = parsed.map((p) => p.msg.headers?.get(TRACEPARENT_HEADER) || p.item.envelope.traceparent);
+    const links = parents
+      .slice(1)
+      .map((tp) => linkFromTraceparent(tp))
+      .filter((l) => l !== undefined);
+    return inSpan(
+      `${opts.durable} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: parents[0] ?? null,
+        links,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': parsed[0].item.subject,
+          'messaging.consumer.group.name': opts.durable,
+          'messaging.batch.message_count': parsed.length,
+        },
+      },
+      () => handler(items),
+    );
   }
 
   private async deadLetter(opts: ConsumerOptions, msg: JsMsg, reason: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, NatsRecordBuilder, Transport } from '@nestjs/microservices';
 import { Headers, RpcErrorBody, RpcMap, rpcSubject } from '@lienthong/contracts';
+import { currentTraceparent, TRACEPARENT_HEADER } from '../tracing/tracing';
 import { credsAuthenticator, headers as natsHeaders } from 'nats';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { BaseServiceConfig } from '../config/base-service.config';
@@ -46,6 +47,8 @@ export class RpcClient implements OnApplicationShutdown {
     const h = natsHeaders();
     const cid = currentCorrelationId();
     if (cid) h.set(Headers.correlationId, cid);
+    const traceparent = currentTraceparent();
+    if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
     const record = new NatsRecordBuilder(data).setHeaders(h).build();
     try {
       return await firstValueFrom(

@@ -3,6 +3,7 @@ import type { EventEnvelope, EventMap, EventType } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { currentCorrelationId } from '../logging/correlation';
+import { currentTraceparent } from '../tracing/tracing';
 import { SERVICE_IDENTITY, ServiceIdentity } from '../nats/nats.tokens';
 import { markOutboxWritten } from './outbox-wake';
 
@@ -28,6 +29,8 @@ export class OutboxService {
   constructor(@Inject(SERVICE_IDENTITY) private readonly id: ServiceIdentity) {}
 
   envelope<K extends EventType>(msg: OutboxMessage<K>): EventEnvelope<EventMap[K]> {
+    // The transaction's span, so the relay publishes the event as part of the trace that wrote it.
+    const traceparent = currentTraceparent();
     return {
       id: msg.id ?? randomUUID(),
       type: msg.type,
@@ -35,6 +38,7 @@ export class OutboxService {
       correlationId: currentCorrelationId(),
       source: `${this.id.service}@${this.id.nodeId}`,
       data: msg.data,
+      ...(traceparent ? { traceparent } : {}),
     };
   }
 
