@@ -137,11 +137,12 @@ describe('tracing through the outbox and JetStream (real PostgreSQL, NATS, OTLP/
       const info = await jsm.streams.info(Streams.documents().name);
       for (let s = info.state.first_seq; s <= info.state.last_seq; s++) {
         const m = await jsm.streams.getMessage(Streams.documents().name, { seq: s });
-        if ((m.json() as EventEnvelope).id === id) return s;
+        if (m && (m.json() as EventEnvelope).id === id) return s;
       }
       return undefined;
     });
-    const m = await jsm.streams.getMessage(Streams.documents().name, { seq });
+    const m = await jsm.streams.getMessage(Streams.documents().name, { seq: seq! });
+    if (!m) throw new Error(`message ${seq} vanished from the stream`);
     return { traceparent: m.header?.get('traceparent') ?? '', envelope: m.json() as EventEnvelope };
   };
 
