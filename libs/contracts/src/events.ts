@@ -120,3 +120,6 @@ export const Events = {
  */
 export const outboxWakeSubject = (schema: string): string =>
   qualify(`outbox.wake.${schema.replace(/[^a-zA-Z0-9_-]/g, '_')}`);
+
+/** Every schema's outbox wake-up (for NATS permissions: a relay may wake any schema's relays, nothing more). */
+export const outboxWakeAll = (): string => qualify('outbox.wake.*');

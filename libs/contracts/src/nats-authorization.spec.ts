@@ -1,3 +1,4 @@
+import { outboxWakeAll } from './events';
 import { NAMESPACE, streamName } from './namespace';
 import { leafNodePermissions, natsAuthorizationConfig, servicePermissions } from './nats-authorization';
 import { SERVICE_NAMES, Subjects } from './subjects';
@@ -40,6 +41,7 @@ describe('NATS authorization derived from the contracts', () => {
       expect(servicePermissions(s, 'central').subscribe.allow).toEqual([
         `_INBOX.${s}.>`,
         `${NAMESPACE}.rpc.${s}.>`,
+        outboxWakeAll(),
         ...(s === 'integration-bus' ? [Subjects.busAxisWake()] : []),
       ]);
     }

@@ -1,3 +1,4 @@
+import { outboxWakeAll } from './events';
 import { NAMESPACE, streamName } from './namespace';
 import { Buckets, RpcSubjects, SERVICE_NAMES, Streams, Subjects, type ServiceName } from './subjects';
 
@@ -55,7 +56,11 @@ export function serviceNatsUse(service: ServiceName, nodeId: string): StreamUse 
   const info = SERVICE_NAMES.map((s) => RpcSubjects.serviceInfo(s));
   const attachments = Buckets.attachments();
   const objectStream = `OBJ_${attachments}`;
-  const common = { publishes: [Subjects.auditEvent(service), Subjects.deadLetterAll()], requests: info };
+  // Every service's outbox relay wakes its replicas after a commit (core NATS, libs/common outbox.relay.ts).
+  const common = {
+    publishes: [Subjects.auditEvent(service), Subjects.deadLetterAll(), outboxWakeAll()],
+    requests: info,
+  };
   // Every service follows identity's token revocations (libs/common revocation-list.ts, an ordered consumer).
   const revocations = Streams.revocations().name;
   switch (service) {
@@ -75,8 +80,9 @@ export function serviceNatsUse(service: ServiceName, nodeId: string): StreamUse 
     case 'documents':
       return {
         owns: [Streams.documents().name, objectStream],
-        declares: [Streams.audit().name, Streams.bus().name, dlq],
-        consumes: [Streams.bus().name, objectStream, revocations],
+        declares: [Streams.audit().name, Streams.bus().name, Streams.identity().name, dlq],
+        // IDENTITY: `organization.changed` feeds documents' local organization directory.
+        consumes: [Streams.bus().name, Streams.identity().name, objectStream, revocations],
         publishes: [...common.publishes, Subjects.documentsAll(), `$O.${attachments}.>`],
         requests: [...common.requests, RpcSubjects.organizationSubtree, RpcSubjects.organizationResolve],
       };
@@ -152,7 +158,7 @@ export function servicePermissions(service: ServiceName, nodeId: string): NatsPe
   }
   const own = RpcSubjects.serviceInfo(service).replace(/\.info$/, '.>');
   // Identity's RPC methods (`<ns>.rpc.identity.organization.*`) are under its own prefix too.
-  const subscribe = [`${serviceInboxPrefix(service)}.>`, own, ...(use.subscribes ?? [])];
+  const subscribe = [`${serviceInboxPrefix(service)}.>`, own, outboxWakeAll(), ...(use.subscribes ?? [])];
   return { publish: { allow: [...publish] }, subscribe: { allow: subscribe }, allow_responses: true };
 }
 
