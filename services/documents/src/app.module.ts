@@ -20,6 +20,7 @@ import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
 import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
 import { SignatureResultsRepository } from './signatures/signature-results.repository';
+import { OrganizationFeed } from './subscriptions/organization-feed';
 
 @Module({})
 export class AppModule {
@@ -52,6 +53,7 @@ export class AppModule {
         RegistersService,
         ReportsService,
         DocumentsGrpcServer,
+        OrganizationFeed,
       ],
     };
   }

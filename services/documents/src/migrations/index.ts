@@ -3,6 +3,7 @@ import { Documents1763900000000 } from './1763900000000-Documents';
 import { SignatureVerifications1764400000000 } from './1764400000000-SignatureVerifications';
 import { DocumentNumberUnique1764500000000 } from './1764500000000-DocumentNumberUnique';
 import { PipelineDirectory1764900000000 } from './1764900000000-PipelineDirectory';
+import { OrganizationFeed1765000000000 } from './1765000000000-OrganizationFeed';
 
 /** In order of application. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   SignatureVerifications1764400000000,
   DocumentNumberUnique1764500000000,
   PipelineDirectory1764900000000,
+  OrganizationFeed1765000000000,
 ];
