@@ -52,12 +52,12 @@ describe('document lifecycle: update, replace, recall', () => {
     businessType: number,
     subject = Subjects.documentSendRequested(),
   ) {
-    return eventually(async () => {
+    return (await eventually(async () => {
       const all = (await h.streamEvents<DocumentSendRequestedEvent>(subject)).filter(
         (e) => e.data.documentId === documentId && e.data.businessType === businessType,
       );
       return all.length ? all : undefined;
-    });
+    }))!;
   }
 
   /** The bus double: one delivery per recipient, carrying what the bus carries for the business type. */
@@ -215,10 +215,10 @@ describe('document lifecycle: update, replace, recall', () => {
         .set(auth(clerkA))
         .send({ reason: 'Đổi độ khẩn', changes: { urgency: 'flash' } });
       expect(again.status).toBe(202);
-      const updates = await eventually(async () => {
+      const updates = (await eventually(async () => {
         const all = await requested(id, 2);
         return all.length === 2 ? all : undefined;
-      });
+      }))!;
       expect(updates[1].data.businessKey).not.toBe(updates[0].data.businessKey);
       await busDeliver(updates[1].data, 2);
       const b2 = await eventually(async () => {
