@@ -44,6 +44,8 @@ export const AuditActions = {
   documentStatusChanged: 'document.status.changed',
   documentStatusRefused: 'document.status.refused',
   documentRecalled: 'document.recalled',
+  documentUpdated: 'document.updated',
+  documentReplaced: 'document.replaced',
   registerExported: 'register.exported',
   // integration bus
   exchangeQueued: 'exchange.queued',

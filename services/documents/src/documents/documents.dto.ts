@@ -16,8 +16,10 @@ import {
   IsInt,
   IsISO8601,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
+  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -59,6 +61,11 @@ export class CreateDocumentDto {
   @Matches(ORGANIZATION_CODE_PATTERN, { each: true, message: 'each recipient must be an organization code' })
   @MaxLength(ORGANIZATION_CODE_MAX_LENGTH, { each: true })
   recipients!: string[];
+  /**
+   * Business type 3: the caller's outgoing document (already sent) this one replaces. With an empty
+   * `recipients`, the earlier document's recipients are taken.
+   */
+  @IsOptional() @IsUUID('all', { message: 'replaces must be a document id' }) replaces?: string;
 }
 
 export const RECEIVER_STATUSES = ['accepted', 'rejected', 'assigned', 'processing', 'completed'] as const;
@@ -72,6 +79,29 @@ export class StatusChangeDto {
   @MaxLength(2000)
   reason?: string;
   @IsOptional() @IsString() @MaxLength(200) assignee?: string;
+}
+
+/** The fields an update (business type 2) may change; at least one is given. */
+export class DocumentChangesDto {
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(2000) subject?: string;
+  @IsOptional() @IsIn(URGENCY_LEVELS) urgency?: Urgency;
+  @IsOptional()
+  @Matches(DATE, { message: 'dueDate must be YYYY-MM-DD' })
+  @IsISO8601({ strict: true })
+  dueDate?: string;
+  @IsOptional()
+  @Matches(DATE, { message: 'promulgationDate must be YYYY-MM-DD' })
+  @IsISO8601({ strict: true })
+  promulgationDate?: string;
+  @IsOptional() @ValidateNested() @Type(() => SignerDto) signer?: SignerDto;
+}
+
+export class UpdateDocumentDto {
+  @IsString() @IsNotEmpty() @MaxLength(2000) reason!: string;
+  @IsObject({ message: 'changes must be an object' })
+  @ValidateNested()
+  @Type(() => DocumentChangesDto)
+  changes!: DocumentChangesDto;
 }
 
 export class RecallDto {

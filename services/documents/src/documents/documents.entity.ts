@@ -1,4 +1,4 @@
-import type { DocumentSigner, Secrecy, Urgency } from '@lienthong/contracts';
+import type { DocumentChanges, DocumentSigner, Secrecy, Urgency } from '@lienthong/contracts';
 
 /**
  * Rows of the `documents` schema. The repositories use SQL directly (the counter upsert, the generated
@@ -42,6 +42,19 @@ export interface DocumentRow {
   updated_at: string;
   /** created_at as PostgreSQL text (microsecond precision) for keyset cursors. */
   page_ts: string;
+  /** Recalls, updates and replacements of this document, oldest first. */
+  history: HistoryEntry[];
+  /** This organization's own copy of the document this one replaces / that replaces this one. */
+  replaces_id: string | null;
+  replaced_by_id: string | null;
+}
+
+/** One business event in a document's life (business type 1 recall, 2 update, 3 replace). */
+export interface HistoryEntry {
+  businessType: 1 | 2 | 3;
+  at: string;
+  reason?: string;
+  changes?: DocumentChanges;
 }
 
 export interface RecipientRow {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { AttachmentRow, DocumentRow, RecipientRow } from './documents.entity';
+import type { DocumentChanges } from '@lienthong/contracts';
+import type { AttachmentRow, DocumentRow, HistoryEntry, RecipientRow } from './documents.entity';
 
 export const DOCUMENT_COLUMNS = `
   d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
@@ -8,7 +9,8 @@ export const DOCUMENT_COLUMNS = `
   d.due_date::text AS due_date, d.recipients, d.state, d.status_code, d.status_reason, d.assignee,
   d.from_organization_code, d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year,
   d.register_number, d.arrival_at, (d.arrival_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text AS arrival_date,
-  d.sent_at, d.completed_at, d.created_by, d.created_at, d.updated_at, d.created_at::text AS page_ts`;
+  d.sent_at, d.completed_at, d.created_by, d.created_at, d.updated_at, d.created_at::text AS page_ts,
+  d.history, d.replaces_id, d.replaced_by_id`;
 
 export interface NewDocument {
   id: string;
@@ -531,6 +533,81 @@ export class DocumentsRepository {
         !!fields.sent,
         !!fields.completed,
       ],
+    );
+  }
+
+  /**
+   * An update (business type 2) of one document: the changed fields take their new values and the entry is
+   * appended to its history. The first update of an outgoing document keeps the edXML DocumentId its recipients
+   * know (`edxmlDocumentId`), since the promulgation date inside it may change.
+   */
+  async applyUpdate(
+    m: EntityManager,
+    id: string,
+    changes: DocumentChanges,
+    entry: HistoryEntry,
+    edxmlDocumentId?: string,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE documents SET
+         subject = CASE WHEN $2::jsonb ? 'subject' THEN $2::jsonb->>'subject' ELSE subject END,
+         urgency = CASE WHEN $2::jsonb ? 'urgency' THEN $2::jsonb->>'urgency' ELSE urgency END,
+         due_date = CASE WHEN $2::jsonb ? 'dueDate' THEN ($2::jsonb->>'dueDate')::date ELSE due_date END,
+         promulgation_date = CASE WHEN $2::jsonb ? 'promulgationDate'
+           THEN ($2::jsonb->>'promulgationDate')::date ELSE promulgation_date END,
+         signer = CASE WHEN $2::jsonb ? 'signer' THEN $2::jsonb->'signer' ELSE signer END,
+         edxml_document_id = COALESCE(edxml_document_id, $4),
+         history = history || $3::jsonb, updated_at = now()
+       WHERE id = $1`,
+      [id, JSON.stringify(changes), JSON.stringify([entry]), edxmlDocumentId ?? null],
+    );
+  }
+
+  /** Appends a business event (recall, update, replacement) to a document's history. */
+  async appendHistory(m: EntityManager, id: string, entry: HistoryEntry): Promise<void> {
+    await m.query(`UPDATE documents SET history = history || $2::jsonb, updated_at = now() WHERE id = $1`, [
+      id,
+      JSON.stringify([entry]),
+    ]);
+  }
+
+  /** Marks which document a draft replaces (at registration; unique: one replacement per document). */
+  async setReplaces(m: EntityManager, pairs: { id: string; replacesId: string }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    await m.query(
+      `UPDATE documents d SET replaces_id = p.replaces_id
+       FROM unnest($1::uuid[], $2::uuid[]) AS p(id, replaces_id) WHERE d.id = p.id`,
+      [pairs.map((p) => p.id), pairs.map((p) => p.replacesId)],
+    );
+  }
+
+  /** Links a replacement and the document it replaces (one organization's own copies), with history on both. */
+  async linkReplacement(m: EntityManager, oldId: string, newId: string, entry: HistoryEntry): Promise<void> {
+    const history = JSON.stringify([entry]);
+    await m.query(
+      `UPDATE documents SET replaced_by_id = $2, history = history || $3::jsonb, updated_at = now() WHERE id = $1`,
+      [oldId, newId, history],
+    );
+    await m.query(
+      `UPDATE documents SET replaces_id = $2, history = history || $3::jsonb, updated_at = now() WHERE id = $1`,
+      [newId, oldId, history],
+    );
+  }
+
+  /** Whether a document is replaced by another (a draft replacement counts: one replacement per document). */
+  async replacementOf(m: EntityManager, id: string): Promise<string | null> {
+    const rows: { id: string }[] = await m.query('SELECT id FROM documents WHERE replaces_id = $1 LIMIT 1', [
+      id,
+    ]);
+    return rows[0]?.id ?? null;
+  }
+
+  /** The sender's recipient rows of a recalled document show 13 until each recipient answers 15 or 16. */
+  async markRecipientsRecalled(m: EntityManager, documentId: string, reason: string): Promise<void> {
+    await m.query(
+      `UPDATE document_recipients SET status = 'recalled', status_code = '13', reason = $2, updated_at = now()
+       WHERE document_id = $1 AND status NOT IN ('failed', 'expired', 'rejected')`,
+      [documentId, reason],
     );
   }
 

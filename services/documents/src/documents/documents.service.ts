@@ -1,17 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import { badRequest, hasRole, UnitOfWork, type Principal } from '@lienthong/common';
+import { badRequest, DomainError, hasRole, UnitOfWork, type Principal } from '@lienthong/common';
 import {
   AuditActions,
+  DOCUMENT_CHANGE_FIELDS,
+  edxmlDocumentIdOf,
   Events,
   isClassified,
   type AttachmentRef,
+  type DocumentChanges,
   type DocumentSendRequestedEvent,
   type DocumentStatusEvent,
   type STATUS_CODES,
 } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import type { CreateDocumentDto, ListDocumentsQuery, RecallDto, StatusChangeDto } from './documents.dto';
+import type {
+  CreateDocumentDto,
+  ListDocumentsQuery,
+  RecallDto,
+  StatusChangeDto,
+  UpdateDocumentDto,
+} from './documents.dto';
 import type { AttachmentRow, DocumentRow } from './documents.entity';
 import * as errors from './documents.errors';
 import { DocumentsRepository, type NewDocument } from './documents.repository';
@@ -61,7 +70,13 @@ export class DocumentsService {
           action: AuditActions.documentCreated,
           actor: p,
           resource: resource(id),
-          details: { direction: 'outgoing', secrecy: dto.secrecy, registerYear: year, outgoingNumber: n },
+          details: {
+            direction: 'outgoing',
+            secrecy: dto.secrecy,
+            registerYear: year,
+            outgoingNumber: n,
+            ...(dto.replaces ? { replaces: dto.replaces } : {}),
+          },
         });
         return {
           id,
@@ -88,6 +103,10 @@ export class DocumentsService {
         };
       });
       await this.repo.insertMany(tx.manager, rows);
+      await this.repo.setReplaces(
+        tx.manager,
+        items.filter((i) => i.dto.replaces).map((i) => ({ id: i.id, replacesId: i.dto.replaces! })),
+      );
       return numbers;
     });
   }
@@ -120,9 +139,17 @@ export class DocumentsService {
         { field: 'recipients', errors: ['a document is not sent to its own organization'] },
       ]);
     }
+    if (dto.replaces) dto = await this.checkReplaces(p, dto);
     const id = randomUUID();
     const year = vietnamYear();
     await this.registrations.submit({ id, p, dto }).catch(async (e: unknown) => {
+      if (dto.replaces && isUniqueViolation(e, [errors.REPLACES_UNIQUE_INDEX])) {
+        await this.recordRefusal(p, AuditActions.documentCreated, id, {
+          reason: 'DOCUMENT_ALREADY_REPLACED',
+          replaces: dto.replaces,
+        });
+        throw errors.alreadyReplaced();
+      }
       // A second registration of a number and notation (a race included) fails on the unique index; the group
       // commit retries a failed batch one by one, so only the duplicate gets this error.
       if (!isUniqueViolation(e, errors.NUMBER_UNIQUE_INDEXES)) throw e;
@@ -141,6 +168,29 @@ export class DocumentsService {
       ...documentView({ ...created!, recipients: created!.recipients.slice(0, RECIPIENTS_IN_VIEW) }, [], []),
       recipientCounts: { total: created!.recipients.length, draft: created!.recipients.length },
     };
+  }
+
+  /**
+   * A replacement (business type 3) names an outgoing document of the caller's office that was sent and has no
+   * replacement yet (the unique index settles a race). An empty recipient list takes the earlier one's.
+   */
+  private async checkReplaces(p: Principal, dto: CreateDocumentDto): Promise<CreateDocumentDto> {
+    const m = this.ds.manager;
+    const earlier = await this.repo.findVisible(m, dto.replaces!, p.organizationCode, isCleared(p));
+    let error: DomainError | undefined;
+    if (!earlier || earlier.direction !== 'outgoing') error = errors.replacedUnknown();
+    else if (!earlier.sent_at) error = errors.replacedNotSent();
+    else if (earlier.replaced_by_id || (await this.repo.replacementOf(m, earlier.id)))
+      error = errors.alreadyReplaced();
+    if (error) {
+      await this.recordRefusal(p, AuditActions.documentCreated, dto.replaces!, {
+        reason: error.code,
+        replaces: dto.replaces,
+      });
+      throw error;
+    }
+    if (dto.recipients.length > 0) return dto;
+    return { ...dto, recipients: earlier!.recipients.filter((c) => c !== p.organizationCode) };
   }
 
   async get(p: Principal, id: string) {
@@ -279,7 +329,25 @@ export class DocumentsService {
       const locked = await this.repo.markSent(tx.manager, id);
       if (!locked) throw errors.alreadySent();
       await this.repo.insertRecipients(tx.manager, id, locked.recipients);
-      tx.emit(Events.documentSendRequested, sendEvent(locked, attachments, 0), { id });
+      // A replacement (business type 3) names the document it replaces; the sender's earlier one is linked now.
+      const earlier = locked.replaces_id
+        ? await this.repo.findById(tx.manager, locked.replaces_id, true)
+        : null;
+      const event = sendEvent(locked, attachments, earlier ? 3 : 0);
+      if (earlier) {
+        event.replaces = { sourceDocumentId: earlier.id, edxmlDocumentId: edxmlIdOf(earlier) };
+        await this.repo.linkReplacement(tx.manager, earlier.id, id, {
+          businessType: 3,
+          at: new Date().toISOString(),
+        });
+        tx.audit({
+          action: AuditActions.documentReplaced,
+          actor: p,
+          resource: resource(earlier.id),
+          details: { replacedBy: id },
+        });
+      }
+      tx.emit(Events.documentSendRequested, event, { id });
       tx.audit({
         action: AuditActions.documentSent,
         actor: p,
@@ -360,6 +428,13 @@ export class DocumentsService {
         return { error: errors.wrongDirection('Only the sender recalls a document') };
       if (d.state !== 'sent') return { error: errors.notSent() };
       await this.repo.setState(m, id, { state: 'recalled', reason: dto.reason });
+      await this.repo.appendHistory(m, id, {
+        businessType: 1,
+        at: new Date().toISOString(),
+        reason: dto.reason,
+      });
+      // Each recipient shows 13 until it answers 15 (agreed) or 16 (refused, already completed).
+      await this.repo.markRecipientsRecalled(m, id, dto.reason);
       const attachments = await this.repo.attachments(m, [id]);
       const event = { ...sendEvent(d, attachments, 1), reason: dto.reason };
       tx.emit(Events.documentRecallRequested, event, { id: derivedUuid(`${id}:recall`) });
@@ -373,6 +448,71 @@ export class DocumentsService {
     });
     if ('error' in result && result.error) {
       await this.recordRefusal(p, AuditActions.documentRecalled, id, { reason: result.error.code }, 'denied');
+      throw result.error;
+    }
+    return this.get(p, id);
+  }
+
+  /**
+   * An update (business type 2) of a sent document: the sender's record takes the new values and a history
+   * entry, and every recipient gets a type-2 message (their copies follow when it arrives). 202 with the view.
+   */
+  async update(p: Principal, id: string, dto: UpdateDocumentDto) {
+    const changes = changesOf(dto);
+    const result = await this.uow
+      .run(async (tx) => {
+        const m = tx.manager;
+        const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
+        if (!d) return { error: errors.documentNotFound() };
+        if (d.direction !== 'outgoing')
+          return { error: errors.wrongDirection('Only the sender updates a document') };
+        if (d.state !== 'sent') return { error: errors.notSentForUpdate() };
+        const promulgationDate = changes.promulgationDate ?? d.promulgation_date;
+        const dueDate = changes.dueDate !== undefined ? changes.dueDate : d.due_date;
+        if (dueDate && dueDate < promulgationDate)
+          return {
+            error: badRequest('VALIDATION_FAILED', 'Invalid input: changes.dueDate', [
+              { field: 'changes.dueDate', errors: ['dueDate must not be before promulgationDate'] },
+            ]),
+          };
+        const updateId = randomUUID();
+        const at = new Date().toISOString();
+        const edxmlDocumentId = edxmlIdOf(d);
+        await this.repo.applyUpdate(
+          m,
+          id,
+          changes,
+          { businessType: 2, at, reason: dto.reason, changes },
+          edxmlDocumentId,
+        );
+        const updated = (await this.repo.findById(m, id))!;
+        const attachments = await this.repo.attachments(m, [id]);
+        tx.emit(
+          Events.documentSendRequested,
+          {
+            ...sendEvent(updated, attachments, 2),
+            reason: dto.reason,
+            changes,
+            edxmlDocumentId,
+            businessKey: updateId,
+          },
+          { id: derivedUuid(`${id}:update:${updateId}`) },
+        );
+        tx.audit({
+          action: AuditActions.documentUpdated,
+          actor: p,
+          resource: resource(id),
+          details: { reason: dto.reason, changes, updateId },
+        });
+        return { ok: true };
+      })
+      .catch((e: unknown) => {
+        // A new promulgation date that makes the edXML DocumentId of another document of this office.
+        if (isUniqueViolation(e, errors.NUMBER_UNIQUE_INDEXES)) return { error: errors.documentIdTaken() };
+        throw e;
+      });
+    if ('error' in result && result.error) {
+      await this.recordRefusal(p, AuditActions.documentUpdated, id, { reason: result.error.code });
       throw result.error;
     }
     return this.get(p, id);
@@ -393,13 +533,14 @@ export function attachmentRefs(rows: AttachmentRow[]): AttachmentRef[] {
 function sendEvent(
   d: DocumentRow,
   attachments: AttachmentRow[],
-  businessType: 0 | 1,
+  businessType: 0 | 1 | 2 | 3,
 ): DocumentSendRequestedEvent {
   return {
     documentId: d.id,
     fromOrganizationCode: d.organization_code,
     recipients: d.recipients,
     businessType,
+    ...(d.direction === 'outgoing' && d.edxml_document_id ? { edxmlDocumentId: d.edxml_document_id } : {}),
     document: {
       number: d.number,
       notation: d.notation,
@@ -417,6 +558,27 @@ function sendEvent(
     },
     attachments: attachmentRefs(attachments),
   };
+}
+
+/** The changes of an update request, only the fields given (at least one, else 400). */
+function changesOf(dto: UpdateDocumentDto): DocumentChanges {
+  const changes: DocumentChanges = {};
+  const given = dto.changes as unknown as Record<string, unknown>;
+  for (const field of DOCUMENT_CHANGE_FIELDS)
+    if (given[field] !== undefined) (changes as Record<string, unknown>)[field] = given[field];
+  if (changes.signer) changes.signer = { ...changes.signer };
+  if (Object.keys(changes).length === 0)
+    throw badRequest('VALIDATION_FAILED', 'Invalid input: changes', [
+      { field: 'changes', errors: [`at least one of ${DOCUMENT_CHANGE_FIELDS.join(', ')} is changed`] },
+    ]);
+  return changes;
+}
+
+/** The edXML DocumentId recipients know an outgoing document by (kept at its first update). */
+function edxmlIdOf(d: DocumentRow): string {
+  return (
+    d.edxml_document_id ?? edxmlDocumentIdOf(d.organization_code, d.promulgation_date, d.number, d.notation)
+  );
 }
 
 function isUniqueViolation(e: unknown, constraints: string[]): boolean {
