@@ -45,6 +45,9 @@ export const AuditActions = {
   documentStatusRefused: 'document.status.refused',
   documentRecalled: 'document.recalled',
   registerExported: 'register.exported',
+  recipientGroupCreated: 'recipient-group.created',
+  recipientGroupUpdated: 'recipient-group.updated',
+  recipientGroupDeleted: 'recipient-group.deleted',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',
