@@ -44,7 +44,28 @@ export class RecipientExpansion {
     rules: RecipientRule[],
     groups: string[],
   ): Promise<Expansion> {
-    const rows: { code: string; listed: boolean; ruled: boolean }[] = await m.query(
+    // The planner's estimate for a recursive walk is high enough to switch JIT compilation on, which costs
+    // ~1.5 s per statement against ~50 ms of execution for 10,000 organizations: off for this one.
+    const rows = await m.transaction(async (t) => {
+      await t.query('SET LOCAL jit = off');
+      return this.query(t, sender, explicit, rules, groups);
+    });
+    const first = explicit.filter((c) => c !== sender);
+    const seen = new Set(first);
+    return {
+      recipients: [...new Set(first), ...rows.filter((r) => !seen.has(r.code)).map((r) => r.code)],
+      listedOnly: rows.filter((r) => r.listed && !r.ruled).map((r) => r.code),
+    };
+  }
+
+  private query(
+    m: EntityManager,
+    sender: string,
+    explicit: string[],
+    rules: RecipientRule[],
+    groups: string[],
+  ): Promise<{ code: string; listed: boolean; ruled: boolean }[]> {
+    return m.query(
       `WITH RECURSIVE rule AS (
          SELECT r.i, r.under, r.level, r.sector
          FROM jsonb_to_recordset($1::jsonb) AS r(i int, under text, level text, sector text)
@@ -76,11 +97,5 @@ export class RecipientExpansion {
         sender,
       ],
     );
-    const first = explicit.filter((c) => c !== sender);
-    const seen = new Set(first);
-    return {
-      recipients: [...new Set(first), ...rows.filter((r) => !seen.has(r.code)).map((r) => r.code)],
-      listedOnly: rows.filter((r) => r.listed && !r.ruled).map((r) => r.code),
-    };
   }
 }
