@@ -9,6 +9,7 @@ import {
   type DocumentSendRequestedEvent,
 } from '@lienthong/contracts';
 import { eventually } from '@lienthong/testing';
+import type request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import { DocumentsGrpcServer } from '../src/grpc/documents.grpc-server';
 import { documentBody, DocumentsHarness } from './support/harness';
@@ -96,7 +97,7 @@ describe('recipient groups and recipient rules (real PostgreSQL and NATS)', () =
     const out: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await h.http
+      const res: request.Response = await h.http
         .get(`/api/v1/documents/${id}/recipients`)
         .query({ limit: 500, ...(cursor ? { cursor } : {}) })
         .set(auth(token));
@@ -202,7 +203,7 @@ describe('recipient groups and recipient rules (real PostgreSQL and NATS)', () =
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res = await h.http
+        const res: request.Response = await h.http
           .get('/api/v1/recipient-groups')
           .query({ limit: 2, ...(cursor ? { cursor } : {}) })
           .set(auth(t));
