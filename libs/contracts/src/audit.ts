@@ -47,6 +47,9 @@ export const AuditActions = {
   documentUpdated: 'document.updated',
   documentReplaced: 'document.replaced',
   registerExported: 'register.exported',
+  recipientGroupCreated: 'recipient-group.created',
+  recipientGroupUpdated: 'recipient-group.updated',
+  recipientGroupDeleted: 'recipient-group.deleted',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',

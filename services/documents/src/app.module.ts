@@ -10,12 +10,15 @@ import { DocumentsController } from './documents/documents.controller';
 import { DocumentsRepository } from './documents/documents.repository';
 import { DocumentsService } from './documents/documents.service';
 import { OrganizationDirectory } from './documents/organization-directory';
+import { RecipientExpansion } from './documents/recipient-expansion';
 import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
 import { ExchangeHandler } from './exchange/exchange.handler';
 import { ExchangeService } from './exchange/exchange.service';
 import { migrations } from './migrations';
 import { RegistersController } from './registers/registers.controller';
 import { RegistersService } from './registers/registers.service';
+import { RecipientGroupsController } from './recipient-groups/recipient-groups.controller';
+import { RecipientGroupsService } from './recipient-groups/recipient-groups.service';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
 import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
@@ -38,11 +41,19 @@ export class AppModule {
           streams: [Streams.documents(), Streams.audit(), Streams.bus()],
         }),
       ],
-      controllers: [DocumentsController, AttachmentsController, RegistersController, ReportsController],
+      controllers: [
+        DocumentsController,
+        AttachmentsController,
+        RegistersController,
+        ReportsController,
+        RecipientGroupsController,
+      ],
       providers: [
         DocumentsRepository,
         DocumentsService,
         OrganizationDirectory,
+        RecipientExpansion,
+        RecipientGroupsService,
         { provide: AttachmentStorage, useClass: FilesystemAttachmentStorage },
         AttachmentBusStore,
         AttachmentsService,

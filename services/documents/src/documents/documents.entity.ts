@@ -22,6 +22,9 @@ export interface DocumentRow {
   steering: boolean;
   due_date: string | null;
   recipients: string[];
+  /** The rules and groups an outgoing document was addressed with (expanded into `recipients` at send). */
+  recipient_rules: { under: string; level?: string; sector?: string }[];
+  recipient_groups: string[];
   /** outgoing: draft | sent | recalled; incoming: the receiver's status name. */
   state: string;
   status_code: string | null;

@@ -7,12 +7,12 @@ export const documentClassified = () =>
     'DOCUMENT_CLASSIFIED',
     'Classified documents (Mật, Tối mật, Tuyệt mật) are never exchanged electronically',
   );
-export const recipientUnknown = (codes: string[]) =>
+export const recipientUnknown = (codes: string[], field = 'recipients') =>
   new DomainError(
     422,
     'RECIPIENT_UNKNOWN',
     `Unknown recipients: ${codes.join(', ')}`,
-    [{ field: 'recipients', errors: codes.map((c) => `unknown organization ${c}`) }],
+    [{ field, errors: codes.map((c) => `unknown organization ${c}`) }],
     { recipients: codes },
   );
 export const noRecipients = () =>

@@ -6,7 +6,7 @@ import type { AttachmentRow, DocumentRow, HistoryEntry, RecipientRow } from './d
 export const DOCUMENT_COLUMNS = `
   d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
   d.promulgation_place, d.promulgation_date::text AS promulgation_date, d.signer, d.secrecy, d.urgency, d.steering,
-  d.due_date::text AS due_date, d.recipients, d.state, d.status_code, d.status_reason, d.assignee,
+  d.due_date::text AS due_date, d.recipients, d.recipient_rules, d.recipient_groups, d.state, d.status_code, d.status_reason, d.assignee,
   d.from_organization_code, d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year,
   d.register_number, d.arrival_at, (d.arrival_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text AS arrival_date,
   d.sent_at, d.completed_at, d.created_by, d.created_at, d.updated_at, d.created_at::text AS page_ts,
@@ -30,6 +30,8 @@ export interface NewDocument {
   steering: boolean;
   dueDate?: string | null;
   recipients: string[];
+  recipientRules?: { under: string; level?: string; sector?: string }[];
+  recipientGroups?: string[];
   state: string;
   statusCode?: string | null;
   fromOrganizationCode?: string | null;
@@ -294,18 +296,20 @@ export class DocumentsRepository {
     if (docs.length === 0) return;
     await m.query(
       `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
-         promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, state, status_code,
-         from_organization_code, source_document_id, edxml_document_id, delivery_id, register_year, register_number,
-         arrival_at, created_by)
+         promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, recipient_rules,
+         recipient_groups, state, status_code, from_organization_code, source_document_id, edxml_document_id, delivery_id,
+         register_year, register_number, arrival_at, created_by)
        SELECT d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
          d.promulgation_place, d.promulgation_date, d.signer, d.secrecy, d.urgency, d.steering, d.due_date,
-         ARRAY(SELECT jsonb_array_elements_text(d.recipients)), d.state, d.status_code, d.from_organization_code,
+         ARRAY(SELECT jsonb_array_elements_text(d.recipients)), COALESCE(d.recipient_rules, '[]'::jsonb),
+         ARRAY(SELECT jsonb_array_elements_text(COALESCE(d.recipient_groups, '[]'::jsonb)))::uuid[], d.state, d.status_code, d.from_organization_code,
          d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year, d.register_number, d.arrival_at,
          d.created_by
        FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, organization_code text, direction text, number text,
          notation text, type text, type_name text, subject text, content text, promulgation_place text,
          promulgation_date date, signer jsonb, secrecy text, urgency text, steering boolean, due_date date,
-         recipients jsonb, state text, status_code text, from_organization_code text, source_document_id text,
+         recipients jsonb, recipient_rules jsonb, recipient_groups jsonb, state text, status_code text,
+         from_organization_code text, source_document_id text,
          edxml_document_id text, delivery_id text, register_year int, register_number int, arrival_at timestamptz,
          created_by text)`,
       [
@@ -328,6 +332,8 @@ export class DocumentsRepository {
             steering: d.steering,
             due_date: d.dueDate ?? null,
             recipients: d.recipients,
+            recipient_rules: d.recipientRules ?? [],
+            recipient_groups: d.recipientGroups ?? [],
             state: d.state,
             status_code: d.statusCode ?? null,
             from_organization_code: d.fromOrganizationCode ?? null,
@@ -344,14 +350,18 @@ export class DocumentsRepository {
     );
   }
 
-  /** draft → sent in one statement; the row as it was sent, or null when it was not a draft (any more). */
-  async markSent(m: EntityManager, id: string): Promise<DocumentRow | null> {
+  /**
+   * draft → sent in one statement, storing the recipients as expanded at send time (rules and groups
+   * included); the row as it was sent, or null when it was not a draft (any more).
+   */
+  async markSent(m: EntityManager, id: string, recipients?: string[]): Promise<DocumentRow | null> {
     const rows: DocumentRow[] = await m.query(
       `WITH sent AS (
-         UPDATE documents SET state = 'sent', sent_at = now(), updated_at = now()
+         UPDATE documents SET state = 'sent', sent_at = now(), updated_at = now(),
+           recipients = COALESCE($2::text[], recipients)
          WHERE id = $1 AND state = 'draft' RETURNING *)
        SELECT ${DOCUMENT_COLUMNS} FROM sent d`,
-      [id],
+      [id, recipients ?? null],
     );
     return rows[0] ?? null;
   }

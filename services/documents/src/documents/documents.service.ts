@@ -28,6 +28,9 @@ import { documentView, vietnamYear } from './documents.view';
 import { derivedUuid } from './event-ids';
 import { GroupCommit } from './group-commit';
 import { OrganizationDirectory } from './organization-directory';
+import { RecipientExpansion, type RecipientRule } from './recipient-expansion';
+import { MAX_RECIPIENTS } from '../recipient-groups/recipient-groups.dto';
+import { groupUnknown, tooManyRecipients } from '../recipient-groups/recipient-groups.errors';
 import { canTransition, statusCode } from './status-machine';
 
 const isCleared = (p: Principal) => hasRole(p, 'cleared');
@@ -41,6 +44,7 @@ export class DocumentsService {
     private readonly repo: DocumentsRepository,
     private readonly directory: OrganizationDirectory,
     private readonly uow: UnitOfWork,
+    private readonly expansion: RecipientExpansion,
   ) {}
 
   /**
@@ -95,7 +99,9 @@ export class DocumentsService {
           urgency: dto.urgency,
           steering: dto.steering ?? false,
           dueDate: dto.dueDate,
-          recipients: dto.recipients,
+          recipients: dto.recipients ?? [],
+          recipientRules: rulesOf(dto),
+          recipientGroups: (dto.recipientGroups ?? []).map((g) => g.toLowerCase()),
           state: 'draft',
           registerYear: year,
           registerNumber: n,
@@ -134,11 +140,12 @@ export class DocumentsService {
         { field: 'dueDate', errors: ['dueDate must not be before promulgationDate'] },
       ]);
     }
-    if (dto.recipients.includes(p.organizationCode)) {
+    if (dto.recipients?.includes(p.organizationCode)) {
       throw badRequest('VALIDATION_FAILED', 'Invalid input: recipients', [
         { field: 'recipients', errors: ['a document is not sent to its own organization'] },
       ]);
     }
+    await this.checkAddressing(p, dto);
     if (dto.replaces) dto = await this.checkReplaces(p, dto);
     const id = randomUUID();
     const year = vietnamYear();
@@ -189,8 +196,25 @@ export class DocumentsService {
       });
       throw error;
     }
-    if (dto.recipients.length > 0) return dto;
+    if ((dto.recipients?.length ?? 0) > 0 || dto.recipientRules?.length || dto.recipientGroups?.length)
+      return dto;
     return { ...dto, recipients: earlier!.recipients.filter((c) => c !== p.organizationCode) };
+  }
+
+  /**
+   * Rules must start under organizations the directory knows and groups must be the caller's own; both are
+   * expanded only at send time (the directory and the groups may change until then).
+   */
+  private async checkAddressing(p: Principal, dto: CreateDocumentDto): Promise<void> {
+    const unders = [...new Set((dto.recipientRules ?? []).map((r) => r.under))];
+    const missing = await this.directory.missing(unders);
+    if (missing.length > 0) throw errors.recipientUnknown(missing, 'recipientRules');
+    const unknownGroups = await this.expansion.notOwnGroups(
+      this.ds.manager,
+      p.organizationCode,
+      dto.recipientGroups ?? [],
+    );
+    if (unknownGroups.length > 0) throw groupUnknown(unknownGroups);
   }
 
   async get(p: Principal, id: string) {
@@ -313,12 +337,38 @@ export class DocumentsService {
       await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: 'DOCUMENT_ALREADY_SENT' });
       throw errors.alreadySent();
     }
-    if (d.recipients.length === 0) throw errors.noRecipients();
-    const missing = await this.directory.missing(d.recipients);
+    // Rules and groups are expanded now, from the directory and the groups as they are at this moment; the
+    // expansion is what the document is stored and sent with.
+    const refuse = async (e: DomainError, details: Record<string, unknown>) => {
+      await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: e.code, ...details });
+      return e;
+    };
+    const unknownGroups = await this.expansion.notOwnGroups(
+      this.ds.manager,
+      p.organizationCode,
+      d.recipient_groups,
+    );
+    if (unknownGroups.length > 0)
+      throw await refuse(groupUnknown(unknownGroups), { recipientGroups: unknownGroups });
+    const expanded = await this.expansion.expand(
+      this.ds.manager,
+      p.organizationCode,
+      d.recipients,
+      d.recipient_rules as RecipientRule[],
+      d.recipient_groups,
+    );
+    const recipients = expanded.recipients;
+    if (recipients.length === 0) throw errors.noRecipients();
+    if (recipients.length > MAX_RECIPIENTS)
+      throw await refuse(tooManyRecipients(recipients.length, MAX_RECIPIENTS), {
+        recipientCount: recipients.length,
+      });
+    // Codes from rules come from the directory itself; listed ones (explicit or group members) are checked.
+    const missing = await this.directory.missing(expanded.listedOnly);
     if (missing.length > 0) {
       await this.recordRefusal(p, AuditActions.documentSendRefused, id, {
         reason: 'RECIPIENT_UNKNOWN',
-        recipients: missing,
+        recipients: missing.slice(0, RECIPIENTS_IN_VIEW),
       });
       throw errors.recipientUnknown(missing);
     }
@@ -326,7 +376,7 @@ export class DocumentsService {
     const attachments = await this.repo.attachments(this.ds.manager, [id]);
 
     await this.uow.run(async (tx) => {
-      const locked = await this.repo.markSent(tx.manager, id);
+      const locked = await this.repo.markSent(tx.manager, id, recipients);
       if (!locked) throw errors.alreadySent();
       await this.repo.insertRecipients(tx.manager, id, locked.recipients);
       // A replacement (business type 3) names the document it replaces; the sender's earlier one is linked now.
@@ -359,13 +409,15 @@ export class DocumentsService {
                 recipients: locked.recipients.slice(0, RECIPIENTS_IN_VIEW),
                 recipientCount: locked.recipients.length,
               }),
+          ...(d.recipient_rules.length ? { recipientRules: d.recipient_rules } : {}),
+          ...(d.recipient_groups.length ? { recipientGroups: d.recipient_groups } : {}),
           attachments: attachments.length,
         },
       });
     });
     return {
       id,
-      recipients: d.recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })),
+      recipients: recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })),
     };
   }
 
@@ -517,6 +569,15 @@ export class DocumentsService {
     }
     return this.get(p, id);
   }
+}
+
+/** The rules as stored: only the keys given. */
+function rulesOf(dto: CreateDocumentDto): RecipientRule[] {
+  return (dto.recipientRules ?? []).map((r) => ({
+    under: r.under,
+    ...(r.level ? { level: r.level } : {}),
+    ...(r.sector ? { sector: r.sector } : {}),
+  }));
 }
 
 export function attachmentRefs(rows: AttachmentRow[]): AttachmentRef[] {

@@ -57,6 +57,9 @@ export function documentView(d: DocumentRow, recipients: RecipientRow[], attachm
       outgoingNumber: d.register_number,
       state: d.state,
       sentAt: iso(d.sent_at),
+      // As addressed; `recipients` is their expansion at send time (before send: only the listed codes).
+      recipientRules: d.recipient_rules ?? [],
+      recipientGroups: d.recipient_groups ?? [],
       // Before send the requested recipients show as `draft`; after, their per-recipient exchange status.
       recipients: d.recipients.map((code) => {
         const r = sent.get(code);

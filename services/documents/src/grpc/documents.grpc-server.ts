@@ -70,7 +70,7 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
     const server = new grpc.Server();
     server.addService(pkg.lienthong.documents.v1.DocumentExchange.service, {
       createDocument: this.unary(['clerk'], async (p, req: Record<string, unknown>) => {
-        const dto = await this.validated(CreateDocumentDto, { recipients: [], ...req });
+        const dto = await this.validated(CreateDocumentDto, { recipients: [], ...withRules(req) });
         return this.documents.create(p, dto);
       }),
       sendDocument: this.unary(['clerk'], (p, req: { id?: string }) => this.documents.send(p, req.id ?? '')),
@@ -202,4 +202,18 @@ function pem(value: string, name: string): Buffer {
   if (value.includes('-----BEGIN')) return Buffer.from(value.replace(/\\n/g, '\n'), 'utf8');
   if (existsSync(value)) return readFileSync(value);
   throw new Error(`${name} is neither PEM text nor a readable file`);
+}
+
+/** proto3 cannot tell an empty string from an absent one: a rule's empty `level`/`sector` means any. */
+function withRules(req: Record<string, unknown>): Record<string, unknown> {
+  const rules = req.recipientRules;
+  if (!Array.isArray(rules)) return req;
+  return {
+    ...req,
+    recipientRules: rules.map((r: unknown) =>
+      r && typeof r === 'object'
+        ? Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '' && v !== undefined && v !== null))
+        : r,
+    ),
+  };
 }

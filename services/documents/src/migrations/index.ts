@@ -5,6 +5,7 @@ import { DocumentNumberUnique1764500000000 } from './1764500000000-DocumentNumbe
 import { PipelineDirectory1764900000000 } from './1764900000000-PipelineDirectory';
 import { OrganizationFeed1765000000000 } from './1765000000000-OrganizationFeed';
 import { DocumentLifecycle1765100000000 } from './1765100000000-DocumentLifecycle';
+import { RecipientGroups1765200000000 } from './1765200000000-RecipientGroups';
 
 /** In order of application. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   PipelineDirectory1764900000000,
   OrganizationFeed1765000000000,
   DocumentLifecycle1765100000000,
+  RecipientGroups1765200000000,
 ];
