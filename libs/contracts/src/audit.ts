@@ -45,6 +45,7 @@ export const AuditActions = {
   documentStatusRefused: 'document.status.refused',
   documentRecalled: 'document.recalled',
   registerExported: 'register.exported',
+  registerArchived: 'register.archived',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',
