@@ -14,6 +14,10 @@ import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
 import { ExchangeHandler } from './exchange/exchange.handler';
 import { ExchangeService } from './exchange/exchange.service';
 import { migrations } from './migrations';
+import { ArchiveController } from './registers/archive.controller';
+import { ArchiveRepository } from './registers/archive.repository';
+import { ArchiveService } from './registers/archive.service';
+import { AuditProofsClient } from './registers/audit-proofs.client';
 import { RegistersController } from './registers/registers.controller';
 import { RegistersService } from './registers/registers.service';
 import { ReportsController } from './reports/reports.controller';
@@ -38,7 +42,13 @@ export class AppModule {
           streams: [Streams.documents(), Streams.audit(), Streams.bus()],
         }),
       ],
-      controllers: [DocumentsController, AttachmentsController, RegistersController, ReportsController],
+      controllers: [
+        DocumentsController,
+        AttachmentsController,
+        RegistersController,
+        ArchiveController,
+        ReportsController,
+      ],
       providers: [
         DocumentsRepository,
         DocumentsService,
@@ -51,6 +61,9 @@ export class AppModule {
         ExchangeService,
         ExchangeHandler,
         RegistersService,
+        ArchiveRepository,
+        ArchiveService,
+        AuditProofsClient,
         ReportsService,
         DocumentsGrpcServer,
         OrganizationFeed,
