@@ -1,7 +1,7 @@
 import { makeCa, makeSigner, minimalPdf, signPdf } from '@lienthong/testing';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { open as openZip, type Entry, type ZipFile } from 'yauzl';
