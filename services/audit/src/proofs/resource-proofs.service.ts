@@ -1,18 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { notFound, serviceUnavailable } from '@lienthong/common';
 import type { ResourceProofsRequest, ResourceProofsResponse } from '@lienthong/contracts';
-import { DataSource } from 'typeorm';
 import { CheckpointService } from '../checkpoint/checkpoint.service';
 import { KeysService } from '../checkpoint/keys.service';
 import { LogRepository } from '../log/log.repository';
 import { MAX_PROOFS_PAGE } from './resource-proofs.dto';
-
-interface LeafRow {
-  leaf_index: string;
-  leaf_hash: Buffer;
-  event: Record<string, unknown>;
-}
 
 /**
  * The events of some resources with their inclusion proofs against one signed checkpoint: what an archive
@@ -21,7 +13,6 @@ interface LeafRow {
 @Injectable()
 export class ResourceProofsService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
     private readonly log: LogRepository,
     private readonly checkpoints: CheckpointService,
     private readonly keys: KeysService,
@@ -35,26 +26,25 @@ export class ResourceProofsService {
         : await this.checkpoints.atSize(req.treeSize);
     if (!checkpoint) throw notFound('CHECKPOINT_NOT_FOUND', `No checkpoint of size ${req.treeSize}`);
     const limit = Math.min(req.limit ?? MAX_PROOFS_PAGE, MAX_PROOFS_PAGE);
-    const rows = (await this.ds.query(
-      `SELECT leaf_index, leaf_hash, event FROM leaves
-       WHERE resource_id = ANY($1::text[]) AND leaf_index > $2 AND leaf_index < $3
-       ORDER BY leaf_index LIMIT $4`,
-      [req.resourceIds, req.afterIndex ?? -1, checkpoint.treeSize, limit + 1],
-    )) as LeafRow[];
+    const rows = await this.log.eventsOfResources(
+      req.resourceIds,
+      req.afterIndex ?? -1,
+      checkpoint.treeSize,
+      limit + 1,
+    );
     const page = rows.slice(0, limit);
-    const events = [];
-    for (const r of page) {
-      const leafIndex = Number(r.leaf_index);
-      const proof = await this.log.inclusionProof(leafIndex, checkpoint.treeSize);
-      if (proof.logSize < checkpoint.treeSize)
-        throw serviceUnavailable('LOG_BEHIND', 'The log is shorter than its checkpoint');
-      events.push({
-        leafIndex,
-        leafHash: r.leaf_hash.toString('hex'),
-        event: r.event,
-        auditPath: proof.path.map((h) => h.toString('hex')),
-      });
-    }
+    const proved = await this.log.inclusionProofs(
+      page.map((r) => Number(r.leaf_index)),
+      checkpoint.treeSize,
+    );
+    if (proved.logSize < checkpoint.treeSize)
+      throw serviceUnavailable('LOG_BEHIND', 'The log is shorter than its checkpoint');
+    const events = page.map((r, n) => ({
+      leafIndex: Number(r.leaf_index),
+      leafHash: r.leaf_hash.toString('hex'),
+      event: r.event,
+      auditPath: proved.proofs[n].path.map((h) => h.toString('hex')),
+    }));
     const keys = (await this.keys.list()).map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }));
     return {
       checkpoint,
