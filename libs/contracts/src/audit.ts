@@ -50,6 +50,7 @@ export const AuditActions = {
   recipientGroupCreated: 'recipient-group.created',
   recipientGroupUpdated: 'recipient-group.updated',
   recipientGroupDeleted: 'recipient-group.deleted',
+  registerArchived: 'register.archived',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',

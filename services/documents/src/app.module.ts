@@ -15,6 +15,10 @@ import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
 import { ExchangeHandler } from './exchange/exchange.handler';
 import { ExchangeService } from './exchange/exchange.service';
 import { migrations } from './migrations';
+import { ArchiveController } from './registers/archive.controller';
+import { ArchiveRepository } from './registers/archive.repository';
+import { ArchiveService } from './registers/archive.service';
+import { AuditProofsClient } from './registers/audit-proofs.client';
 import { RegistersController } from './registers/registers.controller';
 import { RegistersService } from './registers/registers.service';
 import { RecipientGroupsController } from './recipient-groups/recipient-groups.controller';
@@ -47,6 +51,7 @@ export class AppModule {
         RegistersController,
         ReportsController,
         RecipientGroupsController,
+        ArchiveController,
       ],
       providers: [
         DocumentsRepository,
@@ -62,6 +67,9 @@ export class AppModule {
         ExchangeService,
         ExchangeHandler,
         RegistersService,
+        ArchiveRepository,
+        ArchiveService,
+        AuditProofsClient,
         ReportsService,
         DocumentsGrpcServer,
         OrganizationFeed,
