@@ -45,6 +45,8 @@ export const AuditActions = {
   documentStatusRefused: 'document.status.refused',
   documentRecalled: 'document.recalled',
   registerExported: 'register.exported',
+  subscriptionCreated: 'subscription.created',
+  subscriptionDeleted: 'subscription.deleted',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',

@@ -20,7 +20,11 @@ import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
 import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
 import { SignatureResultsRepository } from './signatures/signature-results.repository';
+import { FeedWake } from './subscriptions/feed-wake';
 import { OrganizationFeed } from './subscriptions/organization-feed';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { WebhookDispatcher } from './subscriptions/webhook-dispatcher';
 
 @Module({})
 export class AppModule {
@@ -38,7 +42,13 @@ export class AppModule {
           streams: [Streams.documents(), Streams.audit(), Streams.bus()],
         }),
       ],
-      controllers: [DocumentsController, AttachmentsController, RegistersController, ReportsController],
+      controllers: [
+        DocumentsController,
+        AttachmentsController,
+        RegistersController,
+        ReportsController,
+        SubscriptionsController,
+      ],
       providers: [
         DocumentsRepository,
         DocumentsService,
@@ -54,6 +64,9 @@ export class AppModule {
         ReportsService,
         DocumentsGrpcServer,
         OrganizationFeed,
+        FeedWake,
+        SubscriptionsService,
+        WebhookDispatcher,
       ],
     };
   }

@@ -18,6 +18,7 @@ import { AttachmentsService } from '../attachments/attachments.service';
 import { DocumentsRepository, isUuid } from '../documents/documents.repository';
 import { vietnamYear } from '../documents/documents.view';
 import { derivedUuid } from '../documents/event-ids';
+import { OrganizationFeed, type FeedEvent } from '../subscriptions/organization-feed';
 
 export const CONSUMERS = {
   delivery: 'documents-delivery',
@@ -69,6 +70,7 @@ export class ExchangeService {
     private readonly busStore: AttachmentBusStore,
     private readonly attachments: AttachmentsService,
     private readonly uow: UnitOfWork,
+    private readonly feed: OrganizationFeed,
   ) {}
 
   /** One delivery message (all of its recipients); the outcome of its first recipient. */
@@ -220,6 +222,28 @@ export class ExchangeService {
           },
         });
       }
+      // The organizations' feeds (webhooks, Watch): each recipient's new copy, and the senders' 01s.
+      await this.feed.record(tx.manager, [
+        ...copies.map((c): FeedEvent => ({
+          id: derivedUuid(`${c.r.deliveryId}:feed-incoming`),
+          organizationCode: c.organizationCode,
+          type: 'document.incoming',
+          documentId: c.id,
+          data: {
+            fromOrganizationCode: c.ev.fromOrganizationCode,
+            number: c.ev.document.number,
+            notation: c.ev.document.notation,
+            subject: c.ev.document.subject,
+            arrivalNumber: c.number,
+          },
+        })),
+        ...changed.map((r) =>
+          statusFeedEvent(senders.get(r.document_id)!, r.document_id, r.organization_code, {
+            status: 'arrived',
+            statusCode: STATUS_CODES.arrived,
+          }),
+        ),
+      ]);
       for (const r of changed)
         tx.audit({
           action: AuditActions.documentStatusChanged,
@@ -325,6 +349,7 @@ export class ExchangeService {
         todo.map((e) => e.sourceDocumentId ?? ''),
       );
       let changedRows = 0;
+      const told: FeedEvent[] = [];
       for (const ev of todo) {
         if (!ev.sourceDocumentId || senders.get(ev.sourceDocumentId) !== ev.toOrganizationCode) {
           this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
@@ -341,6 +366,15 @@ export class ExchangeService {
         );
         if (!changed) continue;
         changedRows++;
+        told.push(
+          statusFeedEvent(
+            ev.toOrganizationCode,
+            ev.sourceDocumentId,
+            ev.fromOrganizationCode,
+            { status: ev.status, statusCode: ev.statusCode, reason: ev.reason },
+            ev.statusId,
+          ),
+        );
         tx.audit({
           action: AuditActions.documentStatusChanged,
           actor: { sub: 'integration-bus', organizationCode: ev.fromOrganizationCode, type: 'system' },
@@ -348,6 +382,7 @@ export class ExchangeService {
           details: { recipient: ev.fromOrganizationCode, status: ev.status, statusCode: ev.statusCode },
         });
       }
+      await this.feed.record(tx.manager, told);
       return changedRows;
     });
   }
@@ -383,4 +418,26 @@ export class ExchangeService {
       return changedRows;
     });
   }
+}
+
+/** `document.status` told to the sender's organization: one recipient's status on its outgoing document. */
+function statusFeedEvent(
+  senderCode: string,
+  documentId: string,
+  recipientCode: string,
+  s: { status: string; statusCode?: string | null; reason?: string | null },
+  cause?: string,
+): FeedEvent {
+  return {
+    ...(cause ? { id: derivedUuid(`${cause}:feed-status`) } : {}),
+    organizationCode: senderCode,
+    type: 'document.status',
+    documentId,
+    data: {
+      organizationCode: recipientCode,
+      status: s.status,
+      ...(s.statusCode ? { statusCode: s.statusCode } : {}),
+      ...(s.reason ? { reason: s.reason } : {}),
+    },
+  };
 }
