@@ -125,7 +125,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const free = this.config.SUBSCRIPTIONS_CONCURRENCY - this.active.size;
     if (free <= 0) return 0;
     const rows: Claimed[] = await this.ds.query(
-      `UPDATE subscriptions s SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
+      `WITH claimed AS (
+       UPDATE subscriptions s SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
        WHERE s.id IN (
          SELECT c.id FROM subscriptions c
          JOIN organization_event_counters k ON k.organization_code = c.organization_code
@@ -134,7 +135,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
          ORDER BY c.next_attempt_at
          LIMIT $3
          FOR UPDATE OF c SKIP LOCKED)
-       RETURNING s.id, s.organization_code, s.url, s.events, s.secret, s.cursor, s.failures`,
+       RETURNING s.id, s.organization_code, s.url, s.events, s.secret, s.cursor, s.failures)
+       SELECT * FROM claimed`,
       [this.owner, leaseMs(this.config.SUBSCRIPTIONS_TIMEOUT_MS), free],
     );
     for (const r of rows) {
@@ -142,7 +144,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         try {
           await this.deliver(r);
         } catch (e) {
-          if (!this.stopped) this.logger.warn(`subscription ${r.id}: ${(e as Error).message}`);
+          if (!this.stopped) {
+            // Not the receiver's fault (e.g. the database, an unreadable secret): wait like after a failure.
+            this.logger.warn(`subscription ${r.id}: ${(e as Error).message}`);
+            await this.failed(r.id, r.failures + 1, `not delivered: ${(e as Error).message}`).catch(
+              () => undefined,
+            );
+          }
         } finally {
           await this.release(r.id).catch(() => undefined);
           this.active.delete(r.id);
@@ -254,11 +262,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Moves the cursor (only forward) and renews the claim; false when the subscription is gone or not ours. */
   private async acknowledged(id: string, cursor: number, delivered = true): Promise<boolean> {
+    // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
     const rows: unknown[] = await this.ds.query(
-      `UPDATE subscriptions SET cursor = GREATEST(cursor, $3), failures = 0,
-         lease_until = now() + $4 * interval '1 millisecond'
-         ${delivered ? ', last_delivered_at = now(), last_attempt_at = now(), last_error = NULL' : ''}
-       WHERE id = $1 AND lease_owner = $2 RETURNING id`,
+      `WITH moved AS (
+         UPDATE subscriptions SET cursor = GREATEST(cursor, $3), failures = 0,
+           lease_until = now() + $4 * interval '1 millisecond'
+           ${delivered ? ', last_delivered_at = now(), last_attempt_at = now(), last_error = NULL' : ''}
+         WHERE id = $1 AND lease_owner = $2 RETURNING id)
+       SELECT id FROM moved`,
       [id, this.owner, cursor, leaseMs(this.config.SUBSCRIPTIONS_TIMEOUT_MS)],
     );
     return rows.length > 0;
