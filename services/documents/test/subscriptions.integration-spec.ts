@@ -263,6 +263,32 @@ describe('subscriptions: signed webhooks and Watch on real PostgreSQL and NATS',
     expect(deliveries).toHaveLength(1);
   });
 
+  it('tells the sender a failed transport (bus exchange state) as document.status', async () => {
+    const ra = await receiver();
+    await subscribe(clerkA, ra.url, ['document.status']);
+    const created = await h.http
+      .post('/api/v1/documents')
+      .set(auth(clerkA))
+      .send(documentBody({ recipients: [C] }));
+    expect((await h.http.post(`/api/v1/documents/${created.body.id}/send`).set(auth(clerkA))).status).toBe(
+      202,
+    );
+    await h.publishBus(Subjects.busExchangeState(), 'bus.exchange-state', {
+      documentId: created.body.id,
+      organizationCode: C,
+      state: 'failed',
+      error: 'unreachable',
+      at: new Date().toISOString(),
+    });
+    const failed = await until(() => ra.acknowledged.find((w) => w.body.data.documentId === created.body.id));
+    expect(failed.body).toMatchObject({
+      type: 'document.status',
+      organizationCode: A,
+      data: { organizationCode: C, status: 'failed', reason: 'unreachable' },
+    });
+    expect(failed.body.data.statusCode).toBeUndefined();
+  });
+
   it('retries a failing receiver with back-off, shows backlog and lastError, then delivers in order', async () => {
     const r = await receiver();
     r.status = 500;

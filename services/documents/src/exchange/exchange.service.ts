@@ -399,6 +399,7 @@ export class ExchangeService {
         items.map((i) => i.messageId),
       );
       let changedRows = 0;
+      const moved: { messageId: string; ev: ExchangeStateEvent; status: string }[] = [];
       for (const { messageId, ev } of items) {
         if (!fresh.delete(messageId)) continue;
         const status = EXCHANGE_STATE_TO_STATUS[ev.state];
@@ -413,7 +414,31 @@ export class ExchangeService {
           ev.at,
           TRANSPORT_STATUSES,
         );
-        if (changed) changedRows++;
+        if (changed) {
+          changedRows++;
+          moved.push({ messageId, ev, status });
+        }
+      }
+      if (moved.length > 0) {
+        // The sender's feed: transport states (sent, failed, expired) are status changes too.
+        const senders = await this.repo.outgoingSenders(
+          tx.manager,
+          moved.map((x) => x.ev.documentId),
+        );
+        await this.feed.record(
+          tx.manager,
+          moved
+            .filter((x) => senders.has(x.ev.documentId))
+            .map((x) =>
+              statusFeedEvent(
+                senders.get(x.ev.documentId)!,
+                x.ev.documentId,
+                x.ev.organizationCode,
+                { status: x.status, reason: x.ev.error },
+                x.messageId,
+              ),
+            ),
+        );
       }
       return changedRows;
     });
