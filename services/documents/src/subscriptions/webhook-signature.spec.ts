@@ -18,7 +18,6 @@ describe('webhook signatures', () => {
     const readme = readFileSync(join(__dirname, '..', '..', '..', '..', 'README.md'), 'utf8');
     const block = /```js\n([\s\S]*?function verifyLienthong[\s\S]*?)```/.exec(readme);
     expect(block).not.toBeNull();
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const verify = new Function('require', `${block![1]}\nreturn verifyLienthong;`)(require) as (
       s: string,
       h: string,
