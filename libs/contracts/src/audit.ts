@@ -51,6 +51,8 @@ export const AuditActions = {
   recipientGroupUpdated: 'recipient-group.updated',
   recipientGroupDeleted: 'recipient-group.deleted',
   registerArchived: 'register.archived',
+  subscriptionCreated: 'subscription.created',
+  subscriptionDeleted: 'subscription.deleted',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',

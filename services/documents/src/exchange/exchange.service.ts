@@ -253,6 +253,28 @@ export class ExchangeService {
           },
         });
       }
+      // The organizations' feeds (webhooks, Watch): each recipient's new copy, and the senders' 01s.
+      await this.feed.record(tx.manager, [
+        ...copies.map((c): FeedEvent => ({
+          id: derivedUuid(`${c.r.deliveryId}:feed-incoming`),
+          organizationCode: c.organizationCode,
+          type: 'document.incoming',
+          documentId: c.id,
+          data: {
+            fromOrganizationCode: c.ev.fromOrganizationCode,
+            number: c.ev.document.number,
+            notation: c.ev.document.notation,
+            subject: c.ev.document.subject,
+            arrivalNumber: c.number,
+          },
+        })),
+        ...changed.map((r) =>
+          statusFeedEvent(senders.get(r.document_id)!, r.document_id, r.organization_code, {
+            status: 'arrived',
+            statusCode: STATUS_CODES.arrived,
+          }),
+        ),
+      ]);
       for (const r of changed)
         tx.audit({
           action: AuditActions.documentStatusChanged,
@@ -470,6 +492,7 @@ export class ExchangeService {
         todo.map((e) => e.sourceDocumentId ?? ''),
       );
       let changedRows = 0;
+      const told: FeedEvent[] = [];
       for (const ev of todo) {
         if (!ev.sourceDocumentId || senders.get(ev.sourceDocumentId) !== ev.toOrganizationCode) {
           this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
@@ -486,6 +509,15 @@ export class ExchangeService {
         );
         if (!changed) continue;
         changedRows++;
+        told.push(
+          statusFeedEvent(
+            ev.toOrganizationCode,
+            ev.sourceDocumentId,
+            ev.fromOrganizationCode,
+            { status: ev.status, statusCode: ev.statusCode, reason: ev.reason },
+            ev.statusId,
+          ),
+        );
         tx.audit({
           action: AuditActions.documentStatusChanged,
           actor: { sub: 'integration-bus', organizationCode: ev.fromOrganizationCode, type: 'system' },
@@ -493,6 +525,7 @@ export class ExchangeService {
           details: { recipient: ev.fromOrganizationCode, status: ev.status, statusCode: ev.statusCode },
         });
       }
+      await this.feed.record(tx.manager, told);
       return changedRows;
     });
   }
@@ -509,6 +542,7 @@ export class ExchangeService {
         items.map((i) => i.messageId),
       );
       let changedRows = 0;
+      const moved: { messageId: string; ev: ExchangeStateEvent; status: string }[] = [];
       for (const { messageId, ev } of items) {
         if (!fresh.delete(messageId)) continue;
         const status = EXCHANGE_STATE_TO_STATUS[ev.state];
@@ -523,9 +557,55 @@ export class ExchangeService {
           ev.at,
           TRANSPORT_STATUSES,
         );
-        if (changed) changedRows++;
+        if (changed) {
+          changedRows++;
+          moved.push({ messageId, ev, status });
+        }
+      }
+      if (moved.length > 0) {
+        // The sender's feed: transport states (sent, failed, expired) are status changes too.
+        const senders = await this.repo.outgoingSenders(
+          tx.manager,
+          moved.map((x) => x.ev.documentId),
+        );
+        await this.feed.record(
+          tx.manager,
+          moved
+            .filter((x) => senders.has(x.ev.documentId))
+            .map((x) =>
+              statusFeedEvent(
+                senders.get(x.ev.documentId)!,
+                x.ev.documentId,
+                x.ev.organizationCode,
+                { status: x.status, reason: x.ev.error },
+                x.messageId,
+              ),
+            ),
+        );
       }
       return changedRows;
     });
   }
+}
+
+/** `document.status` told to the sender's organization: one recipient's status on its outgoing document. */
+function statusFeedEvent(
+  senderCode: string,
+  documentId: string,
+  recipientCode: string,
+  s: { status: string; statusCode?: string | null; reason?: string | null },
+  cause?: string,
+): FeedEvent {
+  return {
+    ...(cause ? { id: derivedUuid(`${cause}:feed-status`) } : {}),
+    organizationCode: senderCode,
+    type: 'document.status',
+    documentId,
+    data: {
+      organizationCode: recipientCode,
+      status: s.status,
+      ...(s.statusCode ? { statusCode: s.statusCode } : {}),
+      ...(s.reason ? { reason: s.reason } : {}),
+    },
+  };
 }
