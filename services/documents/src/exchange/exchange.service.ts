@@ -83,6 +83,7 @@ function forRecipient(ev: DocumentDeliveryEvent, r: DeliveryRecipient): Document
 }
 
 type Inspected = Awaited<ReturnType<AttachmentsService['inspectStored']>>;
+type Pending = { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number };
 
 /**
  * The bus's side of the exchange: deliveries become incoming documents with an arrival number, statuses
@@ -120,10 +121,13 @@ export class ExchangeService {
    */
   async applyDeliveries(events: DocumentDeliveryEvent[]): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
-    const normal: { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number }[] = [];
+    let normal: Pending[] = [];
     for (const ev of events) {
       for (const r of deliveryRecipients(ev)) {
         if (ev.businessType === 1 || ev.businessType === 2 || isClassified(ev.document.secrecy)) {
+          // In stream order: a recall or an update right after its document applies to the copy just made.
+          if (normal.length > 0) await this.applyBatch(normal, outcomes);
+          normal = [];
           outcomes.push(await this.applyOne(forRecipient(ev, r)));
         } else {
           normal.push({ ev, r, out: outcomes.length });
@@ -131,7 +135,12 @@ export class ExchangeService {
         }
       }
     }
-    if (normal.length === 0) return outcomes;
+    if (normal.length > 0) await this.applyBatch(normal, outcomes);
+    return outcomes;
+  }
+
+  /** New documents (and replacements) of a batch, set-based in one transaction; fills their outcomes. */
+  private async applyBatch(normal: Pending[], outcomes: DeliveryOutcome[]): Promise<void> {
     // Bytes first (outside the transaction; content-addressed, so a retry just finds them), each distinct
     // file once per batch.
     const inspected = new Map<string, Promise<Inspected>>();
@@ -317,7 +326,6 @@ export class ExchangeService {
       return copies;
     });
     for (const c of applied) outcomes[c.out] = { applied: true, documentId: c.id, arrivalNumber: c.number };
-    return outcomes;
   }
 
   /** One recipient of a recall or of a refused (classified) delivery. */
