@@ -59,6 +59,8 @@ type Handler<Req, Res> = (p: Principal, req: Req) => Promise<Res>;
 export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DocumentsGrpcServer.name);
   private server?: grpc.Server;
+  /** Ends the live `Watch` streams at shutdown. */
+  private readonly shutdown = new AbortController();
   /** The bound port (differs from GRPC_PORT when that is 0). */
   port = 0;
 
@@ -163,6 +165,16 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
     const ended = new AbortController();
     call.on('cancelled', () => ended.abort());
     call.on('close', () => ended.abort());
+    // At shutdown the stream ends normally; the client resumes from its last cursor on another replica.
+    const stop = () => {
+      if (ended.signal.aborted) return;
+      ended.abort();
+      call.end();
+    };
+    this.shutdown.signal.addEventListener('abort', stop, { once: true });
+    ended.signal.addEventListener('abort', () => this.shutdown.signal.removeEventListener('abort', stop), {
+      once: true,
+    });
     try {
       const p = await this.authenticate(call.metadata, WATCH_ROLES);
       const { cursor = '', events = [] } = call.request ?? {};
@@ -265,6 +277,7 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.shutdown.abort();
     const server = this.server;
     if (!server) return;
     await new Promise<void>((resolve) => {

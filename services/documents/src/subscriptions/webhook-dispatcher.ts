@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { METRICS_REGISTRY } from '@lienthong/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
@@ -50,7 +56,7 @@ export function webhookBody(e: StoredFeedEvent): string {
  * Woken by FeedWake at each committed feed write, with SUBSCRIPTIONS_POLL_MS as fallback.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly owner = randomUUID();
   private readonly active = new Map<string, Promise<void>>();
@@ -201,6 +207,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
           this.delivered.inc();
           if (!(await this.acknowledged(s.id, cursor))) return; // deleted, or the claim was lost
         } else {
+          if (this.stopped) return; // shutting down: not the receiver's failure; the claim is released
           this.failedAttempts.inc();
           await this.failed(s.id, failures + 1, outcome.error);
           return;
@@ -315,7 +322,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes: stop claiming, abort requests in flight, release the claims. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.abort.abort();
     await this.running;
     await Promise.allSettled([...this.active.values()]);
