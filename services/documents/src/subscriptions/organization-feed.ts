@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { markFeedWritten } from './feed-wake';
 
 /** The event types an agency system may subscribe to (API.md, additions of 2026-11-30). */
 export const FEED_EVENT_TYPES = [
@@ -11,10 +12,6 @@ export const FEED_EVENT_TYPES = [
   'document.replaced',
 ] as const;
 export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
-
-/** The NOTIFY channel of this schema's feed (FeedWake listens on it). */
-export const FEED_CHANNEL_SQL = `left('feed_' || current_schema(), 63)`;
-export const feedChannel = (schema: string) => `feed_${schema}`.slice(0, 63);
 
 /** One thing that happened to one organization's document, as webhooks and `Watch` show it. */
 export interface FeedEvent {
@@ -84,7 +81,7 @@ export class OrganizationFeed {
         events.map((e) => JSON.stringify(e.data ?? {})),
       ],
     );
-    // Delivered at commit (and never after a rollback) to every replica's FeedWake: webhooks and Watch go on.
-    await m.query(`SELECT pg_notify(${FEED_CHANNEL_SQL}, '')`);
+    // At commit (never after a rollback) FeedWake wakes this replica's readers and, over NATS, the others'.
+    markFeedWritten(m);
   }
 }
