@@ -315,6 +315,25 @@ describe('document lifecycle: update, replace, recall', () => {
       expect(twice.body.code).toBe('DOCUMENT_ALREADY_REPLACED');
     });
 
+    it('lets exactly one of concurrent replacements of a document through (409 for the others)', async () => {
+      const id = await sent({ recipients: [B] });
+      const results = await Promise.all(
+        [1, 2, 3, 4].map(() =>
+          h.http
+            .post('/api/v1/documents')
+            .set(auth(clerkA))
+            .send(documentBody({ replaces: id })),
+        ),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+      for (const r of results.filter((x) => x.status === 409))
+        expect(r.body.code).toBe('DOCUMENT_ALREADY_REPLACED');
+      const [{ n }] = await h.db.query('SELECT count(*)::int AS n FROM documents WHERE replaces_id = $1', [
+        id,
+      ]);
+      expect(n).toBe(1);
+    });
+
     it("links the recipients' copies both ways and marks the earlier one replaced in their register", async () => {
       const earlierId = await sent();
       const [first] = await requested(earlierId, 0);
