@@ -44,8 +44,13 @@ export const AuditActions = {
   documentStatusChanged: 'document.status.changed',
   documentStatusRefused: 'document.status.refused',
   documentRecalled: 'document.recalled',
+  documentUpdated: 'document.updated',
+  documentReplaced: 'document.replaced',
   registerExported: 'register.exported',
   registerArchived: 'register.archived',
+  recipientGroupCreated: 'recipient-group.created',
+  recipientGroupUpdated: 'recipient-group.updated',
+  recipientGroupDeleted: 'recipient-group.deleted',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',

@@ -10,6 +10,7 @@ import { DocumentsController } from './documents/documents.controller';
 import { DocumentsRepository } from './documents/documents.repository';
 import { DocumentsService } from './documents/documents.service';
 import { OrganizationDirectory } from './documents/organization-directory';
+import { RecipientExpansion } from './documents/recipient-expansion';
 import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
 import { ExchangeHandler } from './exchange/exchange.handler';
 import { ExchangeService } from './exchange/exchange.service';
@@ -20,6 +21,8 @@ import { ArchiveService } from './registers/archive.service';
 import { AuditProofsClient } from './registers/audit-proofs.client';
 import { RegistersController } from './registers/registers.controller';
 import { RegistersService } from './registers/registers.service';
+import { RecipientGroupsController } from './recipient-groups/recipient-groups.controller';
+import { RecipientGroupsService } from './recipient-groups/recipient-groups.service';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
 import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
@@ -48,11 +51,14 @@ export class AppModule {
         RegistersController,
         ArchiveController,
         ReportsController,
+        RecipientGroupsController,
       ],
       providers: [
         DocumentsRepository,
         DocumentsService,
         OrganizationDirectory,
+        RecipientExpansion,
+        RecipientGroupsService,
         { provide: AttachmentStorage, useClass: FilesystemAttachmentStorage },
         AttachmentBusStore,
         AttachmentsService,

@@ -6,7 +6,9 @@ import {
   isClassified,
   STATUS_CODES,
   Subjects,
+  DOCUMENT_CHANGE_FIELDS,
   type DeliveryRecipient,
+  type DocumentChanges,
   type DocumentDeliveryEvent,
   type DocumentStatusEvent,
   type ExchangeStateEvent,
@@ -18,6 +20,8 @@ import { AttachmentsService } from '../attachments/attachments.service';
 import { DocumentsRepository, isUuid } from '../documents/documents.repository';
 import { vietnamYear } from '../documents/documents.view';
 import { derivedUuid } from '../documents/event-ids';
+import type { DocumentRow } from '../documents/documents.entity';
+import { OrganizationFeed, type FeedEvent } from '../subscriptions/organization-feed';
 
 export const CONSUMERS = {
   delivery: 'documents-delivery',
@@ -34,6 +38,34 @@ const EXCHANGE_STATE_TO_STATUS: Partial<Record<ExchangeStateEvent['state'], stri
 };
 /** Transport states only move a recipient that has no receiver answer yet. */
 const TRANSPORT_STATUSES = ['queued', 'sent', 'failed', 'expired'];
+
+/** The fields of an update that differ between a recipient's copy and the new values. */
+export function changedFields(d: DocumentRow, doc: DocumentDeliveryEvent['document']): DocumentChanges {
+  const now: DocumentChanges = {
+    subject: doc.subject,
+    urgency: doc.urgency,
+    dueDate: doc.dueDate ?? null,
+    promulgationDate: doc.promulgationDate,
+    signer: doc.signer,
+  };
+  const was: DocumentChanges = {
+    subject: d.subject,
+    urgency: d.urgency,
+    dueDate: d.due_date,
+    promulgationDate: d.promulgation_date,
+    signer: d.signer,
+  };
+  const out: Record<string, unknown> = {};
+  for (const f of DOCUMENT_CHANGE_FIELDS) {
+    const a = f === 'signer' ? signerKey(now.signer) : now[f];
+    const b = f === 'signer' ? signerKey(was.signer) : was[f];
+    if (a !== b) out[f] = now[f];
+  }
+  return out as DocumentChanges;
+}
+
+const signerKey = (s?: { competence?: string; position?: string; fullName?: string }) =>
+  JSON.stringify([s?.competence ?? '', s?.position ?? '', s?.fullName ?? '']);
 
 export type DeliveryOutcome =
   { applied: false } | { applied: true; documentId?: string; arrivalNumber?: number };
@@ -69,6 +101,7 @@ export class ExchangeService {
     private readonly busStore: AttachmentBusStore,
     private readonly attachments: AttachmentsService,
     private readonly uow: UnitOfWork,
+    private readonly feed: OrganizationFeed,
   ) {}
 
   /** One delivery message (all of its recipients); the outcome of its first recipient. */
@@ -90,7 +123,7 @@ export class ExchangeService {
     const normal: { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number }[] = [];
     for (const ev of events) {
       for (const r of deliveryRecipients(ev)) {
-        if (ev.businessType === 1 || isClassified(ev.document.secrecy)) {
+        if (ev.businessType === 1 || ev.businessType === 2 || isClassified(ev.document.secrecy)) {
           outcomes.push(await this.applyOne(forRecipient(ev, r)));
         } else {
           normal.push({ ev, r, out: outcomes.length });
@@ -227,6 +260,38 @@ export class ExchangeService {
           resource: { type: 'document', id: r.document_id },
           details: { recipient: r.organization_code, status: 'arrived', statusCode: STATUS_CODES.arrived },
         });
+      // Replacements (business type 3): each new copy is linked with the recipient's own copy of the earlier one.
+      const replaced: FeedEvent[] = [];
+      for (const c of copies) {
+        if (c.ev.businessType !== 3 || !c.ev.replaces) continue;
+        const earlier = await this.ownCopy(
+          tx.manager,
+          c.organizationCode,
+          c.ev.fromOrganizationCode,
+          c.ev.replaces.sourceDocumentId,
+          c.ev.replaces.edxmlDocumentId,
+        );
+        if (!earlier || earlier.replaced_by_id) continue;
+        await this.repo.linkReplacement(tx.manager, earlier.id, c.id, {
+          businessType: 3,
+          at,
+          ...(c.ev.reason ? { reason: c.ev.reason } : {}),
+        });
+        tx.audit({
+          action: AuditActions.documentReplaced,
+          actor: { sub: 'integration-bus', organizationCode: c.organizationCode, type: 'system' },
+          resource: { type: 'document', id: earlier.id },
+          details: { deliveryId: c.r.deliveryId, replacedBy: c.id },
+        });
+        replaced.push({
+          id: derivedUuid(`${c.r.deliveryId}:replaced`),
+          organizationCode: c.organizationCode,
+          type: 'document.replaced',
+          documentId: c.id,
+          data: { replaces: earlier.id },
+        });
+      }
+      await this.feed.record(tx.manager, replaced);
       return copies;
     });
     for (const c of applied) outcomes[c.out] = { applied: true, documentId: c.id, arrivalNumber: c.number };
@@ -236,6 +301,7 @@ export class ExchangeService {
   /** One recipient of a recall or of a refused (classified) delivery. */
   private async applyOne(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
     if (ev.businessType === 1) return this.applyRecall(ev);
+    if (ev.businessType === 2) return this.applyUpdate(ev);
     if (isClassified(ev.document.secrecy)) {
       // Defence in depth: a classified document must never arrive electronically; it is not registered.
       this.logger.error(`refused classified delivery ${ev.deliveryId}`);
@@ -257,37 +323,61 @@ export class ExchangeService {
     return { applied: false };
   }
 
-  /** A recall (business type 1): the incoming copy becomes `recalled` (13) and the receiver answers 15, or 16 once completed. */
+  /**
+   * A recall (business type 1): the incoming copy becomes `recalled` (13) with a history entry, and the receiver
+   * answers 15 (agreed), or 16 (refused) once it has completed the document.
+   */
   private async applyRecall(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
     const to = ev.toOrganizationCode ?? '';
-    return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId)))
-        return { applied: false as const };
-      const d = await this.repo.findIncomingBySource(m, to, ev.fromOrganizationCode, ev.sourceDocumentId);
+    return this.uow.run(async (tx) => {
+      const m = tx.manager;
+      if (!(await tx.claim(CONSUMERS.delivery, ev.deliveryId))) return { applied: false as const };
+      const d = await this.ownCopy(m, to, ev.fromOrganizationCode, ev.sourceDocumentId, ev.edxmlDocumentId);
       if (!d) {
         this.logger.warn(`recall ${ev.deliveryId} for a document ${to} never received`);
         return { applied: false as const };
       }
       const agree = d.state !== 'completed' && d.state !== 'recalled';
-      if (agree)
+      const at = new Date().toISOString();
+      if (agree) {
         await this.repo.setState(m, d.id, {
           state: 'recalled',
           statusCode: STATUS_CODES.recalled,
           reason: ev.reason ?? null,
         });
+        await this.repo.appendHistory(m, d.id, {
+          businessType: 1,
+          at,
+          ...(ev.reason ? { reason: ev.reason } : {}),
+        });
+        await this.feed.record(m, [
+          {
+            id: derivedUuid(`${ev.deliveryId}:recalled`),
+            organizationCode: to,
+            type: 'document.recalled',
+            documentId: d.id,
+            data: { reason: ev.reason ?? null },
+          },
+        ]);
+      }
       const answer = agree ? 'recall-agreed' : 'recall-refused';
-      await this.emitStatus(m, {
-        statusId: derivedUuid(`${ev.deliveryId}:${STATUS_CODES[answer]}`),
-        sourceDocumentId: ev.sourceDocumentId,
-        edxmlDocumentId: ev.edxmlDocumentId,
-        fromOrganizationCode: to,
-        toOrganizationCode: ev.fromOrganizationCode,
-        status: answer,
-        statusCode: STATUS_CODES[answer],
-        ...(agree ? {} : { reason: 'already completed' }),
-        at: new Date().toISOString(),
-      });
-      await this.audit.record(m, {
+      const statusId = derivedUuid(`${ev.deliveryId}:${STATUS_CODES[answer]}`);
+      tx.emit(
+        Events.documentStatusChanged,
+        {
+          statusId,
+          sourceDocumentId: ev.sourceDocumentId,
+          edxmlDocumentId: ev.edxmlDocumentId,
+          fromOrganizationCode: to,
+          toOrganizationCode: ev.fromOrganizationCode,
+          status: answer,
+          statusCode: STATUS_CODES[answer],
+          ...(agree ? {} : { reason: 'already completed' }),
+          at,
+        },
+        { id: statusId },
+      );
+      tx.audit({
         action: AuditActions.documentRecalled,
         actor: { sub: 'integration-bus', organizationCode: to, type: 'system' },
         resource: { type: 'document', id: d.id },
@@ -296,6 +386,61 @@ export class ExchangeService {
       });
       return { applied: true as const, documentId: d.id };
     });
+  }
+
+  /**
+   * An update (business type 2): the recipient's copy takes the new values (the changed fields named by the
+   * sender, or — for a package from outside, which carries only the new values — those that differ from the
+   * copy) and a history entry; the organization's feed tells `document.updated`.
+   */
+  private async applyUpdate(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
+    const to = ev.toOrganizationCode ?? '';
+    return this.uow.run(async (tx) => {
+      const m = tx.manager;
+      if (!(await tx.claim(CONSUMERS.delivery, ev.deliveryId))) return { applied: false as const };
+      const d = await this.ownCopy(m, to, ev.fromOrganizationCode, ev.sourceDocumentId, ev.edxmlDocumentId);
+      if (!d) {
+        this.logger.warn(`update ${ev.deliveryId} for a document ${to} never received`);
+        return { applied: false as const };
+      }
+      const changes = ev.changes ?? changedFields(d, ev.document);
+      const at = new Date().toISOString();
+      await this.repo.applyUpdate(m, d.id, changes, {
+        businessType: 2,
+        at,
+        ...(ev.reason ? { reason: ev.reason } : {}),
+        changes,
+      });
+      await this.feed.record(m, [
+        {
+          id: derivedUuid(`${ev.deliveryId}:updated`),
+          organizationCode: to,
+          type: 'document.updated',
+          documentId: d.id,
+          data: { changes, reason: ev.reason ?? null },
+        },
+      ]);
+      tx.audit({
+        action: AuditActions.documentUpdated,
+        actor: { sub: 'integration-bus', organizationCode: to, type: 'system' },
+        resource: { type: 'document', id: d.id },
+        details: { deliveryId: ev.deliveryId, reason: ev.reason, changes },
+      });
+      return { applied: true as const, documentId: d.id };
+    });
+  }
+
+  /** A recipient's own copy of a sender's document, by the sender's id or its edXML DocumentId. */
+  private async ownCopy(
+    m: EntityManager,
+    to: string,
+    from: string,
+    sourceDocumentId: string,
+    edxmlDocumentId?: string,
+  ): Promise<DocumentRow | null> {
+    const d = await this.repo.findIncomingBySource(m, to, from, sourceDocumentId);
+    if (d || !edxmlDocumentId || edxmlDocumentId === sourceDocumentId) return d;
+    return this.repo.findIncomingBySource(m, to, from, edxmlDocumentId);
   }
 
   private async emitStatus(m: EntityManager, ev: DocumentStatusEvent): Promise<void> {

@@ -15,7 +15,13 @@ import { validate } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { DocumentsConfig } from '../config/documents.config';
-import { CreateDocumentDto, ListDocumentsQuery, StatusChangeDto } from '../documents/documents.dto';
+import {
+  CreateDocumentDto,
+  ListDocumentsQuery,
+  RecallDto,
+  StatusChangeDto,
+  UpdateDocumentDto,
+} from '../documents/documents.dto';
 import { DocumentsService } from '../documents/documents.service';
 
 const GRPC_STATUS: Record<number, grpc.status> = {
@@ -64,7 +70,7 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
     const server = new grpc.Server();
     server.addService(pkg.lienthong.documents.v1.DocumentExchange.service, {
       createDocument: this.unary(['clerk'], async (p, req: Record<string, unknown>) => {
-        const dto = await this.validated(CreateDocumentDto, { recipients: [], ...req });
+        const dto = await this.validated(CreateDocumentDto, { recipients: [], ...withRules(req) });
         return this.documents.create(p, dto);
       }),
       sendDocument: this.unary(['clerk'], (p, req: { id?: string }) => this.documents.send(p, req.id ?? '')),
@@ -82,6 +88,20 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
           return this.documents.changeStatus(p, id ?? '', dto);
         },
       ),
+      updateDocument: this.unary(
+        ['clerk'],
+        async (p, req: { id?: string; reason?: string; changes?: Record<string, unknown> }) => {
+          const dto = await this.validated(UpdateDocumentDto, {
+            reason: req.reason,
+            changes: req.changes ? withoutEmpty(req.changes) : req.changes,
+          });
+          return this.documents.update(p, req.id ?? '', dto);
+        },
+      ),
+      recallDocument: this.unary(['clerk', 'leader'], async (p, req: { id?: string; reason?: string }) => {
+        const dto = await this.validated(RecallDto, { reason: req.reason });
+        return this.documents.recall(p, req.id ?? '', dto);
+      }),
     });
     this.port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${this.config.HOST}:${this.config.GRPC_PORT}`, this.credentials(), (err, port) =>
@@ -127,11 +147,7 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async validated<T extends object>(cls: new () => T, plain: Record<string, unknown>): Promise<T> {
-    // proto3 cannot tell an empty string from an absent one: empty optional strings count as absent.
-    const cleaned = Object.fromEntries(
-      Object.entries(plain).filter(([, v]) => v !== '' && v !== undefined && v !== null),
-    );
-    const dto = plainToInstance(cls, cleaned);
+    const dto = plainToInstance(cls, withoutEmpty(plain));
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {
       const fields = toFieldErrors(errors);
@@ -174,9 +190,30 @@ export class DocumentsGrpcServer implements OnApplicationBootstrap, OnApplicatio
   }
 }
 
+/** proto3 cannot tell an empty string from an absent one: empty optional strings count as absent. */
+function withoutEmpty(plain: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(plain).filter(([, v]) => v !== '' && v !== undefined && v !== null),
+  );
+}
+
 /** PEM given as text (with `\n` escapes allowed in env files) or as a file path. */
 function pem(value: string, name: string): Buffer {
   if (value.includes('-----BEGIN')) return Buffer.from(value.replace(/\\n/g, '\n'), 'utf8');
   if (existsSync(value)) return readFileSync(value);
   throw new Error(`${name} is neither PEM text nor a readable file`);
+}
+
+/** proto3 cannot tell an empty string from an absent one: a rule's empty `level`/`sector` means any. */
+function withRules(req: Record<string, unknown>): Record<string, unknown> {
+  const rules = req.recipientRules;
+  if (!Array.isArray(rules)) return req;
+  return {
+    ...req,
+    recipientRules: rules.map((r: unknown) =>
+      r && typeof r === 'object'
+        ? Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '' && v !== undefined && v !== null))
+        : r,
+    ),
+  };
 }

@@ -34,7 +34,19 @@ export interface FeedEvent {
 @Injectable()
 export class OrganizationFeed {
   /** Appends events (set-based: one counter update per organization, one INSERT). */
-  async record(m: EntityManager, events: FeedEvent[]): Promise<void> {
+  async record(m: EntityManager, given: FeedEvent[]): Promise<void> {
+    if (given.length === 0) return;
+    // A cause told before (a redelivered message whose claim raced) is not counted again.
+    const withIds = given.map((e) => ({ ...e, id: e.id ?? randomUUID() }));
+    const explicit = given.flatMap((e) => (e.id ? [e.id] : []));
+    const seen = new Set<string>(
+      explicit.length
+        ? (await m.query(`SELECT id FROM organization_events WHERE id = ANY($1::uuid[])`, [explicit])).map(
+            (r: { id: string }) => r.id,
+          )
+        : [],
+    );
+    const events = withIds.filter((e) => !seen.has(e.id));
     if (events.length === 0) return;
     const counts = new Map<string, number>();
     for (const e of events) counts.set(e.organizationCode, (counts.get(e.organizationCode) ?? 0) + 1);
@@ -60,7 +72,7 @@ export class OrganizationFeed {
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::uuid[], $6::jsonb[])
        ON CONFLICT (id) DO NOTHING`,
       [
-        events.map((e) => e.id ?? randomUUID()),
+        events.map((e) => e.id),
         events.map((e) => e.organizationCode),
         seqs,
         events.map((e) => e.type),
