@@ -110,6 +110,7 @@ describe('archive package of a register year', () => {
       ['clerk.b', PROVINCE_B, ['clerk']],
       ['auditor.b', PROVINCE_B, ['auditor']],
       ['specialist.b', PROVINCE_B, ['specialist']],
+      ['cleared.a', PROVINCE_A, ['clerk', 'cleared']],
     ] as const) {
       const r = await api('identity', 'POST', '/api/v1/users', admin, {
         username,
@@ -353,11 +354,44 @@ describe('archive package of a register year', () => {
     const files = await unzip(join(work, 'auditor.zip'));
     expect([...files.keys()].filter((n) => n.endsWith('/document.json'))).toHaveLength(2);
 
-    // A sender's outgoing register is a package too (the sender's copy, with its recipients).
-    const out = await get(tokens['clerk.a'], `year=${year}`, 'outgoing');
-    expect(out.status).toBe(200);
-    writeFileSync(join(work, 'outgoing.zip'), Buffer.from(await out.arrayBuffer()));
-    expect((await auditVerify('--bag', join(work, 'outgoing.zip'))).code).toBe(0);
+    // A sender's outgoing register is a package too (the sender's copy, with its recipients); a classified
+    // entry (a Mật draft, never sent) is in it only for a cleared clerk, as in the register.
+    const secret = await api('documents', 'POST', '/api/v1/documents', tokens['clerk.a'], {
+      number: '77',
+      notation: 'QĐ/TU',
+      type: 'QD',
+      subject: 'Văn bản mật',
+      promulgationDate: '2026-11-21',
+      signer: { position: 'Bí thư', fullName: 'Nguyễn Văn A' },
+      secrecy: 'secret',
+      urgency: 'normal',
+      recipients: [PROVINCE_B],
+    });
+    expect(secret.status).toBe(201);
+    const subjects = async (token: string, name: string) => {
+      const res = await get(token, `year=${year}`, 'outgoing');
+      expect(res.status).toBe(200);
+      writeFileSync(join(work, name), Buffer.from(await res.arrayBuffer()));
+      expect((await auditVerify('--bag', join(work, name))).code).toBe(0);
+      const files = await unzip(join(work, name));
+      return [...files]
+        .filter(([n]) => n.endsWith('/document.json'))
+        .map(([, b]) => JSON.parse(b.toString()))
+        .map((d: { subject: string; recipients: { organizationCode: string }[] }) => {
+          expect(d.recipients.map((r) => r.organizationCode)).toEqual([PROVINCE_B]);
+          return d.subject;
+        })
+        .sort();
+    };
+    expect(await subjects(tokens['clerk.a'], 'outgoing.zip')).toEqual([
+      'Lưu trữ quyết định số 1',
+      'Lưu trữ quyết định số 2',
+    ]);
+    expect(await subjects(tokens['cleared.a'], 'outgoing-cleared.zip')).toEqual([
+      'Lưu trữ quyết định số 1',
+      'Lưu trữ quyết định số 2',
+      'Văn bản mật',
+    ]);
 
     await until(async () => {
       const r = await api('audit', 'GET', '/api/v1/audit/events?action=register.archived', tokens.admin);
