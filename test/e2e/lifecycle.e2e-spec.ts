@@ -38,7 +38,7 @@ describe('document lifecycle: update, replace and recall between organizations',
       headers: { 'Content-Type': 'application/xml', Authorization: `Bearer ${exchangeClient}` },
       body: xml,
     });
-    return { status: r.status, body: await r.json() };
+    return { status: r.status, body: (await r.json()) as any };
   };
   const body = (over: Record<string, unknown> = {}) => ({
     number: String(++n),
@@ -301,8 +301,9 @@ describe('document lifecycle: update, replace and recall between organizations',
     to: string;
     number: string;
     subject: string;
-    businessDocType: 0 | 2;
+    businessDocType: 0 | 2 | 3;
     reason?: string;
+    replaces?: string;
   }) => {
     const e = (name: string, inner: string) => `<edXML:${name}>${inner}</edXML:${name}>`;
     const documentId = `${o.from},2026/11/20,${o.number}/UBND-VP`;
@@ -324,7 +325,13 @@ describe('document lifecycle: update, replace and recall between organizations',
         'Bussiness',
         e('DocumentId', documentId) +
           e('BussinessDocType', String(o.businessDocType)) +
-          (o.reason ? e('BussinessDocReason', o.reason) : ''),
+          (o.reason ? e('BussinessDocReason', o.reason) : '') +
+          (o.replaces
+            ? e(
+                'ReplacementInfoList',
+                e('ReplacementInfo', e('DocumentId', o.replaces) + e('OrganIdList', e('OrganId', o.to))),
+              )
+            : ''),
       ),
     );
     return (
@@ -367,6 +374,41 @@ describe('document lifecycle: update, replace and recall between organizations',
     const again = await postXml(update);
     expect(again.status).toBe(200);
     expect((await get(B, copy.id)).history).toHaveLength(1);
+  });
+
+  it('an edXML replacement (type 3) posted by an agency system links the recipient copies', async () => {
+    const subject = 'Kế hoạch công tác tháng 12';
+    expect(
+      (await postXml(edxml({ from: SYSTEM, to: B, number: '88', subject, businessDocType: 0 }))).status,
+    ).toBe(202);
+    const oldCopy = await copyAt(B, subject);
+    const refused = await postXml(
+      edxml({ from: SYSTEM, to: B, number: '89', subject: 'Kế hoạch (thay thế)', businessDocType: 3 }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('EDXML_INVALID');
+    const posted = await postXml(
+      edxml({
+        from: SYSTEM,
+        to: B,
+        number: '89',
+        subject: 'Kế hoạch công tác tháng 12 (thay thế)',
+        businessDocType: 3,
+        reason: 'Thay thế kế hoạch',
+        replaces: `${SYSTEM},2026/11/20,88/UBND-VP`,
+      }),
+    );
+    expect(posted.status).toBe(202);
+    const newCopy = await copyAt(B, 'Kế hoạch công tác tháng 12 (thay thế)');
+    const linked = await until(async () => {
+      const d = await get(B, newCopy.id);
+      return d.replaces ? d : undefined;
+    }, 'the edXML replacement linked at B');
+    expect(linked.replaces).toBe(oldCopy.id);
+    expect(linked.history).toEqual([
+      { businessType: 3, at: expect.any(String), reason: 'Thay thế kế hoạch' },
+    ]);
+    expect((await get(B, oldCopy.id)).replacedBy).toBe(newCopy.id);
   });
 
   it('an update from an agency on the national axis is applied to the recipient copy', async () => {

@@ -47,10 +47,12 @@ export const AuditActions = {
   documentUpdated: 'document.updated',
   documentReplaced: 'document.replaced',
   registerExported: 'register.exported',
-  registerArchived: 'register.archived',
   recipientGroupCreated: 'recipient-group.created',
   recipientGroupUpdated: 'recipient-group.updated',
   recipientGroupDeleted: 'recipient-group.deleted',
+  registerArchived: 'register.archived',
+  subscriptionCreated: 'subscription.created',
+  subscriptionDeleted: 'subscription.deleted',
   // integration bus
   exchangeQueued: 'exchange.queued',
   exchangeSent: 'exchange.sent',

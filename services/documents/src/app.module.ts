@@ -27,7 +27,11 @@ import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
 import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
 import { SignatureResultsRepository } from './signatures/signature-results.repository';
+import { FeedWake } from './subscriptions/feed-wake';
 import { OrganizationFeed } from './subscriptions/organization-feed';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { WebhookDispatcher } from './subscriptions/webhook-dispatcher';
 
 @Module({})
 export class AppModule {
@@ -49,9 +53,10 @@ export class AppModule {
         DocumentsController,
         AttachmentsController,
         RegistersController,
-        ArchiveController,
         ReportsController,
         RecipientGroupsController,
+        ArchiveController,
+        SubscriptionsController,
       ],
       providers: [
         DocumentsRepository,
@@ -73,6 +78,9 @@ export class AppModule {
         ReportsService,
         DocumentsGrpcServer,
         OrganizationFeed,
+        FeedWake,
+        SubscriptionsService,
+        WebhookDispatcher,
       ],
     };
   }

@@ -9,6 +9,7 @@ import {
 } from '@lienthong/contracts';
 import { eventually } from '@lienthong/testing';
 import { randomUUID } from 'node:crypto';
+import { ExchangeService } from '../src/exchange/exchange.service';
 import { documentBody, DocumentsHarness } from './support/harness';
 
 jest.setTimeout(90_000);
@@ -252,6 +253,42 @@ describe('document lifecycle: update, replace, recall', () => {
       });
       expect(seen.signer).toEqual({ position: 'Chánh Văn phòng', fullName: 'Lê C' });
       expect(seen.history[0].changes).toEqual({ signer: { position: 'Chánh Văn phòng', fullName: 'Lê C' } });
+    });
+  });
+
+  it('applies a batch in stream order: an update right behind its document reaches the copy just made', async () => {
+    const source = randomUUID();
+    const base = documentBody() as unknown as DocumentDeliveryEvent['document'];
+    const doc = { ...base, dueDate: null, steering: false };
+    const outcomes = await h.app.get(ExchangeService).applyDeliveries([
+      {
+        deliveryId: randomUUID(),
+        sourceDocumentId: source,
+        edxmlDocumentId: source,
+        fromOrganizationCode: A,
+        recipients: [{ organizationCode: B, deliveryId: randomUUID() }],
+        document: doc,
+        attachments: [],
+      },
+      {
+        deliveryId: randomUUID(),
+        sourceDocumentId: source,
+        edxmlDocumentId: source,
+        fromOrganizationCode: A,
+        recipients: [{ organizationCode: B, deliveryId: randomUUID() }],
+        businessType: 2,
+        reason: 'Ngay sau',
+        changes: { subject: 'Trích yếu sửa ngay' },
+        document: { ...doc, subject: 'Trích yếu sửa ngay' },
+        attachments: [],
+      },
+    ]);
+    expect(outcomes.map((o) => o.applied)).toEqual([true, true]);
+    const copy = await copyOf(B, source);
+    const r = await h.http.get(`/api/v1/documents/${copy}`).set(auth(clerkB));
+    expect(r.body).toMatchObject({
+      subject: 'Trích yếu sửa ngay',
+      history: [{ businessType: 2, reason: 'Ngay sau' }],
     });
   });
 

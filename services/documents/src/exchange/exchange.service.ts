@@ -83,6 +83,7 @@ function forRecipient(ev: DocumentDeliveryEvent, r: DeliveryRecipient): Document
 }
 
 type Inspected = Awaited<ReturnType<AttachmentsService['inspectStored']>>;
+type Pending = { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number };
 
 /**
  * The bus's side of the exchange: deliveries become incoming documents with an arrival number, statuses
@@ -120,10 +121,13 @@ export class ExchangeService {
    */
   async applyDeliveries(events: DocumentDeliveryEvent[]): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
-    const normal: { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number }[] = [];
+    let normal: Pending[] = [];
     for (const ev of events) {
       for (const r of deliveryRecipients(ev)) {
         if (ev.businessType === 1 || ev.businessType === 2 || isClassified(ev.document.secrecy)) {
+          // In stream order: a recall or an update right after its document applies to the copy just made.
+          if (normal.length > 0) await this.applyBatch(normal, outcomes);
+          normal = [];
           outcomes.push(await this.applyOne(forRecipient(ev, r)));
         } else {
           normal.push({ ev, r, out: outcomes.length });
@@ -131,7 +135,12 @@ export class ExchangeService {
         }
       }
     }
-    if (normal.length === 0) return outcomes;
+    if (normal.length > 0) await this.applyBatch(normal, outcomes);
+    return outcomes;
+  }
+
+  /** New documents (and replacements) of a batch, set-based in one transaction; fills their outcomes. */
+  private async applyBatch(normal: Pending[], outcomes: DeliveryOutcome[]): Promise<void> {
     // Bytes first (outside the transaction; content-addressed, so a retry just finds them), each distinct
     // file once per batch.
     const inspected = new Map<string, Promise<Inspected>>();
@@ -253,6 +262,28 @@ export class ExchangeService {
           },
         });
       }
+      // The organizations' feeds (webhooks, Watch): each recipient's new copy, and the senders' 01s.
+      await this.feed.record(tx.manager, [
+        ...copies.map((c): FeedEvent => ({
+          id: derivedUuid(`${c.r.deliveryId}:feed-incoming`),
+          organizationCode: c.organizationCode,
+          type: 'document.incoming',
+          documentId: c.id,
+          data: {
+            fromOrganizationCode: c.ev.fromOrganizationCode,
+            number: c.ev.document.number,
+            notation: c.ev.document.notation,
+            subject: c.ev.document.subject,
+            arrivalNumber: c.number,
+          },
+        })),
+        ...changed.map((r) =>
+          statusFeedEvent(senders.get(r.document_id)!, r.document_id, r.organization_code, {
+            status: 'arrived',
+            statusCode: STATUS_CODES.arrived,
+          }),
+        ),
+      ]);
       for (const r of changed)
         tx.audit({
           action: AuditActions.documentStatusChanged,
@@ -295,7 +326,6 @@ export class ExchangeService {
       return copies;
     });
     for (const c of applied) outcomes[c.out] = { applied: true, documentId: c.id, arrivalNumber: c.number };
-    return outcomes;
   }
 
   /** One recipient of a recall or of a refused (classified) delivery. */
@@ -470,6 +500,7 @@ export class ExchangeService {
         todo.map((e) => e.sourceDocumentId ?? ''),
       );
       let changedRows = 0;
+      const told: FeedEvent[] = [];
       for (const ev of todo) {
         if (!ev.sourceDocumentId || senders.get(ev.sourceDocumentId) !== ev.toOrganizationCode) {
           this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
@@ -486,6 +517,15 @@ export class ExchangeService {
         );
         if (!changed) continue;
         changedRows++;
+        told.push(
+          statusFeedEvent(
+            ev.toOrganizationCode,
+            ev.sourceDocumentId,
+            ev.fromOrganizationCode,
+            { status: ev.status, statusCode: ev.statusCode, reason: ev.reason },
+            ev.statusId,
+          ),
+        );
         tx.audit({
           action: AuditActions.documentStatusChanged,
           actor: { sub: 'integration-bus', organizationCode: ev.fromOrganizationCode, type: 'system' },
@@ -493,6 +533,7 @@ export class ExchangeService {
           details: { recipient: ev.fromOrganizationCode, status: ev.status, statusCode: ev.statusCode },
         });
       }
+      await this.feed.record(tx.manager, told);
       return changedRows;
     });
   }
@@ -509,6 +550,7 @@ export class ExchangeService {
         items.map((i) => i.messageId),
       );
       let changedRows = 0;
+      const moved: { messageId: string; ev: ExchangeStateEvent; status: string }[] = [];
       for (const { messageId, ev } of items) {
         if (!fresh.delete(messageId)) continue;
         const status = EXCHANGE_STATE_TO_STATUS[ev.state];
@@ -523,9 +565,55 @@ export class ExchangeService {
           ev.at,
           TRANSPORT_STATUSES,
         );
-        if (changed) changedRows++;
+        if (changed) {
+          changedRows++;
+          moved.push({ messageId, ev, status });
+        }
+      }
+      if (moved.length > 0) {
+        // The sender's feed: transport states (sent, failed, expired) are status changes too.
+        const senders = await this.repo.outgoingSenders(
+          tx.manager,
+          moved.map((x) => x.ev.documentId),
+        );
+        await this.feed.record(
+          tx.manager,
+          moved
+            .filter((x) => senders.has(x.ev.documentId))
+            .map((x) =>
+              statusFeedEvent(
+                senders.get(x.ev.documentId)!,
+                x.ev.documentId,
+                x.ev.organizationCode,
+                { status: x.status, reason: x.ev.error },
+                x.messageId,
+              ),
+            ),
+        );
       }
       return changedRows;
     });
   }
+}
+
+/** `document.status` told to the sender's organization: one recipient's status on its outgoing document. */
+function statusFeedEvent(
+  senderCode: string,
+  documentId: string,
+  recipientCode: string,
+  s: { status: string; statusCode?: string | null; reason?: string | null },
+  cause?: string,
+): FeedEvent {
+  return {
+    ...(cause ? { id: derivedUuid(`${cause}:feed-status`) } : {}),
+    organizationCode: senderCode,
+    type: 'document.status',
+    documentId,
+    data: {
+      organizationCode: recipientCode,
+      status: s.status,
+      ...(s.statusCode ? { statusCode: s.statusCode } : {}),
+      ...(s.reason ? { reason: s.reason } : {}),
+    },
+  };
 }

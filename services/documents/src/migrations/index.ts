@@ -6,6 +6,7 @@ import { PipelineDirectory1764900000000 } from './1764900000000-PipelineDirector
 import { OrganizationFeed1765000000000 } from './1765000000000-OrganizationFeed';
 import { DocumentLifecycle1765100000000 } from './1765100000000-DocumentLifecycle';
 import { RecipientGroups1765200000000 } from './1765200000000-RecipientGroups';
+import { Subscriptions1765300000000 } from './1765300000000-Subscriptions';
 
 /** In order of application. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   OrganizationFeed1765000000000,
   DocumentLifecycle1765100000000,
   RecipientGroups1765200000000,
+  Subscriptions1765300000000,
 ];

@@ -12,6 +12,10 @@ export const FEED_EVENT_TYPES = [
 ] as const;
 export type FeedEventType = (typeof FEED_EVENT_TYPES)[number];
 
+/** The NOTIFY channel of this schema's feed (FeedWake listens on it). */
+export const FEED_CHANNEL_SQL = `left('feed_' || current_schema(), 63)`;
+export const feedChannel = (schema: string) => `feed_${schema}`.slice(0, 63);
+
 /** One thing that happened to one organization's document, as webhooks and `Watch` show it. */
 export interface FeedEvent {
   /** The organization told (the recipient of an incoming document, the sender for a status). */
@@ -80,5 +84,7 @@ export class OrganizationFeed {
         events.map((e) => JSON.stringify(e.data ?? {})),
       ],
     );
+    // Delivered at commit (and never after a rollback) to every replica's FeedWake: webhooks and Watch go on.
+    await m.query(`SELECT pg_notify(${FEED_CHANNEL_SQL}, '')`);
   }
 }

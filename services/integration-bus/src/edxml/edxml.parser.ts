@@ -218,13 +218,6 @@ function readPackage(root: Element, envelope: Element, limits: EdxmlLimits): Edx
     : undefined;
   const businessDocumentId = optText(business, 'DocumentId');
   if (businessDocumentId) parseDocumentId(businessDocumentId, `${B}/DocumentId`);
-  // A replacement names the document it replaces (ReplacementInfo, or Bussiness/DocumentId when it differs).
-  if (
-    businessDocType === 3 &&
-    !replacementInfo?.length &&
-    (!businessDocumentId || businessDocumentId === documentId)
-  )
-    throw invalid(`${B}/ReplacementInfoList`, 'must name the replaced DocumentId for BussinessDocType 3');
   return {
     from,
     to,
@@ -268,6 +261,19 @@ function readPackage(root: Element, envelope: Element, limits: EdxmlLimits): Edx
     staffInfo: staff(business ? child(business, 'StaffInfo') : undefined),
     attachments,
   };
+}
+
+/**
+ * A replacement (BussinessDocType 3) names the document it replaces (ReplacementInfo, or Bussiness/DocumentId
+ * differing from the package's own). The inbound API requires it (400 naming the element); a package from the
+ * axis or another node without it is read liberally, as a new document.
+ */
+export function requireReplacedDocument(p: EdxmlPackage): void {
+  if (p.businessDocType !== 3 || p.replacementInfo?.length || p.businessDocumentId) return;
+  throw invalid(
+    'edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness/ReplacementInfoList',
+    'must name the replaced DocumentId for BussinessDocType 3',
+  );
 }
 
 function readStatus(s: Element): EdxmlStatus {

@@ -8,10 +8,14 @@ import { errorText } from '../../components/errors';
 import { fold, orgTree, useOrganizations, type OrgNode } from '../../components/orgs';
 import { useI18n } from '../../i18n';
 
-/** The caller organization's groups, all pages (500 a page). */
+const READERS = ['clerk', 'org-admin', 'leader', 'specialist'];
+
+/** The caller organization's groups, all pages (500 a page); only asked for by roles that may read them. */
 export function useRecipientGroups() {
+  const { me } = useAuth();
   return useQuery({
     queryKey: ['recipient-groups'],
+    enabled: !!me?.roles.some((r) => READERS.includes(r)),
     queryFn: async () => {
       const all: RecipientGroup[] = [];
       let cursor: string | null = null;
@@ -37,7 +41,7 @@ interface Editing {
 /** Recipient groups: named recipient lists of the organization, chosen when composing a document. */
 export default function RecipientGroups() {
   const { t } = useI18n();
-  const { has } = useAuth();
+  const { me } = useAuth();
   const { message, modal } = App.useApp();
   const qc = useQueryClient();
   const groups = useRecipientGroups();
@@ -48,7 +52,8 @@ export default function RecipientGroups() {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [form] = Form.useForm<Editing>();
-  const canChange = has('clerk', 'org-admin');
+  const canChange = !!me?.roles.some((r) => r === 'clerk' || r === 'org-admin');
+  const canRead = !!me?.roles.some((r) => READERS.includes(r));
 
   function open(g?: RecipientGroup) {
     const e = g ? { id: g.id, name: g.name, members: g.members } : { name: '', members: [] };
@@ -104,6 +109,16 @@ export default function RecipientGroups() {
           </Button>
         )}
       </Space>
+      {!canRead && (
+        <Alert
+          type="info"
+          style={{ marginBottom: 12 }}
+          title={t(
+            'Nhóm nơi nhận do văn thư hoặc quản trị của từng cơ quan quản lý.',
+            "Recipient groups are kept by each organization's clerks and administrators.",
+          )}
+        />
+      )}
       {groups.error && <Alert type="error" title={errorText(groups.error)} style={{ marginBottom: 12 }} />}
       <Table<RecipientGroup>
         rowKey="id"
