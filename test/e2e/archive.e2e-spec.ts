@@ -1,5 +1,5 @@
 import { makeCa, makeSigner, minimalPdf, signPdf } from '@lienthong/testing';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,13 +57,19 @@ function reseal(files: Map<string, Buffer>): void {
   );
 }
 
-/** The built CLI, as an archivist runs it. */
-function auditVerify(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'services/audit/dist/cli/verify.js'), ...args], {
-    encoding: 'utf8',
-  });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+/**
+ * The built CLI, as an archivist runs it; `npm` runs the package script itself. Asynchronous, so the test's
+ * event loop keeps serving its HTTP connections meanwhile.
+ */
+function run(file: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) =>
+    execFile(file, args, { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    ),
+  );
 }
+const auditVerify = (...args: string[]) =>
+  run(process.execPath, [join(ROOT, 'services/audit/dist/cli/verify.js'), ...args]);
 
 /** Issue 15 item 7: a register year as an archive package, verified offline. */
 describe('archive package of a register year', () => {
@@ -77,6 +83,7 @@ describe('archive package of a register year', () => {
     callApi(platform, service, method, path, token, body);
   const pdfs: Buffer[] = [];
   const copies: string[] = [];
+  const sources: string[] = [];
 
   beforeAll(async () => {
     await platform.start();
@@ -103,6 +110,7 @@ describe('archive package of a register year', () => {
       ['clerk.b', PROVINCE_B, ['clerk']],
       ['auditor.b', PROVINCE_B, ['auditor']],
       ['specialist.b', PROVINCE_B, ['specialist']],
+      ['cleared.a', PROVINCE_A, ['clerk', 'cleared']],
     ] as const) {
       const r = await api('identity', 'POST', '/api/v1/users', admin, {
         username,
@@ -131,6 +139,7 @@ describe('archive package of a register year', () => {
         recipients: [PROVINCE_B],
       });
       expect(created.status).toBe(201);
+      sources.push(created.body.id);
       const pdf = signPdf(minimalPdf(`Quyết định ${n}`), leader);
       pdfs.push(pdf);
       const form = new FormData();
@@ -154,6 +163,22 @@ describe('archive package of a register year', () => {
       }, `incoming copy ${n}`);
       copies.push(copy.id);
     }
+    // The sender corrects the second one (business type 2); the recipient's copy records it.
+    const update = await api(
+      'documents',
+      'POST',
+      `/api/v1/documents/${sources[1]}/update`,
+      tokens['clerk.a'],
+      {
+        reason: 'Sửa độ khẩn',
+        changes: { urgency: 'urgent' },
+      },
+    );
+    expect(update.status).toBe(202);
+    await until(async () => {
+      const r = await api('documents', 'GET', `/api/v1/documents/${copies[1]}`, tokens['clerk.b']);
+      return r.body.history?.some((h: { businessType: number }) => h.businessType === 2);
+    }, 'the update on the recipient copy');
     const accepted = await api(
       'documents',
       'POST',
@@ -247,6 +272,12 @@ describe('archive package of a register year', () => {
       expect(actions).toContain('document.received');
       expect(history.current.status).toBe(i === 0 ? 'accepted' : 'arrived');
       if (i === 0) expect(actions).toContain('document.status.changed');
+      if (i === 1) {
+        expect(history.businessHistory).toEqual([
+          expect.objectContaining({ businessType: 2, reason: 'Sửa độ khẩn' }),
+        ]);
+        expect(doc.urgency).toBe('urgent');
+      }
 
       const proofs = JSON.parse(bag.get(`${dir}/audit-proofs.json`)!.toString());
       expect(proofs.events.length).toBeGreaterThanOrEqual(actions.length);
@@ -259,24 +290,21 @@ describe('archive package of a register year', () => {
     expect(all.body.items).toContainEqual(checkpoint);
   });
 
-  it('verifies offline with `npm run audit:verify -- --bag`', () => {
-    const r = spawnSync('npm', ['run', '--silent', 'audit:verify', '--', '--bag', zipPath()], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    expect(`${r.stdout}${r.stderr}`).toMatch(/^OK: bag verified: \d+ files, 2 documents, \d+ audit events/);
-    expect(r.status).toBe(0);
+  it('verifies offline with `npm run audit:verify -- --bag`', async () => {
+    const r = await run('npm', ['run', '--silent', 'audit:verify', '--', '--bag', zipPath()]);
+    expect(r.out).toMatch(/^OK: bag verified: \d+ files, 2 documents, \d+ audit events/);
+    expect(r.code).toBe(0);
     // The unpacked folder verifies the same way.
     writeBag(join(work, 'unpacked'), bag);
-    expect(auditVerify('--bag', join(work, 'unpacked')).code).toBe(0);
+    expect((await auditVerify('--bag', join(work, 'unpacked'))).code).toBe(0);
   });
 
-  it('fails, naming the problem, when a file or a proof was tampered with', () => {
+  it('fails, naming the problem, when a file or a proof was tampered with', async () => {
     const file = 'data/documents/000001/files/1-quyết định 1.pdf';
     const altered = new Map(bag);
     altered.set(file, Buffer.concat([pdfs[0], Buffer.from('\n% appended')]));
     writeBag(join(work, 'altered-file'), altered);
-    const a = auditVerify('--bag', join(work, 'altered-file'));
+    const a = await auditVerify('--bag', join(work, 'altered-file'));
     expect(a.code).toBe(1);
     expect(a.out).toContain(`${file}: SHA-256`);
     expect(a.out).toContain('the file was altered');
@@ -290,7 +318,7 @@ describe('archive package of a register year', () => {
     forged.set(proofsFile, Buffer.from(JSON.stringify(proofs)));
     reseal(forged);
     writeBag(join(work, 'forged-proof'), forged);
-    const b = auditVerify('--bag', join(work, 'forged-proof'));
+    const b = await auditVerify('--bag', join(work, 'forged-proof'));
     expect(b.code).toBe(1);
     expect(b.out).toContain(
       `${proofsFile}: event at leaf ${target.leafIndex}: inclusion proof does not lead`,
@@ -303,7 +331,7 @@ describe('archive package of a register year', () => {
     rewritten.set('data/documents/000001/audit-proofs.json', Buffer.from(JSON.stringify(p1)));
     reseal(rewritten);
     writeBag(join(work, 'rewritten-event'), rewritten);
-    const c = auditVerify('--bag', join(work, 'rewritten-event'));
+    const c = await auditVerify('--bag', join(work, 'rewritten-event'));
     expect(c.code).toBe(1);
     expect(c.out).toContain('does not hash to its leaf hash');
   });
@@ -326,11 +354,44 @@ describe('archive package of a register year', () => {
     const files = await unzip(join(work, 'auditor.zip'));
     expect([...files.keys()].filter((n) => n.endsWith('/document.json'))).toHaveLength(2);
 
-    // A sender's outgoing register is a package too (the sender's copy, with its recipients).
-    const out = await get(tokens['clerk.a'], `year=${year}`, 'outgoing');
-    expect(out.status).toBe(200);
-    writeFileSync(join(work, 'outgoing.zip'), Buffer.from(await out.arrayBuffer()));
-    expect(auditVerify('--bag', join(work, 'outgoing.zip')).code).toBe(0);
+    // A sender's outgoing register is a package too (the sender's copy, with its recipients); a classified
+    // entry (a Mật draft, never sent) is in it only for a cleared clerk, as in the register.
+    const secret = await api('documents', 'POST', '/api/v1/documents', tokens['clerk.a'], {
+      number: '77',
+      notation: 'QĐ/TU',
+      type: 'QD',
+      subject: 'Văn bản mật',
+      promulgationDate: '2026-11-21',
+      signer: { position: 'Bí thư', fullName: 'Nguyễn Văn A' },
+      secrecy: 'secret',
+      urgency: 'normal',
+      recipients: [PROVINCE_B],
+    });
+    expect(secret.status).toBe(201);
+    const subjects = async (token: string, name: string) => {
+      const res = await get(token, `year=${year}`, 'outgoing');
+      expect(res.status).toBe(200);
+      writeFileSync(join(work, name), Buffer.from(await res.arrayBuffer()));
+      expect((await auditVerify('--bag', join(work, name))).code).toBe(0);
+      const files = await unzip(join(work, name));
+      return [...files]
+        .filter(([n]) => n.endsWith('/document.json'))
+        .map(([, b]) => JSON.parse(b.toString()))
+        .map((d: { subject: string; recipients: { organizationCode: string }[] }) => {
+          expect(d.recipients.map((r) => r.organizationCode)).toEqual([PROVINCE_B]);
+          return d.subject;
+        })
+        .sort();
+    };
+    expect(await subjects(tokens['clerk.a'], 'outgoing.zip')).toEqual([
+      'Lưu trữ quyết định số 1',
+      'Lưu trữ quyết định số 2',
+    ]);
+    expect(await subjects(tokens['cleared.a'], 'outgoing-cleared.zip')).toEqual([
+      'Lưu trữ quyết định số 1',
+      'Lưu trữ quyết định số 2',
+      'Văn bản mật',
+    ]);
 
     await until(async () => {
       const r = await api('audit', 'GET', '/api/v1/audit/events?action=register.archived', tokens.admin);

@@ -3,7 +3,7 @@
  * Verifies an audit log end to end, against a running service or an export file:
  *   npm run audit:verify -- --url http://127.0.0.1:3004 --token <system-admin or auditor token>
  *   npm run audit:verify -- --file export.ndjson [--checkpoints checkpoints.json] [--keys keys.json]
- *   npm run audit:verify -- --bag register-archive.zip [--trusted-key audit-key.pem]   (a bag or its unpacked folder)
+ *   npm run audit:verify -- --bag register-archive.zip [--trusted-key audit-key.pem] [--json]   (a bag or its folder)
  * Exit code 0 when everything verifies, 1 otherwise (2 for usage errors). Progress goes to stderr.
  */
 import { createReadStream, readFileSync } from 'node:fs';
@@ -79,6 +79,7 @@ export async function runVerify(
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<VerifyReport> {
   const args = parseArgs(argv);
+  if (args.bag) throw new Error('--bag is checked by runVerifyBag');
   const started = Date.now();
   const progress = (n: number) =>
     err(`… ${n} entries verified (${Math.round(n / ((Date.now() - started) / 1000 || 1))}/s)\n`);
@@ -127,7 +128,7 @@ export function bagSummary(r: BagReport): string {
 if (require.main === module && process.argv.includes('--bag')) {
   runVerifyBag(process.argv.slice(2)).then(
     (r) => {
-      process.stdout.write(bagSummary(r));
+      process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(r)}\n` : bagSummary(r));
       process.exitCode = r.ok ? 0 : 1;
     },
     (e: Error) => {

@@ -29,6 +29,9 @@ const doc = (over: Partial<DocumentRow> = {}): DocumentRow =>
     from_organization_code: '000.31.00.P31',
     edxml_document_id: null,
     updated_at: '2026-11-30T01:02:03.000Z',
+    history: [],
+    replaces_id: null,
+    replaced_by_id: null,
     ...over,
   }) as DocumentRow;
 
@@ -82,6 +85,7 @@ describe('historyOf', () => {
       ev(11, 'attachment.content.read'),
     ]);
     expect(h.current).toMatchObject({ status: 'accepted', statusCode: '03' });
+    expect(h.businessHistory).toEqual([]);
     expect(h.changes.map((c) => [c.leafIndex, c.action])).toEqual([
       [3, 'document.received'],
       [9, 'document.status.changed'],

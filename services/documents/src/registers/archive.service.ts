@@ -161,6 +161,10 @@ export function historyOf(d: DocumentRow, events: ProvenEvent[]) {
       ...(d.assignee ? { assignee: d.assignee } : {}),
       updatedAt: new Date(d.updated_at).toISOString(),
     },
+    // Recall, update and replace (business types 1–3) as the document records them, with their links.
+    businessHistory: d.history ?? [],
+    ...(d.replaces_id ? { replaces: d.replaces_id } : {}),
+    ...(d.replaced_by_id ? { replacedBy: d.replaced_by_id } : {}),
     changes: events
       .filter((e) => !READS.has(String(e.event.action)))
       .map((e) => ({
