@@ -385,6 +385,21 @@ function cpuBetween(a, b) {
   );
 }
 
+/**
+ * CPU milliseconds per delivery per process (and in total) between two snapshots: comparable across runs on a
+ * shared machine, where throughput and percentiles are not.
+ */
+function cpuMsPer(a, b, n) {
+  if (!n) return {};
+  const out = Object.fromEntries(
+    Object.keys(b.ticks).map((k) => [k, +((((b.ticks[k] - a.ticks[k]) / TICKS) * 1000) / n).toFixed(2)]),
+  );
+  out.total = +Object.values(out)
+    .reduce((x, y) => x + y, 0)
+    .toFixed(2);
+  return out;
+}
+
 // ── seed: organizations and users (kept across runs) ────────────────────────────────────────────────────
 const admin = await login('admin', state.adminPassword);
 const SENDERS = Array.from({ length: OPT.senders }, (_, i) => `BENCH.S${String(i + 1).padStart(2, '0')}`);
@@ -711,6 +726,7 @@ async function step({ label, rate, seconds, recipientsFor }) {
     sendTo01VisibleAtSenderMs: p(visibleLag),
     cpuDuringLoadPercent: cpuBetween(cpu0, cpu1),
     cpuDuringDrainPercent: cpuBetween(cpu1, cpu2),
+    cpuMsPerDelivery: cpuMsPer(cpu0, cpu2, arrivedCount),
   };
   result.keptUp =
     result.complete &&
@@ -1147,6 +1163,13 @@ for (const s of [...results.local, ...results.national]) {
       .map(([k, v]) => `${k} ${v}`)
       .join(', '),
   );
+  if (s.cpuMsPerDelivery?.total)
+    row(
+      '   CPU ms per delivery (load + drain)',
+      Object.entries(s.cpuMsPerDelivery)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    );
 }
 if (results.uploads) {
   const u = results.uploads;
