@@ -1,4 +1,4 @@
-import { AuditEventPayload } from './audit';
+import { AuditEventBatch, AuditEventPayload } from './audit';
 import {
   DocumentDeliveryEvent,
   DocumentSendRequestedEvent,
@@ -13,6 +13,7 @@ import { DirectoryOrganizationEntry, OrganizationChangedEvent, TokenRevokedEvent
  */
 export interface EventMap {
   'audit.recorded': AuditEventPayload;
+  'audit.recorded-batch': AuditEventBatch;
   'organization.changed': OrganizationChangedEvent;
   'directory.organization': DirectoryOrganizationEntry;
   'token.revoked': TokenRevokedEvent;

@@ -1,4 +1,4 @@
-import type { AuditEventPayload } from './audit';
+import type { AuditEventBatch, AuditEventPayload } from './audit';
 import type {
   DocumentDeliveryEvent,
   DocumentSendRequestedEvent,
@@ -76,6 +76,13 @@ export const Events = {
     (service: string) => Subjects.auditEvent(service),
     (p: AuditEventPayload) =>
       shape({ id: 'string', time: 'string', service: 'string', action: 'string', resource: 'object' })(p),
+  ),
+  /** Several audit events of one transaction in one message (see AuditEventBatch). */
+  auditRecordedBatch: defineEvent<'audit.recorded-batch', [string]>(
+    'audit.recorded-batch',
+    (service: string) => Subjects.auditEvent(service),
+    (p: AuditEventBatch) =>
+      Array.isArray(p?.events) && p.events.length > 0 ? [] : ['events must be a non-empty array'],
   ),
   documentSendRequested: defineEvent(
     'document.send-requested',
