@@ -2,6 +2,7 @@ import { AuditEventBatch, AuditEventPayload } from './audit';
 import {
   DocumentDeliveryEvent,
   DocumentSendRequestedEvent,
+  DocumentStatusBatchEvent,
   DocumentStatusEvent,
   ExchangeStateEvent,
 } from './documents';
@@ -20,6 +21,7 @@ export interface EventMap {
   'document.send-requested': DocumentSendRequestedEvent;
   'document.recall-requested': DocumentSendRequestedEvent;
   'document.status-changed': DocumentStatusEvent;
+  'document.status-changed-batch': DocumentStatusBatchEvent;
   'bus.delivery': DocumentDeliveryEvent;
   'bus.status': DocumentStatusEvent;
   'bus.exchange-state': ExchangeStateEvent;

@@ -2,6 +2,7 @@ import type { AuditEventBatch, AuditEventPayload } from './audit';
 import type {
   DocumentDeliveryEvent,
   DocumentSendRequestedEvent,
+  DocumentStatusBatchEvent,
   DocumentStatusEvent,
   ExchangeStateEvent,
 } from './documents';
@@ -98,6 +99,15 @@ export const Events = {
     'document.status-changed',
     Subjects.documentStatusChanged,
     (p: DocumentStatusEvent) => statusShape(p),
+  ),
+  /** The senderApplied 01s of one delivery batch in one message (see DocumentStatusBatchEvent). */
+  documentStatusChangedBatch: defineEvent(
+    'document.status-changed-batch',
+    Subjects.documentStatusChanged,
+    (p: DocumentStatusBatchEvent) =>
+      Array.isArray(p?.statuses) && p.statuses.length > 0
+        ? p.statuses.flatMap((x, i) => statusShape(x).map((problem) => `statuses[${i}]: ${problem}`))
+        : ['statuses must be a non-empty array'],
   ),
   busDelivery: defineEvent('bus.delivery', Subjects.busDelivery, (p: DocumentDeliveryEvent) => {
     const out = shape({

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { JetStreamService } from '@lienthong/common';
 import {
   unpackAuditEnvelopes,
+  unpackStatusEnvelopes,
   RpcSubjects,
   Streams,
   Subjects,
@@ -120,7 +121,8 @@ export class DocumentsHarness {
     const out: EventEnvelope<T>[] = [];
     for (let seq = info.state.first_seq; seq > 0 && seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(name, { seq }).catch(() => null);
-      if (m && m.subject === subject) out.push(...unpackAuditEnvelopes(m.json<EventEnvelope<T>>())); // audit batches: one per event
+      if (m && m.subject === subject)
+        out.push(...unpackAuditEnvelopes(m.json<EventEnvelope<T>>()).flatMap(unpackStatusEnvelopes)); // batches: one per event
     }
     return out;
   }
