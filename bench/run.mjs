@@ -385,6 +385,55 @@ function cpuBetween(a, b) {
   );
 }
 
+/**
+ * CPU milliseconds per delivery per process (and in total) between two snapshots: comparable across runs on a
+ * shared machine, where throughput and percentiles are not.
+ */
+function cpuMsPer(a, b, n) {
+  if (!n) return {};
+  const out = Object.fromEntries(
+    Object.keys(b.ticks).map((k) => [k, +((((b.ticks[k] - a.ticks[k]) / TICKS) * 1000) / n).toFixed(2)]),
+  );
+  out.total = +Object.values(out)
+    .reduce((x, y) => x + y, 0)
+    .toFixed(2);
+  return out;
+}
+
+/**
+ * Work counters that do not depend on how busy the machine is: JetStream messages stored (all streams' last
+ * sequence numbers) and PostgreSQL commits (pg_stat_database, flushed about once a second).
+ */
+async function workSnapshot() {
+  const out = { jetstreamMessages: 0, pgCommits: 0 };
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const si of jsm.streams.list()) out.jetstreamMessages += si.state.last_seq;
+  } catch {
+    /* counted as 0 */
+  } finally {
+    await nc.close();
+  }
+  const c = new pgMod.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    out.pgCommits = Number(
+      (await c.query('SELECT sum(xact_commit)::bigint AS n FROM pg_stat_database')).rows[0].n,
+    );
+  } finally {
+    await c.end();
+  }
+  return out;
+}
+const workPer = (a, b, n) =>
+  n
+    ? {
+        jetstreamMessages: +((b.jetstreamMessages - a.jetstreamMessages) / n).toFixed(2),
+        pgCommits: +((b.pgCommits - a.pgCommits) / n).toFixed(2),
+      }
+    : {};
+
 // ── seed: organizations and users (kept across runs) ────────────────────────────────────────────────────
 const admin = await login('admin', state.adminPassword);
 const SENDERS = Array.from({ length: OPT.senders }, (_, i) => `BENCH.S${String(i + 1).padStart(2, '0')}`);
@@ -600,6 +649,7 @@ async function step({ label, rate, seconds, recipientsFor }) {
   const docs = [];
   const clientMs = [];
   const since = Date.now() - 1000;
+  const work0 = await workSnapshot();
   const cpu0 = cpuSnapshot();
   const t0 = performance.now();
   let late = 0;
@@ -630,6 +680,8 @@ async function step({ label, rate, seconds, recipientsFor }) {
   const cpu1 = cpuSnapshot();
   const wait = await waitArrived(docs, since, label, OPT.drainSeconds);
   const cpu2 = cpuSnapshot();
+  await sleep(1500); // PostgreSQL flushes its statistics about once a second
+  const work2 = await workSnapshot();
   // Server-side timeline.
   const perDelivery = { local: [], national: [] };
   const perDocument = [];
@@ -711,6 +763,8 @@ async function step({ label, rate, seconds, recipientsFor }) {
     sendTo01VisibleAtSenderMs: p(visibleLag),
     cpuDuringLoadPercent: cpuBetween(cpu0, cpu1),
     cpuDuringDrainPercent: cpuBetween(cpu1, cpu2),
+    cpuMsPerDelivery: cpuMsPer(cpu0, cpu2, arrivedCount),
+    workPerDelivery: workPer(work0, work2, arrivedCount),
   };
   result.keptUp =
     result.complete &&
@@ -1147,6 +1201,18 @@ for (const s of [...results.local, ...results.national]) {
       .map(([k, v]) => `${k} ${v}`)
       .join(', '),
   );
+  if (s.workPerDelivery?.jetstreamMessages !== undefined)
+    row(
+      '   per delivery: JetStream messages, PostgreSQL commits',
+      `${s.workPerDelivery.jetstreamMessages}, ${s.workPerDelivery.pgCommits}`,
+    );
+  if (s.cpuMsPerDelivery?.total)
+    row(
+      '   CPU ms per delivery (load + drain)',
+      Object.entries(s.cpuMsPerDelivery)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    );
 }
 if (results.uploads) {
   const u = results.uploads;

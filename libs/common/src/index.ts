@@ -17,6 +17,7 @@ export * from './nats/nats.tokens';
 export * from './nats/nats-connection.provider';
 export * from './nats/nats-auth';
 export * from './nats/jetstream.service';
+export * from './nats/js-publisher';
 export * from './nats/rpc-client';
 export * from './nats/rpc-correlation.interceptor';
 export * from './outbox/outbox.schema';

@@ -101,6 +101,49 @@ export class AuditEventPayload {
 }
 
 /**
+ * Several audit events of one transaction in one message (type `audit.recorded-batch`, on the same subject
+ * `Subjects.auditEvent(service)` as `audit.recorded`): one outbox row, one JetStream message and one ack
+ * instead of one per event. Each event keeps its own id, time and fields and becomes its own leaf of the
+ * audit log, exactly as if it had come as `audit.recorded`. A transaction with a single audit event still
+ * publishes `audit.recorded`.
+ */
+export interface AuditEventBatch {
+  events: AuditEventPayload[];
+}
+
+export const AUDIT_RECORDED = 'audit.recorded';
+export const AUDIT_RECORDED_BATCH = 'audit.recorded-batch';
+
+/**
+ * The audit event payloads a message on `Subjects.auditEvent(service)` carries, in order: `[data]` for
+ * `audit.recorded` (and any other type, which the intake then validates as one event), `data.events` for
+ * `audit.recorded-batch`. Nothing is validated here.
+ */
+export function auditPayloadsOf(envelope: { type?: unknown; data?: unknown }): unknown[] {
+  if (envelope?.type === AUDIT_RECORDED_BATCH) {
+    const events = (envelope.data as { events?: unknown } | undefined)?.events;
+    return Array.isArray(events) ? events : [envelope.data];
+  }
+  return [envelope?.data];
+}
+
+/**
+ * A message's envelope as one `audit.recorded` envelope per event (for readers of the stream such as test
+ * probes): a batch becomes one envelope per event, with the event's id; any other envelope is returned as is.
+ */
+export function unpackAuditEnvelopes<E extends { type: string; id: string; data: unknown }>(
+  envelope: E,
+): E[] {
+  if (envelope.type !== AUDIT_RECORDED_BATCH) return [envelope];
+  return auditPayloadsOf(envelope).map((data) => ({
+    ...envelope,
+    type: AUDIT_RECORDED,
+    id: (data as { id?: string })?.id ?? envelope.id,
+    data,
+  }));
+}
+
+/**
  * Witnessing (federation): each node's audit service publishes the checkpoints it signs
  * (`Subjects.witnessCheckpointSigned()`); the node's bus forwards them to the central node over the federation
  * link, authenticated by the node certificate; the central bus hands them to its audit service

@@ -156,6 +156,50 @@ export interface DocumentStatusEvent {
   senderApplied?: boolean;
 }
 
+/**
+ * Documents → bus, on `Subjects.documentStatusChanged()` as type `document.status-changed-batch`: the 01s of one
+ * delivery batch whose sender's rows documents already moved (`senderApplied`), in one message instead of one
+ * per recipient. Each status keeps its `statusId` (the bus claims each by it, as it claims the envelope id of a
+ * single `document.status-changed`, which is the same value). Any other status is sent alone.
+ */
+export interface DocumentStatusBatchEvent {
+  statuses: DocumentStatusEvent[];
+}
+
+export const DOCUMENT_STATUS_CHANGED_BATCH = 'document.status-changed-batch';
+
+/**
+ * The statuses a message on `Subjects.documentStatusChanged()` carries, each with the message id it is claimed
+ * by: `[data]` with the envelope id, or every status of a batch with its own `statusId`.
+ */
+export function documentStatusesOf(envelope: {
+  id: string;
+  type: string;
+  data: unknown;
+}): { ev: DocumentStatusEvent; messageId: string }[] {
+  if (envelope.type === DOCUMENT_STATUS_CHANGED_BATCH) {
+    const statuses = (envelope.data as DocumentStatusBatchEvent | undefined)?.statuses ?? [];
+    return statuses.map((ev) => ({ ev, messageId: ev.statusId }));
+  }
+  return [{ ev: envelope.data as DocumentStatusEvent, messageId: envelope.id }];
+}
+
+/**
+ * A message's envelope as one `document.status-changed` envelope per status (for readers of the stream such as
+ * test probes): a batch becomes one envelope per status, with the status's id; any other is returned as is.
+ */
+export function unpackStatusEnvelopes<E extends { type: string; id: string; data: unknown }>(
+  envelope: E,
+): E[] {
+  if (envelope.type !== DOCUMENT_STATUS_CHANGED_BATCH) return [envelope];
+  return documentStatusesOf(envelope).map(({ ev, messageId }) => ({
+    ...envelope,
+    type: 'document.status-changed',
+    id: messageId,
+    data: ev,
+  }));
+}
+
 /** Bus → documents: exchange state for one recipient. */
 export interface ExchangeStateEvent {
   documentId: string;

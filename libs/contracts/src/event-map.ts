@@ -1,7 +1,8 @@
-import { AuditEventPayload } from './audit';
+import { AuditEventBatch, AuditEventPayload } from './audit';
 import {
   DocumentDeliveryEvent,
   DocumentSendRequestedEvent,
+  DocumentStatusBatchEvent,
   DocumentStatusEvent,
   ExchangeStateEvent,
 } from './documents';
@@ -13,12 +14,14 @@ import { DirectoryOrganizationEntry, OrganizationChangedEvent, TokenRevokedEvent
  */
 export interface EventMap {
   'audit.recorded': AuditEventPayload;
+  'audit.recorded-batch': AuditEventBatch;
   'organization.changed': OrganizationChangedEvent;
   'directory.organization': DirectoryOrganizationEntry;
   'token.revoked': TokenRevokedEvent;
   'document.send-requested': DocumentSendRequestedEvent;
   'document.recall-requested': DocumentSendRequestedEvent;
   'document.status-changed': DocumentStatusEvent;
+  'document.status-changed-batch': DocumentStatusBatchEvent;
   'bus.delivery': DocumentDeliveryEvent;
   'bus.status': DocumentStatusEvent;
   'bus.exchange-state': ExchangeStateEvent;

@@ -1,7 +1,8 @@
-import type { AuditEventPayload } from './audit';
+import type { AuditEventBatch, AuditEventPayload } from './audit';
 import type {
   DocumentDeliveryEvent,
   DocumentSendRequestedEvent,
+  DocumentStatusBatchEvent,
   DocumentStatusEvent,
   ExchangeStateEvent,
 } from './documents';
@@ -77,6 +78,13 @@ export const Events = {
     (p: AuditEventPayload) =>
       shape({ id: 'string', time: 'string', service: 'string', action: 'string', resource: 'object' })(p),
   ),
+  /** Several audit events of one transaction in one message (see AuditEventBatch). */
+  auditRecordedBatch: defineEvent<'audit.recorded-batch', [string]>(
+    'audit.recorded-batch',
+    (service: string) => Subjects.auditEvent(service),
+    (p: AuditEventBatch) =>
+      Array.isArray(p?.events) && p.events.length > 0 ? [] : ['events must be a non-empty array'],
+  ),
   documentSendRequested: defineEvent(
     'document.send-requested',
     Subjects.documentSendRequested,
@@ -91,6 +99,15 @@ export const Events = {
     'document.status-changed',
     Subjects.documentStatusChanged,
     (p: DocumentStatusEvent) => statusShape(p),
+  ),
+  /** The senderApplied 01s of one delivery batch in one message (see DocumentStatusBatchEvent). */
+  documentStatusChangedBatch: defineEvent(
+    'document.status-changed-batch',
+    Subjects.documentStatusChanged,
+    (p: DocumentStatusBatchEvent) =>
+      Array.isArray(p?.statuses) && p.statuses.length > 0
+        ? p.statuses.flatMap((x, i) => statusShape(x).map((problem) => `statuses[${i}]: ${problem}`))
+        : ['statuses must be a non-empty array'],
   ),
   busDelivery: defineEvent('bus.delivery', Subjects.busDelivery, (p: DocumentDeliveryEvent) => {
     const out = shape({

@@ -1,6 +1,6 @@
 import { Subjects } from '@lienthong/contracts';
 import { eventually } from '@lienthong/testing';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,44 @@ describe('audit log (real PostgreSQL + NATS)', () => {
       20_000,
     );
     expect(await h.count()).toBe(before + 1);
+  });
+
+  it('appends each event of a batch message as its own leaf, once, even when the message is redelivered', async () => {
+    const before = await h.count();
+    const events = [auditEvent(), auditEvent({ action: 'document.sent' }), auditEvent()];
+    const msgId = randomUUID();
+    await h.publishBatch(events, msgId);
+    await eventually(async () => (await h.count()) === before + 3, 20_000);
+    // The same events again in another message (a redelivery after a lost ack looks like this).
+    await h.publishBatch(events);
+    await h.publish(auditEvent());
+    await eventually(async () => (await h.count()) === before + 4, 20_000);
+    const rows = await h.pg.query(
+      `SELECT event_id, leaf_hash, event FROM leaves WHERE event_id = ANY($1::uuid[]) ORDER BY leaf_index`,
+      [events.map((e) => e.id)],
+    );
+    expect(rows.rows.map((r) => r.event_id)).toEqual(events.map((e) => e.id));
+    expect(rows.rows[1].event.action).toBe('document.sent');
+    rows.rows.forEach((r) => expect(r.leaf_hash.equals(leafHash(leafBytes(r.event)))).toBe(true));
+  });
+
+  it('dead-letters only the malformed event of a batch message and appends the others', async () => {
+    const dead = h.nc.subscribe(Subjects.deadLetter(h.streamName(), 'audit-log'), { max: 1 });
+    const got = (async () => {
+      for await (const m of dead) return m.json<{ type: string; data: { id: string } }>();
+      return null;
+    })();
+    const before = await h.count();
+    const good = [auditEvent(), auditEvent()];
+    await h.publishBatch([good[0], { id: 'batch-not-a-uuid', action: 'x' }, good[1]]);
+    const letter = await got;
+    expect(letter?.type).toBe('audit.recorded');
+    expect(letter?.data.id).toBe('batch-not-a-uuid');
+    await eventually(async () => (await h.count()) === before + 2, 20_000);
+    const rows = await h.pg.query(`SELECT 1 FROM leaves WHERE event_id = ANY($1::uuid[])`, [
+      good.map((e) => e.id),
+    ]);
+    expect(rows.rowCount).toBe(2);
   });
 
   it('keeps an event whose fields exceed their columns, cut with a marker, instead of dead-lettering it', async () => {

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import {
+  AUDIT_RECORDED_BATCH,
   RpcSubjects,
   Streams,
   Subjects,
@@ -112,6 +113,22 @@ export class AuditHarness {
       occurredAt: new Date().toISOString(),
       source: `${service}@central`,
       data: e,
+    };
+    await this.js.publish(Subjects.auditEvent(service), JSON.stringify(envelope), { msgID: msgId });
+  }
+
+  /** Publishes several events in one message, as a transaction with several audit events does. */
+  async publishBatch(
+    events: (AuditEventPayload | Record<string, unknown>)[],
+    msgId: string = randomUUID(),
+    service = 'documents',
+  ): Promise<void> {
+    const envelope: EventEnvelope<unknown> = {
+      id: msgId,
+      type: AUDIT_RECORDED_BATCH,
+      occurredAt: new Date().toISOString(),
+      source: `${service}@central`,
+      data: { events },
     };
     await this.js.publish(Subjects.auditEvent(service), JSON.stringify(envelope), { msgID: msgId });
   }

@@ -179,6 +179,18 @@ describe('SOC feed (real NATS + a real TCP syslog collector)', () => {
     expect(metrics).toMatch(/jetstream_consumer_pending_messages\{[^}]*consumer="soc-feed"[^}]*\} 0\n/);
   });
 
+  it('forwards the security events of a batch message (several events of one transaction), in order', async () => {
+    const before = collector.messages.length;
+    const batch = [
+      auditEvent({ service: 'identity', action: AuditActions.loginFailed, outcome: 'failure' }),
+      auditEvent({ service: 'identity', action: AuditActions.loginSucceeded }),
+      auditEvent({ service: 'identity', action: AuditActions.accountLocked, outcome: 'failure' }),
+    ];
+    await h.publishBatch(batch, undefined, 'identity');
+    await eventually(async () => collector.messages.length >= before + 2 && (await backlog()) === 0, 30_000);
+    expect(collector.messages.slice(before).map((m) => m.event.id)).toEqual([batch[0].id, batch[2].id]);
+  });
+
   it('keeps events while the collector is down and delivers all of them when it is back', async () => {
     const before = collector.messages.length;
     await collector.stop();

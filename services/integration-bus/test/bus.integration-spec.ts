@@ -359,6 +359,43 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(await identity.get('000.00.00.G30')).toMatchObject({ sector: 'state', name: 'Bộ Nội vụ' });
   });
 
+  it('01s the sender already has, batched in one message, mark each exchange delivered and relay nothing back', async () => {
+    const docs = [await sendRequested([LOCAL_ORG]), await sendRequested([LOCAL_ORG])];
+    const deliveries = await Promise.all(
+      docs.map((ev) =>
+        eventually(async () => {
+          const [d] = await deliveriesTo(LOCAL_ORG, ev.documentId);
+          if (!d) throw new Error('no delivery yet');
+          return d;
+        }),
+      ),
+    );
+    const statuses = deliveries.map(
+      (d) =>
+        ({
+          statusId: randomUUID(),
+          sourceDocumentId: d.data.sourceDocumentId,
+          edxmlDocumentId: d.data.edxmlDocumentId,
+          fromOrganizationCode: LOCAL_ORG,
+          toOrganizationCode: PARTY_OFFICE,
+          status: 'arrived',
+          statusCode: '01',
+          at: new Date().toISOString(),
+          senderApplied: true,
+        }) satisfies DocumentStatusEvent,
+    );
+    await probe.publish(Subjects.documentStatusChanged(), 'document.status-changed-batch', { statuses });
+    for (const ev of docs)
+      await until(async () => {
+        const [ex] = await exchangesOf(ev.documentId);
+        if (ex.state !== 'delivered') throw new Error(ex.state);
+      });
+    const relayed = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).filter((e) =>
+      statuses.some((s) => s.statusId === e.data.statusId),
+    );
+    expect(relayed).toHaveLength(0);
+  });
+
   it('a recall (business type 1) is delivered to the local recipient as a separate exchange', async () => {
     const ev = await sendRequested([LOCAL_ORG]);
     await until(async () => expect(await deliveriesTo(LOCAL_ORG, ev.documentId)).toHaveLength(1));

@@ -24,6 +24,7 @@ import {
   tracingEnabled,
   TRACEPARENT_HEADER,
 } from '../tracing/tracing';
+import { JsPublisher } from './js-publisher';
 import { NATS_CONNECTION, SERVICE_IDENTITY, ServiceIdentity } from './nats.tokens';
 
 export interface ConsumerOptions {
@@ -80,6 +81,8 @@ export async function settleAll(work: Promise<unknown>[]): Promise<void> {
 }
 
 const DEFAULT_BACKOFF = [200, 1000, 5000, 15000];
+/** The header JetStream deduplicates on (what `msgID` of `js.publish` sets). */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 /**
  * JetStream through @nats-io v3: streams declared at boot, durable pull consumers, ack only after the
@@ -92,12 +95,15 @@ export class JetStreamService implements OnApplicationShutdown {
   readonly js: JetStreamClient;
   private jsmPromise?: Promise<JetStreamManager>;
   private readonly consumers = new Set<ConsumerHandle>();
+  private readonly publisher: JsPublisher;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SERVICE_IDENTITY) private readonly id: ServiceIdentity,
   ) {
     this.js = jetstream(nc, { timeout: 5000 });
+    const inboxPrefix = (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+    this.publisher = new JsPublisher(nc, 5000, inboxPrefix);
   }
 
   manager(): Promise<JetStreamManager> {
@@ -180,7 +186,7 @@ export class JetStreamService implements OnApplicationShutdown {
     }
   }
 
-  buildHeaders(envelope: EventEnvelope): MsgHdrs {
+  buildHeaders(envelope: Pick<EventEnvelope, 'type' | 'correlationId' | 'traceparent'>): MsgHdrs {
     const h = natsHeaders();
     h.set(Headers.eventType, envelope.type);
     if (envelope.correlationId) h.set(Headers.correlationId, envelope.correlationId);
@@ -203,10 +209,21 @@ export class JetStreamService implements OnApplicationShutdown {
 
   /** Publishes with `Nats-Msg-Id` = envelope id, so a republish after a crash is dropped by the stream. */
   async publish(subject: string, envelope: EventEnvelope): Promise<void> {
-    await this.js.publish(subject, JSON.stringify(envelope), {
-      msgID: envelope.id,
-      headers: this.buildHeaders(envelope),
-    });
+    await this.publishRaw(subject, JSON.stringify(envelope), envelope);
+  }
+
+  /**
+   * Publishes an envelope already serialized (`json`, e.g. as the outbox stores it) with `Nats-Msg-Id` =
+   * its id and the headers of `meta`; acks of concurrent publishes are awaited together (JsPublisher).
+   */
+  async publishRaw(
+    subject: string,
+    json: string,
+    meta: Pick<EventEnvelope, 'id' | 'type' | 'correlationId' | 'traceparent'>,
+  ): Promise<void> {
+    const h = this.buildHeaders(meta);
+    h.set(MSG_ID_HEADER, meta.id);
+    await this.publisher.publish(subject, json, h);
   }
 
   async consume<T>(opts: ConsumerOptions, handler: BatchHandler<T>): Promise<ConsumerHandle> {
@@ -424,6 +441,7 @@ export class JetStreamService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.stop()));
+    this.publisher.close();
   }
 }
 

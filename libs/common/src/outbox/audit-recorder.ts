@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AuditEventPayload, AuditOutcome, Subjects } from '@lienthong/contracts';
+import { AuditEventPayload, AuditOutcome, Events, type EventEnvelope } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
@@ -41,17 +41,26 @@ export class AuditRecorder {
   }
 
   async record(manager: EntityManager, ...inputs: AuditInput[]): Promise<void> {
-    await this.outbox.add(
-      manager,
-      ...inputs.map((i) => {
-        const data = this.build(i);
-        return {
-          subject: Subjects.auditEvent(this.id.service),
-          type: 'audit.recorded' as const,
-          data,
-          id: data.id,
-        };
-      }),
-    );
+    if (inputs.length === 0) return;
+    await this.outbox.insert(manager, [this.row(inputs.map((i) => this.build(i)))]);
+  }
+
+  /**
+   * The outbox row of a transaction's audit events: `audit.recorded` for one (its id = the event's id),
+   * `audit.recorded-batch` for several (one message; the audit service appends each event as its own leaf).
+   */
+  row(events: AuditEventPayload[]): { subject: string; envelope: EventEnvelope } {
+    const subject = Events.auditRecorded.subject(this.id.service);
+    if (events.length === 1) {
+      const data = events[0];
+      return {
+        subject,
+        envelope: this.outbox.envelope({ subject, type: 'audit.recorded', data, id: data.id }),
+      };
+    }
+    return {
+      subject,
+      envelope: this.outbox.envelope({ subject, type: 'audit.recorded-batch', data: { events } }),
+    };
   }
 }

@@ -10,8 +10,10 @@ function fakeStore(rows: { seq: string; id: string; subject: string }[], lockAva
   const manager = {
     query: async (sql: string, params: unknown[]) => {
       if (sql.includes('pg_try_advisory_xact_lock')) return [{ locked: lockAvailable }];
-      if (sql.startsWith('SELECT seq')) {
-        return table.slice(0, params[0] as number).map((r) => ({ ...r, envelope: { id: r.id } }));
+      if (sql.trimStart().startsWith('SELECT seq')) {
+        return table
+          .slice(0, params[0] as number)
+          .map((r) => ({ ...r, json: JSON.stringify({ id: r.id }), type: 't', correlationId: null }));
       }
       if (sql.startsWith('DELETE FROM outbox WHERE seq = ANY')) {
         const seqs = new Set(params[0] as string[]);
@@ -41,7 +43,7 @@ describe('OutboxRelay.drainOnce', () => {
   it('publishes in seq order and deletes what was acknowledged', async () => {
     const published: string[] = [];
     const js = {
-      publish: async (subject: string) => void published.push(subject),
+      publishRaw: async (subject: string) => void published.push(subject),
     } as unknown as JetStreamService;
     const { ds, table } = fakeStore(rows);
     const relay = new OutboxRelay(ds, js, config, new Registry());
@@ -52,7 +54,7 @@ describe('OutboxRelay.drainOnce', () => {
 
   it('stops at the first failure and keeps that row and every later one', async () => {
     const js = {
-      publish: async (subject: string) => {
+      publishRaw: async (subject: string) => {
         if (subject === 's.3') throw new Error('no ack');
       },
     } as unknown as JetStreamService;
@@ -63,7 +65,9 @@ describe('OutboxRelay.drainOnce', () => {
   });
 
   it('throws (and deletes nothing) when nothing could be published', async () => {
-    const js = { publish: async () => Promise.reject(new Error('NATS down')) } as unknown as JetStreamService;
+    const js = {
+      publishRaw: async () => Promise.reject(new Error('NATS down')),
+    } as unknown as JetStreamService;
     const { ds, table } = fakeStore(rows);
     const relay = new OutboxRelay(ds, js, config, new Registry());
     await expect(relay.drainOnce()).rejects.toThrow('NATS down');
@@ -77,7 +81,7 @@ describe('OutboxRelay.drainOnce', () => {
       { seq: '7', id: 'e7', subject: 's.7' },
     ]);
     const js = {
-      publish: async (subject: string) => {
+      publishRaw: async (subject: string) => {
         published.push(subject);
         // A transaction that took seq 6 before ours commits while we publish.
         if (subject === 's.7') table.push({ seq: '6', id: 'e6', subject: 's.6' });
@@ -90,11 +94,11 @@ describe('OutboxRelay.drainOnce', () => {
   });
 
   it('does nothing while another replica holds the outbox lock', async () => {
-    const js = { publish: jest.fn() } as unknown as JetStreamService;
+    const js = { publishRaw: jest.fn() } as unknown as JetStreamService;
     const { ds, table } = fakeStore(rows, false);
     const relay = new OutboxRelay(ds, js, config, new Registry());
     expect(await relay.drainOnce()).toBe(0);
-    expect(js.publish).not.toHaveBeenCalled();
+    expect(js.publishRaw).not.toHaveBeenCalled();
     expect(table).toHaveLength(4);
   });
 });

@@ -8,13 +8,17 @@ import { METRICS_REGISTRY } from '../health/metrics.registry';
 import type { Registry } from 'prom-client';
 import { NATS_CONNECTION } from '../nats/nats.tokens';
 import { OutboxCommitHook } from './outbox-wake';
-import { outboxWakeSubject, type EventEnvelope } from '@lienthong/contracts';
+import { outboxWakeSubject } from '@lienthong/contracts';
 
 interface OutboxRow {
   seq: string;
   id: string;
   subject: string;
-  envelope: EventEnvelope;
+  /** The envelope as stored (jsonb's text form): published as it is, not parsed and serialized again. */
+  json: string;
+  type: string;
+  correlationId: string | null;
+  traceparent: string | null;
 }
 
 /**
@@ -151,13 +155,24 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       ]);
       if (!locked) return 0;
       const rows: OutboxRow[] = await m.query(
-        'SELECT seq, id, subject, envelope FROM outbox ORDER BY seq LIMIT $1',
+        `SELECT seq, id, subject, envelope::text AS json, envelope->>'type' AS type,
+                envelope->>'correlationId' AS "correlationId", envelope->>'traceparent' AS traceparent
+           FROM outbox ORDER BY seq LIMIT $1`,
         [this.config.OUTBOX_BATCH_SIZE],
       );
       if (rows.length === 0) return 0;
       this.backlog.set(rows.length);
       // Sent in order on one connection; acks awaited together.
-      const results = await Promise.allSettled(rows.map((r) => this.js.publish(r.subject, r.envelope)));
+      const results = await Promise.allSettled(
+        rows.map((r) =>
+          this.js.publishRaw(r.subject, r.json, {
+            id: r.id,
+            type: r.type,
+            correlationId: r.correlationId ?? undefined,
+            traceparent: r.traceparent ?? undefined,
+          }),
+        ),
+      );
       const firstFailure = results.findIndex((r) => r.status === 'rejected');
       const ok = firstFailure === -1 ? rows.length : firstFailure;
       if (ok > 0) {

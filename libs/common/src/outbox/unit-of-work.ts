@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { EventContract, EventEnvelope, EventMap, EventType } from '@lienthong/contracts';
-import { Events } from '@lienthong/contracts';
+import type {
+  AuditEventPayload,
+  EventContract,
+  EventEnvelope,
+  EventMap,
+  EventType,
+} from '@lienthong/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditRecorder, type AuditInput } from './audit-recorder';
 import { OutboxService } from './outbox.service';
@@ -41,8 +46,8 @@ export interface UnitOfWorkContext {
 
 /**
  * One way to run a transaction: `run(fn)` opens it, gives `claim`, `emit` and `audit`, and before commit
- * writes all outbox rows of the transaction in one multi-row INSERT (events first, in emit order, then audit
- * events, so the relay publishes what moves documents before what records it). The commit wakes the relay.
+ * writes all outbox rows of the transaction in one multi-row INSERT (events first, in emit order, then the
+ * transaction's audit events as one message, so the relay publishes what moves documents before what records it). The commit wakes the relay.
  */
 @Injectable()
 export class UnitOfWork {
@@ -56,7 +61,7 @@ export class UnitOfWork {
   run<T>(fn: (ctx: UnitOfWorkContext) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(async (manager) => {
       const events: { subject: string; envelope: EventEnvelope }[] = [];
-      const audits: { subject: string; envelope: EventEnvelope }[] = [];
+      const audits: AuditEventPayload[] = [];
       const ctx: UnitOfWorkContext = {
         manager,
         claim: (consumer, id) => this.processed.claim(manager, consumer, id),
@@ -75,17 +80,13 @@ export class UnitOfWork {
           return envelope;
         },
         audit: (...inputs) => {
-          for (const input of inputs) {
-            const data = this.auditRecorder.build(input);
-            audits.push({
-              subject: Events.auditRecorded.subject(data.service),
-              envelope: this.outbox.envelope({ subject: '', type: 'audit.recorded', data, id: data.id }),
-            });
-          }
+          for (const input of inputs) audits.push(this.auditRecorder.build(input));
         },
       };
       const result = await fn(ctx);
-      if (events.length || audits.length) await this.outbox.insert(manager, [...events, ...audits]);
+      // All audit events of the transaction in one message (AuditRecorder.row), after the events.
+      if (audits.length) events.push(this.auditRecorder.row(audits));
+      if (events.length) await this.outbox.insert(manager, events);
       return result;
     });
   }

@@ -6,7 +6,14 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { JetStreamService, METRICS_REGISTRY, PoisonMessageError } from '@lienthong/common';
-import { AuditEventPayload, Headers, Streams, Subjects } from '@lienthong/contracts';
+import {
+  AUDIT_RECORDED,
+  auditPayloadsOf,
+  AuditEventPayload,
+  Headers,
+  Streams,
+  Subjects,
+} from '@lienthong/contracts';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
@@ -19,6 +26,12 @@ const DURABLE = 'audit-log';
 const MAX_DELIVER = 5;
 const BACKOFF_MS = [200, 1000, 5000, 15000];
 const COMMITS_IN_FLIGHT = 2;
+
+/** A message and the events it carries (one, or several for `audit.recorded-batch`). */
+interface IntakeItem {
+  msg: JsMsg;
+  events: AuditEventPayload[];
+}
 
 /**
  * Durable JetStream consumer of every service's audit events. It fetches whole batches (up to
@@ -115,42 +128,69 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
     await this.running;
   }
 
-  /** Validates a batch; malformed messages go to the dead-letter subject at once. */
-  async parse(msgs: JsMsg[]): Promise<{ msg: JsMsg; event: AuditEventPayload }[]> {
-    const items: { msg: JsMsg; event: AuditEventPayload }[] = [];
+  /**
+   * Validates a batch; malformed messages go to the dead-letter subject at once. A message carries one event
+   * (`audit.recorded`) or several (`audit.recorded-batch`); a malformed event inside a batch is dead-lettered
+   * alone (as an `audit.recorded` message) and the others of its message are kept.
+   */
+  async parse(msgs: JsMsg[]): Promise<IntakeItem[]> {
+    const items: IntakeItem[] = [];
     for (const msg of msgs) {
+      let envelope: { type?: unknown; data?: unknown; correlationId?: unknown };
       try {
-        const envelope = JSON.parse(msg.string()) as { data?: unknown };
-        items.push({ msg, event: parseAuditEvent(envelope?.data) });
+        envelope = JSON.parse(msg.string()) as typeof envelope;
       } catch (e) {
-        await this.deadLetter(
-          msg,
-          e instanceof PoisonMessageError ? e.message : `unparseable: ${(e as Error).message}`,
-        );
+        await this.deadLetter(msg, `unparseable: ${(e as Error).message}`);
+        continue;
       }
+      const payloads = auditPayloadsOf(envelope);
+      if (payloads.length === 1) {
+        try {
+          items.push({ msg, events: [parseAuditEvent(payloads[0])] });
+        } catch (e) {
+          await this.deadLetter(
+            msg,
+            e instanceof PoisonMessageError ? e.message : `unparseable: ${(e as Error).message}`,
+          );
+        }
+        continue;
+      }
+      const events: AuditEventPayload[] = [];
+      let kept = true;
+      for (let i = 0; i < payloads.length && kept; i++) {
+        try {
+          events.push(parseAuditEvent(payloads[i]));
+        } catch (e) {
+          kept = await this.deadLetterOne(msg, i, envelope, payloads[i], (e as Error).message);
+        }
+      }
+      // A dead letter that could not be stored: the whole message comes back (the log skips what it has).
+      if (!kept) msg.nak(5000);
+      else if (events.length === 0) msg.ack();
+      else items.push({ msg, events });
     }
     return items;
   }
 
   /** JSON and leaf hashes ahead of the commit; if that throws, commit() meets the error again and handles it. */
-  private prepare(items: { event: AuditEventPayload }[]): PreparedBatch | undefined {
+  private prepare(items: IntakeItem[]): PreparedBatch | undefined {
     if (items.length === 0) return undefined;
     try {
-      return this.log.prepare(items.map((i) => i.event));
+      return this.log.prepare(items.flatMap((i) => i.events));
     } catch {
       return undefined;
     }
   }
 
-  /** Appends a batch; if the transaction fails, retries one by one so a bad event cannot hold others back. */
-  async commit(items: { msg: JsMsg; event: AuditEventPayload }[], prepared?: PreparedBatch): Promise<void> {
+  /** Appends a batch; if the transaction fails, retries message by message so a bad one cannot hold others back. */
+  async commit(items: IntakeItem[], prepared?: PreparedBatch): Promise<void> {
     if (items.length === 0) return;
     try {
-      await this.append(prepared ?? items.map((i) => i.event));
+      await this.append(prepared ?? items.flatMap((i) => i.events));
       // Plain acks: a lost ack only means a redelivery, which the log skips by event id.
       for (const i of items) {
         i.msg.ack();
-        this.taken.inc({ action: i.event.action, outcome: i.event.outcome });
+        for (const event of i.events) this.taken.inc({ action: event.action, outcome: event.outcome });
       }
     } catch (e) {
       if (items.length > 1) {
@@ -171,6 +211,46 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
   private async append(events: AuditEventPayload[] | PreparedBatch): Promise<void> {
     const head = await this.log.append(events);
     if (head.appended > 0) await this.checkpoints.afterAppend(head.size);
+  }
+
+  /**
+   * One malformed event of a batch message, dead-lettered alone as an `audit.recorded` message (the others of
+   * the message are appended). Returns false when the dead letter could not be stored.
+   */
+  private async deadLetterOne(
+    msg: JsMsg,
+    index: number,
+    envelope: { correlationId?: unknown },
+    data: unknown,
+    reason: string,
+  ): Promise<boolean> {
+    this.logger.error(`dead-lettering event ${index} of ${msg.subject} #${msg.seq}: ${reason}`);
+    const h = natsHeaders();
+    h.set(Headers.deadLetterReason, reason.slice(0, 500).replace(/[\r\n]/g, ' '));
+    h.set(Headers.deadLetterSubject, msg.subject);
+    h.set(Headers.deadLetterDeliveries, String(msg.info.deliveryCount));
+    const cid = msg.headers?.get(Headers.correlationId);
+    if (cid) h.set(Headers.correlationId, cid);
+    const id = (data as { id?: unknown })?.id;
+    const single = {
+      id: typeof id === 'string' ? id : `${msg.seq}:${index}`,
+      type: AUDIT_RECORDED,
+      occurredAt: new Date().toISOString(),
+      ...(typeof envelope.correlationId === 'string' ? { correlationId: envelope.correlationId } : {}),
+      source: 'audit',
+      data,
+    };
+    try {
+      const stream = Streams.audit().name;
+      await this.js.js.publish(Subjects.deadLetter(stream, DURABLE), JSON.stringify(single), {
+        headers: h,
+        msgID: `${stream}:${DURABLE}:${msg.seq}:${index}`,
+      });
+      return true;
+    } catch (e) {
+      this.logger.error(`dead-letter publish failed: ${(e as Error).message}`);
+      return false;
+    }
   }
 
   private async deadLetter(msg: JsMsg, reason: string): Promise<void> {

@@ -6,7 +6,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { JetStreamService, METRICS_REGISTRY } from '@lienthong/common';
-import { Streams, Subjects, type AuditEventPayload } from '@lienthong/contracts';
+import { auditPayloadsOf, Streams, Subjects, type AuditEventPayload } from '@lienthong/contracts';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
@@ -93,46 +93,50 @@ export class SocForwarder implements OnApplicationBootstrap, BeforeApplicationSh
   private async forward(msgs: JsMsg[]): Promise<void> {
     for (let i = 0; i < msgs.length; i++) {
       const msg = msgs[i];
-      const event = this.parse(msg);
-      const severity = event ? socSeverity(event) : null;
-      if (!event || severity === null) {
-        msg.ack();
-        continue;
-      }
-      const bytes = frame(
-        formatSyslog(event, {
-          facility: this.config.SOC_SYSLOG_FACILITY,
-          severity,
-          hostname: this.config.SOC_SYSLOG_HOSTNAME ?? hostname(),
-          nodeId: this.config.NODE_ID,
-        }),
-      );
-      try {
-        await this.transport!.write(bytes);
-      } catch (e) {
-        for (const rest of msgs.slice(i)) rest.nak();
-        this.failures++;
-        this.sendFailures.inc();
-        if (this.failures === 1 || this.failures % 20 === 0)
-          this.logger.warn(`SOC collector unreachable (${this.failures}x): ${(e as Error).message}`);
-        await this.sleep(
-          Math.min(this.config.SOC_SYSLOG_RETRY_MAX_MS, 100 * 2 ** Math.min(this.failures, 12)),
+      // A message carries one event, or several (`audit.recorded-batch`): forwarded in order, acked together.
+      for (const event of this.parse(msg)) {
+        const severity = socSeverity(event);
+        if (severity === null) continue;
+        const bytes = frame(
+          formatSyslog(event, {
+            facility: this.config.SOC_SYSLOG_FACILITY,
+            severity,
+            hostname: this.config.SOC_SYSLOG_HOSTNAME ?? hostname(),
+            nodeId: this.config.NODE_ID,
+          }),
         );
-        return;
+        try {
+          await this.transport!.write(bytes);
+        } catch (e) {
+          // The message comes back whole: events of it already written are sent again (at least once).
+          for (const rest of msgs.slice(i)) rest.nak();
+          this.failures++;
+          this.sendFailures.inc();
+          if (this.failures === 1 || this.failures % 20 === 0)
+            this.logger.warn(`SOC collector unreachable (${this.failures}x): ${(e as Error).message}`);
+          await this.sleep(
+            Math.min(this.config.SOC_SYSLOG_RETRY_MAX_MS, 100 * 2 ** Math.min(this.failures, 12)),
+          );
+          return;
+        }
+        this.failures = 0;
+        this.forwarded.inc({ action: event.action });
       }
-      this.failures = 0;
       msg.ack();
-      this.forwarded.inc({ action: event.action });
     }
   }
 
-  /** Malformed messages are the intake's to dead-letter; the feed only skips them. */
-  private parse(msg: JsMsg): AuditEventPayload | null {
+  /** Malformed messages and events are the intake's to dead-letter; the feed only skips them. */
+  private parse(msg: JsMsg): AuditEventPayload[] {
     try {
-      const data = (JSON.parse(msg.string()) as { data?: AuditEventPayload })?.data;
-      return data && typeof data.action === 'string' && typeof data.id === 'string' ? data : null;
+      return auditPayloadsOf(JSON.parse(msg.string()) as { type?: unknown; data?: unknown }).filter(
+        (data): data is AuditEventPayload => {
+          const d = data as AuditEventPayload | undefined;
+          return !!d && typeof d.action === 'string' && typeof d.id === 'string';
+        },
+      );
     } catch {
-      return null;
+      return [];
     }
   }
 

@@ -311,12 +311,20 @@ export class DocumentsService {
       ),
       this.repo.attachments(this.ds.manager, ids),
     ]);
+    // Grouped once (a page of 500 documents with their recipients: filtering per document was quadratic).
+    const byDocument = <R extends { document_id: string }>(rows: R[]) => {
+      const m = new Map<string, R[]>();
+      for (const r of rows) {
+        const list = m.get(r.document_id);
+        if (list) list.push(r);
+        else m.set(r.document_id, [r]);
+      }
+      return m;
+    };
+    const recipientsOf = byDocument(recipients);
+    const attachmentsOf = byDocument(attachments);
     const items = page.map((d) =>
-      documentView(
-        d,
-        recipients.filter((r) => r.document_id === d.id),
-        attachments.filter((a) => a.document_id === d.id),
-      ),
+      documentView(d, recipientsOf.get(d.id) ?? [], attachmentsOf.get(d.id) ?? []),
     );
     const last = page[page.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.page_ts, last.id) : null };

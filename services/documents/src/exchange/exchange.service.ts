@@ -234,22 +234,22 @@ export class ExchangeService {
           .map((c) => ({ documentId: c.ev.sourceDocumentId, organizationCode: c.organizationCode })),
         now,
       );
+      // The 01s the sender's rows already have go to the bus in one message; any other alone.
+      const applied: DocumentStatusEvent[] = [];
       for (const c of copies) {
-        tx.emit(
-          Events.documentStatusChanged,
-          {
-            statusId: derivedUuid(`${c.r.deliveryId}:01`),
-            sourceDocumentId: c.ev.sourceDocumentId,
-            edxmlDocumentId: c.ev.edxmlDocumentId,
-            fromOrganizationCode: c.organizationCode,
-            toOrganizationCode: c.ev.fromOrganizationCode,
-            status: 'arrived',
-            statusCode: STATUS_CODES.arrived,
-            at,
-            ...(senderHere(c) ? { senderApplied: true } : {}),
-          },
-          { id: derivedUuid(`${c.r.deliveryId}:01`) },
-        );
+        const status: DocumentStatusEvent = {
+          statusId: derivedUuid(`${c.r.deliveryId}:01`),
+          sourceDocumentId: c.ev.sourceDocumentId,
+          edxmlDocumentId: c.ev.edxmlDocumentId,
+          fromOrganizationCode: c.organizationCode,
+          toOrganizationCode: c.ev.fromOrganizationCode,
+          status: 'arrived',
+          statusCode: STATUS_CODES.arrived,
+          at,
+          ...(senderHere(c) ? { senderApplied: true } : {}),
+        };
+        if (status.senderApplied) applied.push(status);
+        else tx.emit(Events.documentStatusChanged, status, { id: status.statusId });
         tx.audit({
           action: AuditActions.documentReceived,
           actor: { sub: 'integration-bus', organizationCode: c.organizationCode, type: 'system' },
@@ -262,6 +262,14 @@ export class ExchangeService {
           },
         });
       }
+      if (applied.length === 1)
+        tx.emit(Events.documentStatusChanged, applied[0], { id: applied[0].statusId });
+      else if (applied.length > 1)
+        tx.emit(
+          Events.documentStatusChangedBatch,
+          { statuses: applied },
+          { id: derivedUuid(`batch:${applied[0].statusId}:${applied.length}`) },
+        );
       // The organizations' feeds (webhooks, Watch): each recipient's new copy, and the senders' 01s.
       await this.feed.record(tx.manager, [
         ...copies.map((c): FeedEvent => ({

@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { JetStreamService } from '@lienthong/common';
 import {
+  unpackAuditEnvelopes,
+  unpackStatusEnvelopes,
   RpcSubjects,
   Streams,
   Subjects,
@@ -119,7 +121,8 @@ export class DocumentsHarness {
     const out: EventEnvelope<T>[] = [];
     for (let seq = info.state.first_seq; seq > 0 && seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(name, { seq }).catch(() => null);
-      if (m && m.subject === subject) out.push(m.json<EventEnvelope<T>>());
+      if (m && m.subject === subject)
+        out.push(...unpackAuditEnvelopes(m.json<EventEnvelope<T>>()).flatMap(unpackStatusEnvelopes)); // batches: one per event
     }
     return out;
   }

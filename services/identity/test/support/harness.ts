@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { JetStreamService } from '@lienthong/common';
 import {
+  unpackAuditEnvelopes,
   Streams,
   Subjects,
   type AuditEventPayload,
@@ -109,7 +110,7 @@ export class IdentityHarness {
     const out: EventEnvelope<T>[] = [];
     for (let seq = info.state.first_seq; seq > 0 && seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(name, { seq }).catch(() => null);
-      if (m && m.subject === subject) out.push(m.json<EventEnvelope<T>>());
+      if (m && m.subject === subject) out.push(...unpackAuditEnvelopes(m.json<EventEnvelope<T>>())); // audit batches: one per event
     }
     return out;
   }

@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { JetStreamService, settleAll } from '@lienthong/common';
 import {
+  documentStatusesOf,
   Streams,
   Subjects,
   type DocumentSendRequestedEvent,
@@ -68,8 +69,9 @@ export class ExchangesHandler implements OnApplicationBootstrap {
         batchSize: 256,
       },
       async (batch) => {
+        // A `document.status-changed-batch` message carries several statuses, each claimed by its statusId.
         await this.statuses.onReceiverStatuses(
-          batch.map((m) => ({ ev: m.envelope.data, messageId: m.envelope.id })),
+          batch.flatMap((m) => documentStatusesOf(m.envelope)),
           (s, to) => this.axis.sendStatus(s, to),
         );
       },

@@ -1,5 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
-import { Buckets, Streams, type EventEnvelope, type OrganizationView } from '@lienthong/contracts';
+import {
+  Buckets,
+  Streams,
+  unpackAuditEnvelopes,
+  type EventEnvelope,
+  type OrganizationView,
+} from '@lienthong/contracts';
 import { dropSchema, testServiceEnv, TestTokens } from '@lienthong/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
@@ -168,7 +174,7 @@ export class NatsProbe {
     const out: EventEnvelope<T>[] = [];
     for (let seq = info.state.first_seq; seq > 0 && seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-      if (m && m.subject === subject) out.push(m.json<EventEnvelope<T>>());
+      if (m && m.subject === subject) out.push(...unpackAuditEnvelopes(m.json<EventEnvelope<T>>())); // audit batches: one per event
     }
     return out;
   }
