@@ -210,7 +210,7 @@ for (const s of SERVICES) {
       NATIONAL_AXIS_SECRET: state.axisSecret,
       NATIONAL_AXIS_POLL_MS: '250',
       // --large-file: limits raised for one file of that size (the documented defaults stay 50/64 MiB).
-      ...(OPT.largeFile ? { ATTACHMENT_MAX_BYTES: String(2 ** 30), EDXML_MAX_BYTES: String(2 ** 30) } : {}),
+      ...(OPT.largeFile ? { ATTACHMENT_MAX_BYTES: String(2 ** 30), EDXML_MAX_BYTES: String(2 ** 29) } : {}),
     },
     {
       execArgv: has('cpu-prof')
