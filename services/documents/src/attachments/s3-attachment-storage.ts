@@ -158,6 +158,11 @@ export class S3AttachmentStorage extends AttachmentStorage implements OnModuleIn
       : this.client.getObject(this.location.bucket, key);
     got.then(
       (body) => {
+        // The reader may have gone (a closed download) before the object's response arrived.
+        if (out.destroyed) {
+          body.destroy();
+          return;
+        }
         body.once('error', (e) => out.destroy(e));
         out.once('close', () => body.destroy());
         body.pipe(out);
