@@ -28,7 +28,10 @@ function answer(item) {
   if (to.length === 0) return;
   let pkg;
   try {
-    pkg = parsePackage(item.content, { maxBytes: 64 * 1024 * 1024, maxDepth: 64 }).package;
+    pkg = parsePackage(item.content, {
+      maxBytes: Number(process.env.AXIS_MAX_BYTES ?? 64 * 1024 * 1024),
+      maxDepth: 64,
+    }).package;
   } catch {
     failures++;
     return;

@@ -7,7 +7,8 @@
 //
 // Options: --rates 250,500,750,1000 (offered recipient-deliveries/s per local step, three local recipients per
 // document) · --national-rates 500 (steps where one recipient in three is a government agency behind the
-// SIMULATED national axis) · --step-seconds 60 · --uploads 300 · --senders 8 · --recipient-orgs 30 ·
+// SIMULATED national axis) · --large-file [--large-mb 200] (only: one signed PDF of that size to a local
+// recipient and a national-axis agency, peak RSS of every process; bench/large-file.mjs) · --step-seconds 60 · --uploads 300 · --senders 8 · --recipient-orgs 30 ·
 // --drain-seconds 120 (how long a step may take to finish after its load stopped) · --floor-seconds 10 ·
 // --stop-p99-ms 10000 · --only-broadcast · --fresh (wipe the bench's kept data) · --shared-pg (use DATABASE_URL
 // or the local PostgreSQL instead of the bench's own cluster) · --cpu-prof.
@@ -74,6 +75,8 @@ const OPT = {
   federation: has('federation'),
   backlog: arg('backlog', QUICK ? 1000 : 10_000),
   fresh: has('fresh'),
+  largeFile: has('large-file'),
+  largeMb: arg('large-mb', 200),
   sharedPg: has('shared-pg') || !!process.env.DATABASE_URL,
 };
 const startedAt = new Date();
@@ -154,6 +157,7 @@ const axis = spawn(process.execPath, [join(ROOT, 'bench', 'axis-agency.mjs')], {
     AXIS_SYSTEM_ID: ROOT_ORG,
     AXIS_SECRET: state.axisSecret,
     AXIS_AGENCIES: AGENCIES.join(','),
+    ...(OPT.largeFile ? { AXIS_MAX_BYTES: String(2 ** 30) } : {}),
   },
   stdio: ['pipe', 'pipe', 'pipe'],
 });
@@ -205,6 +209,8 @@ for (const s of SERVICES) {
       NATIONAL_AXIS_SYSTEM_ID: ROOT_ORG,
       NATIONAL_AXIS_SECRET: state.axisSecret,
       NATIONAL_AXIS_POLL_MS: '250',
+      // --large-file: limits raised for one file of that size (the documented defaults stay 50/64 MiB).
+      ...(OPT.largeFile ? { ATTACHMENT_MAX_BYTES: String(2 ** 30), EDXML_MAX_BYTES: String(2 ** 29) } : {}),
     },
     {
       execArgv: has('cpu-prof')
@@ -788,6 +794,46 @@ const results = {
   run: RUN,
   postgres: OPT.sharedPg ? 'shared server' : 'own cluster (.data/bench/pg)',
 };
+if (OPT.largeFile) {
+  const forge = require('node-forge');
+  const { detachedCmsForDigest } = require('@lienthong/testing');
+  const { runLargeFile } = await import('./large-file.mjs');
+  const caJson = JSON.parse(readFileSync(join(HOME, 'ca.json'), 'utf8'));
+  const ca = {
+    key: forge.pki.privateKeyFromPem(caJson.key),
+    cert: forge.pki.certificateFromPem(caJson.pem),
+    pem: caJson.pem,
+  };
+  const result = await runLargeFile({
+    mb: OPT.largeMb,
+    url,
+    tokens,
+    sender: SENDERS[0],
+    local: LOCALS[0],
+    agency: AGENCIES[0],
+    pids: {
+      ...Object.fromEntries(SERVICES.map((s) => [s, procs[s].pid])),
+      'axis simulator': axis.pid,
+      'nats-server': nats.pid,
+    },
+    newDocument,
+    api,
+    waitArrived,
+    since: Date.now() - 1000,
+    work,
+    timeoutSeconds: OPT.drainSeconds * 3,
+    signer: makeSigner('Van phong Tinh uy (bench)', ca),
+    cms: (digest, key) => detachedCmsForDigest(digest, { key }),
+  });
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'bench', 'results', `large-file-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`),
+    JSON.stringify({ startedAt, loadAtStart, options: { largeMb: OPT.largeMb }, ...result }, null, 2),
+  );
+  await stopAll();
+  process.exit(0);
+}
+
 await sleep(3000); // let start-up work (key generation, consumers) settle before the idle figures
 results.idleRssMb = Object.fromEntries(SERVICES.map((s) => [s, rss(procs[s].pid).rssMb]));
 const dlqBefore = await deadLetters();

@@ -36,7 +36,7 @@ describe('docker-compose.yml', () => {
     volumes?: Record<string, unknown>;
   };
 
-  it('runs PostgreSQL, NATS, the four services and the web origin by default, each with a health check', () => {
+  it('runs PostgreSQL, NATS, MinIO, the four services and the web origin by default, each with a health check', () => {
     const byDefault = Object.entries(compose.services)
       .filter(([, s]) => !s.profiles)
       .map(([n]) => n);
@@ -45,6 +45,8 @@ describe('docker-compose.yml', () => {
       'documents',
       'identity',
       'integration-bus',
+      'minio',
+      'minio-buckets',
       'nats',
       'postgres',
       'web',
@@ -178,8 +180,39 @@ describe('docker-compose.yml', () => {
     expect(conf).toMatch(/location \/ \{[^}]*try_files \$uri \/index\.html;/);
   });
 
+  it('keeps attachments in MinIO buckets (one per node) made by a one-shot, not in a shared volume', () => {
+    const minio = compose.services.minio as ComposeService & { image: string; command: string[] };
+    expect(minio.image).toMatch(/^minio\/minio:RELEASE\./);
+    expect(minio.command.slice(0, 2)).toEqual(['server', '/data']);
+    const oneShot = compose.services['minio-buckets'] as ComposeService & { command: string[] };
+    expect(oneShot.depends_on?.minio?.condition).toBe('service_healthy');
+    const script = oneShot.command.join('\n');
+    for (const [svc, bucket] of [
+      ['documents', 'lienthong-attachments'],
+      ['documents-province', 'lienthong-attachments-province'],
+    ]) {
+      const s = compose.services[svc];
+      expect(s.environment).toMatchObject({
+        ATTACHMENTS_STORE: `s3://${bucket}`,
+        S3_ENDPOINT: 'http://minio:9000',
+        S3_ACCESS_KEY_ID: 'documents',
+      });
+      expect(s.environment?.S3_SECRET_ACCESS_KEY).toMatch(/^\$\{DOCUMENTS_S3_SECRET_ACCESS_KEY/);
+      expect(s.environment?.ATTACHMENTS_DIR).toBeUndefined();
+      expect(s.depends_on?.['minio-buckets']?.condition).toBe('service_completed_successfully');
+      expect((s as { volumes?: string[] }).volumes ?? []).toEqual([]);
+      expect(script).toContain(`local/${bucket}`);
+    }
+    // The documents services use their own S3 user, limited by a policy to the attachment buckets.
+    expect(script).toMatch(/mc admin user add local documents /);
+    expect(script).toMatch(/mc admin policy attach local lienthong-documents --user documents/);
+    expect(Object.keys(compose.volumes ?? {})).not.toContain('attachments');
+  });
+
   it('keeps data in volumes and JetStream enabled from the deploy/ config', () => {
-    expect(Object.keys(compose.volumes ?? {})).toEqual(expect.arrayContaining(['pgdata', 'natsdata']));
+    expect(Object.keys(compose.volumes ?? {})).toEqual(
+      expect.arrayContaining(['pgdata', 'natsdata', 'miniodata']),
+    );
     expect(readFileSync(join(ROOT, 'deploy/nats/nats.conf'), 'utf8')).toMatch(/jetstream\s*\{/);
   });
 
@@ -209,6 +242,8 @@ describe('docker-compose.yml', () => {
               `${s}_NATS_PASSWORD`,
             ]),
             'LEAF_PROVINCE_01_NATS_PASSWORD',
+            'MINIO_ROOT_PASSWORD',
+            'DOCUMENTS_S3_SECRET_ACCESS_KEY',
           ].map((k) => [k, 'compose-check-only']),
         ),
       },

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -169,6 +170,76 @@ describe('Kubernetes manifests in deploy/', () => {
         'integration-bus-national-axis',
       ]),
     );
+  });
+
+  it('keeps attachments in the S3 store (MinIO StatefulSet, bucket Job), no ReadWriteMany volume', () => {
+    const config = base.find((x) => x.kind === 'ConfigMap' && x.metadata?.name === 'lienthong-config') as {
+      data: Record<string, string>;
+    };
+    expect(config.data).toMatchObject({
+      ATTACHMENTS_STORE: 's3://lienthong-attachments',
+      S3_ENDPOINT: 'http://minio:9000',
+    });
+    expect(config.data.ATTACHMENTS_DIR).toBeUndefined();
+    expect(
+      base.filter((x) => x.kind === 'PersistentVolumeClaim' && x.spec.accessModes.includes('ReadWriteMany')),
+    ).toEqual([]);
+    const documents = deployments.find((x) => x.metadata?.name === 'documents')!.spec.template.spec;
+    const env = documents.containers[0].env as {
+      name: string;
+      valueFrom?: { secretKeyRef: { name: string; key: string } };
+    }[];
+    for (const [name, key] of [
+      ['S3_ACCESS_KEY_ID', 'access-key-id'],
+      ['S3_SECRET_ACCESS_KEY', 'secret-access-key'],
+    ])
+      expect(env.find((e) => e.name === name)?.valueFrom?.secretKeyRef).toEqual({
+        name: 'lienthong-s3-documents',
+        key,
+      });
+    expect(documents.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp']);
+
+    const minio = base.find((x) => x.kind === 'StatefulSet' && x.metadata?.name === 'minio')!;
+    const pod = minio.spec.template.spec;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(pod.containers[0].image).toMatch(/^minio\/minio:RELEASE\./);
+    expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(
+      pod.containers[0].env.find((e: { name: string }) => e.name === 'MINIO_ROOT_PASSWORD').valueFrom
+        .secretKeyRef.name,
+    ).toBe('lienthong-minio');
+    expect(minio.spec.volumeClaimTemplates[0].spec.accessModes).toEqual(['ReadWriteOnce']);
+    const svc = base.find((x) => x.kind === 'Service' && x.metadata?.name === 'minio');
+    expect(svc?.spec.ports.map((p: { port: number }) => p.port)).toEqual([9000]);
+    const job = base.find((x) => x.kind === 'Job' && x.metadata?.name === 'minio-buckets')!;
+    const script = job.spec.template.spec.containers[0].args.join('\n');
+    expect(script).toMatch(/mc mb --ignore-existing "local\/\$BUCKET"/);
+    expect(script).toMatch(/mc admin policy attach local lienthong-documents/);
+    // Only documents (and the Job) reach MinIO.
+    const policy = base.find(
+      (x) => x.kind === 'NetworkPolicy' && x.metadata?.name === 'minio-from-documents',
+    );
+    expect(
+      policy?.spec.ingress[0].from.map((f: any) => f.podSelector.matchLabels['app.kubernetes.io/name']),
+    ).toEqual(['documents', 'minio-buckets']);
+  });
+
+  it.each(['central', 'province'])('renders the %s overlay with `kubectl kustomize`', (overlay) => {
+    if (spawnSync('sh', ['-c', 'command -v kubectl']).status !== 0)
+      throw new Error('kubectl is not installed: apt-get install kubectl (or the kubernetes-client package)');
+    const out = execFileSync('kubectl', ['kustomize', join(DEPLOY, 'k8s', 'overlays', overlay)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString();
+    const docs = parseAllDocuments(out).map((d) => d.toJS() as Doc);
+    const kinds = (k: string) => docs.filter((d) => d.kind === k).map((d) => d.metadata?.name);
+    expect(kinds('StatefulSet')).toEqual(['minio']);
+    expect(kinds('Job')).toEqual(['minio-buckets']);
+    expect(kinds('PersistentVolumeClaim')).toEqual([]);
+    for (const d of docs) expect((d.metadata as { namespace?: string }).namespace).toBe('lienthong');
+    const config = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'lienthong-config') as {
+      data: Record<string, string>;
+    };
+    expect(config.data.ATTACHMENTS_STORE).toBe('s3://lienthong-attachments');
   });
 
   it('uses CloudNativePG for PostgreSQL and references secrets instead of defining them', () => {

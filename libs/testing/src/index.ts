@@ -7,3 +7,4 @@ export * from './database-roles';
 export * from './postgres-cluster-process';
 export * from './pdf-cms';
 export * from './webhook-receiver';
+export * from './s3-server';

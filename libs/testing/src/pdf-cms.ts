@@ -61,6 +61,8 @@ function signedData(
   contentType: string,
   attached: boolean,
   o: CmsSignerOptions,
+  /** The content's SHA-256 when it was hashed elsewhere (a large file, streamed). */
+  digest?: Buffer,
 ): Pkijs.ContentInfo {
   const named = o.named ?? o.key;
   const namedCert = pkiCertificate(named);
@@ -72,7 +74,7 @@ function signedData(
     }),
     new pkijs.Attribute({
       type: OID.messageDigest,
-      values: [new asn1js.OctetString({ valueHex: sha256(content) })],
+      values: [new asn1js.OctetString({ valueHex: digest ?? sha256(content) })],
     }),
   ];
   if (o.signingTime) {
@@ -155,6 +157,15 @@ export function signPdfCms(
   const { file, signed, contentsStart } = prepareSignature(pdf, o);
   const cms = signedData(signed, OID.data, false, { signingTime: new Date(), ...o });
   return fillSignature(file, contentsStart, Buffer.from(cms.toSchema().toBER()));
+}
+
+/**
+ * The DER of a detached CMS signature for content whose SHA-256 is `digest` (a file too large to hold:
+ * the caller hashes the signed ranges while writing it).
+ */
+export function detachedCmsForDigest(digest: Buffer, o: CmsSignerOptions): Buffer {
+  const cms = signedData(Buffer.alloc(0), OID.data, false, { signingTime: new Date(), ...o }, digest);
+  return Buffer.from(cms.toSchema().toBER());
 }
 
 /** A CRL issued and signed by `ca`, listing `revoked` with their revocation dates, as PEM. */

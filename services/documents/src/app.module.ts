@@ -3,6 +3,7 @@ import { PlatformModule } from '@lienthong/common';
 import { Streams } from '@lienthong/contracts';
 import { AttachmentBusStore } from './attachments/attachment-bus-store';
 import { AttachmentStorage, FilesystemAttachmentStorage } from './attachments/attachment-storage';
+import { S3AttachmentStorage } from './attachments/s3-attachment-storage';
 import { AttachmentsController } from './attachments/attachments.controller';
 import { AttachmentsService } from './attachments/attachments.service';
 import { DocumentsConfig } from './config/documents.config';
@@ -64,7 +65,12 @@ export class AppModule {
         OrganizationDirectory,
         RecipientExpansion,
         RecipientGroupsService,
-        { provide: AttachmentStorage, useClass: FilesystemAttachmentStorage },
+        {
+          provide: AttachmentStorage,
+          useClass: config.ATTACHMENTS_STORE.startsWith('s3://')
+            ? S3AttachmentStorage
+            : FilesystemAttachmentStorage,
+        },
         AttachmentBusStore,
         AttachmentsService,
         PdfSignatureVerifier,

@@ -226,7 +226,7 @@ describe('attachments: streamed upload, storage, signatures, object store (real 
   });
 
   it('puts the bytes in the object store at upload and verifies a PDF once for every local copy', async () => {
-    const verify = jest.spyOn(h.app.get(PdfSignatureVerifier), 'verify');
+    const verify = jest.spyOn(h.app.get(PdfSignatureVerifier), 'verifySource');
     try {
       const id = await draft();
       const pdf = signPdf(minimalPdf(`Chỉ thị ${randomUUID()}`), signer);

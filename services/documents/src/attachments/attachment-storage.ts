@@ -14,15 +14,34 @@ export interface StagedObject {
   discard(): Promise<void>;
 }
 
+/** Bytes [start, end) of an object. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /**
  * Where attachment bytes live, content-addressed by lowercase hex SHA-256. The filesystem store is the
- * default; an S3-compatible store implements the same four operations.
+ * default (`ATTACHMENTS_STORE=file`); an S3-compatible store (s3-attachment-storage.ts) implements the same
+ * operations.
  */
 export abstract class AttachmentStorage {
   abstract stage(): Promise<StagedObject>;
   abstract has(sha256: string): Promise<boolean>;
-  abstract open(sha256: string): Readable;
+  /** The stored size, or null when the content is not stored. */
+  abstract size(sha256: string): Promise<number | null>;
+  /** A stream of the content, or of one byte range of it. */
+  abstract open(sha256: string, range?: ByteRange): Readable;
+  /** The whole content in memory: for small files only (the verifier reads ranges instead). */
   abstract readAll(sha256: string): Promise<Buffer>;
+
+  /** One byte range in memory (a PDF's signature dictionary, its CMS blob). */
+  async readRange(sha256: string, range: ByteRange): Promise<Buffer> {
+    if (range.end <= range.start) return Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    for await (const c of this.open(sha256, range)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -72,16 +91,22 @@ export class FilesystemAttachmentStorage extends AttachmentStorage {
   }
 
   async has(sha256: string): Promise<boolean> {
+    return (await this.size(sha256)) !== null;
+  }
+
+  async size(sha256: string): Promise<number | null> {
     try {
-      await stat(this.pathOf(sha256));
-      return true;
+      return (await stat(this.pathOf(sha256))).size;
     } catch {
-      return false;
+      return null;
     }
   }
 
-  open(sha256: string): Readable {
-    return createReadStream(this.pathOf(sha256));
+  open(sha256: string, range?: ByteRange): Readable {
+    return createReadStream(
+      this.pathOf(sha256),
+      range ? { start: range.start, end: Math.max(range.start, range.end) - 1 } : {},
+    );
   }
 
   readAll(sha256: string): Promise<Buffer> {

@@ -137,8 +137,15 @@ export class AttachmentsService {
     const fingerprint = this.verifier.trustFingerprint;
     const known = await this.results.find(m, sha256, fingerprint, SIGNATURE_RESULT_REUSE_MS);
     if (known) return { contentType, ...known };
-    // Verification needs random access to the signed ranges; the file is read once here.
-    const result = await this.verifier.verify(await this.storage.readAll(sha256));
+    // Read by ranges and streams from the store (the signed ranges are hashed as they stream by): a file of
+    // any size is verified without being held in memory.
+    const size = await this.storage.size(sha256);
+    if (size === null) throw new Error(`attachment ${sha256} is not stored`);
+    const result = await this.verifier.verifySource({
+      size,
+      open: (range) => this.storage.open(sha256, range),
+      read: (range) => this.storage.readRange(sha256, range),
+    });
     await this.results.save(m, sha256, fingerprint, result);
     return { contentType, ...result };
   }

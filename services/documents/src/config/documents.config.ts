@@ -1,11 +1,21 @@
 import { BaseServiceConfig } from '@lienthong/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import {
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 
 const emptyIsUnset = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
-const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? ['1', 'true', 'yes'].includes(value.toLowerCase()) : value;
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value);
 
 /** Environment of the documents service (API.md, Configuration). Validated once at boot. */
 export class DocumentsConfig extends BaseServiceConfig {
@@ -47,11 +57,66 @@ export class DocumentsConfig extends BaseServiceConfig {
   @Max(16)
   SIGNATURE_WORKERS: number = 1;
 
+  /**
+   * Where attachment bytes are kept: `file` (the default: a directory, ATTACHMENTS_DIR) or an S3-compatible
+   * bucket `s3://bucket[/prefix]` (S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY).
+   */
+  @Transform(emptyIsUnset)
+  @Matches(/^(file|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?)$/, {
+    message: 'ATTACHMENTS_STORE must be "file" or s3://bucket[/prefix]',
+  })
+  ATTACHMENTS_STORE: string = 'file';
+
   /** Root of the filesystem attachment store (content-addressed by SHA-256). */
   @IsString()
   @MinLength(1)
   ATTACHMENTS_DIR: string = '.data/attachments';
 
+  /** S3 API endpoint, e.g. http://minio:9000 (unset: AWS S3 of S3_REGION). */
+  @Transform(emptyIsUnset)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^/\s]+\/?$/, { message: 'S3_ENDPOINT must be http(s)://host[:port]' })
+  S3_ENDPOINT?: string;
+
+  @IsString()
+  @MinLength(1)
+  S3_REGION: string = 'us-east-1';
+
+  @Transform(emptyIsUnset)
+  @ValidateIf((c: DocumentsConfig) => c.ATTACHMENTS_STORE.startsWith('s3://'))
+  @IsString({ message: 'S3_ACCESS_KEY_ID is required with an s3:// ATTACHMENTS_STORE' })
+  @MinLength(1)
+  S3_ACCESS_KEY_ID?: string;
+
+  @Transform(emptyIsUnset)
+  @ValidateIf((c: DocumentsConfig) => c.ATTACHMENTS_STORE.startsWith('s3://'))
+  @IsString({ message: 'S3_SECRET_ACCESS_KEY is required with an s3:// ATTACHMENTS_STORE' })
+  @MinLength(1)
+  S3_SECRET_ACCESS_KEY?: string;
+
+  /** Path-style URLs (http://host/bucket/key), as MinIO expects; false = virtual-hosted (bucket.host). */
+  @Transform(toBool)
+  @IsBoolean()
+  S3_FORCE_PATH_STYLE: boolean = true;
+
+  /** Bodies above this go up as a multipart upload of parts this size (one part in memory at a time). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(5 * 1024 * 1024)
+  @Max(512 * 1024 * 1024)
+  S3_PART_SIZE: number = 16 * 1024 * 1024;
+
+  /** Where uploads to the S3 store are staged while they are hashed (default: <tmpdir>/lienthong-staging). */
+  @Transform(emptyIsUnset)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  ATTACHMENTS_STAGING_DIR?: string;
+
+  /**
+   * Largest attachment accepted, in bytes (413 ATTACHMENT_TOO_LARGE above it). The default is 50 MiB;
+   * uploads are streamed end to end, so larger limits (e.g. 268435456 for 256 MiB) cost disk, not memory.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -44,6 +44,28 @@ export function scanSignatures(pdf: Buffer, maxSignatures: number): ScanResult {
   return { signatures, count };
 }
 
+/** Whether the byte after a `/ByteRange` match ends the name (so it is the key, not e.g. /ByteRangeX). */
+export function endsByteRangeKey(next: number): boolean {
+  return !isRegular(next);
+}
+
+export const BYTE_RANGE_KEY = Buffer.from(BYTE_RANGE, 'latin1');
+
+/**
+ * The signature dictionary around the `/ByteRange` key at `keyAt` of a window of the file that starts at
+ * file offset `windowStart` and holds at least MAX_DICTIONARY_BYTES on both sides of the key (or reaches
+ * the file's start or end): the same answer as scanning the whole file, offsets in file coordinates.
+ */
+export function readSignatureInWindow(window: Buffer, windowStart: number, keyAt: number): FoundSignature {
+  const found = readSignature(window.toString('latin1'), keyAt - windowStart);
+  if (found.contentsStart < 0) return found;
+  return {
+    ...found,
+    contentsStart: found.contentsStart + windowStart,
+    contentsEnd: found.contentsEnd + windowStart,
+  };
+}
+
 function readSignature(text: string, keyAt: number): FoundSignature {
   const byteRange = readByteRange(text, keyAt + BYTE_RANGE.length);
   const none = { byteRange: byteRange ?? [], contentsHex: '', contentsStart: -1, contentsEnd: -1 };

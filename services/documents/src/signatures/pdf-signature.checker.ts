@@ -1,5 +1,5 @@
 import { constants, createHash, verify as verifyWithKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { scanSignatures, type FoundSignature } from './pdf-scan';
+import { preparePdfBuffer, type PreparedPdf, type PreparedSignature } from './pdf-prepare';
 import { asn1js, pkijs, type Asn1js, type Pkijs } from './pki';
 import { NOT_SIGNED, unverified, type SignatureReport, type VerificationResult } from './signature-report';
 import { toArrayBuffer, type TrustMaterial } from './trust-store';
@@ -97,13 +97,21 @@ export class PdfSignatureChecker {
   }
 
   verify(pdf: Buffer, opts: CheckOptions): VerificationResult {
+    return this.verifyPrepared(preparePdfBuffer(pdf, opts.maxSignatures), opts);
+  }
+
+  /**
+   * Checks what preparePdf read of a file (its signature dictionaries, the digests of their signed ranges):
+   * the same verdicts as for the file itself, without it.
+   */
+  verifyPrepared(pdf: PreparedPdf, opts: CheckOptions): VerificationResult {
     const now = opts.now ?? new Date();
-    const { signatures: found, count } = scanSignatures(pdf, opts.maxSignatures);
+    const { signatures: found, count } = pdf;
     if (count === 0) return { signature: NOT_SIGNED, signatures: [] };
     if (count > opts.maxSignatures) {
       return unverified(`the file holds more than ${opts.maxSignatures} signatures; none was verified`);
     }
-    const signatures = found.map((s) => this.verifyOne(pdf, s, now));
+    const signatures = found.map((s) => this.verifyOne(pdf.size, s, now));
     // Earlier signatures sign earlier revisions; the last one must cover the whole file, or bytes were
     // appended after the last signature.
     const last = signatures[signatures.length - 1];
@@ -119,7 +127,7 @@ export class PdfSignatureChecker {
     return { signature: overall, signatures };
   }
 
-  private verifyOne(pdf: Buffer, s: FoundSignature, now: Date): SignatureReport {
+  private verifyOne(size: number, s: PreparedSignature, now: Date): SignatureReport {
     const report: SignatureReport = { present: true, valid: false, trusted: false, subFilter: s.subFilter };
     if (s.problem) return { ...report, problem: s.problem };
     if (!s.subFilter || !SUPPORTED_SUBFILTERS.includes(s.subFilter)) {
@@ -129,19 +137,18 @@ export class PdfSignatureChecker {
     // The range must start at 0, leave exactly the Contents string out, and run to the end of the file
     // (or to the end of an earlier revision, for a signature later followed by incremental updates).
     const end = c + d;
-    if (a !== 0 || b < 0 || c < a + b || end > pdf.length)
+    if (a !== 0 || b < 0 || c < a + b || d < 0 || end > size)
       return { ...report, problem: 'byte range is malformed' };
     if (c !== s.contentsEnd || a + b !== s.contentsStart) {
       return { ...report, problem: 'byte range does not exclude exactly the signature contents' };
     }
-    report.coversWholeDocument = end === pdf.length;
-    if (
-      !report.coversWholeDocument &&
-      !/%%EOF\s*$/.test(pdf.subarray(Math.max(0, end - 32), end).toString('latin1'))
-    ) {
+    report.coversWholeDocument = end === size;
+    if (!report.coversWholeDocument && !/%%EOF\s*$/.test(s.tail ?? '')) {
       return { ...report, problem: 'byte range does not cover the whole file' };
     }
-    const signed = Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]);
+    const digests = s.digests;
+    if (!digests) return { ...report, problem: 'byte range is malformed' };
+    const signed = (name: string) => Buffer.from(digests[name] ?? '', 'hex');
 
     let signedData: Pkijs.SignedData;
     try {
@@ -314,12 +321,14 @@ export class PdfSignatureChecker {
 
 /**
  * The SignerInfo checked against the certificate it identifies, and only that one: the message digest
- * attribute must hash `content`, and the signature must verify under that certificate's public key.
+ * attribute must hash the content, and the signature must verify under that certificate's public key. The
+ * content is given whole (a timestamp's TSTInfo) or as its digests (a PDF's signed ranges, hashed while
+ * streamed: such a signature must then have signed attributes, as PAdES requires).
  */
 function checkSignerInfo(
   si: Pkijs.SignerInfo,
   pool: Cert[],
-  content: Buffer,
+  content: Buffer | ((digestName: string) => Buffer),
   contentType: string,
 ): SignerCheck {
   const signer = signerCertificate(si, pool);
@@ -327,14 +336,19 @@ function checkSignerInfo(
   const digestName = DIGESTS[si.digestAlgorithm.algorithmId];
   if (!digestName)
     return { ok: false, signer, problem: `unsupported digest ${si.digestAlgorithm.algorithmId}` };
-  let data = content;
-  if (si.signedAttrs) {
+  let data: Buffer;
+  if (!si.signedAttrs) {
+    if (typeof content === 'function')
+      return { ok: false, signer, problem: 'CMS signature without signed attributes' };
+    data = content;
+  } else {
     const type = attribute(si.signedAttrs, OID.contentType);
     if (!(type instanceof asn1js.ObjectIdentifier) || type.valueBlock.toString() !== contentType)
       return { ok: false, signer, problem: 'content-type attribute is missing or wrong' };
     const md = attribute(si.signedAttrs, OID.messageDigest);
     if (!(md instanceof asn1js.OctetString)) return { ok: false, signer, problem: 'no message digest' };
-    const actual = createHash(digestName).update(content).digest();
+    const actual =
+      typeof content === 'function' ? content(digestName) : createHash(digestName).update(content).digest();
     if (!actual.equals(Buffer.from(md.valueBlock.valueHexView)))
       return { ok: false, signer, problem: 'message digest does not match the signed bytes' };
     // pkijs keeps the attributes' original encoding, retagged as SET OF: exactly what was signed.

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { DocumentsConfig } from '../config/documents.config';
+import { preparePdf, type RandomAccessSource } from './pdf-prepare';
 import type { VerifyJob } from './pdf-verify.worker';
 import { unverified, type VerificationResult } from './signature-report';
 import { loadTrustMaterial, trustFingerprint } from './trust-store';
@@ -37,13 +38,35 @@ export class PdfSignatureVerifier implements OnModuleDestroy {
     });
   }
 
-  async verify(pdf: Buffer): Promise<VerificationResult> {
-    const job: VerifyJob = { pdf, maxSignatures: this.config.SIGNATURE_MAX_COUNT, now: Date.now() };
+  /** A file in memory (gRPC uploads, tests). */
+  verify(pdf: Buffer): Promise<VerificationResult> {
+    return this.run({ pdf, maxSignatures: this.config.SIGNATURE_MAX_COUNT, now: Date.now() }, pdf.length);
+  }
+
+  /**
+   * A stored file of any size, never held whole: its signature dictionaries and the digests of their signed
+   * ranges are read here by ranges and streams (preparePdf), and only those few KiB go to a worker.
+   */
+  async verifySource(source: RandomAccessSource): Promise<VerificationResult> {
+    let prepared;
+    try {
+      prepared = await preparePdf(source, this.config.SIGNATURE_MAX_COUNT);
+    } catch (e) {
+      this.logger.warn(`reading a ${source.size}-byte file for verification failed: ${(e as Error).message}`);
+      throw e;
+    }
+    return this.run(
+      { prepared, maxSignatures: this.config.SIGNATURE_MAX_COUNT, now: Date.now() },
+      source.size,
+    );
+  }
+
+  private async run(job: VerifyJob, size: number): Promise<VerificationResult> {
     try {
       return await this.pool.run(job);
     } catch (e) {
       if (e instanceof TimeLimitExceeded) {
-        this.logger.warn(`signature verification of a ${pdf.length}-byte file ${e.message}`);
+        this.logger.warn(`signature verification of a ${size}-byte file ${e.message}`);
         return unverified(`signature verification ${e.message}`);
       }
       this.logger.warn(`signature verification failed: ${(e as Error).message}`);
