@@ -261,6 +261,19 @@ describeBrowser('web console in Chromium', () => {
       60_000,
     );
     expect(await back.getByTestId('recipients-table').innerText()).toContain('03');
+    // The recipient's status history (timeline): queued, arrived 01, accepted 03, in that order.
+    await back
+      .getByTestId('recipients-table')
+      .locator('tr', { hasText: RECEIVER })
+      .locator('.ant-table-row-expand-icon')
+      .click();
+    const history = back.getByTestId(`status-history-${RECEIVER}`);
+    await history.locator('[data-history-status="accepted"]').waitFor();
+    expect(
+      await history
+        .locator('[data-history-status]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-history-status'))),
+    ).toEqual(['queued', 'arrived', 'accepted']);
     await back.screenshot({ path: join(SHOTS, 'timeline.png'), fullPage: true, animations: 'disabled' });
 
     // The outgoing register of the year downloads as CSV and lists the document.

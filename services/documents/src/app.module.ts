@@ -9,6 +9,7 @@ import { DocumentsConfig } from './config/documents.config';
 import { DocumentsController } from './documents/documents.controller';
 import { DocumentsRepository } from './documents/documents.repository';
 import { DocumentsService } from './documents/documents.service';
+import { RecipientHistoryService } from './documents/recipient-history.service';
 import { OrganizationDirectory } from './documents/organization-directory';
 import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
 import { ExchangeHandler } from './exchange/exchange.handler';
@@ -42,6 +43,7 @@ export class AppModule {
       providers: [
         DocumentsRepository,
         DocumentsService,
+        RecipientHistoryService,
         OrganizationDirectory,
         { provide: AttachmentStorage, useClass: FilesystemAttachmentStorage },
         AttachmentBusStore,

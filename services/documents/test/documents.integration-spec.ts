@@ -271,6 +271,53 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       final.recipients.find((x: { organizationCode: string }) => x.organizationCode === C),
     ).toMatchObject({ status: 'arrived', statusCode: '01' });
 
+    // Each recipient's status history at the sender: queued at the send, then every change once (statuses
+    // relayed again above changed nothing and recorded nothing), in time order.
+    type Entry = { status: string; statusCode?: string; reason?: string; at: string };
+    const historyOf = async (code: string, token = clerkA) =>
+      h.http.get(`/api/v1/documents/${doc.id}/recipients/${code}/history`).set(auth(token));
+    const hb = await historyOf(B);
+    expect(hb.status).toBe(200);
+    const bItems = hb.body.items as Entry[];
+    expect(bItems[0]).toMatchObject({ status: 'queued' });
+    expect(bItems.find((e) => e.status === 'arrived')).toMatchObject({ statusCode: '01' });
+    expect(bItems[bItems.length - 1]).toMatchObject({ status: 'completed', statusCode: '06' });
+    expect(new Set(bItems.map((e) => e.status)).size).toBe(bItems.length);
+    const times = bItems.map((e) => Date.parse(e.at));
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
+    const [{ rows }] = await h.db.query(
+      `SELECT count(*)::int AS rows FROM recipient_status_changes WHERE document_id = $1 AND organization_code = $2`,
+      [doc.id, B],
+    );
+    expect(bItems).toHaveLength(rows + 1);
+    const hc = (await historyOf(C)).body.items as Entry[];
+    expect(hc.map((e) => e.status)).toEqual(['queued', 'arrived']);
+    // Only the sender reads it; an unknown recipient or a malformed code is refused with a code.
+    expect((await historyOf(B, clerkB)).status).toBe(404);
+    const stranger = await historyOf('000.00.00.Z99');
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.code).toBe('RECIPIENT_NOT_FOUND');
+    const malformed = await historyOf('not-a-code');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.fields.map((f: { field: string }) => f.field)).toContain('organizationCode');
+    const badCursor = await h.http
+      .get(`/api/v1/documents/${doc.id}/recipients/${B}/history?cursor=abc`)
+      .set(auth(clerkA));
+    expect(badCursor.status).toBe(400);
+    // Paging: one entry a page still yields every stored change once.
+    const paged: Entry[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: Entry[]; nextCursor: string | null } } = await h.http
+        .get(
+          `/api/v1/documents/${doc.id}/recipients/${B}/history?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+        )
+        .set(auth(clerkA));
+      paged.push(...page.body.items);
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(bItems);
+
     const [{ n }] = await h.db.query(
       `SELECT count(*)::int AS n FROM documents WHERE source_document_id = $1`,
       [doc.id],

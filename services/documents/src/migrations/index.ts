@@ -4,6 +4,7 @@ import { SignatureVerifications1764400000000 } from './1764400000000-SignatureVe
 import { DocumentNumberUnique1764500000000 } from './1764500000000-DocumentNumberUnique';
 import { PipelineDirectory1764900000000 } from './1764900000000-PipelineDirectory';
 import { OrganizationFeed1765000000000 } from './1765000000000-OrganizationFeed';
+import { RecipientStatusChanges1765600000000 } from './1765600000000-RecipientStatusChanges';
 
 /** In order of application. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   DocumentNumberUnique1764500000000,
   PipelineDirectory1764900000000,
   OrganizationFeed1765000000000,
+  RecipientStatusChanges1765600000000,
 ];
