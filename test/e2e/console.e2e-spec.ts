@@ -419,6 +419,31 @@ describeBrowser('web console in Chromium', () => {
     await signOut(page);
   });
 
+  it('an admin lists connected systems, rotates one (the new secret shown once) and deletes it', async () => {
+    const page = await signIn('admin', platform.adminPassword);
+    await page.goto(`${origin}/admin/clients`);
+    const name = `QLVB e2e ${Date.now()}`;
+    await page.locator('#client-name').fill(name);
+    await page.getByRole('button', { name: 'Tạo' }).click();
+    const first = await page.getByTestId('client-secret').innerText();
+    await page.getByRole('button', { name: 'Tôi đã lưu lại' }).click();
+    const row = page.getByTestId('clients-table').locator('tr', { hasText: name });
+    await row.waitFor();
+    // The list never carries a secret.
+    expect(await page.getByTestId('clients-table').innerText()).not.toContain(first);
+    await row.getByRole('button', { name: 'Đổi khóa bí mật' }).click();
+    const second = page.getByTestId('client-secret');
+    await second.filter({ hasNotText: first }).waitFor();
+    expect((await second.innerText()).length).toBeGreaterThan(20);
+    await page.getByRole('button', { name: 'Tôi đã lưu lại' }).click();
+    await row.getByText('khóa cũ còn dùng đến').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'clients.png'), fullPage: true, animations: 'disabled' });
+    await row.getByRole('button', { name: 'Xóa' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Xóa' }).click();
+    await row.waitFor({ state: 'detached' });
+    await signOut(page);
+  });
+
   it('every page opens for the system-admin without an error, in Vietnamese and in English, and on a tablet', async () => {
     const page = await signIn('admin', platform.adminPassword);
     const paths = [
