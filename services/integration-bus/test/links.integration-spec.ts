@@ -1,7 +1,16 @@
-import { Subjects, type DocumentSendRequestedEvent } from '@lienthong/contracts';
+import {
+  streamName,
+  Subjects,
+  type DocumentSendRequestedEvent,
+  type EventEnvelope,
+} from '@lienthong/contracts';
 import type { Role } from '@lienthong/contracts';
 import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
-import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import {
   BusInstance,
@@ -34,8 +43,16 @@ describe('links: the national axis and federation peers as an operator sees them
   let sim: NationalAxisSimulator;
   let bus: BusInstance;
   const cred = newCredentials('bus-links');
+  // Tracing is on (spans go to a collector that accepts and drops them): the boundaries are tested with it.
+  let collector: Server;
 
   beforeAll(async () => {
+    collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     tokens = await TestTokens.start();
     identity = await new RealIdentity().start();
     await identity.add(
@@ -64,9 +81,12 @@ describe('links: the national axis and federation peers as an operator sees them
     await identity?.stop();
     await probe?.stop();
     await tokens?.close();
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    await new Promise((r) => collector?.close(r));
   });
 
-  async function send(recipients: string[], from = OFFICE) {
+  /** A send request as documents publishes it inside a trace: `traceparent` in the envelope and the header. */
+  async function send(recipients: string[], from = OFFICE, traceId = randomBytes(16).toString('hex')) {
     const ev: DocumentSendRequestedEvent = {
       documentId: randomUUID(),
       fromOrganizationCode: from,
@@ -85,7 +105,21 @@ describe('links: the national axis and federation peers as an operator sees them
       },
       attachments: [],
     };
-    await probe.publish(Subjects.documentSendRequested(), 'document.send-requested', ev, ev.documentId);
+    const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+    const env: EventEnvelope = {
+      id: ev.documentId,
+      type: 'document.send-requested',
+      occurredAt: new Date().toISOString(),
+      source: 'documents@test',
+      traceparent,
+      data: ev,
+    };
+    const h = natsHeaders();
+    h.set('traceparent', traceparent);
+    await jetstream(probe.nc).publish(Subjects.documentSendRequested(), JSON.stringify(env), {
+      msgID: ev.documentId,
+      headers: h,
+    });
     return ev;
   }
 
@@ -159,5 +193,35 @@ describe('links: the national axis and federation peers as an operator sees them
     expect(typeof peer.f.inboundPending).toBe('number');
     const other = (await links(OTHER, ['operator'])).body.federation.items;
     expect(other.find((i: { nodeId: string }) => i.nodeId === PEER)).toBeUndefined();
+  });
+  it('no trace context leaves the node in a payload: not in the axis package, not in a federation message body', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const axisDoc = await send([AGENCY], OFFICE, traceId);
+    const fedDoc = await send([PROVINCIAL], OFFICE, traceId);
+    const pkg = await eventually(async () => {
+      const item = sim.received().find((i) => i.content.toString('utf8').includes(axisDoc.document.number));
+      if (!item) throw new Error('not at the axis yet');
+      return item;
+    });
+    const xml = pkg.content.toString('utf8');
+    expect(xml).not.toContain(traceId);
+    expect(xml).not.toMatch(/traceparent/i);
+    expect(JSON.stringify(pkg.headers ?? {})).not.toContain(traceId);
+    // The federation message for the peer, as it sits in FEDOUT (what the peer's FEDIN copies).
+    const jsm = await jetstreamManager(probe.nc);
+    const msg = await eventually(async () => {
+      const info = await jsm.streams.info(streamName('FEDOUT'));
+      for (let seq = info.state.last_seq; seq >= info.state.first_seq && seq > 0; seq--) {
+        const m = await jsm.streams.getMessage(streamName('FEDOUT'), { seq }).catch(() => null);
+        if (m && m.subject === Subjects.federationOut(PEER) && m.string().includes(fedDoc.documentId))
+          return m;
+      }
+      throw new Error('no federation message yet');
+    });
+    const body = JSON.parse(msg.string()) as EventEnvelope;
+    expect(body.traceparent).toBeUndefined();
+    expect(msg.string()).not.toContain(traceId);
+    // It continues the trace only through the W3C header.
+    expect(msg.header?.get('traceparent')?.split('-')[1]).toBe(traceId);
   });
 });

@@ -180,11 +180,12 @@ export class JetStreamService implements OnApplicationShutdown {
     }
   }
 
-  buildHeaders(envelope: EventEnvelope): MsgHdrs {
+  /** `traceparent`: the header's trace context when it differs from the envelope's (the relay's producer span). */
+  buildHeaders(envelope: EventEnvelope, traceparent = envelope.traceparent): MsgHdrs {
     const h = natsHeaders();
     h.set(Headers.eventType, envelope.type);
     if (envelope.correlationId) h.set(Headers.correlationId, envelope.correlationId);
-    if (envelope.traceparent) h.set(TRACEPARENT_HEADER, envelope.traceparent);
+    if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
     return h;
   }
 
@@ -202,10 +203,10 @@ export class JetStreamService implements OnApplicationShutdown {
   }
 
   /** Publishes with `Nats-Msg-Id` = envelope id, so a republish after a crash is dropped by the stream. */
-  async publish(subject: string, envelope: EventEnvelope): Promise<void> {
+  async publish(subject: string, envelope: EventEnvelope, traceparent?: string): Promise<void> {
     await this.js.publish(subject, JSON.stringify(envelope), {
       msgID: envelope.id,
-      headers: this.buildHeaders(envelope),
+      headers: this.buildHeaders(envelope, traceparent ?? envelope.traceparent),
     });
   }
 

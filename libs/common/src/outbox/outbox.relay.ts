@@ -8,7 +8,8 @@ import { METRICS_REGISTRY } from '../health/metrics.registry';
 import type { Registry } from 'prom-client';
 import { NATS_CONNECTION } from '../nats/nats.tokens';
 import { OutboxCommitHook } from './outbox-wake';
-import { outboxWakeSubject, type EventEnvelope } from '@lienthong/contracts';
+import { outboxWakeSubject, Subjects, type EventEnvelope } from '@lienthong/contracts';
+import { currentTraceparent, inSpan, SpanKind } from '../tracing/tracing';
 
 interface OutboxRow {
   seq: string;
@@ -157,7 +158,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (rows.length === 0) return 0;
       this.backlog.set(rows.length);
       // Sent in order on one connection; acks awaited together.
-      const results = await Promise.allSettled(rows.map((r) => this.js.publish(r.subject, r.envelope)));
+      const results = await Promise.allSettled(rows.map((r) => this.publishRow(r)));
       const firstFailure = results.findIndex((r) => r.status === 'rejected');
       const ok = firstFailure === -1 ? rows.length : firstFailure;
       if (ok > 0) {
@@ -175,6 +176,32 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
       return ok;
     });
+  }
+
+  /**
+   * One row, in a producer span (child of the span that wrote it) whose context the NATS header carries, so
+   * consumers hang below the publish. A message that leaves the node (federation) goes without the
+   * `traceparent` in its body: the trace context crosses, if at all, only as the W3C header.
+   */
+  private publishRow(r: OutboxRow): Promise<void> {
+    const { traceparent, ...rest } = r.envelope;
+    const body = Subjects.crossesNode(r.subject) ? rest : r.envelope;
+    // Written outside any trace (or with tracing off): nothing to continue.
+    if (!traceparent) return this.js.publish(r.subject, body);
+    return inSpan(
+      `publish ${r.envelope.type}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: traceparent,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'publish',
+          'messaging.destination.name': r.subject,
+          'messaging.message.id': r.envelope.id,
+        },
+      },
+      () => this.js.publish(r.subject, body, currentTraceparent() ?? traceparent),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
