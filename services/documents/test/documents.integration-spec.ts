@@ -706,7 +706,9 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
         code: org,
         sent: 1,
         received: 0,
-        electronicShare: 0.3333,
+        // One of the two documents that may go electronically was sent: the confidential one is paper-only
+        // by rule, so it is in neither count (it was in the denominator before: 1/3).
+        electronicShare: 0.5,
         signedShare: 0,
         onTimeShare: null,
         byStatus: { queued: 1 },
@@ -725,6 +727,51 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const bad = await h.http.get(`/api/v1/reports/exchange?from=30-11-2026`).set(auth(clerk));
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toEqual([expect.objectContaining({ field: 'from' })]);
+  });
+
+  it('counts on-time handling only over incoming documents whose outcome is known', async () => {
+    const org = '000.00.00.H81';
+    h.knownOrganizations.add(org);
+    const clerk = await h.token(org);
+    const base = documentBody() as unknown as DocumentDeliveryEvent['document'];
+    const inDays = (d: number) =>
+      new Date(Date.now() + 7 * 3_600_000 + d * 86_400_000).toISOString().slice(0, 10);
+    const deliver = async (dueDate: string) => {
+      const source = randomUUID();
+      await h.deliver({
+        deliveryId: randomUUID(),
+        sourceDocumentId: source,
+        edxmlDocumentId: source,
+        fromOrganizationCode: A,
+        toOrganizationCode: org,
+        document: { ...base, dueDate, subject: `Hạn ${dueDate}` },
+        attachments: [],
+      });
+      return eventually(async () => {
+        const [row] = await h.db.query(
+          'SELECT id FROM documents WHERE source_document_id = $1 AND organization_code = $2',
+          [source, org],
+        );
+        return row?.id as string | undefined;
+      });
+    };
+    const stillInTime = await deliver(inDays(10)); // neither late nor on time yet: not counted
+    await deliver('2020-01-02'); // overdue and not completed: late
+    const done = await deliver(inDays(10)); // completed before its due date: on time
+    for (const status of ['accepted', 'completed'])
+      await h.http.post(`/api/v1/documents/${done}/status`).set(auth(clerk)).send({ status }).expect(200);
+    const rejected = await deliver('2020-01-03'); // rejected: not to be handled
+    await h.http
+      .post(`/api/v1/documents/${rejected}/status`)
+      .set(auth(clerk))
+      .send({ status: 'rejected', reason: 'Không đúng thẩm quyền' })
+      .expect(200);
+    expect(stillInTime).toBeDefined();
+    const today = inDays(0);
+    const report = await h.http.get(`/api/v1/reports/exchange?from=${today}&to=${today}`).set(auth(clerk));
+    expect(report.body.organizations).toEqual([
+      expect.objectContaining({ code: org, received: 4, onTimeShare: 0.5 }),
+    ]);
   });
 
   it('lets an org-admin read its subtree but not act for it', async () => {
