@@ -131,6 +131,9 @@ export class ReportsService {
       sent: f.sent,
       received: f.received,
       registered: f.registered,
+      // The denominators, so that a client can add organizations up exactly.
+      electronicEligible: f.exchangeable,
+      dueResolved: f.withDue,
       electronicShare: share(f.sent, f.exchangeable),
       signedShare: share(f.signed, f.sent + f.received),
       onTimeShare: share(f.onTime, f.withDue),
