@@ -8,6 +8,7 @@ import { chromium } from 'playwright-core';
 import { authenticator } from 'otplib';
 import { api as callApi, login as loginAt, until } from './support/api';
 import { PlatformProcesses, SERVICES, type Service } from './support/platform-processes';
+import { NationalAxisSimulator } from '../../services/integration-bus/src/national-axis-simulator/national-axis-simulator';
 
 const ROOT = join(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -44,9 +45,14 @@ describeBrowser('web console in Chromium', () => {
   const ca = makeCa('Console E2E Party CA');
   const anchors = join(work, 'anchors.pem');
   writeFileSync(anchors, ca.pem);
+  // The bus talks to a simulated national axis (its URL is known once it listens, before the bus starts).
+  const AXIS_SYSTEM_ID = '000.00.00.H98';
+  const axis = new NationalAxisSimulator({ systems: { [AXIS_SYSTEM_ID]: 'console-e2e-axis-secret' } });
+  const busEnv: Record<string, string> = {};
   const platform = new PlatformProcesses({
     documents: { TRUST_ANCHORS: anchors, ATTACHMENTS_DIR: join(work, 'attachments') },
     audit: { AUDIT_CHECKPOINT_INTERVAL_MS: '500' },
+    'integration-bus': busEnv,
   });
   const SENDER = '000.21.00.P21';
   const RECEIVER = '000.22.00.P22';
@@ -70,6 +76,12 @@ describeBrowser('web console in Chromium', () => {
       );
       if (r.status !== 0) throw new Error('the console did not build');
     }
+    Object.assign(busEnv, {
+      NATIONAL_AXIS_URL: await axis.start(0),
+      NATIONAL_AXIS_SYSTEM_ID: AXIS_SYSTEM_ID,
+      NATIONAL_AXIS_SECRET: 'console-e2e-axis-secret',
+      NATIONAL_AXIS_POLL_MS: '500',
+    });
     await platform.start();
     server = spawn(process.execPath, [join(ROOT, 'scripts', 'console-server.mjs')], {
       cwd: ROOT,
@@ -111,6 +123,7 @@ describeBrowser('web console in Chromium', () => {
       ['console.clerk.b', RECEIVER, ['clerk']],
       ['console.auditor', root, ['auditor']],
       ['console.leader.a', SENDER, ['leader']],
+      ['console.operator', root, ['operator']],
     ] as const) {
       const r = await api('identity', 'POST', '/api/v1/users', admin, {
         username,
@@ -132,6 +145,7 @@ describeBrowser('web console in Chromium', () => {
       await done;
     }
     await platform.stop();
+    await axis.stop();
   });
 
   async function signIn(
@@ -247,6 +261,19 @@ describeBrowser('web console in Chromium', () => {
       60_000,
     );
     expect(await back.getByTestId('recipients-table').innerText()).toContain('03');
+    // The recipient's status history (timeline): queued, arrived 01, accepted 03, in that order.
+    await back
+      .getByTestId('recipients-table')
+      .locator('tr', { hasText: RECEIVER })
+      .locator('.ant-table-row-expand-icon')
+      .click();
+    const history = back.getByTestId(`status-history-${RECEIVER}`);
+    await history.locator('[data-history-status="accepted"]').waitFor();
+    expect(
+      await history
+        .locator('[data-history-status]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-history-status'))),
+    ).toEqual(['queued', 'arrived', 'accepted']);
     await back.screenshot({ path: join(SHOTS, 'timeline.png'), fullPage: true, animations: 'disabled' });
 
     // The outgoing register of the year downloads as CSV and lists the document.
@@ -396,6 +423,58 @@ describeBrowser('web console in Chromium', () => {
     await signOut(page);
   });
 
+  it('an operator sees the national axis link (circuit, last poll, queue) and the federation nodes', async () => {
+    const page = await signIn('console.operator');
+    await page.getByRole('menuitem', { name: 'Trục quốc gia' }).click();
+    await page.getByRole('heading', { name: 'Trục liên thông quốc gia' }).waitFor();
+    await page.getByTestId('axis-circuit').filter({ hasText: 'Đóng (bình thường)' }).waitFor();
+    // The page refreshes itself: the bus polls the simulated axis every 500 ms.
+    await until(
+      async () => {
+        const text = await page.getByTestId('axis-last-poll').innerText();
+        return text.trim() !== '' && text !== 'chưa có';
+      },
+      'a poll of the national axis shown',
+      60_000,
+    );
+    for (const state of ['queued', 'failed', 'dead'])
+      expect(await page.getByTestId('axis-queue').innerText()).toContain(state);
+    await page.screenshot({ path: join(SHOTS, 'national-axis.png'), fullPage: true, animations: 'disabled' });
+
+    await page.getByRole('menuitem', { name: 'Các nút liên thông' }).click();
+    await page.getByRole('heading', { name: 'Các nút liên thông' }).waitFor();
+    await page.getByTestId('federation-node').filter({ hasText: 'central' }).waitFor();
+    await page.getByTestId('federation-table').waitFor();
+    expect(await page.locator('.ant-alert-error').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'federation.png'), fullPage: true, animations: 'disabled' });
+    await signOut(page);
+  });
+
+  it('an admin lists connected systems, rotates one (the new secret shown once) and deletes it', async () => {
+    const page = await signIn('admin', platform.adminPassword);
+    await page.goto(`${origin}/admin/clients`);
+    const name = `QLVB e2e ${Date.now()}`;
+    await page.locator('#client-name').fill(name);
+    await page.getByRole('button', { name: 'Tạo' }).click();
+    const first = await page.getByTestId('client-secret').innerText();
+    await page.getByRole('button', { name: 'Tôi đã lưu lại' }).click();
+    const row = page.getByTestId('clients-table').locator('tr', { hasText: name });
+    await row.waitFor();
+    // The list never carries a secret.
+    expect(await page.getByTestId('clients-table').innerText()).not.toContain(first);
+    await row.getByRole('button', { name: 'Đổi khóa bí mật' }).click();
+    const second = page.getByTestId('client-secret');
+    await second.filter({ hasNotText: first }).waitFor();
+    expect((await second.innerText()).length).toBeGreaterThan(20);
+    await page.getByRole('button', { name: 'Tôi đã lưu lại' }).click();
+    await row.getByText('khóa cũ còn dùng đến').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'clients.png'), fullPage: true, animations: 'disabled' });
+    await row.getByRole('button', { name: 'Xóa' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Xóa' }).click();
+    await row.waitFor({ state: 'detached' });
+    await signOut(page);
+  });
+
   it('every page opens for the system-admin without an error, in Vietnamese and in English, and on a tablet', async () => {
     const page = await signIn('admin', platform.adminPassword);
     const paths = [
@@ -407,6 +486,8 @@ describeBrowser('web console in Chromium', () => {
       '/indicators',
       '/exchanges',
       '/health',
+      '/national-axis',
+      '/federation',
       '/audit',
       '/admin/organizations',
       '/admin/users',

@@ -3,7 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import { Events, Streams, Subjects, type EventEnvelope } from '@lienthong/contracts';
+import {
+  Events,
+  streamName,
+  Streams,
+  Subjects,
+  type EventEnvelope,
+  type NodeInboundEvent,
+} from '@lienthong/contracts';
 import { dropSchema, eventually, testDatabaseUrl, testNatsUrl, uniqueSchema } from '@lienthong/testing';
 import express from 'express';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -41,6 +48,12 @@ import { tracingMiddleware } from '../../libs/common/src/tracing/tracing.middlew
 jest.setTimeout(90_000);
 
 const RPC_SUBJECT = `tracing-test.rpc.${randomUUID()}`;
+/** This node's federation stream, as the bus declares it: what is in it leaves the node. */
+const FEDOUT = () => ({
+  name: streamName('FEDOUT'),
+  subjects: [Subjects.federationAll()],
+  duplicateWindowMs: 60_000,
+});
 
 /** A core NATS request/reply handler answering with the traceparent active while it runs. */
 @Controller()
@@ -75,6 +88,7 @@ describe('tracing through the outbox and JetStream (real PostgreSQL, NATS, OTLP/
   let js: JetStreamService;
   let ds: DataSource;
   let uow: UnitOfWork;
+  let outbox: OutboxService;
   let relay: OutboxRelay;
   let consumer: ConsumerHandle;
   let collector: Server;
@@ -179,8 +193,8 @@ describe('tracing through the outbox and JetStream (real PostgreSQL, NATS, OTLP/
     await qr.release();
     nc = await connect({ servers: await testNatsUrl() });
     js = new JetStreamService(nc, identity);
-    for (const s of [Streams.documents(), Streams.deadLetters()]) await js.ensureStream(s);
-    const outbox = new OutboxService(identity);
+    for (const s of [Streams.documents(), Streams.deadLetters(), FEDOUT()]) await js.ensureStream(s);
+    outbox = new OutboxService(identity);
     uow = new UnitOfWork(ds, outbox, new AuditRecorder(outbox, identity), new ProcessedMessages());
     relay = new OutboxRelay(
       ds,
@@ -251,8 +265,11 @@ describe('tracing through the outbox and JetStream (real PostgreSQL, NATS, OTLP/
 
     await eventually(() => consumed.has(id), 15_000);
     const stored = await storedHeaders(id);
-    expect(stored.traceparent).toBe(serverTp);
+    // The body keeps the writer's context (it survives the outbox); the header is the relay's producer span.
     expect(stored.envelope.traceparent).toBe(serverTp);
+    const [, headerTrace, producerSpanId] = stored.traceparent.split('-');
+    expect(headerTrace).toBe(traceId);
+    expect(producerSpanId).not.toBe(serverSpanId);
     // The handler ran in a consumer span of the same trace, child of the producer's span.
     const handlerTp = consumed.get(id) ?? '';
     expect(handlerTp.split('-')[1]).toBe(traceId);
@@ -265,14 +282,59 @@ describe('tracing through the outbox and JetStream (real PostgreSQL, NATS, OTLP/
     );
     const server = spans().find((s) => s.spanId === serverSpanId);
     expect(server).toMatchObject({ traceId, parentSpanId: callerSpan, name: 'POST /status/:id', kind: 2 });
+    // HTTP server span → producer span (the relay's publish) → consumer span.
+    expect(spans().find((s) => s.spanId === producerSpanId)).toMatchObject({
+      traceId,
+      parentSpanId: serverSpanId,
+      name: 'publish document.status-changed',
+      kind: 4,
+    });
     const consumerSpan = spans().find((s) => s.spanId === consumerSpanId);
     expect(consumerSpan).toMatchObject({
       traceId,
-      parentSpanId: serverSpanId,
+      parentSpanId: producerSpanId,
       name: 'tracing-consumer process',
       kind: 5,
     });
     expect(serviceNames()).toContain('tracing-test-svc');
+  });
+
+  it('a federation message leaves the node with no traceparent in its body (only the W3C header)', async () => {
+    expect(tracingEnabled()).toBe(true);
+    const id = randomUUID();
+    const subject = Subjects.federationOut('peer-tracing');
+    let writerTp = '';
+    await inSpan('writer', {}, async () => {
+      writerTp = currentTraceparent() ?? '';
+      await ds.transaction((m) =>
+        outbox.add(m, {
+          subject,
+          type: 'bus.node-inbound',
+          id,
+          data: { kind: 'status', fromNodeId: 'central', toNodeId: 'peer-tracing' } as NodeInboundEvent,
+        }),
+      );
+    });
+    // The outbox row still has it (the relay's producer span continues the writer's trace) …
+    const jsm = await js.manager();
+    const msg = await eventually(async () => {
+      try {
+        return (await jsm.streams.getMessage(FEDOUT().name, { last_by_subj: subject })) ?? undefined;
+      } catch {
+        return undefined;
+      }
+    }, 15_000);
+    const text = new TextDecoder().decode(msg!.data);
+    const body = JSON.parse(text) as EventEnvelope;
+    expect(body.id).toBe(id);
+    // … but the message that leaves the node carries it in no payload field.
+    expect(body.traceparent).toBeUndefined();
+    expect(text).not.toContain(writerTp.split('-')[1]);
+    const header = msg!.header?.get('traceparent') ?? '';
+    expect(header.split('-')[1]).toBe(writerTp.split('-')[1]);
+    // A local event keeps it in its body (the path above), so the stripping is the boundary's doing.
+    expect(Subjects.crossesNode(subject)).toBe(true);
+    expect(Subjects.crossesNode(Subjects.documentStatusChanged())).toBe(false);
   });
 
   it("carries the caller's trace over core NATS request/reply into a server span", async () => {

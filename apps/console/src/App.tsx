@@ -13,6 +13,8 @@ import {
   TeamOutlined,
   ApiOutlined,
   UsergroupAddOutlined,
+  GlobalOutlined,
+  ClusterOutlined,
 } from '@ant-design/icons';
 import { Button, Layout, Menu, Segmented, Space, Spin, Typography } from 'antd';
 import { lazy, Suspense, useState, type ReactNode } from 'react';
@@ -30,6 +32,8 @@ const RecipientGroups = lazy(() => import('./pages/clerk/RecipientGroups'));
 const Indicators = lazy(() => import('./pages/leader/Indicators'));
 const Exchanges = lazy(() => import('./pages/operator/Exchanges'));
 const Health = lazy(() => import('./pages/operator/Health'));
+const NationalAxis = lazy(() => import('./pages/operator/NationalAxis'));
+const Federation = lazy(() => import('./pages/operator/Federation'));
 const AuditEvents = lazy(() => import('./pages/auditor/AuditEvents'));
 const Organizations = lazy(() => import('./pages/admin/Organizations'));
 const Users = lazy(() => import('./pages/admin/Users'));
@@ -87,6 +91,20 @@ export const MENU: Entry[] = [
     vi: 'Giao dịch liên thông',
     en: 'Exchanges',
     icon: <DeploymentUnitOutlined />,
+    roles: ['operator'],
+  },
+  {
+    path: '/national-axis',
+    vi: 'Trục quốc gia',
+    en: 'National axis',
+    icon: <GlobalOutlined />,
+    roles: ['operator'],
+  },
+  {
+    path: '/federation',
+    vi: 'Các nút liên thông',
+    en: 'Federation',
+    icon: <ClusterOutlined />,
     roles: ['operator'],
   },
   {
@@ -242,6 +260,8 @@ export function AppRoutes() {
         <Route path="/indicators" element={<Indicators />} />
         <Route path="/exchanges" element={<Exchanges />} />
         <Route path="/health" element={<Health />} />
+        <Route path="/national-axis" element={<NationalAxis />} />
+        <Route path="/federation" element={<Federation />} />
         <Route path="/audit" element={<AuditEvents />} />
         <Route path="/admin/organizations" element={<Organizations />} />
         <Route path="/admin/users" element={<Users />} />

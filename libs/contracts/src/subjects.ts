@@ -53,6 +53,8 @@ export const Subjects = {
   directoryOrganization: (code: string) => qualify(`directory.org.${code.replace(/\./g, '_')}`),
   directoryAll: () => qualify('directory.>'),
   federationAll: () => qualify('fed.>'),
+  /** True for a subject that leaves this node (federation): no trace context travels in its payload. */
+  crossesNode: (subject: string) => subject.startsWith(qualify('fed.')),
   /**
    * Core NATS (no stream, nothing stored): "national-axis exchanges were queued", so the sender of every bus
    * replica claims them now instead of at its next poll. Outside `bus.>` so the BUS stream does not keep it.

@@ -209,8 +209,19 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
         origin: 'lienthong/hanoi',
         lastWitnessed: expect.objectContaining({ treeSize: 21 }),
         refused: 0,
+        lastVerdict: expect.objectContaining({ verdict: 'cosigned', reason: null }),
       }),
     ]);
+    // Operators read the node summary (the console's federation page); a clerk does not.
+    const operator = await province.token('ROOT', ['operator']);
+    await centralHttp()
+      .get('/api/v1/audit/witness/nodes')
+      .set({ Authorization: `Bearer ${operator}` })
+      .expect(200);
+    await centralHttp()
+      .get('/api/v1/audit/witness/nodes')
+      .set({ Authorization: `Bearer ${await province.token('ROOT', ['clerk'])}` })
+      .expect(403);
     const page1 = (
       await centralHttp().get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=1').set(auth()).expect(200)
     ).body;
@@ -278,6 +289,10 @@ describe('audit checkpoint witness across two nodes (real PostgreSQL + NATS)', (
         .items;
       return nodes[0]?.refused === 2;
     }, 30_000);
+    const [summary] = (await centralHttp().get('/api/v1/audit/witness/nodes').set(auth()).expect(200)).body
+      .items;
+    expect(summary.lastVerdict).toMatchObject({ verdict: 'refused' });
+    expect(['INCONSISTENT', 'BAD_SIGNATURE']).toContain(summary.lastVerdict.reason);
     const rows = (
       await centralHttp()
         .get('/api/v1/audit/witness/nodes/hanoi/checkpoints?limit=100')

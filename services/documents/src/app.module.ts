@@ -10,6 +10,7 @@ import { DocumentsConfig } from './config/documents.config';
 import { DocumentsController } from './documents/documents.controller';
 import { DocumentsRepository } from './documents/documents.repository';
 import { DocumentsService } from './documents/documents.service';
+import { RecipientHistoryService } from './documents/recipient-history.service';
 import { OrganizationDirectory } from './documents/organization-directory';
 import { RecipientExpansion } from './documents/recipient-expansion';
 import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
@@ -62,6 +63,7 @@ export class AppModule {
       providers: [
         DocumentsRepository,
         DocumentsService,
+        RecipientHistoryService,
         OrganizationDirectory,
         RecipientExpansion,
         RecipientGroupsService,

@@ -271,6 +271,53 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       final.recipients.find((x: { organizationCode: string }) => x.organizationCode === C),
     ).toMatchObject({ status: 'arrived', statusCode: '01' });
 
+    // Each recipient's status history at the sender: queued at the send, then every change once (statuses
+    // relayed again above changed nothing and recorded nothing), in time order.
+    type Entry = { status: string; statusCode?: string; reason?: string; at: string };
+    const historyOf = async (code: string, token = clerkA) =>
+      h.http.get(`/api/v1/documents/${doc.id}/recipients/${code}/history`).set(auth(token));
+    const hb = await historyOf(B);
+    expect(hb.status).toBe(200);
+    const bItems = hb.body.items as Entry[];
+    expect(bItems[0]).toMatchObject({ status: 'queued' });
+    expect(bItems.find((e) => e.status === 'arrived')).toMatchObject({ statusCode: '01' });
+    expect(bItems[bItems.length - 1]).toMatchObject({ status: 'completed', statusCode: '06' });
+    expect(new Set(bItems.map((e) => e.status)).size).toBe(bItems.length);
+    const times = bItems.map((e) => Date.parse(e.at));
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
+    const [{ rows }] = await h.db.query(
+      `SELECT count(*)::int AS rows FROM recipient_status_changes WHERE document_id = $1 AND organization_code = $2`,
+      [doc.id, B],
+    );
+    expect(bItems).toHaveLength(rows + 1);
+    const hc = (await historyOf(C)).body.items as Entry[];
+    expect(hc.map((e) => e.status)).toEqual(['queued', 'arrived']);
+    // Only the sender reads it; an unknown recipient or a malformed code is refused with a code.
+    expect((await historyOf(B, clerkB)).status).toBe(404);
+    const stranger = await historyOf('000.00.00.Z99');
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.code).toBe('RECIPIENT_NOT_FOUND');
+    const malformed = await historyOf('not-a-code');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.fields.map((f: { field: string }) => f.field)).toContain('organizationCode');
+    const badCursor = await h.http
+      .get(`/api/v1/documents/${doc.id}/recipients/${B}/history?cursor=abc`)
+      .set(auth(clerkA));
+    expect(badCursor.status).toBe(400);
+    // Paging: one entry a page still yields every stored change once.
+    const paged: Entry[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: Entry[]; nextCursor: string | null } } = await h.http
+        .get(
+          `/api/v1/documents/${doc.id}/recipients/${B}/history?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+        )
+        .set(auth(clerkA));
+      paged.push(...page.body.items);
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(bItems);
+
     const [{ n }] = await h.db.query(
       `SELECT count(*)::int AS n FROM documents WHERE source_document_id = $1`,
       [doc.id],
@@ -659,7 +706,11 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
         code: org,
         sent: 1,
         received: 0,
-        electronicShare: 0.3333,
+        // One of the two documents that may go electronically was sent: the confidential one is paper-only
+        // by rule, so it is in neither count (it was in the denominator before: 1/3).
+        electronicShare: 0.5,
+        registered: 3,
+        electronicEligible: 2,
         signedShare: 0,
         onTimeShare: null,
         byStatus: { queued: 1 },
@@ -678,6 +729,51 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     const bad = await h.http.get(`/api/v1/reports/exchange?from=30-11-2026`).set(auth(clerk));
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toEqual([expect.objectContaining({ field: 'from' })]);
+  });
+
+  it('counts on-time handling only over incoming documents whose outcome is known', async () => {
+    const org = '000.00.00.H81';
+    h.knownOrganizations.add(org);
+    const clerk = await h.token(org);
+    const base = documentBody() as unknown as DocumentDeliveryEvent['document'];
+    const inDays = (d: number) =>
+      new Date(Date.now() + 7 * 3_600_000 + d * 86_400_000).toISOString().slice(0, 10);
+    const deliver = async (dueDate: string) => {
+      const source = randomUUID();
+      await h.deliver({
+        deliveryId: randomUUID(),
+        sourceDocumentId: source,
+        edxmlDocumentId: source,
+        fromOrganizationCode: A,
+        toOrganizationCode: org,
+        document: { ...base, dueDate, subject: `Hạn ${dueDate}` },
+        attachments: [],
+      });
+      return eventually(async () => {
+        const [row] = await h.db.query(
+          'SELECT id FROM documents WHERE source_document_id = $1 AND organization_code = $2',
+          [source, org],
+        );
+        return row?.id as string | undefined;
+      });
+    };
+    const stillInTime = await deliver(inDays(10)); // neither late nor on time yet: not counted
+    await deliver('2020-01-02'); // overdue and not completed: late
+    const done = await deliver(inDays(10)); // completed before its due date: on time
+    for (const status of ['accepted', 'completed'])
+      await h.http.post(`/api/v1/documents/${done}/status`).set(auth(clerk)).send({ status }).expect(200);
+    const rejected = await deliver('2020-01-03'); // rejected: not to be handled
+    await h.http
+      .post(`/api/v1/documents/${rejected}/status`)
+      .set(auth(clerk))
+      .send({ status: 'rejected', reason: 'Không đúng thẩm quyền' })
+      .expect(200);
+    expect(stillInTime).toBeDefined();
+    const today = inDays(0);
+    const report = await h.http.get(`/api/v1/reports/exchange?from=${today}&to=${today}`).set(auth(clerk));
+    expect(report.body.organizations).toEqual([
+      expect.objectContaining({ code: org, received: 4, dueResolved: 2, onTimeShare: 0.5 }),
+    ]);
   });
 
   it('lets an org-admin read its subtree but not act for it', async () => {

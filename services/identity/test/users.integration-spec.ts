@@ -308,6 +308,73 @@ describe('identity users: roles, scope, passwords, lockout, TOTP (real PG + NATS
     await h.expectAudit((e) => e.action === 'user.deleted' && e.resource.id === u.id);
   });
 
+  it('lists connected systems: an org-admin its subtree, a system-admin all, never a secret', async () => {
+    const create = async (token: string, name: string, organizationCode: string) => {
+      const r = await h.http
+        .post('/api/v1/clients')
+        .set(auth(token))
+        .send({ name, organizationCode, roles: ['exchange'] });
+      expect(r.status).toBe(201);
+      return r.body as { clientId: string; clientSecret: string };
+    };
+    const district = await create(h.adminToken, 'QLVB huyện', HN_D);
+    const province = await create(h.adminToken, 'QLVB tỉnh', HN);
+    const sibling = await create(h.adminToken, 'QLVB tỉnh bạn', HP);
+    const listAll = async (token: string, query = '') => {
+      const ids: string[] = [];
+      const bodies: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const r: {
+          status: number;
+          text: string;
+          body: { items: { clientId: string }[]; nextCursor: string | null };
+        } = await h.http
+          .get(`/api/v1/clients?limit=1${query}${cursor ? `&cursor=${cursor}` : ''}`)
+          .set(auth(token));
+        expect(r.status).toBe(200);
+        bodies.push(r.text);
+        ids.push(...r.body.items.map((i) => i.clientId));
+        cursor = r.body.nextCursor;
+      } while (cursor);
+      return { ids, text: bodies.join('\n') };
+    };
+    const mine = await listAll(hnAdminToken);
+    expect(mine.ids.sort()).toEqual([district.clientId, province.clientId].sort());
+    for (const secret of [district.clientSecret, province.clientSecret])
+      expect(mine.text).not.toContain(secret);
+    expect(mine.text).not.toMatch(/secret_hash|secretHash|clientSecret/);
+    const all = await listAll(h.adminToken);
+    expect(all.ids).toEqual(expect.arrayContaining([district.clientId, province.clientId, sibling.clientId]));
+    // One organization of the subtree; an organization outside it is unknown to this org-admin.
+    const one = await h.http.get(`/api/v1/clients?organizationCode=${HN_D}`).set(auth(hnAdminToken));
+    expect(one.body.items).toEqual([
+      expect.objectContaining({
+        clientId: district.clientId,
+        name: 'QLVB huyện',
+        organizationCode: HN_D,
+        roles: ['exchange'],
+        createdAt: expect.any(String),
+      }),
+    ]);
+    const outside = await h.http.get(`/api/v1/clients?organizationCode=${HP}`).set(auth(hnAdminToken));
+    expect(outside.status).toBe(404);
+    // A rotation shows while the previous secret still works.
+    await h.http
+      .post(`/api/v1/clients/${district.clientId}/rotate-secret`)
+      .set(auth(h.adminToken))
+      .expect(200);
+    const after = await h.http.get(`/api/v1/clients?organizationCode=${HN_D}`).set(auth(hnAdminToken));
+    expect(Date.parse(after.body.items[0].previousSecretValidUntil)).toBeGreaterThan(Date.now());
+    // Not for other roles; bad paging is a 400 with the field.
+    const clerk = await h.user('hn-clerk-clients', HN, ['clerk']);
+    const clerkToken = (await h.login(clerk.username, clerk.password)).access_token;
+    expect((await h.http.get('/api/v1/clients').set(auth(clerkToken))).status).toBe(403);
+    const bad = await h.http.get('/api/v1/clients?limit=501').set(auth(h.adminToken));
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields.map((f: { field: string }) => f.field)).toContain('limit');
+  });
+
   it('audits login success and failure with the correlation id', async () => {
     const res = await h.http
       .post('/api/v1/auth/token')

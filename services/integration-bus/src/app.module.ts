@@ -23,6 +23,8 @@ import { migrations } from './migrations';
 import { AxisExchangesRepository } from './national-axis/axis-exchanges.repository';
 import { AxisWakeup } from './national-axis/axis-wakeup';
 import { NationalAxisService } from './national-axis/national-axis.service';
+import { LinksRepository } from './links/links.repository';
+import { LinksService } from './links/links.service';
 
 @Module({})
 export class AppModule {
@@ -66,6 +68,8 @@ export class AppModule {
         FederationHandler,
         ExchangeMetricsRepository,
         ExchangeMetrics,
+        LinksRepository,
+        LinksService,
       ],
     };
   }

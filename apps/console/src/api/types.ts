@@ -105,3 +105,54 @@ export interface RecipientGroup {
   createdAt: string;
   updatedAt: string;
 }
+
+export type LinkStateCounts = Record<'queued' | 'sending' | 'sent' | 'failed' | 'expired' | 'dead', number>;
+export interface LinkError {
+  at: string;
+  message: string;
+  exchangeId?: string;
+}
+
+/** GET /api/v1/exchanges/links (integration-bus README, "Link status for operators"). */
+export interface Links {
+  nodeId: string;
+  nationalAxis: {
+    configured: boolean;
+    systemId: string | null;
+    circuit: 'closed' | 'open' | 'half-open' | null;
+    lastPollAt: string | null;
+    lastSuccessfulPollAt: string | null;
+    lastSuccessfulSendAt: string | null;
+    lastCallAt: string | null;
+    lastSuccessfulCallAt: string | null;
+    queue: LinkStateCounts;
+    lastError: LinkError | null;
+  };
+  federation: {
+    inboundPending: number | null;
+    items: {
+      nodeId: string;
+      domain: string | null;
+      linkUp: boolean | null;
+      sourceError: string | null;
+      sourceActiveMsAgo: number | null;
+      lastMessageAt: string | null;
+      outboundBacklog: number;
+      outbound: LinkStateCounts;
+      inboundLag: number | null;
+      lastError: LinkError | null;
+    }[];
+  };
+}
+
+/** GET /api/v1/audit/witness/nodes (audit README). */
+export interface WitnessNode {
+  nodeId: string;
+  origin: string | null;
+  lastWitnessed: { treeSize: number; rootHash: string; at: string } | null;
+  cosigned: number;
+  refused: number;
+  inconsistent: number;
+  lastRefusalAt: string | null;
+  lastVerdict: { verdict: string; reason: string | null; treeSize: number; at: string } | null;
+}

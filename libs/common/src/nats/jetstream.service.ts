@@ -186,11 +186,15 @@ export class JetStreamService implements OnApplicationShutdown {
     }
   }
 
-  buildHeaders(envelope: Pick<EventEnvelope, 'type' | 'correlationId' | 'traceparent'>): MsgHdrs {
+  /** `traceparent`: the header's trace context when it differs from the envelope's (the relay's producer span). */
+  buildHeaders(
+    envelope: Pick<EventEnvelope, 'type' | 'correlationId' | 'traceparent'>,
+    traceparent = envelope.traceparent,
+  ): MsgHdrs {
     const h = natsHeaders();
     h.set(Headers.eventType, envelope.type);
     if (envelope.correlationId) h.set(Headers.correlationId, envelope.correlationId);
-    if (envelope.traceparent) h.set(TRACEPARENT_HEADER, envelope.traceparent);
+    if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
     return h;
   }
 
@@ -208,8 +212,8 @@ export class JetStreamService implements OnApplicationShutdown {
   }
 
   /** Publishes with `Nats-Msg-Id` = envelope id, so a republish after a crash is dropped by the stream. */
-  async publish(subject: string, envelope: EventEnvelope): Promise<void> {
-    await this.publishRaw(subject, JSON.stringify(envelope), envelope);
+  async publish(subject: string, envelope: EventEnvelope, traceparent?: string): Promise<void> {
+    await this.publishRaw(subject, JSON.stringify(envelope), envelope, traceparent);
   }
 
   /**
@@ -220,8 +224,9 @@ export class JetStreamService implements OnApplicationShutdown {
     subject: string,
     json: string,
     meta: Pick<EventEnvelope, 'id' | 'type' | 'correlationId' | 'traceparent'>,
+    traceparent = meta.traceparent,
   ): Promise<void> {
-    const h = this.buildHeaders(meta);
+    const h = this.buildHeaders(meta, traceparent);
     h.set(MSG_ID_HEADER, meta.id);
     await this.publisher.publish(subject, json, h);
   }

@@ -8,7 +8,8 @@ import { METRICS_REGISTRY } from '../health/metrics.registry';
 import type { Registry } from 'prom-client';
 import { NATS_CONNECTION } from '../nats/nats.tokens';
 import { OutboxCommitHook } from './outbox-wake';
-import { outboxWakeSubject } from '@lienthong/contracts';
+import { outboxWakeSubject, Subjects } from '@lienthong/contracts';
+import { currentTraceparent, inSpan, SpanKind } from '../tracing/tracing';
 
 interface OutboxRow {
   seq: string;
@@ -163,16 +164,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (rows.length === 0) return 0;
       this.backlog.set(rows.length);
       // Sent in order on one connection; acks awaited together.
-      const results = await Promise.allSettled(
-        rows.map((r) =>
-          this.js.publishRaw(r.subject, r.json, {
-            id: r.id,
-            type: r.type,
-            correlationId: r.correlationId ?? undefined,
-            traceparent: r.traceparent ?? undefined,
-          }),
-        ),
-      );
+      const results = await Promise.allSettled(rows.map((r) => this.publishRow(r)));
       const firstFailure = results.findIndex((r) => r.status === 'rejected');
       const ok = firstFailure === -1 ? rows.length : firstFailure;
       if (ok > 0) {
@@ -190,6 +182,41 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
       return ok;
     });
+  }
+
+  /**
+   * One row, in a producer span (child of the span that wrote it) whose context the NATS header carries, so
+   * consumers hang below the publish. A message that leaves the node (federation) goes without the
+   * `traceparent` in its body: the trace context crosses, if at all, only as the W3C header.
+   */
+  private publishRow(r: OutboxRow): Promise<void> {
+    const meta = {
+      id: r.id,
+      type: r.type,
+      correlationId: r.correlationId ?? undefined,
+      traceparent: r.traceparent ?? undefined,
+    };
+    // Written outside any trace (or with tracing off): nothing to continue, the stored text goes as it is.
+    if (!r.traceparent) return this.js.publishRaw(r.subject, r.json, meta);
+    let json = r.json;
+    if (Subjects.crossesNode(r.subject)) {
+      const { traceparent: _local, ...rest } = JSON.parse(r.json) as Record<string, unknown>;
+      json = JSON.stringify(rest);
+    }
+    return inSpan(
+      `publish ${r.type}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: r.traceparent,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'publish',
+          'messaging.destination.name': r.subject,
+          'messaging.message.id': r.id,
+        },
+      },
+      () => this.js.publishRaw(r.subject, json, meta, currentTraceparent() ?? r.traceparent!),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -51,7 +51,9 @@ const cosignatureView = (r: CosignatureRow) => ({
 export class WitnessController {
   constructor(private readonly repo: WitnessRepository) {}
 
+  /** Operators see it too: the console's federation page shows each node's last verdict. */
   @Get('witness/nodes')
+  @Roles('auditor', 'system-admin', 'operator')
   async nodes() {
     const rows = await this.repo.nodes();
     return {
@@ -71,6 +73,16 @@ export class WitnessController {
         inconsistent: Number(r.inconsistent),
         lastRefusalAt: r.last_refusal_at ? r.last_refusal_at.toISOString() : null,
         keyIds: r.keys,
+        // The verdict on the latest checkpoint the node submitted (cosigned or refused with its reason).
+        lastVerdict:
+          r.last_verdict === null
+            ? null
+            : {
+                verdict: r.last_verdict,
+                reason: r.last_reason,
+                treeSize: Number(r.last_tree_size),
+                at: r.last_witnessed_at!.toISOString(),
+              },
       })),
     };
   }

@@ -35,6 +35,10 @@ export interface NodeSummaryRow {
   inconsistent: string;
   last_refusal_at: Date | null;
   keys: string[];
+  last_verdict: string | null;
+  last_reason: string | null;
+  last_tree_size: string | null;
+  last_witnessed_at: Date | null;
 }
 
 export interface CosignatureRow {
@@ -146,7 +150,9 @@ export class WitnessRepository {
     return (await this.ds.query(
       `SELECT n.node_id, h.origin, h.tree_size, h.root_hash, h.witnessed_at,
               n.cosigned, n.refused, n.inconsistent, n.last_refusal_at,
-              coalesce((SELECT array_agg(k.key_id ORDER BY k.pinned_at, k.key_id) FROM witness_node_keys k WHERE k.node_id = n.node_id), '{}') AS keys
+              coalesce((SELECT array_agg(k.key_id ORDER BY k.pinned_at, k.key_id) FROM witness_node_keys k WHERE k.node_id = n.node_id), '{}') AS keys,
+              l.verdict AS last_verdict, l.reason AS last_reason, l.tree_size AS last_tree_size,
+              l.witnessed_at AS last_witnessed_at
          FROM (SELECT node_id,
                       count(*) FILTER (WHERE verdict = 'cosigned') AS cosigned,
                       count(*) FILTER (WHERE verdict = 'refused') AS refused,
@@ -156,6 +162,8 @@ export class WitnessRepository {
          LEFT JOIN LATERAL (SELECT origin, tree_size, root_hash, witnessed_at FROM witnessed_checkpoints w
                              WHERE w.node_id = n.node_id AND w.verdict = 'cosigned'
                              ORDER BY w.tree_size DESC, w.id DESC LIMIT 1) h ON true
+         LEFT JOIN LATERAL (SELECT verdict, reason, tree_size, witnessed_at FROM witnessed_checkpoints w
+                             WHERE w.node_id = n.node_id ORDER BY w.id DESC LIMIT 1) l ON true
         ORDER BY n.node_id`,
     )) as NodeSummaryRow[];
   }

@@ -5,17 +5,22 @@ import {
   CreateDocumentDto,
   ListDocumentsQuery,
   RecallDto,
+  RecipientHistoryParams,
   RecipientsQuery,
   StatusChangeDto,
   UpdateDocumentDto,
 } from './documents.dto';
 import { DocumentsService } from './documents.service';
+import { RecipientHistoryService } from './recipient-history.service';
 
 @ApiTags('documents')
 @ApiBearerAuth()
 @Controller('api/v1/documents')
 export class DocumentsController {
-  constructor(private readonly documents: DocumentsService) {}
+  constructor(
+    private readonly documents: DocumentsService,
+    private readonly history: RecipientHistoryService,
+  ) {}
 
   @Post()
   @Roles('clerk')
@@ -36,6 +41,16 @@ export class DocumentsController {
   @Get(':id/recipients')
   recipients(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Query() q: RecipientsQuery) {
     return this.documents.recipientsPage(p, id, q);
+  }
+
+  /** The sender's view of one recipient's status changes (documents README, "Recipient status history"). */
+  @Get(':id/recipients/:organizationCode/history')
+  recipientHistory(
+    @CurrentPrincipal() p: Principal,
+    @Param() params: RecipientHistoryParams,
+    @Query() q: RecipientsQuery,
+  ) {
+    return this.history.history(p, params.id, params.organizationCode, q);
   }
 
   @Post(':id/send')

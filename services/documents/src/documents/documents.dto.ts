@@ -173,6 +173,13 @@ export class RecipientsQuery {
   @IsOptional() @IsString() @MaxLength(200) cursor?: string;
 }
 
+export class RecipientHistoryParams {
+  @IsString() @MaxLength(300) id!: string;
+  @Matches(ORGANIZATION_CODE_PATTERN, { message: 'organizationCode must be an organization code' })
+  @MaxLength(35)
+  organizationCode!: string;
+}
+
 export class RegisterQuery {
   @Transform(toInt) @IsInt() @Min(1900) @Max(9999) year!: number;
   @IsOptional() @IsIn(['json', 'csv']) format?: 'json' | 'csv';

@@ -243,10 +243,15 @@ export class DocumentsRepository {
     return m.query(
       `WITH changed AS (
          UPDATE document_recipients r SET status = 'arrived', status_code = '01', reason = NULL, updated_at = $3
-         FROM unnest($1::uuid[], $2::text[]) AS x(doc, org)
+         FROM unnest($1::uuid[], $2::text[]) AS x(doc, org), document_recipients o
          WHERE r.document_id = x.doc AND r.organization_code = x.org
+           AND o.document_id = r.document_id AND o.organization_code = r.organization_code
            AND (r.updated_at <= $3 OR r.status IN ('queued', 'sent', 'failed', 'expired'))
-         RETURNING r.document_id, r.organization_code)
+         RETURNING r.document_id, r.organization_code, o.status AS was),
+       history AS (
+         -- The same statement records the change (not a re-applied 01): no extra round trip.
+         INSERT INTO recipient_status_changes (document_id, organization_code, status, status_code, at)
+         SELECT document_id, organization_code, 'arrived', '01', $3 FROM changed WHERE was <> 'arrived')
        SELECT document_id, organization_code FROM changed`,
       [pairs.map((p) => p.documentId), pairs.map((p) => p.organizationCode), at],
     );
@@ -471,6 +476,21 @@ export class DocumentsRepository {
     );
   }
 
+  /** A recipient's status changes, oldest first (`after`: the last id of the previous page). */
+  async recipientHistory(
+    m: EntityManager,
+    documentId: string,
+    organizationCode: string,
+    after: number,
+    limit: number,
+  ): Promise<{ id: string; status: string; status_code: string | null; reason: string | null; at: Date }[]> {
+    return m.query(
+      `SELECT id, status, status_code, reason, at FROM recipient_status_changes
+       WHERE document_id = $1 AND organization_code = $2 AND id > $3 ORDER BY id LIMIT $4`,
+      [documentId, organizationCode, after, limit],
+    );
+  }
+
   /** How many recipients of a document are in each status. */
   async recipientCounts(m: EntityManager, documentId: string): Promise<Map<string, number>> {
     const rows: { status: string; n: number }[] = await m.query(
@@ -506,11 +526,18 @@ export class DocumentsRepository {
     // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count] rather than the rows.
     const [{ n }] = await m.query(
       `WITH changed AS (
-         UPDATE document_recipients SET status = $3, status_code = $4, reason = $5, updated_at = $6::timestamptz
-         WHERE document_id = $1 AND organization_code = $2
-           AND (updated_at <= $6::timestamptz OR status IN ('queued', 'sent', 'failed', 'expired'))
-           AND ($7::text[] IS NULL OR status = ANY($7::text[]))
-         RETURNING 1)
+         UPDATE document_recipients r SET status = $3, status_code = $4, reason = $5, updated_at = $6::timestamptz
+         FROM document_recipients o
+         WHERE r.document_id = $1 AND r.organization_code = $2
+           AND o.document_id = r.document_id AND o.organization_code = r.organization_code
+           AND (r.updated_at <= $6::timestamptz OR r.status IN ('queued', 'sent', 'failed', 'expired'))
+           AND ($7::text[] IS NULL OR r.status = ANY($7::text[]))
+         RETURNING o.status AS was, o.status_code AS was_code, o.reason AS was_reason),
+       history AS (
+         -- The same statement records the change (not a re-applied one): history and status commit together.
+         INSERT INTO recipient_status_changes (document_id, organization_code, status, status_code, reason, at)
+         SELECT $1, $2, $3, $4, $5, $6::timestamptz FROM changed
+         WHERE (was, was_code, was_reason) IS DISTINCT FROM ($3::text, $4::text, $5::text))
        SELECT count(*)::int AS n FROM changed`,
       [documentId, organizationCode, status, statusCode, reason, at, onlyFrom ?? null],
     );

@@ -7,6 +7,7 @@ import { OrganizationFeed1765000000000 } from './1765000000000-OrganizationFeed'
 import { DocumentLifecycle1765100000000 } from './1765100000000-DocumentLifecycle';
 import { RecipientGroups1765200000000 } from './1765200000000-RecipientGroups';
 import { Subscriptions1765300000000 } from './1765300000000-Subscriptions';
+import { RecipientStatusChanges1765600000000 } from './1765600000000-RecipientStatusChanges';
 
 /** In order of application. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   DocumentLifecycle1765100000000,
   RecipientGroups1765200000000,
   Subscriptions1765300000000,
+  RecipientStatusChanges1765600000000,
 ];

@@ -7,6 +7,8 @@ import { vietnamYear } from '../documents/documents.view';
 interface OrgFigures {
   code: string;
   registered: number;
+  /** Registered outgoing that are not classified (the electronic share's denominator). */
+  exchangeable: number;
   sent: number;
   received: number;
   signed: number;
@@ -27,9 +29,15 @@ export function reportPeriod(
 const share = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 10_000) / 10_000);
 
 /**
- * The programme's indicators per organization and period: outgoing documents registered and sent
- * electronically, incoming received, share carrying a valid trusted signature, share completed by the due
- * date, counts by status. Shares are null when there is nothing to divide.
+ * The programme's indicators per organization and period (documents README, "Indicators"):
+ * - electronicShare = outgoing sent electronically / outgoing registered that may be sent electronically
+ *   (classified documents are paper-only by rule, so they are in neither);
+ * - signedShare = documents sent or received electronically carrying a valid, trusted signature / documents
+ *   sent or received electronically;
+ * - onTimeShare = incoming completed by their due date / incoming with a due date whose outcome is known
+ *   (completed, or the due date has passed), rejected and recalled ones left out: a document still within its
+ *   time is neither late nor on time yet.
+ * Shares are null when there is nothing to divide.
  */
 @Injectable()
 export class ReportsService {
@@ -50,6 +58,7 @@ export class ReportsService {
     const rows: {
       code: string;
       registered: number;
+      exchangeable: number;
       sent: number;
       received: number;
       signed: number;
@@ -64,13 +73,17 @@ export class ReportsService {
        )
        SELECT organization_code AS code,
          count(*) FILTER (WHERE direction = 'outgoing')::int AS registered,
+         count(*) FILTER (WHERE direction = 'outgoing' AND secrecy = 'none')::int AS exchangeable,
          count(*) FILTER (WHERE direction = 'outgoing' AND sent_at IS NOT NULL)::int AS sent,
          count(*) FILTER (WHERE direction = 'incoming')::int AS received,
          count(*) FILTER (WHERE (direction = 'incoming' OR sent_at IS NOT NULL) AND EXISTS (
            SELECT 1 FROM attachments a WHERE a.document_id = period.id
              AND (a.signature->>'valid')::boolean AND (a.signature->>'trusted')::boolean))::int AS signed,
-         count(*) FILTER (WHERE direction = 'incoming' AND due_date IS NOT NULL)::int AS with_due,
+         count(*) FILTER (WHERE direction = 'incoming' AND due_date IS NOT NULL
+           AND state NOT IN ('rejected', 'recalled')
+           AND (completed_at IS NOT NULL OR due_date < (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date))::int AS with_due,
          count(*) FILTER (WHERE direction = 'incoming' AND due_date IS NOT NULL AND completed_at IS NOT NULL
+           AND state NOT IN ('rejected', 'recalled')
            AND (completed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date <= due_date)::int AS on_time
        FROM period GROUP BY organization_code ORDER BY organization_code`,
       [q.from, q.to, org],
@@ -92,6 +105,7 @@ export class ReportsService {
     const figures: OrgFigures[] = rows.map((r) => ({
       code: r.code,
       registered: r.registered,
+      exchangeable: r.exchangeable,
       sent: r.sent,
       received: r.received,
       signed: r.signed,
@@ -117,7 +131,10 @@ export class ReportsService {
       sent: f.sent,
       received: f.received,
       registered: f.registered,
-      electronicShare: share(f.sent, f.registered),
+      // The denominators, so that a client can add organizations up exactly.
+      electronicEligible: f.exchangeable,
+      dueResolved: f.withDue,
+      electronicShare: share(f.sent, f.exchangeable),
       signedShare: share(f.signed, f.sent + f.received),
       onTimeShare: share(f.onTime, f.withDue),
       byStatus: f.byStatus,
@@ -128,6 +145,7 @@ export class ReportsService {
     const sum: OrgFigures = {
       code: '*',
       registered: 0,
+      exchangeable: 0,
       sent: 0,
       received: 0,
       signed: 0,
@@ -137,6 +155,7 @@ export class ReportsService {
     };
     for (const f of figures) {
       sum.registered += f.registered;
+      sum.exchangeable += f.exchangeable;
       sum.sent += f.sent;
       sum.received += f.received;
       sum.signed += f.signed;

@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@lienthong/common';
-import { CreateClientDto } from './clients.dto';
+import { CreateClientDto, ListClientsQuery } from './clients.dto';
 import { ClientsService } from './clients.service';
 
 @ApiTags('clients')
@@ -14,6 +14,12 @@ export class ClientsController {
   @Post()
   create(@CurrentPrincipal() p: Principal, @Body() dto: CreateClientDto) {
     return this.clients.create(p, dto);
+  }
+
+  /** Never the secret: it is shown only when created or rotated. */
+  @Get()
+  list(@CurrentPrincipal() p: Principal, @Query() q: ListClientsQuery) {
+    return this.clients.list(p, q);
   }
 
   @Post(':clientId/rotate-secret')

@@ -11,6 +11,8 @@ export interface ClientRow {
   secret_hash: Buffer;
   previous_secret_hash: Buffer | null;
   previous_valid_until: Date | null;
+  created_at?: Date;
+  updated_at?: Date;
 }
 
 /**
@@ -43,6 +45,21 @@ export class ClientsRepository {
       `UPDATE clients SET previous_secret_hash = secret_hash, previous_valid_until = now() + make_interval(secs => $3),
          secret_hash = $2, updated_at = now() WHERE client_id = $1`,
       [clientId, newHash, graceSeconds],
+    );
+  }
+
+  /** A page by client id; `orgCodes` null = every organization. The secret hashes are never selected. */
+  async list(
+    orgCodes: string[] | null,
+    after: string | null,
+    limit: number,
+  ): Promise<Omit<ClientRow, 'secret_hash' | 'previous_secret_hash'>[]> {
+    return this.ds.query(
+      `SELECT client_id, name, organization_code, roles, previous_valid_until, created_at, updated_at FROM clients
+       WHERE ($1::varchar[] IS NULL OR organization_code = ANY($1::varchar[]))
+         AND ($2::varchar IS NULL OR client_id > $2)
+       ORDER BY client_id LIMIT $3`,
+      [orgCodes, after, limit + 1],
     );
   }
 

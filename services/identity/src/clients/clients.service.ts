@@ -1,16 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRecorder, DomainError, forbidden, notFound, type Principal } from '@lienthong/common';
-import { AuditActions } from '@lienthong/contracts';
+import { AuditActions, type Role } from '@lienthong/contracts';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { IdentityConfig } from '../config/identity.config';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { assertRolesGrantable } from '../users/users.service';
 import { PendingRevocations, TokenRevocations } from '../auth/token-revocations';
-import { CreateClientDto } from './clients.dto';
+import { decodeCursor, pageOf, type Page } from '../paging/cursor';
+import { CreateClientDto, ListClientsQuery } from './clients.dto';
 import { ClientRow, ClientsRepository, secretHash } from './clients.repository';
 
 const newSecret = () => randomBytes(32).toString('base64url');
+
+/** A connected system as listed: never its secret (shown once at creation and rotation). */
+export interface ClientView {
+  clientId: string;
+  name: string;
+  organizationCode: string;
+  roles: Role[];
+  createdAt: string;
+  /** Last change (creation or the last rotation). */
+  updatedAt: string;
+  /** Set while the previous secret still works after a rotation. */
+  previousSecretValidUntil?: string;
+}
 
 /** Connected systems (client-credentials grant). */
 @Injectable()
@@ -51,6 +65,41 @@ export class ClientsService {
       });
     });
     return { clientId, clientSecret };
+  }
+
+  /** The clients the caller manages: its subtree for an org-admin, all for a system-admin. */
+  async list(actor: Principal, q: ListClientsQuery): Promise<Page<ClientView>> {
+    const limit = q.limit ?? 50;
+    let codes: string[] | null;
+    if (q.organizationCode) {
+      if (
+        !(await this.orgs.canManage(actor, q.organizationCode)) ||
+        !(await this.orgs.get(q.organizationCode))
+      )
+        throw notFound('ORGANIZATION_NOT_FOUND', 'Unknown organization');
+      codes = [q.organizationCode];
+    } else if (actor.roles.includes('system-admin')) {
+      codes = null;
+    } else {
+      codes = await this.orgs.subtree(actor.organizationCode);
+    }
+    const rows = await this.repo.list(codes, decodeCursor(q.cursor), limit);
+    const page = pageOf(rows, limit, (r) => r.client_id);
+    const now = Date.now();
+    return {
+      items: page.items.map((r) => ({
+        clientId: r.client_id,
+        name: r.name,
+        organizationCode: r.organization_code,
+        roles: r.roles,
+        createdAt: new Date(r.created_at!).toISOString(),
+        updatedAt: new Date(r.updated_at!).toISOString(),
+        ...(r.previous_valid_until && new Date(r.previous_valid_until).getTime() > now
+          ? { previousSecretValidUntil: new Date(r.previous_valid_until).toISOString() }
+          : {}),
+      })),
+      nextCursor: page.nextCursor,
+    };
   }
 
   private async manageable(actor: Principal, clientId: string): Promise<ClientRow> {

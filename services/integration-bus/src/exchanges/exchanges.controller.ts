@@ -7,6 +7,7 @@ import { ExchangesService } from './exchanges.service';
 // A separate line, so the import above stays as other branches change it.
 import { notFound, RpcClient } from '@lienthong/common';
 import { exchangeInScope, operatorScope } from './operator-scope';
+import { LinksService } from '../links/links.service';
 
 export class ListExchangesQuery {
   @IsOptional() @IsIn(['queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'dead']) state?: string;
@@ -25,6 +26,7 @@ export class ExchangesController {
   constructor(
     private readonly exchanges: ExchangesService,
     private readonly rpc: RpcClient,
+    private readonly linksService: LinksService,
   ) {}
 
   /** An operator sees the exchanges of its subtree only (the repository filters by `scope`). */
@@ -32,6 +34,15 @@ export class ExchangesController {
   async list(@Query() q: ListExchangesQuery, @CurrentPrincipal() p: Principal) {
     const scope = await operatorScope(this.rpc, p);
     return this.exchanges.list({ ...q, ...(scope ? { scope } : {}) });
+  }
+
+  /**
+   * The national-axis link and the federation links of this node (declared before `:id` so that `links` is
+   * never taken for an exchange id). Counts are limited to the operator's subtree; link facts are node-wide.
+   */
+  @Get('links')
+  async links(@CurrentPrincipal() p: Principal) {
+    return this.linksService.links(await operatorScope(this.rpc, p));
   }
 
   @Get(':id')

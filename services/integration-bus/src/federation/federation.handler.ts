@@ -34,6 +34,8 @@ export const FEDERATION_CONSUMERS = {
 @Injectable()
 export class FederationHandler implements OnApplicationBootstrap {
   private readonly logger = new Logger(FederationHandler.name);
+  /** When this process last took an authenticated message from each node (GET /api/v1/exchanges/links). */
+  readonly lastMessageAt = new Map<string, string>();
 
   constructor(
     private readonly js: JetStreamService,
@@ -114,6 +116,7 @@ export class FederationHandler implements OnApplicationBootstrap {
       throw new PoisonMessageError('federation message without a kind');
     try {
       const opened = await this.link.open(ev);
+      this.lastMessageAt.set(ev.fromNodeId, new Date().toISOString());
       switch (ev.kind) {
         case 'package':
           await this.applyPackage(ev, opened.packageBytes);

@@ -32,6 +32,8 @@ export class AxisSender {
   private running?: Promise<void>;
   private woken = false;
   private wakeNow?: () => void;
+  /** When this process last handed a package to the axis (GET /api/v1/exchanges/links). */
+  lastSentAt?: string;
 
   constructor(private readonly deps: AxisSenderDeps) {}
 
@@ -125,6 +127,7 @@ export class AxisSender {
         throw new AxisRefusal('DOCUMENT_CLASSIFIED', 'classified documents never leave');
       const xml = await this.deps.signedPackage(doc, to);
       const axisDocId = await client.sendEdoc('edoc', client.systemId, to, Buffer.from(xml, 'utf8'));
+      this.lastSentAt = new Date().toISOString();
       return rows.map((row) => ({
         row,
         result: {

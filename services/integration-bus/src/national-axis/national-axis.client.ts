@@ -91,9 +91,17 @@ export interface NationalAxisClientOptions {
   breaker?: CircuitBreaker;
 }
 
+/** What this process last saw of the axis (GET /api/v1/exchanges/links). */
+export interface AxisActivity {
+  lastCallAt?: string;
+  lastSuccessAt?: string;
+  lastError?: { at: string; message: string };
+}
+
 /** Client of the national axis HTTP interface (NATIONAL-AXIS.md); field names live here only. */
 export class NationalAxisClient {
   readonly breaker: CircuitBreaker;
+  readonly activity: AxisActivity = {};
 
   constructor(private readonly opts: NationalAxisClientOptions) {
     this.breaker = opts.breaker ?? new CircuitBreaker();
@@ -105,6 +113,22 @@ export class NationalAxisClient {
 
   async call(op: AxisOperation, params: Record<string, string>, body?: Buffer): Promise<AxisAnswer> {
     if (!this.breaker.allow()) throw new AxisCircuitOpen();
+    this.activity.lastCallAt = new Date().toISOString();
+    try {
+      const answer = await this.callOnce(op, params, body);
+      this.activity.lastSuccessAt = new Date().toISOString();
+      return answer;
+    } catch (e) {
+      this.activity.lastError = { at: new Date().toISOString(), message: (e as Error).message.slice(0, 300) };
+      throw e;
+    }
+  }
+
+  private async callOnce(
+    op: AxisOperation,
+    params: Record<string, string>,
+    body?: Buffer,
+  ): Promise<AxisAnswer> {
     const headers = signedAxisHeaders(this.opts.systemId, this.opts.secret, params);
     let res: Response;
     try {

@@ -58,6 +58,8 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
   private readonly itemFailures = new Map<string, number>();
   /** Agency-list conflicts already audited by this process (the list is read again every few minutes). */
   private readonly agencyConflicts = new Set<string>();
+  /** Polling rounds as this process saw them (GET /api/v1/exchanges/links). */
+  readonly polls: { lastAt?: string; lastOkAt?: string } = {};
 
   constructor(
     private readonly config: IntegrationBusConfig,
@@ -190,6 +192,7 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
   async pollOnce(): Promise<{ edocs: number; statuses: number; refused: number }> {
     const counts = { edocs: 0, statuses: 0, refused: 0 };
     if (!this.client) return counts;
+    this.polls.lastAt = new Date().toISOString();
     this.roundSync = undefined;
     if (Date.now() - this.agenciesAt >= 60 * this.config.NATIONAL_AXIS_POLL_MS) await this.syncOncePerRound();
     for (const kind of ['edoc', 'status'] as const) {
@@ -205,6 +208,7 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
         else if (outcome === 'refused') counts.refused++;
       }
     }
+    this.polls.lastOkAt = new Date().toISOString();
     return counts;
   }
 

@@ -1,11 +1,22 @@
-import { Alert, App, Button, Card, Form, Input, Modal, Select, Space, Typography } from 'antd';
+import { useQuery } from '@tanstack/react-query';
+import { App, Button, Card, Form, Input, Modal, Select, Space, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
-import { api } from '../../api/client';
+import { api, qs, type Page } from '../../api/client';
 import { useAuth } from '../../auth';
 import { errorText } from '../../components/errors';
 import { useOrganizations } from '../../components/orgs';
 import { ROLES } from '../../components/roles';
 import { useI18n } from '../../i18n';
+
+interface ClientView {
+  clientId: string;
+  name: string;
+  organizationCode: string;
+  roles: string[];
+  createdAt: string;
+  updatedAt: string;
+  previousSecretValidUntil?: string;
+}
 
 interface Secret {
   clientId: string;
@@ -13,7 +24,10 @@ interface Secret {
   previousSecretValidUntil?: string;
 }
 
-/** Connected systems: the secret is shown once, in a dialog, and never kept by the page. */
+/**
+ * Connected systems: the list (GET /api/v1/clients: an org-admin's subtree, everything for a system-admin; never a
+ * secret) with rotation and deletion per row; a new or rotated secret is shown once, in a dialog, and never kept.
+ */
 export default function Clients() {
   const { t } = useI18n();
   const { me } = useAuth();
@@ -21,13 +35,21 @@ export default function Clients() {
   const orgs = useOrganizations();
   const [secret, setSecret] = useState<Secret>();
   const [busy, setBusy] = useState(false);
-  const [clientId, setClientId] = useState('');
+  const [filter, setFilter] = useState<string>();
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const list = useQuery({
+    queryKey: ['clients', filter, cursor],
+    queryFn: () =>
+      api.get<Page<ClientView>>(`/api/v1/clients${qs({ organizationCode: filter, cursor, limit: 50 })}`),
+  });
 
   async function run(fn: () => Promise<Secret | void>) {
     setBusy(true);
     try {
       const s = await fn();
       if (s) setSecret(s);
+      await list.refetch();
     } catch (e) {
       message.error(errorText(e));
     } finally {
@@ -35,19 +57,29 @@ export default function Clients() {
     }
   }
 
+  const rotate = (c: ClientView) =>
+    run(() => api.post<Secret>(`/api/v1/clients/${encodeURIComponent(c.clientId)}/rotate-secret`));
+  const remove = (c: ClientView) =>
+    modal.confirm({
+      title: t(
+        `Xóa hệ thống “${c.name}”? Mọi token của nó bị từ chối.`,
+        `Delete the system “${c.name}”? All its tokens are refused.`,
+      ),
+      okText: t('Xóa', 'Delete'),
+      cancelText: t('Hủy', 'Cancel'),
+      okButtonProps: { danger: true },
+      onOk: () =>
+        run(async () => {
+          await api.del(`/api/v1/clients/${encodeURIComponent(c.clientId)}`);
+          message.success(t('Đã xóa.', 'Deleted.'));
+        }),
+    });
+
   return (
     <section aria-labelledby="clients-title">
       <Typography.Title level={2} id="clients-title" style={{ fontSize: 20 }}>
         {t('Hệ thống kết nối', 'Connected systems')}
       </Typography.Title>
-      <Alert
-        type="info"
-        style={{ marginBottom: 12 }}
-        title={t(
-          'API công khai chưa có danh sách hệ thống kết nối; nhập mã hệ thống (client_id) để đổi khóa bí mật hoặc xóa.',
-          'The public API has no list of connected systems yet; enter a client_id to rotate its secret or delete it.',
-        )}
-      />
       <Space align="start" wrap>
         <Card size="small" title={t('Đăng ký hệ thống', 'Register a system')} style={{ width: 420 }}>
           <Form
@@ -84,46 +116,99 @@ export default function Clients() {
         </Card>
         <Card
           size="small"
-          title={t('Đổi khóa bí mật / xóa', 'Rotate secret / delete')}
-          style={{ width: 420 }}
+          title={t('Danh sách hệ thống kết nối', 'Connected systems')}
+          style={{ minWidth: 420, flex: 1 }}
+          extra={
+            <Select
+              aria-label={t('Lọc theo cơ quan', 'Filter by organization')}
+              allowClear
+              showSearch
+              optionFilterProp="label"
+              placeholder={t('Mọi cơ quan', 'All organizations')}
+              style={{ width: 260 }}
+              value={filter}
+              onChange={(v) => {
+                setFilter(v);
+                setCursors([]);
+              }}
+              options={(orgs.data ?? []).map((o) => ({ value: o.code, label: `${o.name} (${o.code})` }))}
+            />
+          }
         >
-          <Input
-            aria-label="client_id"
-            placeholder="client_id"
-            value={clientId}
-            onChange={(e) => setClientId(e.target.value)}
-            style={{ marginBottom: 12 }}
+          <Table<ClientView>
+            data-testid="clients-table"
+            rowKey="clientId"
+            size="small"
+            loading={list.isLoading}
+            dataSource={list.data?.items ?? []}
+            pagination={false}
+            scroll={{ x: true }}
+            locale={{ emptyText: t('Chưa có hệ thống nào.', 'No systems yet.') }}
+            columns={[
+              { title: t('Tên', 'Name'), dataIndex: 'name' },
+              {
+                title: 'client_id',
+                dataIndex: 'clientId',
+                render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
+              },
+              { title: t('Cơ quan', 'Organization'), dataIndex: 'organizationCode' },
+              {
+                title: t('Vai trò', 'Roles'),
+                dataIndex: 'roles',
+                render: (roles: string[]) => roles.map((r) => <Tag key={r}>{r}</Tag>),
+              },
+              {
+                title: t('Cập nhật', 'Updated'),
+                dataIndex: 'updatedAt',
+                render: (v: string, c) => (
+                  <>
+                    {new Date(v).toLocaleString()}
+                    {c.previousSecretValidUntil && (
+                      <div>
+                        <Typography.Text type="secondary">
+                          {t('khóa cũ còn dùng đến', 'previous secret until')}{' '}
+                          {new Date(c.previousSecretValidUntil).toLocaleString()}
+                        </Typography.Text>
+                      </div>
+                    )}
+                  </>
+                ),
+              },
+              {
+                title: t('Thao tác', 'Actions'),
+                key: 'actions',
+                render: (_: unknown, c) => (
+                  <Space>
+                    <Button
+                      size="small"
+                      loading={busy}
+                      onClick={() => void rotate(c)}
+                      data-testid={`rotate-${c.clientId}`}
+                    >
+                      {t('Đổi khóa bí mật', 'Rotate secret')}
+                    </Button>
+                    <Button
+                      size="small"
+                      danger
+                      onClick={() => remove(c)}
+                      data-testid={`delete-${c.clientId}`}
+                    >
+                      {t('Xóa', 'Delete')}
+                    </Button>
+                  </Space>
+                ),
+              },
+            ]}
           />
-          <Space>
-            <Button
-              disabled={!clientId.trim()}
-              loading={busy}
-              onClick={() =>
-                run(() =>
-                  api.post<Secret>(`/api/v1/clients/${encodeURIComponent(clientId.trim())}/rotate-secret`),
-                )
-              }
-            >
-              {t('Đổi khóa bí mật', 'Rotate secret')}
+          <Space style={{ marginTop: 12 }}>
+            <Button disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+              {t('Trang trước', 'Previous')}
             </Button>
             <Button
-              danger
-              disabled={!clientId.trim()}
-              onClick={() =>
-                modal.confirm({
-                  title: t(
-                    'Xóa hệ thống này? Mọi token của nó bị từ chối.',
-                    'Delete this system? All its tokens are refused.',
-                  ),
-                  onOk: () =>
-                    run(async () => {
-                      await api.del(`/api/v1/clients/${encodeURIComponent(clientId.trim())}`);
-                      message.success(t('Đã xóa.', 'Deleted.'));
-                    }),
-                })
-              }
+              disabled={!list.data?.nextCursor}
+              onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
             >
-              {t('Xóa', 'Delete')}
+              {t('Trang sau', 'Next')}
             </Button>
           </Space>
         </Card>

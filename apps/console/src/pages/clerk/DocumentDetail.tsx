@@ -11,6 +11,7 @@ import {
   Spin,
   Steps,
   Table,
+  Timeline,
   Typography,
 } from 'antd';
 import { useState } from 'react';
@@ -49,6 +50,43 @@ function RecipientTimeline({ r }: { r: RecipientStatus }) {
       items={items}
       style={{ minWidth: 900 }}
     />
+  );
+}
+
+const BAD_ENDS = new Set(['rejected', 'recall-refused', 'failed', 'expired']);
+
+/** Every status change of one recipient, from GET /documents/{id}/recipients/{code}/history. */
+function StatusHistory({ documentId, code }: { documentId: string; code: string }) {
+  const { t, lang } = useI18n();
+  const history = useQuery({
+    queryKey: ['document', documentId, 'history', code],
+    queryFn: () =>
+      api.get<{ items: { status: string; statusCode?: string; reason?: string; at: string }[] }>(
+        `/api/v1/documents/${documentId}/recipients/${encodeURIComponent(code)}/history?limit=500`,
+      ),
+  });
+  if (history.error) return <Alert type="error" title={errorText(history.error)} />;
+  if (!history.data) return <Spin size="small" />;
+  return (
+    <div data-testid={`status-history-${code}`} style={{ paddingTop: 8 }}>
+      <Typography.Text type="secondary">{t('Lịch sử trạng thái', 'Status history')}</Typography.Text>
+      <Timeline
+        style={{ marginTop: 12 }}
+        items={history.data.items.map((e) => ({
+          color: BAD_ENDS.has(e.status) ? 'red' : e.status === 'completed' ? 'green' : 'blue',
+          content: (
+            <span data-history-status={e.status}>
+              <Typography.Text strong>
+                {label(STATUS, e.status, lang)}
+                {e.statusCode ? ` (${e.statusCode})` : ''}
+              </Typography.Text>{' '}
+              <Typography.Text type="secondary">{new Date(e.at).toLocaleString()}</Typography.Text>
+              {e.reason && <div>{e.reason}</div>}
+            </span>
+          ),
+        }))}
+      />
+    </div>
   );
 }
 
@@ -249,6 +287,10 @@ export default function DocumentDetail() {
             pagination={{ pageSize: 20, hideOnSinglePage: true }}
             scroll={{ x: 1100 }}
             data-testid="recipients-table"
+            expandable={{
+              rowExpandable: (r) => r.status !== 'draft',
+              expandedRowRender: (r) => <StatusHistory documentId={id} code={r.organizationCode} />,
+            }}
             columns={[
               { title: t('Nơi nhận', 'Recipient'), dataIndex: 'organizationCode', width: 150, fixed: 'left' },
               {

@@ -15,6 +15,9 @@ interface OrgFigures {
   sent: number;
   received: number;
   registered?: number;
+  /** Denominators of electronicShare and onTimeShare (documents README, "Indicators"). */
+  electronicEligible?: number;
+  dueResolved?: number;
   electronicShare: number | null;
   signedShare: number | null;
   onTimeShare: number | null;
@@ -34,8 +37,8 @@ interface Row {
 }
 
 /**
- * Sums a subtree. Electronic and signed shares are exact (their denominators follow from the counts); the
- * report gives no denominator for the on-time share, so the subtree's is weighted by documents received.
+ * Sums a subtree exactly: each share is numerator / denominator added over the organizations (the report
+ * gives the denominators: electronicEligible, sent + received, dueResolved).
  */
 function aggregate(code: string, name: string, figs: OrgFigures[], hasChildren: boolean): Row {
   let registered = 0,
@@ -45,14 +48,16 @@ function aggregate(code: string, name: string, figs: OrgFigures[], hasChildren: 
     onTimeW = 0,
     onTimeN = 0;
   for (const f of figs) {
-    const reg = f.registered ?? (f.electronicShare ? f.sent / f.electronicShare : f.sent);
+    const reg =
+      f.electronicEligible ?? f.registered ?? (f.electronicShare ? f.sent / f.electronicShare : f.sent);
     registered += reg;
     sent += f.sent;
     received += f.received;
     signed += (f.signedShare ?? 0) * (f.sent + f.received);
     if (f.onTimeShare !== null) {
-      onTimeW += f.onTimeShare * Math.max(f.received, 1);
-      onTimeN += Math.max(f.received, 1);
+      const n = f.dueResolved ?? Math.max(f.received, 1);
+      onTimeW += f.onTimeShare * n;
+      onTimeN += n;
     }
   }
   return {
@@ -240,7 +245,7 @@ export default function Indicators() {
                 r.name
               ),
           },
-          { title: t('Vào sổ', 'Registered'), dataIndex: 'registered' },
+          { title: t('Vào sổ (trừ văn bản mật)', 'Registered (not classified)'), dataIndex: 'registered' },
           { title: t('Đã gửi', 'Sent'), dataIndex: 'sent' },
           { title: t('Đã nhận', 'Received'), dataIndex: 'received' },
           { title: t('Gửi điện tử', 'Electronic'), dataIndex: 'electronic', render: pct },

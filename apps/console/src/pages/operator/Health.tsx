@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { Alert, Card, Col, Row, Tag, Typography } from 'antd';
+import { Card, Col, Row, Tag, Typography } from 'antd';
 import { useI18n } from '../../i18n';
 
 const SERVICES = ['identity', 'documents', 'integration-bus', 'audit'];
@@ -64,14 +64,6 @@ export default function Health() {
           ),
         )}
       </Row>
-      <Alert
-        style={{ marginTop: 16 }}
-        type="info"
-        title={t(
-          'Trục quốc gia (lần hỏi gần nhất, trạng thái ngắt mạch) và độ trễ liên kết liên bang chưa có trong API công khai; trang này hiển thị những gì API cung cấp (tình trạng sẵn sàng của từng dịch vụ và các giao dịch).',
-          'The national axis link (last poll, circuit state) and federation inbound lag are not in the public API yet; this page shows what the API offers (each service’s readiness, and exchanges).',
-        )}
-      />
     </section>
   );
 }
