@@ -131,7 +131,7 @@ export class LienthongClient {
   }
 
   /** Another client for other tokens sharing this one's sockets (cheap: one per user of a load test). */
-  withTokens(tokens: Tokens | string): LienthongClient {
+  withTokens(tokens: Tokens | string | undefined): LienthongClient {
     return new LienthongClient({
       ...this.options,
       tokens: typeof tokens === 'string' ? { accessToken: tokens } : tokens,

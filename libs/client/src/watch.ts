@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import type { LienthongClient } from './client';
 import type { DocumentEvent, DocumentView } from './model';
 
@@ -54,9 +55,14 @@ async function* grpcWatch(client: LienthongClient, options: WatchOptions): Async
   /* eslint-disable @typescript-eslint/no-require-imports */
   const grpc = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
   const protoLoader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
-  const { ProtoFiles } = require('@lienthong/contracts') as typeof import('@lienthong/contracts');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const def = protoLoader.loadSync(ProtoFiles.documents(), {
+  // The .proto file of libs/contracts (its code is not loaded: the client needs only the file).
+  const proto = join(
+    dirname(require.resolve('@lienthong/contracts/package.json')),
+    'proto',
+    'documents.proto',
+  );
+  const def = protoLoader.loadSync(proto, {
     keepCase: false,
     longs: Number,
     enums: String,
