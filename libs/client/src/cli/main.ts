@@ -261,7 +261,10 @@ export function explain(e: unknown, connection: Connection): string {
     return `${e.message}: is the platform running?${where}${note}`;
   }
   const g = e as { code?: number; details?: string };
-  if (typeof g.code === 'number' && g.details !== undefined) return `gRPC ${g.code}: ${g.details}${note}`;
+  if (typeof g.code === 'number' && g.details !== undefined) {
+    const hint = g.code === 14 ? ' (the documents gRPC port: give --grpc HOST:PORT)' : '';
+    return `gRPC ${g.code}: ${g.details}${hint}${note}`;
+  }
   return `${(e as Error).message ?? String(e)}${note}`;
 }
 
