@@ -7,6 +7,7 @@ import {
   ArrayUnique,
   IsArray,
   IsBoolean,
+  IsEnum,
   IsIn,
   IsInt,
   IsISO8601,
@@ -42,7 +43,13 @@ class CreateThingDto {
   codes!: string[];
 }
 
+enum Colour {
+  Red = 'red',
+  Blue = 'blue',
+}
+
 class ListThingsQuery {
+  @IsOptional() @IsEnum(Colour) colour?: Colour;
   @IsOptional() @IsIn(['incoming', 'outgoing']) direction?: string;
   @ApiLimit(500, 50) @IsOptional() @IsInt() @Min(1) @Max(500) limit?: number;
   @IsInt() @Min(1900) year!: number;
@@ -95,6 +102,10 @@ describe('buildOpenApiDocument', () => {
       in: 'query',
       required: false,
       schema: { enum: ['incoming', 'outgoing'] },
+    });
+    expect(params.colour).toMatchObject({
+      required: false,
+      schema: { type: 'string', enum: ['red', 'blue'] },
     });
     expect(params.year).toMatchObject({ required: true, schema: { type: 'integer', minimum: 1900 } });
     // The explicit @ApiLimit wins over the derived description.

@@ -43,7 +43,12 @@ export function describeValidatedClasses(): void {
     for (const e of entries) byProperty.set(e.propertyName, [...(byProperty.get(e.propertyName) ?? []), e]);
     for (const [property, rules] of byProperty) {
       if (Reflect.getMetadata(SWAGGER_PROPERTIES, target.prototype, property)) continue;
-      ApiProperty(propertyOptions(target, property, rules))(target.prototype as object, property);
+      try {
+        ApiProperty(propertyOptions(target, property, rules))(target.prototype as object, property);
+      } catch {
+        // Documentation only: a validator combination not understood here leaves the property undescribed
+        // rather than failing the service's boot.
+      }
     }
   }
 }
@@ -62,12 +67,13 @@ function propertyOptions(target: Constructor, property: string, rules: Validatio
   const rule = (name: string) => itemRules.find((r) => r.name === name);
   if (nested) schema.type = nested;
   else if (rule('isIn')) schema.enum = [...(rule('isIn')!.constraints?.[0] as unknown[])];
+  else if (rule('isEnum')) schema.enum = enumValues(rule('isEnum')!.constraints?.[0]);
   else if (rule('isInt')) schema.type = 'integer';
   else if (rule('isNumber') || designType === Number) schema.type = 'number';
   else if (rule('isBoolean') || designType === Boolean) schema.type = 'boolean';
   else if (rule('isObject')) schema.type = 'object';
   else schema.type = 'string';
-  if (rule('isIn') && !nested)
+  if ((rule('isIn') || rule('isEnum')) && !nested)
     schema.type = typeof schema.enum === 'object' ? enumType(schema.enum) : 'string';
   const pattern = rule('matches')?.constraints?.[0];
   if (pattern instanceof RegExp) schema.pattern = pattern.source;
@@ -99,4 +105,12 @@ function enumType(values: unknown): string {
   if (list.every((v) => typeof v === 'number')) return 'number';
   if (list.every((v) => typeof v === 'boolean')) return 'boolean';
   return 'string';
+}
+
+/** The values of a TypeScript enum object (numeric enums also map names back: those are left out). */
+function enumValues(entity: unknown): unknown[] {
+  const values = Object.entries((entity ?? {}) as Record<string, unknown>)
+    .filter(([k]) => !/^\d+$/.test(k))
+    .map(([, v]) => v);
+  return [...new Set(values)];
 }
