@@ -177,6 +177,13 @@ describe('the client and the CLI for integrators', () => {
     }, 'a signed audit checkpoint');
     expect(checkpoint.rootHash).toMatch(/^[0-9a-f]{64}$/);
 
+    // The sender recalls it (business type 1): accepted by the API, visible to the recipient.
+    await sender.documents.recall(doc.id, 'Ban hành nhầm');
+    await until(
+      async () => (await receiver.documents.get(incoming.id)).status === 'recalled',
+      'the recall at the recipient',
+    );
+
     // A refused call is an error with the API's code and the failing fields.
     const refused = await sender.documents.accept(doc.id).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(LienthongApiError);
@@ -227,6 +234,23 @@ describe('the client and the CLI for integrators', () => {
     expect(wrong).toBeInstanceOf(LienthongApiError);
     expect(wrong.status).toBe(401);
     expect(wrong.code).toBe('invalid_client');
+
+    // edXML goes as application/xml to the bus's parser: a forbidden construct is refused with its code.
+    const exchange = await admin.directory.createClient({
+      name: 'Trục tỉnh A',
+      organizationCode: PROVINCE_A,
+      roles: ['exchange'],
+    });
+    const axis = newClient();
+    await axis.auth.loginClient(exchange.clientId, exchange.clientSecret);
+    const forbidden = (await axis.edxml
+      .post('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><edXML>&a;</edXML>')
+      .catch((e: unknown) => e)) as LienthongApiError;
+    expect(forbidden).toBeInstanceOf(LienthongApiError);
+    expect({ status: forbidden.status, code: forbidden.code }).toEqual({
+      status: 400,
+      code: 'EDXML_FORBIDDEN_CONSTRUCT',
+    });
   });
 
   it('the CLI logs in (token file 0600), sends with a progress bar, lists the inbox, accepts; errors exit non-zero', async () => {
