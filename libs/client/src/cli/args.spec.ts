@@ -51,7 +51,17 @@ describe('lienthong command line', () => {
     });
     expect(a.number).toBeUndefined();
     expect(a.subject).toBeUndefined();
-    const b = parseCli(['send', '--to', 'G09', 'a.pdf', '--type', 'QD', '--urgency', 'flash', '--no-progress']);
+    const b = parseCli([
+      'send',
+      '--to',
+      'G09',
+      'a.pdf',
+      '--type',
+      'QD',
+      '--urgency',
+      'flash',
+      '--no-progress',
+    ]);
     expect(b).toMatchObject({ type: 'QD', urgency: 'flash', progress: false });
     expect((b as SendArgs).typeName).toBeUndefined();
   });
@@ -62,7 +72,9 @@ describe('lienthong command line', () => {
     expect(usage(['send', '--to', 'G09'])).toMatch(/the file to send is missing/);
     expect(usage(['send', '--to', 'G09', 'a.pdf', 'b.pdf'])).toMatch(/one file only/);
     expect(usage(['send', '--to', 'G09', 'a.pdf', '--secrecy', 'mat'])).toMatch(/--secrecy must be one of/);
-    expect(usage(['send', '--to', 'G09', 'a.pdf', '--date', '30/11/2026'])).toMatch(/--date must be YYYY-MM-DD/);
+    expect(usage(['send', '--to', 'G09', 'a.pdf', '--date', '30/11/2026'])).toMatch(
+      /--date must be YYYY-MM-DD/,
+    );
     expect(usage(['send', '--to', 'G09', 'a.pdf', '--colour', 'red'])).toMatch(/colour/);
     expect(usage(['send', '--to'])).toMatch(/at least one organization code/);
   });
@@ -115,7 +127,9 @@ describe('lienthong command line', () => {
   it('accept needs one id; watch takes a cursor, event types and an interval', () => {
     expect(parseCli(['accept', 'abc-1'])).toMatchObject({ command: 'accept', id: 'abc-1' });
     expect(usage(['accept'])).toMatch(/one incoming document/);
-    expect(parseCli(['watch', '--cursor', '42', '--events', 'document.incoming,document.status'])).toMatchObject({
+    expect(
+      parseCli(['watch', '--cursor', '42', '--events', 'document.incoming,document.status']),
+    ).toMatchObject({
       command: 'watch',
       cursor: '42',
       events: ['document.incoming', 'document.status'],
