@@ -87,6 +87,26 @@ describe('watchEvents', () => {
     expect(events[1]).toMatchObject({ id: 'e2', data: { documentId: 'd1' }, cursor: '42' });
   });
 
+  it('opens the stream again after the last cursor when the server ends it (a replica shutting down)', async () => {
+    const cursors: string[] = [];
+    const { server, port } = await grpcServer({
+      watch: (call: WatchCall) => {
+        cursors.push(call.request.cursor);
+        const n = cursors.length;
+        call.write({ id: `e${n}`, type: 'document.incoming', documentId: `d${n}`, cursor: String(100 + n) });
+        if (n === 1) call.end();
+      },
+    });
+    servers.push(server);
+    const client = new LienthongClient({ grpcAddress: `127.0.0.1:${port}`, tokens: { accessToken: 't' } });
+    const resumed: string[] = [];
+    const events = await collect(watchEvents(client, { onReconnect: (c) => resumed.push(c) }), 2);
+    client.close();
+    expect(events.map((e) => e.id)).toEqual(['e1', 'e2']);
+    expect(cursors).toEqual(['', '101']);
+    expect(resumed).toEqual(['101']);
+  });
+
   it('falls back to polling the incoming list when the server answers UNIMPLEMENTED, and says so', async () => {
     const { server, port } = await grpcServer({});
     servers.push(server);

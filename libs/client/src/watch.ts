@@ -12,10 +12,14 @@ export interface WatchOptions {
   pollIntervalMs?: number;
   /** Called once when the stream falls back to polling, with the reason. */
   onFallback?: (reason: string) => void;
+  /** Called before the stream is opened again after the server ended or lost it, with the cursor resumed from. */
+  onReconnect?: (cursor: string) => void;
 }
 
 /** gRPC status UNIMPLEMENTED: the server does not offer `Watch` (an older platform). */
 const UNIMPLEMENTED = 12;
+const UNAVAILABLE = 14;
+const MAX_RETRIES = 8;
 
 interface GrpcWatchEvent {
   id: string;
@@ -36,8 +40,27 @@ export async function* watchEvents(
   client: LienthongClient,
   options: WatchOptions = {},
 ): AsyncGenerator<DocumentEvent> {
+  let cursor = options.cursor;
+  let received = false;
+  let retries = 0;
   try {
-    yield* grpcWatch(client, options);
+    // A stream the server ends (a replica shutting down) or loses (UNAVAILABLE, once events have flowed) is
+    // opened again after the last event received: nothing is missed, nothing repeated.
+    while (!options.signal?.aborted) {
+      try {
+        for await (const e of grpcWatch(client, { ...options, cursor })) {
+          received = true;
+          retries = 0;
+          if (e.cursor) cursor = e.cursor;
+          yield e;
+        }
+      } catch (e) {
+        if ((e as { code?: number }).code !== UNAVAILABLE || !received || retries >= MAX_RETRIES) throw e;
+      }
+      if (options.signal?.aborted || retries >= MAX_RETRIES) return;
+      options.onReconnect?.(cursor ?? '');
+      await sleep(Math.min(30_000, 250 * 2 ** retries++), options.signal);
+    }
     return;
   } catch (e) {
     const err = e as { code?: number; details?: string; message?: string };

@@ -203,6 +203,8 @@ async function watch(args: Extract<CliArgs, { command: 'watch' }>, client: Lient
       signal: stop.signal,
       pollIntervalMs: args.intervalMs,
       onFallback: (reason) => io.stderr.write(`lienthong watch: ${reason}\n`),
+      onReconnect: (cursor) =>
+        io.stderr.write(`lienthong watch: the stream ended; resuming after cursor ${cursor || '(none)'}\n`),
     })) {
       if (args.json) io.stdout.write(`${JSON.stringify(e)}\n`);
       else {
