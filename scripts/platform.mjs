@@ -11,6 +11,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { arch, platform, tmpdir } from 'node:os';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where `npm start` keeps its generated secrets and embedded servers' data (LIENTHONG_DATA_DIR, default .data/). */
+export const DATA_DIR = process.env.LIENTHONG_DATA_DIR || join(ROOT, '.data');
 export const SERVICES = [
   { name: 'identity', port: 3001, color: 36 },
   { name: 'documents', port: 3002, color: 32 },
@@ -131,7 +133,7 @@ export async function providePostgres(defaultDb = 'lienthong') {
     await ensureDatabase(local);
     return { url: local, stop: async () => {}, source: 'local' };
   }
-  const dir = process.env.EMBEDDED_POSTGRES_DIR || join(ROOT, '.data', 'postgres');
+  const dir = process.env.EMBEDDED_POSTGRES_DIR || join(DATA_DIR, 'postgres');
   const port = Number(process.env.EMBEDDED_POSTGRES_PORT || 55432);
   console.log(`» no PostgreSQL on 127.0.0.1:${localPort}: starting an embedded one (data in ${dir})…`);
   if (process.getuid?.() === 0) return embeddedPostgresAsUser(dir, port, defaultDb);
@@ -250,7 +252,7 @@ async function embeddedPostgresAsUser(wantedDir, port, defaultDb) {
   if (!prepare(dir)) {
     dir = join(
       '/var/lib/lienthong',
-      `postgres-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`,
+      `postgres-${createHash('sha256').update(wantedDir).digest('hex').slice(0, 12)}`,
     );
     mkdirSync('/var/lib/lienthong', { recursive: true, mode: 0o755 });
     if (!prepare(dir)) throw new Error(`the user ${user.name} cannot use ${wantedDir} nor ${dir}`);
@@ -333,9 +335,9 @@ export async function provideNats() {
     );
     process.exit(1);
   }
-  const dir = join(ROOT, '.data', 'nats');
+  const dir = join(DATA_DIR, 'nats');
   mkdirSync(dir, { recursive: true });
-  console.log(`» no NATS on 127.0.0.1:4222: starting ${bin} with JetStream (data in .data/nats)…`);
+  console.log(`» no NATS on 127.0.0.1:4222: starting ${bin} with JetStream (data in ${dir})…`);
   const proc = spawn(bin, ['-a', '127.0.0.1', '-p', '4222', '-js', '-sd', dir], { stdio: 'ignore' });
   for (let i = 0; i < 50 && !(await reachable('127.0.0.1', 4222)); i++)
     await new Promise((r) => setTimeout(r, 100));
@@ -429,8 +431,8 @@ export async function serviceDatabaseEnv(ownerUrl) {
   if (!may) return {};
   const { randomBytes } = await import('node:crypto');
   const { readFileSync, writeFileSync } = await import('node:fs');
-  const file = join(ROOT, '.data', 'db-passwords.json');
-  mkdirSync(join(ROOT, '.data'), { recursive: true });
+  const file = join(DATA_DIR, 'db-passwords.json');
+  mkdirSync(DATA_DIR, { recursive: true });
   const passwords = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const roles = { identity: 'identity', documents: 'documents', 'integration-bus': 'bus', audit: 'audit' };
   let changed = false;

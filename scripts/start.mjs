@@ -9,7 +9,7 @@ import {
   providePostgres,
   provideNats,
   serviceDatabaseEnv,
-  ROOT,
+  DATA_DIR,
   SERVICES,
   startService,
   waitReady,
@@ -25,9 +25,9 @@ const databaseEnv = await serviceDatabaseEnv(process.env.MIGRATION_DATABASE_URL 
 // The bootstrap admin's password: ADMIN_PASSWORD, else one generated on the first start and kept in
 // .data/admin-password (mode 600, never committed) so `npm run seed:demo` can log in.
 let adminPassword = process.env.ADMIN_PASSWORD;
-const pwFile = join(ROOT, '.data', 'admin-password');
+const pwFile = join(DATA_DIR, 'admin-password');
 // Both files below live in .data/, which a fresh clone does not have (whether or not ADMIN_PASSWORD is set).
-mkdirSync(join(ROOT, '.data'), { recursive: true });
+mkdirSync(DATA_DIR, { recursive: true });
 if (!adminPassword) {
   if (!existsSync(pwFile))
     writeFileSync(pwFile, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
@@ -35,9 +35,9 @@ if (!adminPassword) {
 }
 // Likewise the key that encrypts identity's signing keys at rest, so tokens survive a restart in development.
 let kek = process.env.KEY_ENCRYPTION_KEY;
-const kekFile = join(ROOT, '.data', 'key-encryption-key');
+const kekFile = join(DATA_DIR, 'key-encryption-key');
 if (!kek) {
-  mkdirSync(join(ROOT, '.data'), { recursive: true });
+  mkdirSync(DATA_DIR, { recursive: true });
   if (!existsSync(kekFile))
     writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   kek = readFileSync(kekFile, 'utf8').trim();
@@ -50,6 +50,7 @@ const shared = {
   KEY_ENCRYPTION_KEY: kek,
   // The console's proxy runs on this machine: its X-Forwarded-For names the client the token throttle counts.
   TRUSTED_PROXIES: process.env.TRUSTED_PROXIES ?? 'loopback',
+  ATTACHMENTS_DIR: process.env.ATTACHMENTS_DIR ?? join(DATA_DIR, 'attachments'),
 };
 const started = Date.now();
 const procs = SERVICES.map((svc) =>

@@ -282,6 +282,37 @@ describeBrowser('web console in Chromium', () => {
     await signOut(back);
   });
 
+  it('a clerk keeps a recipient group and sends a document to it; the expansion shows as its recipients', async () => {
+    const page = await signIn('console.clerk.a');
+    await page.goto(`${origin}/recipient-groups`);
+    await page.getByTestId('new-group').click();
+    await page.locator('#group-name').fill('Các tỉnh ủy bạn');
+    await page.locator('#group-members').click();
+    await page.keyboard.type('dien bien');
+    await page.locator('.ant-select-tree-title', { hasText: 'Tỉnh ủy Điện Biên' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').getByRole('button', { name: 'Lưu' }).click();
+    await page.getByTestId('groups-table').getByText('Các tỉnh ủy bạn').waitFor();
+
+    const subject = `Gửi theo nhóm nơi nhận ${Date.now()}`;
+    await page.goto(`${origin}/documents/new`);
+    await page.locator('#number').fill(String((Date.now() % 100000) + 1));
+    await page.locator('#notation').fill('TB-TU');
+    await page.locator('#subject').fill(subject);
+    await page.locator('#signerPosition').fill('Bí thư');
+    await page.locator('#signerName').fill('Nguyễn Văn A');
+    // No single recipient: only the group.
+    await page.locator('#recipientGroups').click();
+    await page.locator('.ant-select-item-option', { hasText: 'Các tỉnh ủy bạn' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Lưu và đính kèm tệp' }).click();
+    await page.getByTestId('send').click();
+    await page.waitForURL(/\/documents\/[0-9a-f-]{36}$/);
+    await page.getByTestId('recipients-table').getByText(RECEIVER).waitFor();
+    expect(await page.locator('.ant-descriptions').innerText()).toContain('Nhóm nơi nhận');
+    await signOut(page);
+  });
+
   it('an auditor verifies an inclusion proof in the browser against the signed checkpoint', async () => {
     const auditor = await loginAt(platform, 'console.auditor', password);
     // Wait until the latest signed checkpoint covers the auditor's first visible event.
@@ -372,6 +403,7 @@ describeBrowser('web console in Chromium', () => {
       '/documents?direction=outgoing',
       '/documents/new',
       '/registers',
+      '/recipient-groups',
       '/indicators',
       '/exchanges',
       '/health',

@@ -226,6 +226,76 @@ describe('federation: a provincial node joined to the central hub as a NATS leaf
     });
   });
 
+  it('an update, a replacement and a recall from the district reach the central copy across the link', async () => {
+    const subject = `Kế hoạch ${randomUUID().slice(0, 8)}`;
+    const district = tokens['clerk.district'];
+    const centralClerk = tokens['clerk.central'];
+    const id = await sendDocument(province, district, CENTRAL_OFFICE, subject);
+    const copy = await until(
+      async () => (await incoming(central, centralClerk)).find((d) => d.subject === subject),
+      'the document at the central office',
+    );
+    const changes = { subject: `${subject} (đính chính)`, urgency: 'urgent' };
+    const updated = await api(province, 'documents', 'POST', `/api/v1/documents/${id}/update`, district, {
+      reason: 'Đính chính',
+      changes,
+    });
+    expect(updated.status).toBe(202);
+    const seen = await until(async () => {
+      const r = await api(central, 'documents', 'GET', `/api/v1/documents/${copy.id}`, centralClerk);
+      return r.body.history?.length ? r.body : undefined;
+    }, 'the update at the central office');
+    expect(seen).toMatchObject(changes);
+    expect(seen.history).toEqual([
+      { businessType: 2, at: expect.any(String), reason: 'Đính chính', changes },
+    ]);
+
+    const replacement = await api(province, 'documents', 'POST', '/api/v1/documents', district, {
+      number: String(Math.floor(Math.random() * 1e6)),
+      notation: 'CV/HU',
+      type: 'CV',
+      subject: `${subject} (thay thế)`,
+      promulgationDate: '2026-11-30',
+      signer: { position: 'Bí thư', fullName: 'Trần Văn B' },
+      secrecy: 'none',
+      urgency: 'normal',
+      recipients: [],
+      replaces: id,
+    });
+    expect(replacement.status).toBe(201);
+    expect(
+      (await api(province, 'documents', 'POST', `/api/v1/documents/${replacement.body.id}/send`, district))
+        .status,
+    ).toBe(202);
+    const newCopy = await until(async () => {
+      const found = (await incoming(central, centralClerk)).find(
+        (d) => d.subject === `${subject} (thay thế)`,
+      );
+      if (!found) return undefined;
+      const r = await api(central, 'documents', 'GET', `/api/v1/documents/${found.id}`, centralClerk);
+      return r.body.replaces ? r.body : undefined;
+    }, 'the replacement linked at the central office');
+    expect(newCopy.replaces).toBe(copy.id);
+    const old = await api(central, 'documents', 'GET', `/api/v1/documents/${copy.id}`, centralClerk);
+    expect(old.body.replacedBy).toBe(newCopy.id);
+
+    const recall = await api(
+      province,
+      'documents',
+      'POST',
+      `/api/v1/documents/${replacement.body.id}/recall`,
+      district,
+      { reason: 'Ban hành nhầm' },
+    );
+    expect(recall.status).toBe(202);
+    await until(async () => {
+      const r = await api(province, 'documents', 'GET', `/api/v1/documents/${replacement.body.id}`, district);
+      return r.body.recipients?.[0]?.statusCode === '15';
+    }, '15 at the district');
+    const recalled = await api(central, 'documents', 'GET', `/api/v1/documents/${newCopy.id}`, centralClerk);
+    expect(recalled.body).toMatchObject({ status: 'recalled', statusCode: '13' });
+  });
+
   it('the leaf link is cut while documents are sent; when it returns every document arrives exactly once', async () => {
     await leaf.stop();
     const subjects = Array.from(

@@ -12,6 +12,7 @@ import {
   TableOutlined,
   TeamOutlined,
   ApiOutlined,
+  UsergroupAddOutlined,
 } from '@ant-design/icons';
 import { Button, Layout, Menu, Segmented, Space, Spin, Typography } from 'antd';
 import { lazy, Suspense, useState, type ReactNode } from 'react';
@@ -25,6 +26,7 @@ const Documents = lazy(() => import('./pages/clerk/Documents'));
 const Compose = lazy(() => import('./pages/clerk/Compose'));
 const DocumentDetail = lazy(() => import('./pages/clerk/DocumentDetail'));
 const Registers = lazy(() => import('./pages/clerk/Registers'));
+const RecipientGroups = lazy(() => import('./pages/clerk/RecipientGroups'));
 const Indicators = lazy(() => import('./pages/leader/Indicators'));
 const Exchanges = lazy(() => import('./pages/operator/Exchanges'));
 const Health = lazy(() => import('./pages/operator/Health'));
@@ -59,6 +61,13 @@ export const MENU: Entry[] = [
     roles: CLERKS,
   },
   { path: '/documents/new', vi: 'Soạn văn bản', en: 'Compose', icon: <FileAddOutlined />, roles: ['clerk'] },
+  {
+    path: '/recipient-groups',
+    vi: 'Nhóm nơi nhận',
+    en: 'Recipient groups',
+    icon: <UsergroupAddOutlined />,
+    roles: ['clerk', 'org-admin'],
+  },
   {
     path: '/registers',
     vi: 'Sổ văn bản',
@@ -229,6 +238,7 @@ export function AppRoutes() {
         <Route path="/documents/new" element={<Compose />} />
         <Route path="/documents/:id" element={<DocumentDetail />} />
         <Route path="/registers" element={<Registers />} />
+        <Route path="/recipient-groups" element={<RecipientGroups />} />
         <Route path="/indicators" element={<Indicators />} />
         <Route path="/exchanges" element={<Exchanges />} />
         <Route path="/health" element={<Health />} />

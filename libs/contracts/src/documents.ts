@@ -36,14 +36,54 @@ export interface AttachmentRef {
   storageKey: string;
 }
 
+/** What an update (business type 2) may change, with the new values. */
+export interface DocumentChanges {
+  subject?: string;
+  urgency?: Urgency;
+  dueDate?: string | null;
+  promulgationDate?: string;
+  signer?: DocumentSigner;
+}
+export const DOCUMENT_CHANGE_FIELDS = [
+  'subject',
+  'urgency',
+  'dueDate',
+  'promulgationDate',
+  'signer',
+] as const;
+
+/** The document a replacement (business type 3) replaces: the sender's id and its edXML DocumentId. */
+export interface ReplacedDocumentRef {
+  sourceDocumentId: string;
+  edxmlDocumentId: string;
+}
+
+/** edXML DocumentId `<sender OrganId>,<yyyy/MM/dd>,<number>/<notation>` (NATIONAL-AXIS.md). */
+export function edxmlDocumentIdOf(
+  organId: string,
+  isoDate: string,
+  number: string,
+  notation: string,
+): string {
+  return `${organId},${isoDate.slice(0, 10).replace(/-/g, '/')},${number}/${notation}`;
+}
+
 /** Documents → bus. */
 export interface DocumentSendRequestedEvent {
   documentId: string;
   fromOrganizationCode: string;
   recipients: string[];
   businessType: 0 | 1 | 2 | 3;
-  /** Why, for a recall (business type 1). */
+  /** Why, for a recall, an update or a replacement (business types 1–3). */
   reason?: string;
+  /** The edXML DocumentId when it is not the one of `document` (an update may change the promulgation date). */
+  edxmlDocumentId?: string;
+  /** Distinguishes two updates of one document (business type 2): a deterministic id per update. */
+  businessKey?: string;
+  /** Business type 2: the fields changed, with their new values (`document` holds every new value). */
+  changes?: DocumentChanges;
+  /** Business type 3: the sender's earlier document this one replaces. */
+  replaces?: ReplacedDocumentRef;
   document: {
     number: string;
     notation: string;
@@ -87,8 +127,12 @@ export interface DocumentDeliveryEvent {
   exchangeId?: string;
   /** 0 new (default), 1 recall, 2 update, 3 replace (edXML business types). */
   businessType?: 0 | 1 | 2 | 3;
-  /** Why, for a recall (business type 1). */
+  /** Why, for a recall, an update or a replacement (business types 1–3). */
   reason?: string;
+  /** Business type 2: the changed fields (absent from edXML packages: the receiver compares with its copy). */
+  changes?: DocumentChanges;
+  /** Business type 3: the earlier document (sender's id when known, else its edXML DocumentId). */
+  replaces?: ReplacedDocumentRef;
   document: DocumentSendRequestedEvent['document'];
   attachments: AttachmentRef[];
 }

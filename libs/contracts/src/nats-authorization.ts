@@ -84,7 +84,13 @@ export function serviceNatsUse(service: ServiceName, nodeId: string): StreamUse 
         // IDENTITY: `organization.changed` feeds documents' local organization directory.
         consumes: [Streams.bus().name, Streams.identity().name, objectStream, revocations],
         publishes: [...common.publishes, Subjects.documentsAll(), `$O.${attachments}.>`],
-        requests: [...common.requests, RpcSubjects.organizationSubtree, RpcSubjects.organizationResolve],
+        requests: [
+          ...common.requests,
+          RpcSubjects.organizationSubtree,
+          RpcSubjects.organizationResolve,
+          // Archive packages carry the audit inclusion proofs of each document's events.
+          RpcSubjects.auditResourceProofs,
+        ],
       };
     case 'integration-bus':
       return {

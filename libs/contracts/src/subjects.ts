@@ -73,6 +73,8 @@ export const RpcMethods = {
   organizationSubtree: 'identity.organization.subtree',
   organizationExists: 'identity.organization.exists',
   organizationUpsertState: 'identity.organization.upsert-state',
+  /** Documents → audit: the logged events of some resources with inclusion proofs against one signed checkpoint. */
+  auditResourceProofs: 'audit.resource-proofs',
 } as const;
 export type RpcMethod = (typeof RpcMethods)[keyof typeof RpcMethods];
 
@@ -89,6 +91,7 @@ export const RpcSubjects = {
   organizationSubtree: rpcSubject(RpcMethods.organizationSubtree),
   organizationExists: rpcSubject(RpcMethods.organizationExists),
   organizationUpsertState: rpcSubject(RpcMethods.organizationUpsertState),
+  auditResourceProofs: rpcSubject(RpcMethods.auditResourceProofs),
 } as const;
 
 export const SERVICE_NAMES = ['identity', 'documents', 'integration-bus', 'audit'] as const;

@@ -6,3 +6,4 @@ export * from './pdf-signing';
 export * from './database-roles';
 export * from './postgres-cluster-process';
 export * from './pdf-cms';
+export * from './webhook-receiver';

@@ -4,6 +4,7 @@ import { Streams } from '@lienthong/contracts';
 import { AuditConfig } from './config/audit.config';
 import { AuditLogModule } from './log/log.module';
 import { migrations } from './migrations';
+import { ResourceProofsModule } from './proofs/resource-proofs.module';
 import { SocModule } from './soc/soc.module';
 import { WitnessModule } from './witness/witness.module';
 
@@ -40,6 +41,7 @@ export class AppModule {
           streams: [Streams.audit(), Streams.witness()],
         }),
         AuditLogModule,
+        ResourceProofsModule,
         WitnessModule,
         SocModule,
       ],

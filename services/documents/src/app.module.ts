@@ -10,17 +10,28 @@ import { DocumentsController } from './documents/documents.controller';
 import { DocumentsRepository } from './documents/documents.repository';
 import { DocumentsService } from './documents/documents.service';
 import { OrganizationDirectory } from './documents/organization-directory';
+import { RecipientExpansion } from './documents/recipient-expansion';
 import { DocumentsGrpcServer } from './grpc/documents.grpc-server';
 import { ExchangeHandler } from './exchange/exchange.handler';
 import { ExchangeService } from './exchange/exchange.service';
 import { migrations } from './migrations';
+import { ArchiveController } from './registers/archive.controller';
+import { ArchiveRepository } from './registers/archive.repository';
+import { ArchiveService } from './registers/archive.service';
+import { AuditProofsClient } from './registers/audit-proofs.client';
 import { RegistersController } from './registers/registers.controller';
 import { RegistersService } from './registers/registers.service';
+import { RecipientGroupsController } from './recipient-groups/recipient-groups.controller';
+import { RecipientGroupsService } from './recipient-groups/recipient-groups.service';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsService } from './reports/reports.service';
 import { PdfSignatureVerifier } from './signatures/pdf-signature.verifier';
 import { SignatureResultsRepository } from './signatures/signature-results.repository';
+import { FeedWake } from './subscriptions/feed-wake';
 import { OrganizationFeed } from './subscriptions/organization-feed';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { WebhookDispatcher } from './subscriptions/webhook-dispatcher';
 
 @Module({})
 export class AppModule {
@@ -38,11 +49,21 @@ export class AppModule {
           streams: [Streams.documents(), Streams.audit(), Streams.bus()],
         }),
       ],
-      controllers: [DocumentsController, AttachmentsController, RegistersController, ReportsController],
+      controllers: [
+        DocumentsController,
+        AttachmentsController,
+        RegistersController,
+        ReportsController,
+        RecipientGroupsController,
+        ArchiveController,
+        SubscriptionsController,
+      ],
       providers: [
         DocumentsRepository,
         DocumentsService,
         OrganizationDirectory,
+        RecipientExpansion,
+        RecipientGroupsService,
         { provide: AttachmentStorage, useClass: FilesystemAttachmentStorage },
         AttachmentBusStore,
         AttachmentsService,
@@ -51,9 +72,15 @@ export class AppModule {
         ExchangeService,
         ExchangeHandler,
         RegistersService,
+        ArchiveRepository,
+        ArchiveService,
+        AuditProofsClient,
         ReportsService,
         DocumentsGrpcServer,
         OrganizationFeed,
+        FeedWake,
+        SubscriptionsService,
+        WebhookDispatcher,
       ],
     };
   }

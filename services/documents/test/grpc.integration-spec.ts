@@ -138,4 +138,54 @@ describe('gRPC DocumentExchange (same services, same tokens and rules as REST)',
     const got = await call('getDocument', { id: incoming.id }, clerkB);
     expect(got.status).toBe('accepted');
   });
+
+  it('updates, replaces and recalls over gRPC with the REST rules', async () => {
+    const clerkA = await h.token(A);
+    const doc = await call('createDocument', grpcBody({ recipients: [B] }), clerkA);
+    const notSent = await call(
+      'updateDocument',
+      { id: doc.id, reason: 'r', changes: { subject: 'x' } },
+      clerkA,
+    ).catch((e: grpc.ServiceError) => e);
+    expect((notSent as grpc.ServiceError).code).toBe(grpc.status.ABORTED);
+    expect((notSent as grpc.ServiceError).metadata.get('error-code')).toEqual(['DOCUMENT_NOT_SENT']);
+    await call('sendDocument', { id: doc.id }, clerkA);
+
+    const empty = await call('updateDocument', { id: doc.id, reason: 'r', changes: {} }, clerkA).catch(
+      (e: grpc.ServiceError) => e,
+    );
+    expect((empty as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((empty as grpc.ServiceError).metadata.get('error-fields')).toEqual(['changes']);
+    const noReason = await call('updateDocument', { id: doc.id, changes: { subject: 'x' } }, clerkA).catch(
+      (e: grpc.ServiceError) => e,
+    );
+    expect((noReason as grpc.ServiceError).metadata.get('error-fields')).toEqual(['reason']);
+
+    const updated = await call(
+      'updateDocument',
+      { id: doc.id, reason: 'Đính chính', changes: { subject: 'Trích yếu mới', urgency: 'urgent' } },
+      clerkA,
+    );
+    expect(updated).toMatchObject({
+      subject: 'Trích yếu mới',
+      urgency: 'urgent',
+      history: [
+        { businessType: 2, reason: 'Đính chính', changes: { subject: 'Trích yếu mới', urgency: 'urgent' } },
+      ],
+    });
+
+    const replacement = await call('createDocument', grpcBody({ recipients: [], replaces: doc.id }), clerkA);
+    expect(replacement).toMatchObject({ replaces: doc.id, recipients: [{ organizationCode: B }] });
+    const twice = await call('createDocument', grpcBody({ replaces: doc.id }), clerkA).catch(
+      (e: grpc.ServiceError) => e,
+    );
+    expect((twice as grpc.ServiceError).metadata.get('error-code')).toEqual(['DOCUMENT_ALREADY_REPLACED']);
+
+    const recalled = await call('recallDocument', { id: doc.id, reason: 'Ban hành nhầm' }, clerkA);
+    expect(recalled).toMatchObject({ state: 'recalled' });
+    expect(recalled.history.map((e: { businessType: number }) => e.businessType)).toEqual([2, 1]);
+    await expect(call('recallDocument', { id: doc.id, reason: 'again' }, clerkA)).rejects.toMatchObject({
+      code: grpc.status.ABORTED,
+    });
+  });
 });

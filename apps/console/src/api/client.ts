@@ -175,6 +175,12 @@ export const api = {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
     }).then((r) => parse<T>(r)),
+  put: <T>(path: string, body: unknown) =>
+    send(path, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then((r) => parse<T>(r)),
   del: <T>(path: string) => send(path, { method: 'DELETE' }).then((r) => parse<T>(r)),
   upload: <T>(path: string, file: File) => {
     const form = new FormData();

@@ -52,6 +52,8 @@ export interface DocumentView {
   sentAt?: string | null;
   recipients?: RecipientStatus[];
   recipientCounts?: Record<string, number>;
+  recipientRules?: RecipientRule[];
+  recipientGroups?: string[];
   // incoming
   fromOrganizationCode?: string;
   arrivalNumber?: number | null;
@@ -85,4 +87,21 @@ export interface Exchange {
   createdAt?: string;
   updatedAt?: string;
   trace?: { at: string; event: string; detail?: unknown }[];
+}
+
+/** Every organization strictly under `under`, optionally of one level and sector (expanded at send time). */
+export interface RecipientRule {
+  under: string;
+  level?: 'central' | 'province' | 'district' | 'commune';
+  sector?: 'party' | 'state';
+}
+
+/** A named recipient list of the caller's organization (`/api/v1/recipient-groups`). */
+export interface RecipientGroup {
+  id: string;
+  name: string;
+  members: string[];
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
 }

@@ -113,6 +113,14 @@ export class CheckpointService implements OnApplicationBootstrap, BeforeApplicat
     return row ? toView(row) : null;
   }
 
+  /** The checkpoint signed at exactly this tree size, if any. */
+  async atSize(treeSize: number): Promise<CheckpointView | null> {
+    const [row] = (await this.ds.query(`SELECT * FROM checkpoints WHERE tree_size = $1 ORDER BY id LIMIT 1`, [
+      treeSize,
+    ])) as CheckpointRow[];
+    return row ? toView(row) : null;
+  }
+
   /** Every checkpoint in order, keyset-paged by id. */
   async page(after: number, limit: number): Promise<{ items: CheckpointView[]; nextCursor: string | null }> {
     const rows = (await this.ds.query(`SELECT * FROM checkpoints WHERE id > $1 ORDER BY id LIMIT $2`, [

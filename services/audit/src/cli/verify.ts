@@ -3,11 +3,13 @@
  * Verifies an audit log end to end, against a running service or an export file:
  *   npm run audit:verify -- --url http://127.0.0.1:3004 --token <system-admin or auditor token>
  *   npm run audit:verify -- --file export.ndjson [--checkpoints checkpoints.json] [--keys keys.json]
+ *   npm run audit:verify -- --bag register-archive.zip [--trusted-key audit-key.pem] [--json]   (a bag or its folder)
  * Exit code 0 when everything verifies, 1 otherwise (2 for usage errors). Progress goes to stderr.
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { BagReport, verifyBag } from '../verify/bag-verifier';
 import { CheckpointInput, ExportLine, KeyInput, verifyLog, VerifyReport } from '../verify/verifier';
 
 interface Args {
@@ -16,11 +18,13 @@ interface Args {
   file?: string;
   checkpoints?: string;
   keys?: string;
+  bag?: string;
+  trustedKeys: string[];
   json?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = {};
+  const a: Args = { trustedKeys: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -33,10 +37,12 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--file') a.file = v();
     else if (k === '--checkpoints') a.checkpoints = v();
     else if (k === '--keys') a.keys = v();
+    else if (k === '--bag') a.bag = v();
+    else if (k === '--trusted-key') a.trustedKeys.push(v());
     else if (k === '--json') a.json = true;
     else throw new Error(`unknown argument ${k}`);
   }
-  if (!a.url && !a.file) throw new Error('give --url (with --token) or --file');
+  if (!a.url && !a.file && !a.bag) throw new Error('give --url (with --token), --file or --bag');
   return a;
 }
 
@@ -73,6 +79,7 @@ export async function runVerify(
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<VerifyReport> {
   const args = parseArgs(argv);
+  if (args.bag) throw new Error('--bag is checked by runVerifyBag');
   const started = Date.now();
   const progress = (n: number) =>
     err(`… ${n} entries verified (${Math.round(n / ((Date.now() - started) / 1000 || 1))}/s)\n`);
@@ -104,7 +111,32 @@ export async function runVerify(
   return verifyLog(lines, checkpoints, keys, { onProgress: progress, progressEvery: 100_000 });
 }
 
-if (require.main === module) {
+/** `--bag`: an archive package (BagIt zip or folder) with the audit proofs of its documents. */
+export async function runVerifyBag(argv: string[]): Promise<BagReport> {
+  const args = parseArgs(argv);
+  if (!args.bag) throw new Error('give --bag');
+  return verifyBag(args.bag, { trustedKeys: args.trustedKeys.map((f) => readFileSync(f, 'utf8')) });
+}
+
+export function bagSummary(r: BagReport): string {
+  const cp = r.checkpoint ? ` against checkpoint ${r.checkpoint.origin} size ${r.checkpoint.treeSize}` : '';
+  const head = `${r.files} files, ${r.documents} documents, ${r.events} audit events${cp}`;
+  if (r.ok) return `OK: bag verified: ${head}\n`;
+  return `FAILED: ${head}\n${r.problems.map((p) => `  - ${p}\n`).join('')}`;
+}
+
+if (require.main === module && process.argv.includes('--bag')) {
+  runVerifyBag(process.argv.slice(2)).then(
+    (r) => {
+      process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(r)}\n` : bagSummary(r));
+      process.exitCode = r.ok ? 0 : 1;
+    },
+    (e: Error) => {
+      process.stderr.write(`audit:verify: ${e.message}\n`);
+      process.exitCode = 2;
+    },
+  );
+} else if (require.main === module) {
   runVerify(process.argv.slice(2)).then(
     (r) => {
       const out = process.stdout;

@@ -9,6 +9,6 @@ import { LogRepository } from './log.repository';
 @Module({
   controllers: [AuditController],
   providers: [LogRepository, KeysService, CheckpointService, IntakeConsumer, EventsService],
-  exports: [LogRepository, KeysService],
+  exports: [LogRepository, KeysService, CheckpointService],
 })
 export class AuditLogModule {}

@@ -284,6 +284,44 @@ export class LogRepository {
     return { logSize, leaf: nodes.get(`0:${index}`) ?? null, path: ranges.map((r) => rangeHash(r, get)) };
   }
 
+  /** The stored events of these resources with leaf index in (afterIndex, beforeIndex), in leaf order. */
+  async eventsOfResources(
+    resourceIds: string[],
+    afterIndex: number,
+    beforeIndex: number,
+    limit: number,
+  ): Promise<{ leaf_index: string; leaf_hash: Buffer; event: Record<string, unknown> }[]> {
+    return this.ds.query(
+      `SELECT leaf_index, leaf_hash, event FROM leaves
+       WHERE resource_id = ANY($1::text[]) AND leaf_index > $2 AND leaf_index < $3
+       ORDER BY leaf_index LIMIT $4`,
+      [resourceIds, afterIndex, beforeIndex, limit],
+    );
+  }
+
+  /** Inclusion proofs of several leaves at one tree size, their nodes read in one round trip. */
+  async inclusionProofs(
+    indices: number[],
+    size: number,
+  ): Promise<{ logSize: number; proofs: { leaf: Hash | null; path: Hash[] }[] }> {
+    const ranges = indices.map((i) => inclusionRanges(i, size));
+    const keys = new Map<string, NodeKey>();
+    for (const [n, r] of ranges.entries()) {
+      for (const k of nodesFor(r)) keys.set(nodeKeyString(k), k);
+      keys.set(`0:${indices[n]}`, { level: 0, idx: indices[n] });
+    }
+    const { nodes, logSize } = await this.readNodesWithSize([...keys.values()]);
+    if (logSize < size) return { logSize, proofs: [] };
+    const get = this.getter(nodes);
+    return {
+      logSize,
+      proofs: indices.map((i, n) => ({
+        leaf: nodes.get(`0:${i}`) ?? null,
+        path: ranges[n].map((r) => rangeHash(r, get)),
+      })),
+    };
+  }
+
   async consistencyProof(first: number, second: number): Promise<{ logSize: number; proof: Hash[] }> {
     const ranges = consistencyRanges(first, second);
     const { nodes, logSize } = await this.readNodesWithSize(nodesFor(ranges));

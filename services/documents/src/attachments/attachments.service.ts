@@ -153,6 +153,8 @@ export class AttachmentsService {
       try {
         bb = busboy({
           headers: req.headers,
+          // Browsers and fetch send the file name as raw UTF-8 (quyết định.pdf); busboy's default reads latin1.
+          defParamCharset: 'utf8',
           limits: { fileSize: this.config.ATTACHMENT_MAX_BYTES, files: 1, fields: 5 },
         });
       } catch {

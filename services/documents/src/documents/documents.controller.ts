@@ -7,6 +7,7 @@ import {
   RecallDto,
   RecipientsQuery,
   StatusChangeDto,
+  UpdateDocumentDto,
 } from './documents.dto';
 import { DocumentsService } from './documents.service';
 
@@ -56,5 +57,13 @@ export class DocumentsController {
   @Roles('clerk', 'leader')
   recall(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: RecallDto) {
     return this.documents.recall(p, id, dto);
+  }
+
+  /** Business type 2: the sender corrects metadata of a sent document; recipients' copies follow. */
+  @Post(':id/update')
+  @HttpCode(202)
+  @Roles('clerk')
+  update(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: UpdateDocumentDto) {
+    return this.documents.update(p, id, dto);
   }
 }

@@ -2,10 +2,12 @@ import { ApiLimit } from '@lienthong/common';
 import {
   ORGANIZATION_CODE_MAX_LENGTH,
   ORGANIZATION_CODE_PATTERN,
+  ORGANIZATION_LEVELS,
+  ORGANIZATION_SECTORS,
   SECRECY_LEVELS,
   URGENCY_LEVELS,
 } from '@lienthong/contracts';
-import type { Secrecy, Urgency } from '@lienthong/contracts';
+import type { OrganizationLevel, OrganizationSector, Secrecy, Urgency } from '@lienthong/contracts';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -16,8 +18,10 @@ import {
   IsInt,
   IsISO8601,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
+  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -33,6 +37,20 @@ export class SignerDto {
   @IsString() @IsNotEmpty() @MaxLength(200) position!: string;
   @IsString() @IsNotEmpty() @MaxLength(200) fullName!: string;
 }
+
+/** Every organization strictly under `under` in the directory tree, optionally of one level and sector. */
+export class RecipientRuleDto {
+  @IsString()
+  @Matches(ORGANIZATION_CODE_PATTERN, { message: 'under must be an organization code' })
+  @MaxLength(ORGANIZATION_CODE_MAX_LENGTH)
+  under!: string;
+  @IsOptional() @IsIn(ORGANIZATION_LEVELS) level?: OrganizationLevel;
+  @IsOptional() @IsIn(ORGANIZATION_SECTORS) sector?: OrganizationSector;
+}
+
+/** Most rules and groups one document may name (each expands to many organizations). */
+export const MAX_RECIPIENT_RULES = 100;
+export const MAX_RECIPIENT_GROUPS = 100;
 
 export class CreateDocumentDto {
   @IsString() @IsNotEmpty() @MaxLength(20) number!: string;
@@ -53,12 +71,33 @@ export class CreateDocumentDto {
   @Matches(DATE, { message: 'dueDate must be YYYY-MM-DD' })
   @IsISO8601({ strict: true })
   dueDate?: string;
+  /** May be empty or absent when `recipientRules` or `recipientGroups` name the recipients. */
+  @IsOptional()
   @IsArray()
   @ArrayMaxSize(20_000)
   @ArrayUnique()
   @Matches(ORGANIZATION_CODE_PATTERN, { each: true, message: 'each recipient must be an organization code' })
   @MaxLength(ORGANIZATION_CODE_MAX_LENGTH, { each: true })
-  recipients!: string[];
+  recipients?: string[];
+  /** Expanded from the directory at send time. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_RECIPIENT_RULES)
+  @ValidateNested({ each: true })
+  @Type(() => RecipientRuleDto)
+  recipientRules?: RecipientRuleDto[];
+  /** Ids of the sender organization's recipient groups; their members at send time receive the document. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_RECIPIENT_GROUPS)
+  @ArrayUnique()
+  @IsUUID('all', { each: true, message: 'each recipient group must be a group id' })
+  recipientGroups?: string[];
+  /**
+   * Business type 3: the caller's outgoing document (already sent) this one replaces. With an empty
+   * `recipients`, the earlier document's recipients are taken.
+   */
+  @IsOptional() @IsUUID('all', { message: 'replaces must be a document id' }) replaces?: string;
 }
 
 export const RECEIVER_STATUSES = ['accepted', 'rejected', 'assigned', 'processing', 'completed'] as const;
@@ -72,6 +111,29 @@ export class StatusChangeDto {
   @MaxLength(2000)
   reason?: string;
   @IsOptional() @IsString() @MaxLength(200) assignee?: string;
+}
+
+/** The fields an update (business type 2) may change; at least one is given. */
+export class DocumentChangesDto {
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(2000) subject?: string;
+  @IsOptional() @IsIn(URGENCY_LEVELS) urgency?: Urgency;
+  @IsOptional()
+  @Matches(DATE, { message: 'dueDate must be YYYY-MM-DD' })
+  @IsISO8601({ strict: true })
+  dueDate?: string;
+  @IsOptional()
+  @Matches(DATE, { message: 'promulgationDate must be YYYY-MM-DD' })
+  @IsISO8601({ strict: true })
+  promulgationDate?: string;
+  @IsOptional() @ValidateNested() @Type(() => SignerDto) signer?: SignerDto;
+}
+
+export class UpdateDocumentDto {
+  @IsString() @IsNotEmpty() @MaxLength(2000) reason!: string;
+  @IsObject({ message: 'changes must be an object' })
+  @ValidateNested()
+  @Type(() => DocumentChangesDto)
+  changes!: DocumentChangesDto;
 }
 
 export class RecallDto {

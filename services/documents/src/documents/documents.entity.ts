@@ -1,4 +1,4 @@
-import type { DocumentSigner, Secrecy, Urgency } from '@lienthong/contracts';
+import type { DocumentChanges, DocumentSigner, Secrecy, Urgency } from '@lienthong/contracts';
 
 /**
  * Rows of the `documents` schema. The repositories use SQL directly (the counter upsert, the generated
@@ -22,6 +22,9 @@ export interface DocumentRow {
   steering: boolean;
   due_date: string | null;
   recipients: string[];
+  /** The rules and groups an outgoing document was addressed with (expanded into `recipients` at send). */
+  recipient_rules: { under: string; level?: string; sector?: string }[];
+  recipient_groups: string[];
   /** outgoing: draft | sent | recalled; incoming: the receiver's status name. */
   state: string;
   status_code: string | null;
@@ -42,6 +45,19 @@ export interface DocumentRow {
   updated_at: string;
   /** created_at as PostgreSQL text (microsecond precision) for keyset cursors. */
   page_ts: string;
+  /** Recalls, updates and replacements of this document, oldest first. */
+  history: HistoryEntry[];
+  /** This organization's own copy of the document this one replaces / that replaces this one. */
+  replaces_id: string | null;
+  replaced_by_id: string | null;
+}
+
+/** One business event in a document's life (business type 1 recall, 2 update, 3 replace). */
+export interface HistoryEntry {
+  businessType: 1 | 2 | 3;
+  at: string;
+  reason?: string;
+  changes?: DocumentChanges;
 }
 
 export interface RecipientRow {

@@ -7,12 +7,12 @@ export const documentClassified = () =>
     'DOCUMENT_CLASSIFIED',
     'Classified documents (Mật, Tối mật, Tuyệt mật) are never exchanged electronically',
   );
-export const recipientUnknown = (codes: string[]) =>
+export const recipientUnknown = (codes: string[], field = 'recipients') =>
   new DomainError(
     422,
     'RECIPIENT_UNKNOWN',
     `Unknown recipients: ${codes.join(', ')}`,
-    [{ field: 'recipients', errors: codes.map((c) => `unknown organization ${c}`) }],
+    [{ field, errors: codes.map((c) => `unknown organization ${c}`) }],
     { recipients: codes },
   );
 export const noRecipients = () =>
@@ -37,3 +37,28 @@ export const numberTaken = (number: string, notation: string, year: number) =>
 
 /** The unique indexes behind DOCUMENT_NUMBER_TAKEN (migration 1764500000000). */
 export const NUMBER_UNIQUE_INDEXES = ['documents_outgoing_number_key', 'documents_outgoing_edxml_id_key'];
+
+export const notSentForUpdate = () =>
+  conflict('DOCUMENT_NOT_SENT', 'Only a sent (and not recalled) document can be updated');
+export const replacedUnknown = () =>
+  new DomainError(422, 'REPLACED_DOCUMENT_UNKNOWN', 'No outgoing document of this office with that id', [
+    { field: 'replaces', errors: ['must be an outgoing document of your organization'] },
+  ]);
+export const replacedNotSent = () =>
+  new DomainError(409, 'REPLACED_DOCUMENT_NOT_SENT', 'Only a document already sent can be replaced', [
+    { field: 'replaces', errors: ['the document was not sent'] },
+  ]);
+export const alreadyReplaced = () =>
+  new DomainError(409, 'DOCUMENT_ALREADY_REPLACED', 'The document already has a replacement', [
+    { field: 'replaces', errors: ['the document already has a replacement'] },
+  ]);
+
+/** The unique index behind DOCUMENT_ALREADY_REPLACED (migration 1765100000000). */
+export const REPLACES_UNIQUE_INDEX = 'documents_replaces_key';
+export const documentIdTaken = () =>
+  new DomainError(
+    409,
+    'DOCUMENT_NUMBER_TAKEN',
+    'Another document of this office has this number, notation and promulgation date',
+    [{ field: 'changes.promulgationDate', errors: ['makes the edXML DocumentId of another document'] }],
+  );

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { AttachmentRow, DocumentRow, RecipientRow } from './documents.entity';
+import type { DocumentChanges } from '@lienthong/contracts';
+import type { AttachmentRow, DocumentRow, HistoryEntry, RecipientRow } from './documents.entity';
 
 export const DOCUMENT_COLUMNS = `
   d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
   d.promulgation_place, d.promulgation_date::text AS promulgation_date, d.signer, d.secrecy, d.urgency, d.steering,
-  d.due_date::text AS due_date, d.recipients, d.state, d.status_code, d.status_reason, d.assignee,
+  d.due_date::text AS due_date, d.recipients, d.recipient_rules, d.recipient_groups, d.state, d.status_code, d.status_reason, d.assignee,
   d.from_organization_code, d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year,
   d.register_number, d.arrival_at, (d.arrival_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text AS arrival_date,
-  d.sent_at, d.completed_at, d.created_by, d.created_at, d.updated_at, d.created_at::text AS page_ts`;
+  d.sent_at, d.completed_at, d.created_by, d.created_at, d.updated_at, d.created_at::text AS page_ts,
+  d.history, d.replaces_id, d.replaced_by_id`;
 
 export interface NewDocument {
   id: string;
@@ -28,6 +30,8 @@ export interface NewDocument {
   steering: boolean;
   dueDate?: string | null;
   recipients: string[];
+  recipientRules?: { under: string; level?: string; sector?: string }[];
+  recipientGroups?: string[];
   state: string;
   statusCode?: string | null;
   fromOrganizationCode?: string | null;
@@ -292,18 +296,20 @@ export class DocumentsRepository {
     if (docs.length === 0) return;
     await m.query(
       `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
-         promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, state, status_code,
-         from_organization_code, source_document_id, edxml_document_id, delivery_id, register_year, register_number,
-         arrival_at, created_by)
+         promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, recipient_rules,
+         recipient_groups, state, status_code, from_organization_code, source_document_id, edxml_document_id, delivery_id,
+         register_year, register_number, arrival_at, created_by)
        SELECT d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
          d.promulgation_place, d.promulgation_date, d.signer, d.secrecy, d.urgency, d.steering, d.due_date,
-         ARRAY(SELECT jsonb_array_elements_text(d.recipients)), d.state, d.status_code, d.from_organization_code,
+         ARRAY(SELECT jsonb_array_elements_text(d.recipients)), COALESCE(d.recipient_rules, '[]'::jsonb),
+         ARRAY(SELECT jsonb_array_elements_text(COALESCE(d.recipient_groups, '[]'::jsonb)))::uuid[], d.state, d.status_code, d.from_organization_code,
          d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year, d.register_number, d.arrival_at,
          d.created_by
        FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, organization_code text, direction text, number text,
          notation text, type text, type_name text, subject text, content text, promulgation_place text,
          promulgation_date date, signer jsonb, secrecy text, urgency text, steering boolean, due_date date,
-         recipients jsonb, state text, status_code text, from_organization_code text, source_document_id text,
+         recipients jsonb, recipient_rules jsonb, recipient_groups jsonb, state text, status_code text,
+         from_organization_code text, source_document_id text,
          edxml_document_id text, delivery_id text, register_year int, register_number int, arrival_at timestamptz,
          created_by text)`,
       [
@@ -326,6 +332,8 @@ export class DocumentsRepository {
             steering: d.steering,
             due_date: d.dueDate ?? null,
             recipients: d.recipients,
+            recipient_rules: d.recipientRules ?? [],
+            recipient_groups: d.recipientGroups ?? [],
             state: d.state,
             status_code: d.statusCode ?? null,
             from_organization_code: d.fromOrganizationCode ?? null,
@@ -342,14 +350,18 @@ export class DocumentsRepository {
     );
   }
 
-  /** draft → sent in one statement; the row as it was sent, or null when it was not a draft (any more). */
-  async markSent(m: EntityManager, id: string): Promise<DocumentRow | null> {
+  /**
+   * draft → sent in one statement, storing the recipients as expanded at send time (rules and groups
+   * included); the row as it was sent, or null when it was not a draft (any more).
+   */
+  async markSent(m: EntityManager, id: string, recipients?: string[]): Promise<DocumentRow | null> {
     const rows: DocumentRow[] = await m.query(
       `WITH sent AS (
-         UPDATE documents SET state = 'sent', sent_at = now(), updated_at = now()
+         UPDATE documents SET state = 'sent', sent_at = now(), updated_at = now(),
+           recipients = COALESCE($2::text[], recipients)
          WHERE id = $1 AND state = 'draft' RETURNING *)
        SELECT ${DOCUMENT_COLUMNS} FROM sent d`,
-      [id],
+      [id, recipients ?? null],
     );
     return rows[0] ?? null;
   }
@@ -531,6 +543,81 @@ export class DocumentsRepository {
         !!fields.sent,
         !!fields.completed,
       ],
+    );
+  }
+
+  /**
+   * An update (business type 2) of one document: the changed fields take their new values and the entry is
+   * appended to its history. The first update of an outgoing document keeps the edXML DocumentId its recipients
+   * know (`edxmlDocumentId`), since the promulgation date inside it may change.
+   */
+  async applyUpdate(
+    m: EntityManager,
+    id: string,
+    changes: DocumentChanges,
+    entry: HistoryEntry,
+    edxmlDocumentId?: string,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE documents SET
+         subject = CASE WHEN $2::jsonb ? 'subject' THEN $2::jsonb->>'subject' ELSE subject END,
+         urgency = CASE WHEN $2::jsonb ? 'urgency' THEN $2::jsonb->>'urgency' ELSE urgency END,
+         due_date = CASE WHEN $2::jsonb ? 'dueDate' THEN ($2::jsonb->>'dueDate')::date ELSE due_date END,
+         promulgation_date = CASE WHEN $2::jsonb ? 'promulgationDate'
+           THEN ($2::jsonb->>'promulgationDate')::date ELSE promulgation_date END,
+         signer = CASE WHEN $2::jsonb ? 'signer' THEN $2::jsonb->'signer' ELSE signer END,
+         edxml_document_id = COALESCE(edxml_document_id, $4),
+         history = history || $3::jsonb, updated_at = now()
+       WHERE id = $1`,
+      [id, JSON.stringify(changes), JSON.stringify([entry]), edxmlDocumentId ?? null],
+    );
+  }
+
+  /** Appends a business event (recall, update, replacement) to a document's history. */
+  async appendHistory(m: EntityManager, id: string, entry: HistoryEntry): Promise<void> {
+    await m.query(`UPDATE documents SET history = history || $2::jsonb, updated_at = now() WHERE id = $1`, [
+      id,
+      JSON.stringify([entry]),
+    ]);
+  }
+
+  /** Marks which document a draft replaces (at registration; unique: one replacement per document). */
+  async setReplaces(m: EntityManager, pairs: { id: string; replacesId: string }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    await m.query(
+      `UPDATE documents d SET replaces_id = p.replaces_id
+       FROM unnest($1::uuid[], $2::uuid[]) AS p(id, replaces_id) WHERE d.id = p.id`,
+      [pairs.map((p) => p.id), pairs.map((p) => p.replacesId)],
+    );
+  }
+
+  /** Links a replacement and the document it replaces (one organization's own copies), with history on both. */
+  async linkReplacement(m: EntityManager, oldId: string, newId: string, entry: HistoryEntry): Promise<void> {
+    const history = JSON.stringify([entry]);
+    await m.query(
+      `UPDATE documents SET replaced_by_id = $2, history = history || $3::jsonb, updated_at = now() WHERE id = $1`,
+      [oldId, newId, history],
+    );
+    await m.query(
+      `UPDATE documents SET replaces_id = $2, history = history || $3::jsonb, updated_at = now() WHERE id = $1`,
+      [newId, oldId, history],
+    );
+  }
+
+  /** Whether a document is replaced by another (a draft replacement counts: one replacement per document). */
+  async replacementOf(m: EntityManager, id: string): Promise<string | null> {
+    const rows: { id: string }[] = await m.query('SELECT id FROM documents WHERE replaces_id = $1 LIMIT 1', [
+      id,
+    ]);
+    return rows[0]?.id ?? null;
+  }
+
+  /** The sender's recipient rows of a recalled document show 13 until each recipient answers 15 or 16. */
+  async markRecipientsRecalled(m: EntityManager, documentId: string, reason: string): Promise<void> {
+    await m.query(
+      `UPDATE document_recipients SET status = 'recalled', status_code = '13', reason = $2, updated_at = now()
+       WHERE document_id = $1 AND status NOT IN ('failed', 'expired', 'rejected')`,
+      [documentId, reason],
     );
   }
 

@@ -1,17 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import { badRequest, hasRole, UnitOfWork, type Principal } from '@lienthong/common';
+import { badRequest, DomainError, hasRole, UnitOfWork, type Principal } from '@lienthong/common';
 import {
   AuditActions,
+  DOCUMENT_CHANGE_FIELDS,
+  edxmlDocumentIdOf,
   Events,
   isClassified,
   type AttachmentRef,
+  type DocumentChanges,
   type DocumentSendRequestedEvent,
   type DocumentStatusEvent,
   type STATUS_CODES,
 } from '@lienthong/contracts';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import type { CreateDocumentDto, ListDocumentsQuery, RecallDto, StatusChangeDto } from './documents.dto';
+import type {
+  CreateDocumentDto,
+  ListDocumentsQuery,
+  RecallDto,
+  StatusChangeDto,
+  UpdateDocumentDto,
+} from './documents.dto';
 import type { AttachmentRow, DocumentRow } from './documents.entity';
 import * as errors from './documents.errors';
 import { DocumentsRepository, type NewDocument } from './documents.repository';
@@ -19,6 +28,9 @@ import { documentView, vietnamYear } from './documents.view';
 import { derivedUuid } from './event-ids';
 import { GroupCommit } from './group-commit';
 import { OrganizationDirectory } from './organization-directory';
+import { RecipientExpansion, type RecipientRule } from './recipient-expansion';
+import { MAX_RECIPIENTS } from '../recipient-groups/recipient-groups.dto';
+import { groupUnknown, tooManyRecipients } from '../recipient-groups/recipient-groups.errors';
 import { canTransition, statusCode } from './status-machine';
 
 const isCleared = (p: Principal) => hasRole(p, 'cleared');
@@ -32,6 +44,7 @@ export class DocumentsService {
     private readonly repo: DocumentsRepository,
     private readonly directory: OrganizationDirectory,
     private readonly uow: UnitOfWork,
+    private readonly expansion: RecipientExpansion,
   ) {}
 
   /**
@@ -61,7 +74,13 @@ export class DocumentsService {
           action: AuditActions.documentCreated,
           actor: p,
           resource: resource(id),
-          details: { direction: 'outgoing', secrecy: dto.secrecy, registerYear: year, outgoingNumber: n },
+          details: {
+            direction: 'outgoing',
+            secrecy: dto.secrecy,
+            registerYear: year,
+            outgoingNumber: n,
+            ...(dto.replaces ? { replaces: dto.replaces } : {}),
+          },
         });
         return {
           id,
@@ -80,7 +99,9 @@ export class DocumentsService {
           urgency: dto.urgency,
           steering: dto.steering ?? false,
           dueDate: dto.dueDate,
-          recipients: dto.recipients,
+          recipients: dto.recipients ?? [],
+          recipientRules: rulesOf(dto),
+          recipientGroups: (dto.recipientGroups ?? []).map((g) => g.toLowerCase()),
           state: 'draft',
           registerYear: year,
           registerNumber: n,
@@ -88,6 +109,10 @@ export class DocumentsService {
         };
       });
       await this.repo.insertMany(tx.manager, rows);
+      await this.repo.setReplaces(
+        tx.manager,
+        items.filter((i) => i.dto.replaces).map((i) => ({ id: i.id, replacesId: i.dto.replaces! })),
+      );
       return numbers;
     });
   }
@@ -115,14 +140,23 @@ export class DocumentsService {
         { field: 'dueDate', errors: ['dueDate must not be before promulgationDate'] },
       ]);
     }
-    if (dto.recipients.includes(p.organizationCode)) {
+    if (dto.recipients?.includes(p.organizationCode)) {
       throw badRequest('VALIDATION_FAILED', 'Invalid input: recipients', [
         { field: 'recipients', errors: ['a document is not sent to its own organization'] },
       ]);
     }
+    await this.checkAddressing(p, dto);
+    if (dto.replaces) dto = await this.checkReplaces(p, dto);
     const id = randomUUID();
     const year = vietnamYear();
     await this.registrations.submit({ id, p, dto }).catch(async (e: unknown) => {
+      if (dto.replaces && isUniqueViolation(e, [errors.REPLACES_UNIQUE_INDEX])) {
+        await this.recordRefusal(p, AuditActions.documentCreated, id, {
+          reason: 'DOCUMENT_ALREADY_REPLACED',
+          replaces: dto.replaces,
+        });
+        throw errors.alreadyReplaced();
+      }
       // A second registration of a number and notation (a race included) fails on the unique index; the group
       // commit retries a failed batch one by one, so only the duplicate gets this error.
       if (!isUniqueViolation(e, errors.NUMBER_UNIQUE_INDEXES)) throw e;
@@ -141,6 +175,46 @@ export class DocumentsService {
       ...documentView({ ...created!, recipients: created!.recipients.slice(0, RECIPIENTS_IN_VIEW) }, [], []),
       recipientCounts: { total: created!.recipients.length, draft: created!.recipients.length },
     };
+  }
+
+  /**
+   * A replacement (business type 3) names an outgoing document of the caller's office that was sent and has no
+   * replacement yet (the unique index settles a race). An empty recipient list takes the earlier one's.
+   */
+  private async checkReplaces(p: Principal, dto: CreateDocumentDto): Promise<CreateDocumentDto> {
+    const m = this.ds.manager;
+    const earlier = await this.repo.findVisible(m, dto.replaces!, p.organizationCode, isCleared(p));
+    let error: DomainError | undefined;
+    if (!earlier || earlier.direction !== 'outgoing') error = errors.replacedUnknown();
+    else if (!earlier.sent_at) error = errors.replacedNotSent();
+    else if (earlier.replaced_by_id || (await this.repo.replacementOf(m, earlier.id)))
+      error = errors.alreadyReplaced();
+    if (error) {
+      await this.recordRefusal(p, AuditActions.documentCreated, dto.replaces!, {
+        reason: error.code,
+        replaces: dto.replaces,
+      });
+      throw error;
+    }
+    if ((dto.recipients?.length ?? 0) > 0 || dto.recipientRules?.length || dto.recipientGroups?.length)
+      return dto;
+    return { ...dto, recipients: earlier!.recipients.filter((c) => c !== p.organizationCode) };
+  }
+
+  /**
+   * Rules must start under organizations the directory knows and groups must be the caller's own; both are
+   * expanded only at send time (the directory and the groups may change until then).
+   */
+  private async checkAddressing(p: Principal, dto: CreateDocumentDto): Promise<void> {
+    const unders = [...new Set((dto.recipientRules ?? []).map((r) => r.under))];
+    const missing = await this.directory.missing(unders);
+    if (missing.length > 0) throw errors.recipientUnknown(missing, 'recipientRules');
+    const unknownGroups = await this.expansion.notOwnGroups(
+      this.ds.manager,
+      p.organizationCode,
+      dto.recipientGroups ?? [],
+    );
+    if (unknownGroups.length > 0) throw groupUnknown(unknownGroups);
   }
 
   async get(p: Principal, id: string) {
@@ -263,12 +337,38 @@ export class DocumentsService {
       await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: 'DOCUMENT_ALREADY_SENT' });
       throw errors.alreadySent();
     }
-    if (d.recipients.length === 0) throw errors.noRecipients();
-    const missing = await this.directory.missing(d.recipients);
+    // Rules and groups are expanded now, from the directory and the groups as they are at this moment; the
+    // expansion is what the document is stored and sent with.
+    const refuse = async (e: DomainError, details: Record<string, unknown>) => {
+      await this.recordRefusal(p, AuditActions.documentSendRefused, id, { reason: e.code, ...details });
+      return e;
+    };
+    const unknownGroups = await this.expansion.notOwnGroups(
+      this.ds.manager,
+      p.organizationCode,
+      d.recipient_groups,
+    );
+    if (unknownGroups.length > 0)
+      throw await refuse(groupUnknown(unknownGroups), { recipientGroups: unknownGroups });
+    const expanded = await this.expansion.expand(
+      this.ds.manager,
+      p.organizationCode,
+      d.recipients,
+      d.recipient_rules as RecipientRule[],
+      d.recipient_groups,
+    );
+    const recipients = expanded.recipients;
+    if (recipients.length === 0) throw errors.noRecipients();
+    if (recipients.length > MAX_RECIPIENTS)
+      throw await refuse(tooManyRecipients(recipients.length, MAX_RECIPIENTS), {
+        recipientCount: recipients.length,
+      });
+    // Codes from rules come from the directory itself; listed ones (explicit or group members) are checked.
+    const missing = await this.directory.missing(expanded.listedOnly);
     if (missing.length > 0) {
       await this.recordRefusal(p, AuditActions.documentSendRefused, id, {
         reason: 'RECIPIENT_UNKNOWN',
-        recipients: missing,
+        recipients: missing.slice(0, RECIPIENTS_IN_VIEW),
       });
       throw errors.recipientUnknown(missing);
     }
@@ -276,10 +376,28 @@ export class DocumentsService {
     const attachments = await this.repo.attachments(this.ds.manager, [id]);
 
     await this.uow.run(async (tx) => {
-      const locked = await this.repo.markSent(tx.manager, id);
+      const locked = await this.repo.markSent(tx.manager, id, recipients);
       if (!locked) throw errors.alreadySent();
       await this.repo.insertRecipients(tx.manager, id, locked.recipients);
-      tx.emit(Events.documentSendRequested, sendEvent(locked, attachments, 0), { id });
+      // A replacement (business type 3) names the document it replaces; the sender's earlier one is linked now.
+      const earlier = locked.replaces_id
+        ? await this.repo.findById(tx.manager, locked.replaces_id, true)
+        : null;
+      const event = sendEvent(locked, attachments, earlier ? 3 : 0);
+      if (earlier) {
+        event.replaces = { sourceDocumentId: earlier.id, edxmlDocumentId: edxmlIdOf(earlier) };
+        await this.repo.linkReplacement(tx.manager, earlier.id, id, {
+          businessType: 3,
+          at: new Date().toISOString(),
+        });
+        tx.audit({
+          action: AuditActions.documentReplaced,
+          actor: p,
+          resource: resource(earlier.id),
+          details: { replacedBy: id },
+        });
+      }
+      tx.emit(Events.documentSendRequested, event, { id });
       tx.audit({
         action: AuditActions.documentSent,
         actor: p,
@@ -291,13 +409,15 @@ export class DocumentsService {
                 recipients: locked.recipients.slice(0, RECIPIENTS_IN_VIEW),
                 recipientCount: locked.recipients.length,
               }),
+          ...(d.recipient_rules.length ? { recipientRules: d.recipient_rules } : {}),
+          ...(d.recipient_groups.length ? { recipientGroups: d.recipient_groups } : {}),
           attachments: attachments.length,
         },
       });
     });
     return {
       id,
-      recipients: d.recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })),
+      recipients: recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })),
     };
   }
 
@@ -360,6 +480,13 @@ export class DocumentsService {
         return { error: errors.wrongDirection('Only the sender recalls a document') };
       if (d.state !== 'sent') return { error: errors.notSent() };
       await this.repo.setState(m, id, { state: 'recalled', reason: dto.reason });
+      await this.repo.appendHistory(m, id, {
+        businessType: 1,
+        at: new Date().toISOString(),
+        reason: dto.reason,
+      });
+      // Each recipient shows 13 until it answers 15 (agreed) or 16 (refused, already completed).
+      await this.repo.markRecipientsRecalled(m, id, dto.reason);
       const attachments = await this.repo.attachments(m, [id]);
       const event = { ...sendEvent(d, attachments, 1), reason: dto.reason };
       tx.emit(Events.documentRecallRequested, event, { id: derivedUuid(`${id}:recall`) });
@@ -377,6 +504,80 @@ export class DocumentsService {
     }
     return this.get(p, id);
   }
+
+  /**
+   * An update (business type 2) of a sent document: the sender's record takes the new values and a history
+   * entry, and every recipient gets a type-2 message (their copies follow when it arrives). 202 with the view.
+   */
+  async update(p: Principal, id: string, dto: UpdateDocumentDto) {
+    const changes = changesOf(dto);
+    const result = await this.uow
+      .run(async (tx) => {
+        const m = tx.manager;
+        const d = await this.repo.findVisible(m, id, p.organizationCode, isCleared(p), true);
+        if (!d) return { error: errors.documentNotFound() };
+        if (d.direction !== 'outgoing')
+          return { error: errors.wrongDirection('Only the sender updates a document') };
+        if (d.state !== 'sent') return { error: errors.notSentForUpdate() };
+        const promulgationDate = changes.promulgationDate ?? d.promulgation_date;
+        const dueDate = changes.dueDate !== undefined ? changes.dueDate : d.due_date;
+        if (dueDate && dueDate < promulgationDate)
+          return {
+            error: badRequest('VALIDATION_FAILED', 'Invalid input: changes.dueDate', [
+              { field: 'changes.dueDate', errors: ['dueDate must not be before promulgationDate'] },
+            ]),
+          };
+        const updateId = randomUUID();
+        const at = new Date().toISOString();
+        const edxmlDocumentId = edxmlIdOf(d);
+        await this.repo.applyUpdate(
+          m,
+          id,
+          changes,
+          { businessType: 2, at, reason: dto.reason, changes },
+          edxmlDocumentId,
+        );
+        const updated = (await this.repo.findById(m, id))!;
+        const attachments = await this.repo.attachments(m, [id]);
+        tx.emit(
+          Events.documentSendRequested,
+          {
+            ...sendEvent(updated, attachments, 2),
+            reason: dto.reason,
+            changes,
+            edxmlDocumentId,
+            businessKey: updateId,
+          },
+          { id: derivedUuid(`${id}:update:${updateId}`) },
+        );
+        tx.audit({
+          action: AuditActions.documentUpdated,
+          actor: p,
+          resource: resource(id),
+          details: { reason: dto.reason, changes, updateId },
+        });
+        return { ok: true };
+      })
+      .catch((e: unknown) => {
+        // A new promulgation date that makes the edXML DocumentId of another document of this office.
+        if (isUniqueViolation(e, errors.NUMBER_UNIQUE_INDEXES)) return { error: errors.documentIdTaken() };
+        throw e;
+      });
+    if ('error' in result && result.error) {
+      await this.recordRefusal(p, AuditActions.documentUpdated, id, { reason: result.error.code });
+      throw result.error;
+    }
+    return this.get(p, id);
+  }
+}
+
+/** The rules as stored: only the keys given. */
+function rulesOf(dto: CreateDocumentDto): RecipientRule[] {
+  return (dto.recipientRules ?? []).map((r) => ({
+    under: r.under,
+    ...(r.level ? { level: r.level } : {}),
+    ...(r.sector ? { sector: r.sector } : {}),
+  }));
 }
 
 export function attachmentRefs(rows: AttachmentRow[]): AttachmentRef[] {
@@ -393,13 +594,14 @@ export function attachmentRefs(rows: AttachmentRow[]): AttachmentRef[] {
 function sendEvent(
   d: DocumentRow,
   attachments: AttachmentRow[],
-  businessType: 0 | 1,
+  businessType: 0 | 1 | 2 | 3,
 ): DocumentSendRequestedEvent {
   return {
     documentId: d.id,
     fromOrganizationCode: d.organization_code,
     recipients: d.recipients,
     businessType,
+    ...(d.direction === 'outgoing' && d.edxml_document_id ? { edxmlDocumentId: d.edxml_document_id } : {}),
     document: {
       number: d.number,
       notation: d.notation,
@@ -417,6 +619,27 @@ function sendEvent(
     },
     attachments: attachmentRefs(attachments),
   };
+}
+
+/** The changes of an update request, only the fields given (at least one, else 400). */
+function changesOf(dto: UpdateDocumentDto): DocumentChanges {
+  const changes: DocumentChanges = {};
+  const given = dto.changes as unknown as Record<string, unknown>;
+  for (const field of DOCUMENT_CHANGE_FIELDS)
+    if (given[field] !== undefined) (changes as Record<string, unknown>)[field] = given[field];
+  if (changes.signer) changes.signer = { ...changes.signer };
+  if (Object.keys(changes).length === 0)
+    throw badRequest('VALIDATION_FAILED', 'Invalid input: changes', [
+      { field: 'changes', errors: [`at least one of ${DOCUMENT_CHANGE_FIELDS.join(', ')} is changed`] },
+    ]);
+  return changes;
+}
+
+/** The edXML DocumentId recipients know an outgoing document by (kept at its first update). */
+function edxmlIdOf(d: DocumentRow): string {
+  return (
+    d.edxml_document_id ?? edxmlDocumentIdOf(d.organization_code, d.promulgation_date, d.number, d.notation)
+  );
 }
 
 function isUniqueViolation(e: unknown, constraints: string[]): boolean {

@@ -42,6 +42,10 @@ export function documentView(d: DocumentRow, recipients: RecipientRow[], attachm
     steering: d.steering,
     dueDate: d.due_date,
     registerYear: d.register_year,
+    // Recalls, updates and replacements (business types 1–3), oldest first; links to this office's own copies.
+    history: d.history ?? [],
+    ...(d.replaces_id ? { replaces: d.replaces_id } : {}),
+    ...(d.replaced_by_id ? { replacedBy: d.replaced_by_id } : {}),
     attachments: attachments.map(attachmentView),
     createdAt: iso(d.created_at),
     updatedAt: iso(d.updated_at),
@@ -53,6 +57,9 @@ export function documentView(d: DocumentRow, recipients: RecipientRow[], attachm
       outgoingNumber: d.register_number,
       state: d.state,
       sentAt: iso(d.sent_at),
+      // As addressed; `recipients` is their expansion at send time (before send: only the listed codes).
+      recipientRules: d.recipient_rules ?? [],
+      recipientGroups: d.recipient_groups ?? [],
       // Before send the requested recipients show as `draft`; after, their per-recipient exchange status.
       recipients: d.recipients.map((code) => {
         const r = sent.get(code);

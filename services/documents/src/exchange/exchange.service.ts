@@ -6,7 +6,9 @@ import {
   isClassified,
   STATUS_CODES,
   Subjects,
+  DOCUMENT_CHANGE_FIELDS,
   type DeliveryRecipient,
+  type DocumentChanges,
   type DocumentDeliveryEvent,
   type DocumentStatusEvent,
   type ExchangeStateEvent,
@@ -18,6 +20,8 @@ import { AttachmentsService } from '../attachments/attachments.service';
 import { DocumentsRepository, isUuid } from '../documents/documents.repository';
 import { vietnamYear } from '../documents/documents.view';
 import { derivedUuid } from '../documents/event-ids';
+import type { DocumentRow } from '../documents/documents.entity';
+import { OrganizationFeed, type FeedEvent } from '../subscriptions/organization-feed';
 
 export const CONSUMERS = {
   delivery: 'documents-delivery',
@@ -35,6 +39,34 @@ const EXCHANGE_STATE_TO_STATUS: Partial<Record<ExchangeStateEvent['state'], stri
 /** Transport states only move a recipient that has no receiver answer yet. */
 const TRANSPORT_STATUSES = ['queued', 'sent', 'failed', 'expired'];
 
+/** The fields of an update that differ between a recipient's copy and the new values. */
+export function changedFields(d: DocumentRow, doc: DocumentDeliveryEvent['document']): DocumentChanges {
+  const now: DocumentChanges = {
+    subject: doc.subject,
+    urgency: doc.urgency,
+    dueDate: doc.dueDate ?? null,
+    promulgationDate: doc.promulgationDate,
+    signer: doc.signer,
+  };
+  const was: DocumentChanges = {
+    subject: d.subject,
+    urgency: d.urgency,
+    dueDate: d.due_date,
+    promulgationDate: d.promulgation_date,
+    signer: d.signer,
+  };
+  const out: Record<string, unknown> = {};
+  for (const f of DOCUMENT_CHANGE_FIELDS) {
+    const a = f === 'signer' ? signerKey(now.signer) : now[f];
+    const b = f === 'signer' ? signerKey(was.signer) : was[f];
+    if (a !== b) out[f] = now[f];
+  }
+  return out as DocumentChanges;
+}
+
+const signerKey = (s?: { competence?: string; position?: string; fullName?: string }) =>
+  JSON.stringify([s?.competence ?? '', s?.position ?? '', s?.fullName ?? '']);
+
 export type DeliveryOutcome =
   { applied: false } | { applied: true; documentId?: string; arrivalNumber?: number };
 
@@ -51,6 +83,7 @@ function forRecipient(ev: DocumentDeliveryEvent, r: DeliveryRecipient): Document
 }
 
 type Inspected = Awaited<ReturnType<AttachmentsService['inspectStored']>>;
+type Pending = { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number };
 
 /**
  * The bus's side of the exchange: deliveries become incoming documents with an arrival number, statuses
@@ -69,6 +102,7 @@ export class ExchangeService {
     private readonly busStore: AttachmentBusStore,
     private readonly attachments: AttachmentsService,
     private readonly uow: UnitOfWork,
+    private readonly feed: OrganizationFeed,
   ) {}
 
   /** One delivery message (all of its recipients); the outcome of its first recipient. */
@@ -87,10 +121,13 @@ export class ExchangeService {
    */
   async applyDeliveries(events: DocumentDeliveryEvent[]): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
-    const normal: { ev: DocumentDeliveryEvent; r: DeliveryRecipient; out: number }[] = [];
+    let normal: Pending[] = [];
     for (const ev of events) {
       for (const r of deliveryRecipients(ev)) {
-        if (ev.businessType === 1 || isClassified(ev.document.secrecy)) {
+        if (ev.businessType === 1 || ev.businessType === 2 || isClassified(ev.document.secrecy)) {
+          // In stream order: a recall or an update right after its document applies to the copy just made.
+          if (normal.length > 0) await this.applyBatch(normal, outcomes);
+          normal = [];
           outcomes.push(await this.applyOne(forRecipient(ev, r)));
         } else {
           normal.push({ ev, r, out: outcomes.length });
@@ -98,7 +135,12 @@ export class ExchangeService {
         }
       }
     }
-    if (normal.length === 0) return outcomes;
+    if (normal.length > 0) await this.applyBatch(normal, outcomes);
+    return outcomes;
+  }
+
+  /** New documents (and replacements) of a batch, set-based in one transaction; fills their outcomes. */
+  private async applyBatch(normal: Pending[], outcomes: DeliveryOutcome[]): Promise<void> {
     // Bytes first (outside the transaction; content-addressed, so a retry just finds them), each distinct
     // file once per batch.
     const inspected = new Map<string, Promise<Inspected>>();
@@ -220,6 +262,28 @@ export class ExchangeService {
           },
         });
       }
+      // The organizations' feeds (webhooks, Watch): each recipient's new copy, and the senders' 01s.
+      await this.feed.record(tx.manager, [
+        ...copies.map((c): FeedEvent => ({
+          id: derivedUuid(`${c.r.deliveryId}:feed-incoming`),
+          organizationCode: c.organizationCode,
+          type: 'document.incoming',
+          documentId: c.id,
+          data: {
+            fromOrganizationCode: c.ev.fromOrganizationCode,
+            number: c.ev.document.number,
+            notation: c.ev.document.notation,
+            subject: c.ev.document.subject,
+            arrivalNumber: c.number,
+          },
+        })),
+        ...changed.map((r) =>
+          statusFeedEvent(senders.get(r.document_id)!, r.document_id, r.organization_code, {
+            status: 'arrived',
+            statusCode: STATUS_CODES.arrived,
+          }),
+        ),
+      ]);
       for (const r of changed)
         tx.audit({
           action: AuditActions.documentStatusChanged,
@@ -227,15 +291,47 @@ export class ExchangeService {
           resource: { type: 'document', id: r.document_id },
           details: { recipient: r.organization_code, status: 'arrived', statusCode: STATUS_CODES.arrived },
         });
+      // Replacements (business type 3): each new copy is linked with the recipient's own copy of the earlier one.
+      const replaced: FeedEvent[] = [];
+      for (const c of copies) {
+        if (c.ev.businessType !== 3 || !c.ev.replaces) continue;
+        const earlier = await this.ownCopy(
+          tx.manager,
+          c.organizationCode,
+          c.ev.fromOrganizationCode,
+          c.ev.replaces.sourceDocumentId,
+          c.ev.replaces.edxmlDocumentId,
+        );
+        if (!earlier || earlier.replaced_by_id) continue;
+        await this.repo.linkReplacement(tx.manager, earlier.id, c.id, {
+          businessType: 3,
+          at,
+          ...(c.ev.reason ? { reason: c.ev.reason } : {}),
+        });
+        tx.audit({
+          action: AuditActions.documentReplaced,
+          actor: { sub: 'integration-bus', organizationCode: c.organizationCode, type: 'system' },
+          resource: { type: 'document', id: earlier.id },
+          details: { deliveryId: c.r.deliveryId, replacedBy: c.id },
+        });
+        replaced.push({
+          id: derivedUuid(`${c.r.deliveryId}:replaced`),
+          organizationCode: c.organizationCode,
+          type: 'document.replaced',
+          documentId: c.id,
+          data: { replaces: earlier.id },
+        });
+      }
+      await this.feed.record(tx.manager, replaced);
       return copies;
     });
     for (const c of applied) outcomes[c.out] = { applied: true, documentId: c.id, arrivalNumber: c.number };
-    return outcomes;
   }
 
   /** One recipient of a recall or of a refused (classified) delivery. */
   private async applyOne(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
     if (ev.businessType === 1) return this.applyRecall(ev);
+    if (ev.businessType === 2) return this.applyUpdate(ev);
     if (isClassified(ev.document.secrecy)) {
       // Defence in depth: a classified document must never arrive electronically; it is not registered.
       this.logger.error(`refused classified delivery ${ev.deliveryId}`);
@@ -257,37 +353,61 @@ export class ExchangeService {
     return { applied: false };
   }
 
-  /** A recall (business type 1): the incoming copy becomes `recalled` (13) and the receiver answers 15, or 16 once completed. */
+  /**
+   * A recall (business type 1): the incoming copy becomes `recalled` (13) with a history entry, and the receiver
+   * answers 15 (agreed), or 16 (refused) once it has completed the document.
+   */
   private async applyRecall(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
     const to = ev.toOrganizationCode ?? '';
-    return this.repo.dataSource.transaction(async (m) => {
-      if (!(await this.processed.claim(m, CONSUMERS.delivery, ev.deliveryId)))
-        return { applied: false as const };
-      const d = await this.repo.findIncomingBySource(m, to, ev.fromOrganizationCode, ev.sourceDocumentId);
+    return this.uow.run(async (tx) => {
+      const m = tx.manager;
+      if (!(await tx.claim(CONSUMERS.delivery, ev.deliveryId))) return { applied: false as const };
+      const d = await this.ownCopy(m, to, ev.fromOrganizationCode, ev.sourceDocumentId, ev.edxmlDocumentId);
       if (!d) {
         this.logger.warn(`recall ${ev.deliveryId} for a document ${to} never received`);
         return { applied: false as const };
       }
       const agree = d.state !== 'completed' && d.state !== 'recalled';
-      if (agree)
+      const at = new Date().toISOString();
+      if (agree) {
         await this.repo.setState(m, d.id, {
           state: 'recalled',
           statusCode: STATUS_CODES.recalled,
           reason: ev.reason ?? null,
         });
+        await this.repo.appendHistory(m, d.id, {
+          businessType: 1,
+          at,
+          ...(ev.reason ? { reason: ev.reason } : {}),
+        });
+        await this.feed.record(m, [
+          {
+            id: derivedUuid(`${ev.deliveryId}:recalled`),
+            organizationCode: to,
+            type: 'document.recalled',
+            documentId: d.id,
+            data: { reason: ev.reason ?? null },
+          },
+        ]);
+      }
       const answer = agree ? 'recall-agreed' : 'recall-refused';
-      await this.emitStatus(m, {
-        statusId: derivedUuid(`${ev.deliveryId}:${STATUS_CODES[answer]}`),
-        sourceDocumentId: ev.sourceDocumentId,
-        edxmlDocumentId: ev.edxmlDocumentId,
-        fromOrganizationCode: to,
-        toOrganizationCode: ev.fromOrganizationCode,
-        status: answer,
-        statusCode: STATUS_CODES[answer],
-        ...(agree ? {} : { reason: 'already completed' }),
-        at: new Date().toISOString(),
-      });
-      await this.audit.record(m, {
+      const statusId = derivedUuid(`${ev.deliveryId}:${STATUS_CODES[answer]}`);
+      tx.emit(
+        Events.documentStatusChanged,
+        {
+          statusId,
+          sourceDocumentId: ev.sourceDocumentId,
+          edxmlDocumentId: ev.edxmlDocumentId,
+          fromOrganizationCode: to,
+          toOrganizationCode: ev.fromOrganizationCode,
+          status: answer,
+          statusCode: STATUS_CODES[answer],
+          ...(agree ? {} : { reason: 'already completed' }),
+          at,
+        },
+        { id: statusId },
+      );
+      tx.audit({
         action: AuditActions.documentRecalled,
         actor: { sub: 'integration-bus', organizationCode: to, type: 'system' },
         resource: { type: 'document', id: d.id },
@@ -296,6 +416,61 @@ export class ExchangeService {
       });
       return { applied: true as const, documentId: d.id };
     });
+  }
+
+  /**
+   * An update (business type 2): the recipient's copy takes the new values (the changed fields named by the
+   * sender, or — for a package from outside, which carries only the new values — those that differ from the
+   * copy) and a history entry; the organization's feed tells `document.updated`.
+   */
+  private async applyUpdate(ev: DocumentDeliveryEvent): Promise<DeliveryOutcome> {
+    const to = ev.toOrganizationCode ?? '';
+    return this.uow.run(async (tx) => {
+      const m = tx.manager;
+      if (!(await tx.claim(CONSUMERS.delivery, ev.deliveryId))) return { applied: false as const };
+      const d = await this.ownCopy(m, to, ev.fromOrganizationCode, ev.sourceDocumentId, ev.edxmlDocumentId);
+      if (!d) {
+        this.logger.warn(`update ${ev.deliveryId} for a document ${to} never received`);
+        return { applied: false as const };
+      }
+      const changes = ev.changes ?? changedFields(d, ev.document);
+      const at = new Date().toISOString();
+      await this.repo.applyUpdate(m, d.id, changes, {
+        businessType: 2,
+        at,
+        ...(ev.reason ? { reason: ev.reason } : {}),
+        changes,
+      });
+      await this.feed.record(m, [
+        {
+          id: derivedUuid(`${ev.deliveryId}:updated`),
+          organizationCode: to,
+          type: 'document.updated',
+          documentId: d.id,
+          data: { changes, reason: ev.reason ?? null },
+        },
+      ]);
+      tx.audit({
+        action: AuditActions.documentUpdated,
+        actor: { sub: 'integration-bus', organizationCode: to, type: 'system' },
+        resource: { type: 'document', id: d.id },
+        details: { deliveryId: ev.deliveryId, reason: ev.reason, changes },
+      });
+      return { applied: true as const, documentId: d.id };
+    });
+  }
+
+  /** A recipient's own copy of a sender's document, by the sender's id or its edXML DocumentId. */
+  private async ownCopy(
+    m: EntityManager,
+    to: string,
+    from: string,
+    sourceDocumentId: string,
+    edxmlDocumentId?: string,
+  ): Promise<DocumentRow | null> {
+    const d = await this.repo.findIncomingBySource(m, to, from, sourceDocumentId);
+    if (d || !edxmlDocumentId || edxmlDocumentId === sourceDocumentId) return d;
+    return this.repo.findIncomingBySource(m, to, from, edxmlDocumentId);
   }
 
   private async emitStatus(m: EntityManager, ev: DocumentStatusEvent): Promise<void> {
@@ -325,6 +500,7 @@ export class ExchangeService {
         todo.map((e) => e.sourceDocumentId ?? ''),
       );
       let changedRows = 0;
+      const told: FeedEvent[] = [];
       for (const ev of todo) {
         if (!ev.sourceDocumentId || senders.get(ev.sourceDocumentId) !== ev.toOrganizationCode) {
           this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
@@ -341,6 +517,15 @@ export class ExchangeService {
         );
         if (!changed) continue;
         changedRows++;
+        told.push(
+          statusFeedEvent(
+            ev.toOrganizationCode,
+            ev.sourceDocumentId,
+            ev.fromOrganizationCode,
+            { status: ev.status, statusCode: ev.statusCode, reason: ev.reason },
+            ev.statusId,
+          ),
+        );
         tx.audit({
           action: AuditActions.documentStatusChanged,
           actor: { sub: 'integration-bus', organizationCode: ev.fromOrganizationCode, type: 'system' },
@@ -348,6 +533,7 @@ export class ExchangeService {
           details: { recipient: ev.fromOrganizationCode, status: ev.status, statusCode: ev.statusCode },
         });
       }
+      await this.feed.record(tx.manager, told);
       return changedRows;
     });
   }
@@ -364,6 +550,7 @@ export class ExchangeService {
         items.map((i) => i.messageId),
       );
       let changedRows = 0;
+      const moved: { messageId: string; ev: ExchangeStateEvent; status: string }[] = [];
       for (const { messageId, ev } of items) {
         if (!fresh.delete(messageId)) continue;
         const status = EXCHANGE_STATE_TO_STATUS[ev.state];
@@ -378,9 +565,55 @@ export class ExchangeService {
           ev.at,
           TRANSPORT_STATUSES,
         );
-        if (changed) changedRows++;
+        if (changed) {
+          changedRows++;
+          moved.push({ messageId, ev, status });
+        }
+      }
+      if (moved.length > 0) {
+        // The sender's feed: transport states (sent, failed, expired) are status changes too.
+        const senders = await this.repo.outgoingSenders(
+          tx.manager,
+          moved.map((x) => x.ev.documentId),
+        );
+        await this.feed.record(
+          tx.manager,
+          moved
+            .filter((x) => senders.has(x.ev.documentId))
+            .map((x) =>
+              statusFeedEvent(
+                senders.get(x.ev.documentId)!,
+                x.ev.documentId,
+                x.ev.organizationCode,
+                { status: x.status, reason: x.ev.error },
+                x.messageId,
+              ),
+            ),
+        );
       }
       return changedRows;
     });
   }
+}
+
+/** `document.status` told to the sender's organization: one recipient's status on its outgoing document. */
+function statusFeedEvent(
+  senderCode: string,
+  documentId: string,
+  recipientCode: string,
+  s: { status: string; statusCode?: string | null; reason?: string | null },
+  cause?: string,
+): FeedEvent {
+  return {
+    ...(cause ? { id: derivedUuid(`${cause}:feed-status`) } : {}),
+    organizationCode: senderCode,
+    type: 'document.status',
+    documentId,
+    data: {
+      organizationCode: recipientCode,
+      status: s.status,
+      ...(s.statusCode ? { statusCode: s.statusCode } : {}),
+      ...(s.reason ? { reason: s.reason } : {}),
+    },
+  };
 }

@@ -4,6 +4,9 @@ import { SignatureVerifications1764400000000 } from './1764400000000-SignatureVe
 import { DocumentNumberUnique1764500000000 } from './1764500000000-DocumentNumberUnique';
 import { PipelineDirectory1764900000000 } from './1764900000000-PipelineDirectory';
 import { OrganizationFeed1765000000000 } from './1765000000000-OrganizationFeed';
+import { DocumentLifecycle1765100000000 } from './1765100000000-DocumentLifecycle';
+import { RecipientGroups1765200000000 } from './1765200000000-RecipientGroups';
+import { Subscriptions1765300000000 } from './1765300000000-Subscriptions';
 
 /** In order of application. */
 export const migrations = [
@@ -13,4 +16,7 @@ export const migrations = [
   DocumentNumberUnique1764500000000,
   PipelineDirectory1764900000000,
   OrganizationFeed1765000000000,
+  DocumentLifecycle1765100000000,
+  RecipientGroups1765200000000,
+  Subscriptions1765300000000,
 ];

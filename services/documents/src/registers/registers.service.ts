@@ -22,6 +22,8 @@ interface RegisterRow {
   recipients: string[];
   recipient_count: number;
   id: string;
+  replaces_id: string | null;
+  replaced_by_id: string | null;
 }
 
 const INCOMING_COLUMNS = [
@@ -56,6 +58,8 @@ function notes(r: RegisterRow): string {
   if (r.urgency !== 'normal') parts.push(`urgency: ${r.urgency}`);
   parts.push(`status: ${r.state}`);
   if (r.status_reason) parts.push(`reason: ${r.status_reason}`);
+  if (r.replaced_by_id) parts.push('replaced');
+  if (r.replaces_id) parts.push('replacement');
   return parts.join('; ');
 }
 
@@ -87,7 +91,8 @@ export class RegistersService {
       `SELECT id, register_number, (arrival_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text AS arrival_date,
               from_organization_code, number, notation, promulgation_date::text AS promulgation_date, type, type_name,
               subject, assignee, state, status_reason, secrecy, urgency, signer,
-              recipients[1:${RECIPIENTS_IN_REGISTER}] AS recipients, cardinality(recipients) AS recipient_count
+              recipients[1:${RECIPIENTS_IN_REGISTER}] AS recipients, cardinality(recipients) AS recipient_count,
+              replaces_id, replaced_by_id
        FROM documents
        WHERE organization_code = $1 AND direction = $2 AND register_year = $3 AND ($4 OR secrecy = 'none')
        ORDER BY register_number`,
@@ -105,6 +110,9 @@ export class RegistersService {
         typeAndSubject: typeAndSubject(r),
         receivingUnit: r.assignee ?? '',
         notes: notes(r),
+        // Business type 3: an entry replaced by a later one, and the replacement, name each other.
+        ...(r.replaced_by_id ? { replaced: true, replacedBy: r.replaced_by_id } : {}),
+        ...(r.replaces_id ? { replaces: r.replaces_id } : {}),
       }));
     }
     return rows.map((r) => ({
@@ -120,6 +128,8 @@ export class RegistersService {
           ? `${r.recipients.join(', ')} (+${r.recipient_count - r.recipients.length})`
           : r.recipients.join(', '),
       notes: notes(r),
+      ...(r.replaced_by_id ? { replaced: true, replacedBy: r.replaced_by_id } : {}),
+      ...(r.replaces_id ? { replaces: r.replaces_id } : {}),
     }));
   }
 

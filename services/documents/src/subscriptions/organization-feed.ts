@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { markFeedWritten } from './feed-wake';
 
 /** The event types an agency system may subscribe to (API.md, additions of 2026-11-30). */
 export const FEED_EVENT_TYPES = [
@@ -34,7 +35,19 @@ export interface FeedEvent {
 @Injectable()
 export class OrganizationFeed {
   /** Appends events (set-based: one counter update per organization, one INSERT). */
-  async record(m: EntityManager, events: FeedEvent[]): Promise<void> {
+  async record(m: EntityManager, given: FeedEvent[]): Promise<void> {
+    if (given.length === 0) return;
+    // A cause told before (a redelivered message whose claim raced) is not counted again.
+    const withIds = given.map((e) => ({ ...e, id: e.id ?? randomUUID() }));
+    const explicit = given.flatMap((e) => (e.id ? [e.id] : []));
+    const seen = new Set<string>(
+      explicit.length
+        ? (await m.query(`SELECT id FROM organization_events WHERE id = ANY($1::uuid[])`, [explicit])).map(
+            (r: { id: string }) => r.id,
+          )
+        : [],
+    );
+    const events = withIds.filter((e) => !seen.has(e.id));
     if (events.length === 0) return;
     const counts = new Map<string, number>();
     for (const e of events) counts.set(e.organizationCode, (counts.get(e.organizationCode) ?? 0) + 1);
@@ -60,7 +73,7 @@ export class OrganizationFeed {
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::uuid[], $6::jsonb[])
        ON CONFLICT (id) DO NOTHING`,
       [
-        events.map((e) => e.id ?? randomUUID()),
+        events.map((e) => e.id),
         events.map((e) => e.organizationCode),
         seqs,
         events.map((e) => e.type),
@@ -68,5 +81,7 @@ export class OrganizationFeed {
         events.map((e) => JSON.stringify(e.data ?? {})),
       ],
     );
+    // At commit (never after a rollback) FeedWake wakes this replica's readers and, over NATS, the others'.
+    markFeedWritten(m);
   }
 }

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import { badRequest, CurrentPrincipal, DomainError, Roles, type Principal } from '@lienthong/common';
 import type { Request, Response } from 'express';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
-import { EdxmlError, parseEdxml, verifyPackage } from '../edxml';
+import { EdxmlError, parseEdxml, requireReplacedDocument, verifyPackage } from '../edxml';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
 import { ExchangesService } from '../exchanges/exchanges.service';
 import { derivedUuid } from '../exchanges/routed-document';
@@ -53,6 +53,11 @@ export class EdxmlController {
         ),
         actor,
       );
+    try {
+      requireReplacedDocument(msg.package);
+    } catch (e) {
+      throw await this.refuse(e, actor);
+    }
     await this.senders.checkPackage(p, msg.package);
     const signature = verifyPackage(body.toString('utf8'), this.node.trusted, this.node.limits.maxBytes);
     if (signature.present && !signature.valid) {

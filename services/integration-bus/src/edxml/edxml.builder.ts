@@ -142,11 +142,25 @@ export function packageParts(p: EdxmlPackage): PackageParts {
   );
   const business = group(
     'Bussiness',
-    el('DocumentId', p.documentId) +
+    el('DocumentId', p.businessDocumentId ?? p.documentId) +
       el('BussinessDocType', p.businessDocType) +
       el('BussinessDocReason', p.businessDocReason) +
       el('Paper', p.paper) +
-      staff(p.staffInfo),
+      staff(p.staffInfo) +
+      (p.replacementInfo?.length
+        ? group(
+            'ReplacementInfoList',
+            p.replacementInfo
+              .map((r) =>
+                group(
+                  'ReplacementInfo',
+                  el('DocumentId', r.documentId) +
+                    group('OrganIdList', r.organIds.map((o) => el('OrganId', o)).join('')),
+                ),
+              )
+              .join(''),
+          )
+        : ''),
   );
 
   const manifest = p.attachments

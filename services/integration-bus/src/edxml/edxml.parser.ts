@@ -197,6 +197,27 @@ function readPackage(root: Element, envelope: Element, limits: EdxmlLimits): Edx
   }
 
   const promulgationDate = reqText(promulgation, 'PromulgationDate', `${M}/PromulgationInfo`);
+  const businessDocType = intIn<BusinessDocType>(
+    optText(business, 'BussinessDocType') ?? optText(business, 'BusinessDocType'),
+    [0, 1, 2, 3],
+    `${B}/BussinessDocType`,
+    0,
+  );
+  const replacementList = business && child(business, 'ReplacementInfoList');
+  const replacementInfo = replacementList
+    ? childElements(replacementList, 'ReplacementInfo').map((r) => {
+        const R = `${B}/ReplacementInfoList/ReplacementInfo`;
+        const id = reqText(r, 'DocumentId', R);
+        parseDocumentId(id, `${R}/DocumentId`);
+        const organs = child(r, 'OrganIdList');
+        return {
+          documentId: id,
+          organIds: organs ? childElements(organs, 'OrganId').map((o) => (textOf(o) ?? '').trim()) : [],
+        };
+      })
+    : undefined;
+  const businessDocumentId = optText(business, 'DocumentId');
+  if (businessDocumentId) parseDocumentId(businessDocumentId, `${B}/DocumentId`);
   return {
     from,
     to,
@@ -229,13 +250,10 @@ function readPackage(root: Element, envelope: Element, limits: EdxmlLimits): Edx
     toPlaces: toPlaces ? childElements(toPlaces, 'Place').map((p) => (textOf(p) ?? '').trim()) : [],
     responseFor: childElements(mh, 'ResponseFor').map((r) => responseFor(r, `${M}/ResponseFor`)),
     traces,
-    businessDocType: intIn<BusinessDocType>(
-      optText(business, 'BussinessDocType') ?? optText(business, 'BusinessDocType'),
-      [0, 1, 2, 3],
-      `${B}/BussinessDocType`,
-      0,
-    ),
+    businessDocType,
     businessDocReason: optText(business, 'BussinessDocReason') ?? optText(business, 'BusinessDocReason'),
+    ...(businessDocumentId && businessDocumentId !== documentId ? { businessDocumentId } : {}),
+    ...(replacementInfo?.length ? { replacementInfo } : {}),
     paper:
       optText(business, 'Paper') === undefined
         ? undefined
@@ -243,6 +261,19 @@ function readPackage(root: Element, envelope: Element, limits: EdxmlLimits): Edx
     staffInfo: staff(business ? child(business, 'StaffInfo') : undefined),
     attachments,
   };
+}
+
+/**
+ * A replacement (BussinessDocType 3) names the document it replaces (ReplacementInfo, or Bussiness/DocumentId
+ * differing from the package's own). The inbound API requires it (400 naming the element); a package from the
+ * axis or another node without it is read liberally, as a new document.
+ */
+export function requireReplacedDocument(p: EdxmlPackage): void {
+  if (p.businessDocType !== 3 || p.replacementInfo?.length || p.businessDocumentId) return;
+  throw invalid(
+    'edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness/ReplacementInfoList',
+    'must name the replaced DocumentId for BussinessDocType 3',
+  );
 }
 
 function readStatus(s: Element): EdxmlStatus {

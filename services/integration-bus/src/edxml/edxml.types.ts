@@ -41,6 +41,11 @@ export interface EdxmlAttachment {
   content: Buffer;
 }
 
+export interface EdxmlReplacementInfo {
+  documentId: string;
+  organIds: string[];
+}
+
 export type Priority = 0 | 1 | 2 | 3 | 4;
 export type BusinessDocType = 0 | 1 | 2 | 3;
 
@@ -75,6 +80,10 @@ export interface EdxmlPackage {
   traces: EdxmlTrace[];
   businessDocType: BusinessDocType;
   businessDocReason?: string;
+  /** Bussiness/DocumentId when it is not the package's own: the document replaced (business type 3). */
+  businessDocumentId?: string;
+  /** Bussiness/ReplacementInfoList: the documents a replacement (type 3) replaces, and for whom. */
+  replacementInfo?: EdxmlReplacementInfo[];
   paper?: 0 | 1;
   staffInfo?: EdxmlStaffInfo;
   attachments: EdxmlAttachment[];

@@ -163,7 +163,7 @@ export class ExchangeRouting {
     const federationMessages = new Map<string, { id: string; ev: NodeInboundEvent }>();
     for (const [node, to] of byNode) {
       const id = derivedUuid(
-        `federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}|${node}`,
+        `federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}${d.businessKey ? `|${d.businessKey}` : ''}|${node}`,
       );
       const bytes = Buffer.from(await this.signedPackage(d, to), 'utf8');
       federationMessages.set(node, {
@@ -187,7 +187,9 @@ export class ExchangeRouting {
       // document to 20,000 organizations must not store the list 20,000 times).
       const planned = decisions.map((x) => {
         const id = exchangeIdFor(d.fromOrganizationCode, d.edxmlDocumentId, x.to);
-        const exId = d.businessType ? derivedUuid(`${id}|bt${d.businessType}`) : id;
+        const exId = d.businessType
+          ? derivedUuid(`${id}|bt${d.businessType}${d.businessKey ? `|${d.businessKey}` : ''}`)
+          : id;
         const trace: TraceEntry[] = [{ at, event: 'queued', detail: { origin, route: x.route } }];
         let state: ExchangeState = 'queued';
         if (x.refused) {
@@ -340,6 +342,8 @@ export class ExchangeRouting {
         : {}),
       ...(d.businessType ? { businessType: d.businessType } : {}),
       ...(d.reason ? { reason: d.reason } : {}),
+      ...(d.changes ? { changes: d.changes } : {}),
+      ...(d.replaces ? { replaces: d.replaces } : {}),
       document: d.document,
       attachments: d.attachments,
     };

@@ -288,11 +288,13 @@ export class ExchangesRepository {
     businessType: number,
     origin: string,
     answer: unknown,
+    businessKey = '',
   ): Promise<boolean> {
     const rows: unknown[] = await m.query(
-      `INSERT INTO received_packages (from_code, edxml_document_id, business_type, origin, answer) VALUES ($1,$2,$3,$4,$5::jsonb)
+      `INSERT INTO received_packages (from_code, edxml_document_id, business_type, origin, answer, business_key)
+       VALUES ($1,$2,$3,$4,$5::jsonb,$6)
        ON CONFLICT DO NOTHING RETURNING 1`,
-      [from, edxmlDocumentId, businessType, origin, JSON.stringify(answer)],
+      [from, edxmlDocumentId, businessType, origin, JSON.stringify(answer), businessKey],
     );
     return rows.length === 1;
   }
@@ -302,10 +304,12 @@ export class ExchangesRepository {
     from: string,
     edxmlDocumentId: string,
     businessType: number,
+    businessKey = '',
   ): Promise<unknown> {
     const rows: { answer: unknown }[] = await m.query(
-      'SELECT answer FROM received_packages WHERE from_code = $1 AND edxml_document_id = $2 AND business_type = $3',
-      [from, edxmlDocumentId, businessType],
+      `SELECT answer FROM received_packages
+       WHERE from_code = $1 AND edxml_document_id = $2 AND business_type = $3 AND business_key = $4`,
+      [from, edxmlDocumentId, businessType, businessKey],
     );
     return rows[0]?.answer;
   }

@@ -10,7 +10,7 @@ import { FederationLink } from '../federation/federation-link';
 import { BusObjectStore } from './object-store';
 import { ExchangeRouting } from './exchange-routing.service';
 import { ExchangesRepository } from './exchanges.repository';
-import { fromPackage } from './routed-document';
+import { businessKeyOf, fromPackage } from './routed-document';
 
 /** Packages received from outside (inbound API, national axis, another node): applied once, then routed. */
 @Injectable()
@@ -49,11 +49,14 @@ export class PackageIntake {
     origin: Exclude<Origin, 'documents'>,
     opts: { actor?: Actor; signature?: SignatureCheck; sourceDocumentId?: string; onlyLocal?: boolean } = {},
   ): Promise<{ duplicate: boolean; answer: ReceiveAnswer }> {
+    // Two different updates (business type 2) of one DocumentId are two packages.
+    const key = pkg.businessDocType === 2 ? businessKeyOf(pkg) : '';
     const previous = await this.repo.receivedAnswer(
       this.repo.dataSource.manager,
       pkg.from.organId,
       pkg.documentId,
       pkg.businessDocType,
+      key,
     );
     if (previous) return { duplicate: true, answer: previous as ReceiveAnswer };
     const d = await fromPackage(pkg, opts.sourceDocumentId, (b) => this.store.put(b));
@@ -68,6 +71,7 @@ export class PackageIntake {
         pkg.businessDocType,
         origin,
         answer,
+        key,
       );
       if (fresh) {
         await this.audit.record(m, {
@@ -102,6 +106,7 @@ export class PackageIntake {
         pkg.from.organId,
         pkg.documentId,
         pkg.businessDocType,
+        key,
       );
       return { duplicate: true, answer: (first as ReceiveAnswer) ?? answer };
     }

@@ -2,9 +2,12 @@ import { derivedUuid } from '@lienthong/common';
 import {
   STATUS_CODES,
   type AttachmentRef,
+  type DocumentChanges,
   type DocumentSendRequestedEvent,
+  type ReplacedDocumentRef,
   type Urgency,
 } from '@lienthong/contracts';
+import { createHash } from 'node:crypto';
 import { formatDocumentId, type EdxmlPackage, type Priority } from '../edxml';
 
 /** What the bus routes, whatever its origin (documents, inbound API, national axis, another node). */
@@ -16,6 +19,12 @@ export interface RoutedDocument {
   recipients: string[];
   businessType: 0 | 1 | 2 | 3;
   reason?: string;
+  /** Distinguishes two updates (business type 2) of one document; part of the exchanges' uniqueness. */
+  businessKey?: string;
+  /** Business type 2: the changed fields (from documents; a package carries only the new values). */
+  changes?: DocumentChanges;
+  /** Business type 3: the document replaced. */
+  replaces?: ReplacedDocumentRef;
   document: DocumentSendRequestedEvent['document'];
   attachments: AttachmentRef[];
   /** Trace headers already on the package (hops before this node). */
@@ -35,16 +44,22 @@ const PRIORITY_TO_URGENCY: Urgency[] = ['normal', 'urgent', 'very-urgent', 'flas
 export function fromSendRequested(ev: DocumentSendRequestedEvent): RoutedDocument {
   return {
     sourceDocumentId: ev.documentId,
-    edxmlDocumentId: formatDocumentId(
-      ev.fromOrganizationCode,
-      ev.document.promulgationDate,
-      ev.document.number,
-      ev.document.notation,
-    ),
+    // An update keeps the DocumentId the recipients know even when it changes the promulgation date.
+    edxmlDocumentId:
+      ev.edxmlDocumentId ??
+      formatDocumentId(
+        ev.fromOrganizationCode,
+        ev.document.promulgationDate,
+        ev.document.number,
+        ev.document.notation,
+      ),
     fromOrganizationCode: ev.fromOrganizationCode,
     recipients: ev.recipients,
     businessType: ev.businessType,
     reason: ev.reason,
+    ...(ev.businessKey ? { businessKey: ev.businessKey } : {}),
+    ...(ev.changes ? { changes: ev.changes } : {}),
+    ...(ev.replaces ? { replaces: ev.replaces } : {}),
     document: ev.document,
     attachments: ev.attachments,
   };
@@ -95,6 +110,12 @@ export async function toPackage(
     ],
     businessDocType: d.businessType,
     businessDocReason: d.reason,
+    ...(d.businessType === 3 && d.replaces
+      ? {
+          businessDocumentId: d.replaces.edxmlDocumentId,
+          replacementInfo: [{ documentId: d.replaces.edxmlDocumentId, organIds: to }],
+        }
+      : {}),
     paper: 0,
     attachments,
   };
@@ -125,6 +146,10 @@ export async function fromPackage(
     recipients: p.to.map((t) => t.organId),
     businessType: p.businessDocType,
     reason: p.businessDocReason,
+    ...(p.businessDocType === 2 ? { businessKey: businessKeyOf(p) } : {}),
+    ...(replacedDocumentId(p)
+      ? { replaces: { sourceDocumentId: replacedDocumentId(p)!, edxmlDocumentId: replacedDocumentId(p)! } }
+      : {}),
     document: {
       number: p.codeNumber,
       notation: p.codeNotation,
@@ -148,6 +173,30 @@ export async function fromPackage(
     attachments,
     traces: p.traces,
   };
+}
+
+/** The DocumentId a replacement (business type 3) package replaces. */
+export function replacedDocumentId(p: EdxmlPackage): string | undefined {
+  if (p.businessDocType !== 3) return undefined;
+  return p.replacementInfo?.[0]?.documentId ?? p.businessDocumentId;
+}
+
+/**
+ * The key of an update (business type 2) received as a package: a digest of its reason and of the values it
+ * sets, so the same update posted twice is one update and a different one is another.
+ */
+export function businessKeyOf(p: EdxmlPackage): string {
+  const values = [
+    p.businessDocReason ?? '',
+    p.subject,
+    p.priority,
+    p.dueDate ?? '',
+    p.promulgationDate,
+    p.signer.competence ?? '',
+    p.signer.position ?? '',
+    p.signer.fullName ?? '',
+  ];
+  return `edxml:${createHash('sha256').update(JSON.stringify(values)).digest('hex').slice(0, 32)}`;
 }
 
 export const STATUS_NAMES = Object.fromEntries(

@@ -21,10 +21,11 @@ import dayjs, { type Dayjs } from 'dayjs';
 import { useMemo, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../../api/client';
-import type { Attachment, DocumentView } from '../../api/types';
+import type { Attachment, DocumentView, RecipientRule } from '../../api/types';
 import { errorText } from '../../components/errors';
 import { fold, orgTree, useOrganizations, type OrgNode } from '../../components/orgs';
 import { SignatureVerdict } from '../../components/SignatureVerdict';
+import { useRecipientGroups } from './RecipientGroups';
 import { label, SECRECY, URGENCY, useI18n } from '../../i18n';
 
 const TYPES: [string, string, string][] = [
@@ -53,8 +54,21 @@ interface FormValues {
   urgency: string;
   steering?: boolean;
   dueDate?: Dayjs;
-  recipients: string[];
+  recipients?: string[];
+  recipientGroups?: string[];
+  recipientRules?: { under?: string; level?: RecipientRule['level']; sector?: RecipientRule['sector'] }[];
 }
+
+const LEVELS: [NonNullable<RecipientRule['level']>, string, string][] = [
+  ['central', 'Trung ương', 'Central'],
+  ['province', 'Tỉnh', 'Province'],
+  ['district', 'Huyện', 'District'],
+  ['commune', 'Xã', 'Commune'],
+];
+const SECTORS: [NonNullable<RecipientRule['sector']>, string, string][] = [
+  ['party', 'Khối Đảng', 'Party'],
+  ['state', 'Khối Nhà nước', 'State'],
+];
 
 /** Compose: save the metadata, upload the signed PDF(s) and see each verdict, then send. */
 export default function Compose() {
@@ -62,6 +76,7 @@ export default function Compose() {
   const { message } = App.useApp();
   const nav = useNavigate();
   const orgs = useOrganizations();
+  const groups = useRecipientGroups();
   const tree = useMemo(() => orgTree(orgs.data ?? []), [orgs.data]);
   const [doc, setDoc] = useState<DocumentView>();
   const [attachments, setAttachments] = useState<Attachment[]>([]);
@@ -92,7 +107,15 @@ export default function Compose() {
         urgency: v.urgency,
         steering: !!v.steering,
         dueDate: v.dueDate?.format('YYYY-MM-DD'),
-        recipients: v.recipients,
+        recipients: v.recipients ?? [],
+        recipientGroups: v.recipientGroups ?? [],
+        recipientRules: (v.recipientRules ?? [])
+          .filter((r) => r.under)
+          .map((r) => ({
+            under: r.under!,
+            ...(r.level ? { level: r.level } : {}),
+            ...(r.sector ? { sector: r.sector } : {}),
+          })),
       });
       setDoc(created);
       message.success(t('Đã lưu văn bản. Đính kèm tệp rồi gửi.', 'Saved. Attach files, then send.'));
@@ -249,13 +272,26 @@ export default function Compose() {
             'Recipients (pick from the tree, type to search)',
           )}
           name="recipients"
+          dependencies={['recipientGroups', 'recipientRules']}
           rules={[
-            {
-              required: true,
-              type: 'array',
-              min: 1,
-              message: t('Chọn ít nhất một nơi nhận', 'Pick at least one recipient'),
-            },
+            ({ getFieldValue }) => ({
+              // At least one of the three must name a recipient (rules and groups are expanded at send).
+              validator: (_, value?: string[]) =>
+                value?.length ||
+                (getFieldValue('recipientGroups') as string[] | undefined)?.length ||
+                ((getFieldValue('recipientRules') as FormValues['recipientRules']) ?? []).some(
+                  (r) => r?.under,
+                )
+                  ? Promise.resolve()
+                  : Promise.reject(
+                      new Error(
+                        t(
+                          'Chọn ít nhất một nơi nhận, nhóm hoặc quy tắc',
+                          'Pick at least one recipient, group or rule',
+                        ),
+                      ),
+                    ),
+            }),
           ]}
         >
           <TreeSelect<string[]>
@@ -276,6 +312,72 @@ export default function Compose() {
             data-testid="recipients"
           />
         </Form.Item>
+        <Form.Item label={t('Nhóm nơi nhận', 'Recipient groups')} name="recipientGroups">
+          <Select<string[]>
+            id="recipientGroups"
+            aria-label={t('Nhóm nơi nhận', 'Recipient groups')}
+            mode="multiple"
+            loading={groups.isLoading}
+            optionFilterProp="label"
+            options={(groups.data ?? []).map((g) => ({
+              value: g.id,
+              label: `${g.name} (${g.memberCount})`,
+            }))}
+            placeholder={t('Các nhóm của cơ quan', "Your organization's groups")}
+          />
+        </Form.Item>
+        <Form.List name="recipientRules">
+          {(fields, { add, remove }) => (
+            <Form.Item
+              label={t(
+                'Quy tắc nơi nhận (mọi cơ quan trực thuộc, tính lúc gửi)',
+                'Recipient rules (every organization under, expanded at send time)',
+              )}
+            >
+              {fields.map((f) => (
+                <Space key={f.key} align="baseline" wrap style={{ display: 'flex', marginBottom: 8 }}>
+                  <Form.Item
+                    name={[f.name, 'under']}
+                    rules={[{ required: true, message: t('Chọn cơ quan', 'Pick an organization') }]}
+                    style={{ minWidth: 320, marginBottom: 0 }}
+                  >
+                    <TreeSelect<string>
+                      aria-label={t('Trực thuộc', 'Under')}
+                      treeData={tree}
+                      showSearch
+                      filterTreeNode={(input, node) =>
+                        (node as unknown as OrgNode).search.includes(fold(input))
+                      }
+                      placeholder={t('Trực thuộc cơ quan…', 'Under…')}
+                    />
+                  </Form.Item>
+                  <Form.Item name={[f.name, 'level']} style={{ marginBottom: 0 }}>
+                    <Select
+                      aria-label={t('Cấp', 'Level')}
+                      allowClear
+                      style={{ width: 150 }}
+                      placeholder={t('Mọi cấp', 'Any level')}
+                      options={LEVELS.map(([value, vi, en]) => ({ value, label: lang === 'en' ? en : vi }))}
+                    />
+                  </Form.Item>
+                  <Form.Item name={[f.name, 'sector']} style={{ marginBottom: 0 }}>
+                    <Select
+                      aria-label={t('Khối', 'Sector')}
+                      allowClear
+                      style={{ width: 150 }}
+                      placeholder={t('Mọi khối', 'Any sector')}
+                      options={SECTORS.map(([value, vi, en]) => ({ value, label: lang === 'en' ? en : vi }))}
+                    />
+                  </Form.Item>
+                  <Button onClick={() => remove(f.name)}>{t('Bỏ', 'Remove')}</Button>
+                </Space>
+              ))}
+              <Button onClick={() => add({})} data-testid="add-rule">
+                {t('Thêm quy tắc', 'Add a rule')}
+              </Button>
+            </Form.Item>
+          )}
+        </Form.List>
         {!doc && (
           <Button type="primary" htmlType="submit" loading={busy}>
             {t('Lưu và đính kèm tệp', 'Save and attach files')}

@@ -129,6 +129,23 @@ export default function DocumentDetail() {
               {d.outgoingNumber ?? '—'}
             </Descriptions.Item>
             <Descriptions.Item label={t('Gửi lúc', 'Sent at')}>{d.sentAt ?? '—'}</Descriptions.Item>
+            {!!d.recipientRules?.length && (
+              <Descriptions.Item label={t('Quy tắc nơi nhận', 'Recipient rules')}>
+                {d.recipientRules
+                  .map(
+                    (r) =>
+                      `${t('trực thuộc', 'under')} ${r.under}` +
+                      (r.level ? ` · ${r.level}` : '') +
+                      (r.sector ? ` · ${r.sector}` : ''),
+                  )
+                  .join('; ')}
+              </Descriptions.Item>
+            )}
+            {!!d.recipientGroups?.length && (
+              <Descriptions.Item label={t('Nhóm nơi nhận', 'Recipient groups')}>
+                {d.recipientGroups.length}
+              </Descriptions.Item>
+            )}
           </>
         )}
       </Descriptions>

@@ -1,0 +1,16 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { RpcSubjects, type ResourceProofsResponse } from '@lienthong/contracts';
+import { ResourceProofsRequestDto } from './resource-proofs.dto';
+import { ResourceProofsService } from './resource-proofs.service';
+
+/** Request/reply for documents' archive packages (RpcMap `audit.resource-proofs`). */
+@Controller()
+export class ResourceProofsHandler {
+  constructor(private readonly proofs: ResourceProofsService) {}
+
+  @MessagePattern(RpcSubjects.auditResourceProofs)
+  prove(@Payload() req: ResourceProofsRequestDto): Promise<ResourceProofsResponse> {
+    return this.proofs.prove(req);
+  }
+}
