@@ -10,6 +10,13 @@ export interface SignerDto {
   fullName: string;
 }
 
+export interface RecipientRuleDto {
+  /** pattern: /^[0-9A-Z]+(\.[0-9A-Z]+)*$/; length: 0..35 */
+  under: string;
+  level?: 'central' | 'province' | 'district' | 'commune';
+  sector?: 'party' | 'state';
+}
+
 export interface CreateDocumentDto {
   /** length: 1..20 */
   number: string;
@@ -34,7 +41,13 @@ export interface CreateDocumentDto {
   /** format: date; pattern: /^\d{4}-\d{2}-\d{2}$/ */
   dueDate?: string;
   /** at most 20000 items */
-  recipients: Array<string>;
+  recipients?: Array<string>;
+  /** at most 100 items */
+  recipientRules?: Array<RecipientRuleDto>;
+  /** at most 100 items */
+  recipientGroups?: Array<string>;
+  /** format: uuid */
+  replaces?: string;
 }
 
 export interface StatusChangeDto {
@@ -48,6 +61,39 @@ export interface StatusChangeDto {
 export interface RecallDto {
   /** length: 1..2000 */
   reason: string;
+}
+
+export interface DocumentChangesDto {
+  /** length: 1..2000 */
+  subject?: string;
+  urgency?: 'normal' | 'urgent' | 'very-urgent' | 'flash';
+  /** format: date; pattern: /^\d{4}-\d{2}-\d{2}$/ */
+  dueDate?: string;
+  /** format: date; pattern: /^\d{4}-\d{2}-\d{2}$/ */
+  promulgationDate?: string;
+  signer?: SignerDto;
+}
+
+export interface UpdateDocumentDto {
+  /** length: 1..2000 */
+  reason: string;
+  changes: DocumentChangesDto;
+}
+
+export interface RecipientGroupDto {
+  /** length: 1..200 */
+  name: string;
+  /** at most 20000 items */
+  members: Array<string>;
+}
+
+export interface CreateSubscriptionDto {
+  /** length: 0..2000 */
+  url: string;
+  /** at most 5 items */
+  events: Array<
+    'document.incoming' | 'document.status' | 'document.recalled' | 'document.updated' | 'document.replaced'
+  >;
 }
 
 /** Every operation of the documents service: its path and query parameters and JSON body. */
@@ -141,6 +187,15 @@ export interface DocumentsOperations {
     query: Record<string, never>;
     body: RecallDto;
   };
+  Documents_update: {
+    method: 'POST';
+    path: '/api/v1/documents/{id}/update';
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: UpdateDocumentDto;
+  };
   Attachments_upload: {
     method: 'POST';
     path: '/api/v1/documents/{id}/attachments';
@@ -187,6 +242,101 @@ export interface DocumentsOperations {
     };
     body: never;
   };
+  RecipientGroups_create: {
+    method: 'POST';
+    path: '/api/v1/recipient-groups';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: RecipientGroupDto;
+  };
+  RecipientGroups_list: {
+    method: 'GET';
+    path: '/api/v1/recipient-groups';
+    params: Record<string, never>;
+    query: {
+      /** Page size, at most 500 (400 VALIDATION_FAILED above); range: 1..500; default: 50 */
+      limit?: number;
+      /** length: 0..200 */
+      cursor?: string;
+    };
+    body: never;
+  };
+  RecipientGroups_get: {
+    method: 'GET';
+    path: '/api/v1/recipient-groups/{id}';
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: never;
+  };
+  RecipientGroups_replace: {
+    method: 'PUT';
+    path: '/api/v1/recipient-groups/{id}';
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: RecipientGroupDto;
+  };
+  RecipientGroups_remove: {
+    method: 'DELETE';
+    path: '/api/v1/recipient-groups/{id}';
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: never;
+  };
+  Archive_archivePackage: {
+    method: 'GET';
+    path: '/api/v1/registers/{direction}/archive';
+    params: {
+      direction: string;
+    };
+    query: {
+      /** range: 1900..9999 */
+      year: number;
+    };
+    body: never;
+  };
+  Subscriptions_create: {
+    method: 'POST';
+    path: '/api/v1/subscriptions';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: CreateSubscriptionDto;
+  };
+  Subscriptions_list: {
+    method: 'GET';
+    path: '/api/v1/subscriptions';
+    params: Record<string, never>;
+    query: {
+      /** Page size, at most 500 (400 VALIDATION_FAILED above); range: 1..500; default: 50 */
+      limit?: number;
+      /** nextCursor of the previous page */
+      cursor?: string;
+    };
+    body: never;
+  };
+  Subscriptions_get: {
+    method: 'GET';
+    path: '/api/v1/subscriptions/{id}';
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: never;
+  };
+  Subscriptions_delete: {
+    method: 'DELETE';
+    path: '/api/v1/subscriptions/{id}';
+    params: {
+      id: string;
+    };
+    query: Record<string, never>;
+    body: never;
+  };
 }
 
 export const documentsOperations = {
@@ -197,8 +347,19 @@ export const documentsOperations = {
   Documents_send: { method: 'POST', path: '/api/v1/documents/{id}/send' },
   Documents_status: { method: 'POST', path: '/api/v1/documents/{id}/status' },
   Documents_recall: { method: 'POST', path: '/api/v1/documents/{id}/recall' },
+  Documents_update: { method: 'POST', path: '/api/v1/documents/{id}/update' },
   Attachments_upload: { method: 'POST', path: '/api/v1/documents/{id}/attachments' },
   Attachments_content: { method: 'GET', path: '/api/v1/documents/{id}/attachments/{attachmentId}/content' },
   Registers_register: { method: 'GET', path: '/api/v1/registers/{direction}' },
   Reports_exchange: { method: 'GET', path: '/api/v1/reports/exchange' },
+  RecipientGroups_create: { method: 'POST', path: '/api/v1/recipient-groups' },
+  RecipientGroups_list: { method: 'GET', path: '/api/v1/recipient-groups' },
+  RecipientGroups_get: { method: 'GET', path: '/api/v1/recipient-groups/{id}' },
+  RecipientGroups_replace: { method: 'PUT', path: '/api/v1/recipient-groups/{id}' },
+  RecipientGroups_remove: { method: 'DELETE', path: '/api/v1/recipient-groups/{id}' },
+  Archive_archivePackage: { method: 'GET', path: '/api/v1/registers/{direction}/archive' },
+  Subscriptions_create: { method: 'POST', path: '/api/v1/subscriptions' },
+  Subscriptions_list: { method: 'GET', path: '/api/v1/subscriptions' },
+  Subscriptions_get: { method: 'GET', path: '/api/v1/subscriptions/{id}' },
+  Subscriptions_delete: { method: 'DELETE', path: '/api/v1/subscriptions/{id}' },
 } as const;
