@@ -256,11 +256,39 @@ export class LienthongClient {
       }) as Promise<DocumentView>,
     recall: (id: string, reason: string) =>
       this.call('Documents_recall', { params: { id }, body: { reason } }),
+    /** Business type 2: the sender corrects metadata of a sent document, with a reason. */
+    update: (id: string, body: Operations['Documents_update']['body']) =>
+      this.call('Documents_update', { params: { id }, body }),
     recipients: (id: string, query: Operations['Documents_recipients']['query'] = {}) =>
       this.call('Documents_recipients', { params: { id }, query }) as Promise<Page<unknown>>,
     /** Streams a file (a path, read in chunks, or bytes) as multipart field `file`, reporting progress. */
     upload: (id: string, source: UploadSource, options: UploadOptions = {}) =>
       this.upload(id, source, options),
+  };
+
+  /** Named recipient lists of the caller's organization. */
+  readonly recipientGroups = {
+    create: (body: Operations['RecipientGroups_create']['body']) =>
+      this.call('RecipientGroups_create', { body }),
+    list: () => this.call('RecipientGroups_list'),
+    get: (id: string) => this.call('RecipientGroups_get', { params: { id } }),
+    replace: (id: string, body: Operations['RecipientGroups_replace']['body']) =>
+      this.call('RecipientGroups_replace', { params: { id }, body }),
+    remove: (id: string) => this.call('RecipientGroups_remove', { params: { id } }),
+  };
+
+  /** Webhooks of the caller's organization (the secret is in the answer of `create` only). */
+  readonly subscriptions = {
+    create: (body: Operations['Subscriptions_create']['body']) =>
+      this.call('Subscriptions_create', { body }) as Promise<{
+        id: string;
+        url: string;
+        events: string[];
+        secret: string;
+      }>,
+    list: () => this.call('Subscriptions_list'),
+    get: (id: string) => this.call('Subscriptions_get', { params: { id } }),
+    delete: (id: string) => this.call('Subscriptions_delete', { params: { id } }),
   };
 
   // ── integration bus ─────────────────────────────────────────────────────────────────────────────────
@@ -298,6 +326,11 @@ export class LienthongClient {
     inclusionProof: (query: Operations['Audit_inclusion']['query']) =>
       this.call('Audit_inclusion', { query }),
   };
+
+  /** A refresh (or a new client-credentials grant) now; false when neither is possible or it was refused. */
+  renewTokens(): Promise<boolean> {
+    return this.renew();
+  }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────────────────
   setTokens(tokens: Tokens | undefined): void {

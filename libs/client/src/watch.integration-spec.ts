@@ -107,6 +107,50 @@ describe('watchEvents', () => {
     expect(resumed).toEqual(['101']);
   });
 
+  it('refreshes the token and resumes when the server ends the stream with UNAUTHENTICATED (token expired)', async () => {
+    const calls: Array<{ authorization: unknown; cursor: string }> = [];
+    const { server, port } = await grpcServer({
+      watch: (call: WatchCall) => {
+        calls.push({ authorization: call.metadata.get('authorization')[0], cursor: call.request.cursor });
+        const n = calls.length;
+        call.write({ id: `e${n}`, type: 'document.status', documentId: 'd', cursor: String(n) });
+        if (n === 1) call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'token expired' });
+      },
+    });
+    servers.push(server);
+    const grants: string[] = [];
+    http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        grants.push(body);
+        res.setHeader('Content-Type', 'application/json');
+        res.end(
+          JSON.stringify({
+            access_token: 'fresh',
+            token_type: 'Bearer',
+            expires_in: 900,
+            refresh_token: 'r2',
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => http!.listen(0, '127.0.0.1', r));
+    const client = new LienthongClient({
+      baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+      grpcAddress: `127.0.0.1:${port}`,
+      tokens: { accessToken: 'old', refreshToken: 'r1' },
+    });
+    const events = await collect(watchEvents(client), 2);
+    client.close();
+    expect(events.map((e) => e.id)).toEqual(['e1', 'e2']);
+    expect(JSON.parse(grants[0])).toEqual({ grant_type: 'refresh_token', refresh_token: 'r1' });
+    expect(calls).toEqual([
+      { authorization: 'Bearer old', cursor: '' },
+      { authorization: 'Bearer fresh', cursor: '1' },
+    ]);
+  });
+
   it('falls back to polling the incoming list when the server answers UNIMPLEMENTED, and says so', async () => {
     const { server, port } = await grpcServer({});
     servers.push(server);

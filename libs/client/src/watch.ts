@@ -19,6 +19,7 @@ export interface WatchOptions {
 /** gRPC status UNIMPLEMENTED: the server does not offer `Watch` (an older platform). */
 const UNIMPLEMENTED = 12;
 const UNAVAILABLE = 14;
+const UNAUTHENTICATED = 16;
 const MAX_RETRIES = 8;
 
 interface GrpcWatchEvent {
@@ -55,7 +56,14 @@ export async function* watchEvents(
           yield e;
         }
       } catch (e) {
-        if ((e as { code?: number }).code !== UNAVAILABLE || !received || retries >= MAX_RETRIES) throw e;
+        const code = (e as { code?: number }).code;
+        // The server ends a stream whose access token expired: refresh it and resume.
+        if (code === UNAUTHENTICATED && received && retries < MAX_RETRIES && (await client.renewTokens())) {
+          retries++;
+          options.onReconnect?.(cursor ?? '');
+          continue;
+        }
+        if (code !== UNAVAILABLE || !received || retries >= MAX_RETRIES) throw e;
       }
       if (options.signal?.aborted || retries >= MAX_RETRIES) return;
       options.onReconnect?.(cursor ?? '');
