@@ -191,7 +191,7 @@ describe('the client and the CLI for integrators', () => {
       .create({ number: '', notation: 'CV', type: 'CV', subject: 'x' } as never)
       .catch((e: unknown) => e)) as LienthongApiError;
     expect(bad.status).toBe(400);
-    expect(bad.fields.map((f) => f.field)).toEqual(expect.arrayContaining(['number', 'recipients']));
+    expect(bad.fields.map((f) => f.field)).toEqual(expect.arrayContaining(['number', 'promulgationDate']));
   });
 
   it('refreshes an expired or revoked access token, and logs in connected systems with client credentials', async () => {
