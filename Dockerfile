@@ -6,6 +6,8 @@ COPY package.json package-lock.json ./
 COPY libs/common/package.json libs/common/
 COPY libs/contracts/package.json libs/contracts/
 COPY libs/testing/package.json libs/testing/
+COPY libs/client/package.json libs/client/
+COPY libs/client/bin libs/client/bin
 COPY services/identity/package.json services/identity/
 COPY services/documents/package.json services/documents/
 COPY services/integration-bus/package.json services/integration-bus/

@@ -14,7 +14,7 @@ const esmJest = [
   { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.esm-deps.json', diagnostics: false },
 ];
 const moduleNameMapper = {
-  '^@lienthong/(common|contracts|testing)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@lienthong/(common|contracts|testing|client)$': '<rootDir>/libs/$1/src/index.ts',
 };
 const base = {
   rootDir: __dirname,

@@ -84,6 +84,8 @@ const loadAtStart = loadavg();
 
 ensureInstalled();
 build();
+// Built just above (a fresh clone has no dist/ before).
+const { LienthongClient } = await import('../libs/client/dist/index.js');
 const require = createRequire(import.meta.url);
 const {
   makeCa,
@@ -256,53 +258,23 @@ for (const s of SERVICES) {
 // ── HTTP: keep-alive, bounded sockets (the load generator must not be the bottleneck) ──────────────────
 // Idle sockets are dropped after 4 s, before the services' 5 s keep-alive timeout closes them under us.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128, timeout: 4000 });
-function api(service, method, path, token, body, retried = false) {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    // A kept-alive socket the server closed as idle just as we reused it: the request never reached a
-    // handler, so sending it again on a fresh socket is safe (the pattern Node's documentation gives).
-    const failed = (e) =>
-      req.reusedSocket && !retried && ['ECONNRESET', 'EPIPE'].includes(e.code)
-        ? api(service, method, path, token, body, true).then(resolve, reject)
-        : reject(e);
-    const req = http.request(
-      `${url[service]}${path}`,
-      {
-        method,
-        agent,
-        headers: {
-          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
-          ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = text;
-          }
-          resolve({ status: res.statusCode, body: json });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', failed);
-    req.end(payload);
-  });
+// Through the integrators' client (libs/client): one thin client per token, made once and shared, so a request
+// costs what node:http costs (the client re-sends a request a kept-alive socket lost to an idle close).
+const client = new LienthongClient({ urls: url, agent });
+const clientByToken = new Map();
+function as(token) {
+  let c = clientByToken.get(token);
+  if (!c) clientByToken.set(token, (c = client.withTokens(token)));
+  return c;
+}
+/** `{status, body}` of one JSON call; never throws on an HTTP status. */
+function api(service, method, path, token, body) {
+  return (token ? as(token) : client).send(service, method, path, { body });
 }
 async function login(username, password) {
-  const r = await api('identity', 'POST', '/api/v1/auth/token', undefined, {
-    grant_type: 'password',
-    username,
-    password,
-  });
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body.access_token;
+  const c = client.withTokens(undefined);
+  await c.auth.login(username, password);
+  return c.tokens.accessToken;
 }
 /** Runs `fn` over `items` with at most `n` in flight. */
 async function parallel(items, n, fn) {
@@ -873,17 +845,12 @@ if (!OPT.onlyBroadcast && OPT.uploads > 0) {
   const cpu0 = cpuSnapshot();
   const t0 = performance.now();
   await parallel(drafts, 16, async (d, i) => {
-    const form = new FormData();
-    form.append('file', new Blob([pdfs[i]], { type: 'application/pdf' }), `quyet-dinh-${i}.pdf`);
     const s = performance.now();
-    const r = await fetch(`${url.documents}/api/v1/documents/${d.id}/attachments`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${tokens[d.sender]}` },
-      body: form,
-    });
-    const b = await r.json();
+    const b = await as(tokens[d.sender])
+      .documents.upload(d.id, { data: pdfs[i], name: `quyet-dinh-${i}.pdf` })
+      .catch((e) => ({ error: e }));
     lat.push(performance.now() - s);
-    if (r.status !== 201) errors.push(`${r.status} ${JSON.stringify(b).slice(0, 200)}`);
+    if (b.error) errors.push(String(b.error.message).slice(0, 200));
     else if (b.signature?.valid && b.signature?.trusted) verified++;
     if (lat.length % 10 === 0) progress('uploads', lat.length, drafts.length);
   });

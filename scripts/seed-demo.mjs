@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LienthongApiError, LienthongClient } from '../libs/client/dist/index.js';
 import { ROOT } from './platform.mjs';
 
 const IDENTITY = process.env.IDENTITY_URL ?? 'http://127.0.0.1:3001';
@@ -15,36 +16,29 @@ if (!adminPassword) {
   process.exit(1);
 }
 
-async function call(method, path, body, token) {
-  const r = await fetch(`${IDENTITY}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: r.status, json };
-}
-
-const tok = await call('POST', '/api/v1/auth/token', {
-  grant_type: 'password',
-  username: 'admin',
-  password: adminPassword,
-});
-if (tok.status !== 200) {
+// Through the integrators' client (libs/client, built by npm start / npm run build).
+const admin = new LienthongClient({ urls: { identity: IDENTITY } });
+try {
+  await admin.auth.login('admin', adminPassword);
+} catch (e) {
+  const why = e instanceof LienthongApiError ? `${e.status} ${e.code}` : e.message;
   console.error(
-    `✖ admin login failed (${tok.status}): is the platform running (npm start) and ADMIN_PASSWORD right?`,
+    `✖ admin login failed (${why}): is the platform running (npm start) and ADMIN_PASSWORD right?`,
   );
   process.exit(1);
 }
-const token = tok.json.access_token;
-const me = await call('GET', '/api/v1/auth/me', undefined, token);
-const root = me.json.organizationCode;
+const root = (await admin.auth.me()).organizationCode;
+
+/** 201 when created, else the API's status (409: it exists). */
+async function created(fn) {
+  try {
+    await fn();
+    return 201;
+  } catch (e) {
+    if (e instanceof LienthongApiError) return e.status;
+    throw e;
+  }
+}
 
 const orgs = [
   {
@@ -104,9 +98,9 @@ const orgs = [
   },
 ];
 for (const o of orgs) {
-  const r = await call('POST', '/api/v1/organizations', o, token);
+  const status = await created(() => admin.directory.createOrganization(o));
   console.log(
-    `${r.status === 201 ? '✔ created' : r.status === 409 ? '· exists ' : `✖ ${r.status}`}  ${o.code}  ${o.name}`,
+    `${status === 201 ? '✔ created' : status === 409 ? '· exists ' : `✖ ${status}`}  ${o.code}  ${o.name}`,
   );
 }
 
@@ -119,15 +113,18 @@ for (const [org, prefix] of [
   for (const role of roles) {
     const username = `${prefix}.${role}`;
     const password = `Demo-${randomBytes(9).toString('base64url')}`;
-    const r = await call(
-      'POST',
-      '/api/v1/users',
-      { username, fullName: `${role} (${prefix})`, password, organizationCode: org, roles: [role] },
-      token,
+    const status = await created(() =>
+      admin.directory.createUser({
+        username,
+        fullName: `${role} (${prefix})`,
+        password,
+        organizationCode: org,
+        roles: [role],
+      }),
     );
-    if (r.status === 201) users.push({ username, password, organizationCode: org, roles: [role] });
+    if (status === 201) users.push({ username, password, organizationCode: org, roles: [role] });
     console.log(
-      `${r.status === 201 ? '✔ created' : r.status === 409 ? '· exists ' : `✖ ${r.status}`}  user ${username}`,
+      `${status === 201 ? '✔ created' : status === 409 ? '· exists ' : `✖ ${status}`}  user ${username}`,
     );
   }
 }
@@ -138,3 +135,4 @@ if (users.length) {
   writeFileSync(file, JSON.stringify([...prev, ...users], null, 2), { mode: 0o600 });
   console.log(`\nDemo users and their passwords: .data/demo-users.json`);
 }
+admin.close();

@@ -32,6 +32,7 @@ export * from './database/database.options';
 export * from './database/database-roles';
 export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
+export * from './bootstrap/openapi-document';
 export * from './ids/derived-uuid';
 export * from './bootstrap/api-docs';
 export * from './outbox/outbox-wake';

@@ -2,9 +2,10 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { BaseServiceConfig } from '../config/base-service.config';
+import { buildOpenApiDocument } from './openapi-document';
 import { ensureSchema } from '../database/database.options';
 import { natsAuth } from '../nats/nats-auth';
 import { credsAuthenticator } from 'nats';
@@ -57,10 +58,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
   app.use(bodyParserErrors);
   if (tracing) app.use(tracingMiddleware);
 
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle(opts.title).setVersion('1').addBearerAuth().build(),
-  );
+  const doc = buildOpenApiDocument(app, opts.title);
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
 
   const auth = natsAuth(config, opts.service);
