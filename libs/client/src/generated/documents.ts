@@ -160,6 +160,23 @@ export interface DocumentsOperations {
     };
     body: never;
   };
+  Documents_recipientHistory: {
+    method: 'GET';
+    path: '/api/v1/documents/{id}/recipients/{organizationCode}/history';
+    params: {
+      /** length: 0..300 */
+      id: string;
+      /** pattern: /^[0-9A-Z]+(\.[0-9A-Z]+)*$/; length: 0..35 */
+      organizationCode: string;
+    };
+    query: {
+      /** range: 1..500 */
+      limit?: number;
+      /** length: 0..200 */
+      cursor?: string;
+    };
+    body: never;
+  };
   Documents_send: {
     method: 'POST';
     path: '/api/v1/documents/{id}/send';
@@ -344,6 +361,10 @@ export const documentsOperations = {
   Documents_list: { method: 'GET', path: '/api/v1/documents' },
   Documents_get: { method: 'GET', path: '/api/v1/documents/{id}' },
   Documents_recipients: { method: 'GET', path: '/api/v1/documents/{id}/recipients' },
+  Documents_recipientHistory: {
+    method: 'GET',
+    path: '/api/v1/documents/{id}/recipients/{organizationCode}/history',
+  },
   Documents_send: { method: 'POST', path: '/api/v1/documents/{id}/send' },
   Documents_status: { method: 'POST', path: '/api/v1/documents/{id}/status' },
   Documents_recall: { method: 'POST', path: '/api/v1/documents/{id}/recall' },

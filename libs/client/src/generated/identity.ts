@@ -291,6 +291,20 @@ export interface IdentityOperations {
     query: Record<string, never>;
     body: CreateClientDto;
   };
+  Clients_list: {
+    method: 'GET';
+    path: '/api/v1/clients';
+    params: Record<string, never>;
+    query: {
+      /** Page size, at most 500 (400 VALIDATION_FAILED above); range: 1..500; default: 50 */
+      limit?: number;
+      /** pattern: /^[0-9A-Z]+(\.[0-9A-Z]+)*$/; length: 0..35 */
+      organizationCode?: string;
+      /** pattern: /^[A-Za-z0-9_-]+$/; length: 0..200 */
+      cursor?: string;
+    };
+    body: never;
+  };
   Clients_rotate: {
     method: 'POST';
     path: '/api/v1/clients/{clientId}/rotate-secret';
@@ -331,6 +345,7 @@ export const identityOperations = {
   Users_update: { method: 'PATCH', path: '/api/v1/users/{id}' },
   Users_delete: { method: 'DELETE', path: '/api/v1/users/{id}' },
   Clients_create: { method: 'POST', path: '/api/v1/clients' },
+  Clients_list: { method: 'GET', path: '/api/v1/clients' },
   Clients_rotate: { method: 'POST', path: '/api/v1/clients/{clientId}/rotate-secret' },
   Clients_delete: { method: 'DELETE', path: '/api/v1/clients/{clientId}' },
 } as const;

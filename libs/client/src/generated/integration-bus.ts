@@ -34,6 +34,13 @@ export interface IntegrationBusOperations {
     };
     body: never;
   };
+  Exchanges_links: {
+    method: 'GET';
+    path: '/api/v1/exchanges/links';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: never;
+  };
   Exchanges_get: {
     method: 'GET';
     path: '/api/v1/exchanges/{id}';
@@ -58,6 +65,7 @@ export const integrationBusOperations = {
   Edxml_receive: { method: 'POST', path: '/api/v1/edxml' },
   Edxml_status: { method: 'POST', path: '/api/v1/edxml/status' },
   Exchanges_list: { method: 'GET', path: '/api/v1/exchanges' },
+  Exchanges_links: { method: 'GET', path: '/api/v1/exchanges/links' },
   Exchanges_get: { method: 'GET', path: '/api/v1/exchanges/{id}' },
   Exchanges_retry: { method: 'POST', path: '/api/v1/exchanges/{id}/retry' },
 } as const;
