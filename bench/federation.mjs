@@ -1,6 +1,6 @@
 // Federation benchmark: two nodes of the platform on this machine, each with its own nats-server and JetStream
 // domain (hub `central`, leaf `p01` dialling the hub as a leaf node), its own schemas and ports.
-//   node bench/federation.mjs [--latency 100] [--backlog 10000] [--cut-seconds 300] [--concurrency 16]
+//   node bench/federation.mjs [--latency 100] [--backlog 10000] [--cut-seconds 300] [--concurrency 16] [--base-port 4300]
 // 1. Cross-node delivery latency: documents sent one at a time (paced) from a provincial district (node p01)
 //    to the central office; latency = send accepted (202) → the document is in the central office's incoming
 //    register. Prints p50/p95/p99.
@@ -59,7 +59,8 @@ const work = mkdtempSync(join(tmpdir(), 'lt-bench-fed-'));
 const SERVICE_NAMES = ['identity', 'documents', 'integration-bus', 'audit'];
 const nodes = {};
 const procs = [];
-let base = 4300;
+// --base-port: the first of 20 HTTP ports (two nodes × four services); other runs on the machine may hold 4300.
+let base = arg('base-port', 4300);
 for (const [node, natsUrl, extra] of [
   [
     'central',
