@@ -234,8 +234,8 @@ export class ExchangeRouting {
           lastError: p.x.refused ?? null,
           expiresAt,
           trace: p.trace,
-          payload: { ...d, recipients: [p.x.to] },
         })),
+        d,
       );
       const existing = new Map(
         (
