@@ -1,6 +1,6 @@
 // Federation benchmark: two nodes of the platform on this machine, each with its own nats-server and JetStream
 // domain (hub `central`, leaf `p01` dialling the hub as a leaf node), its own schemas and ports.
-//   node bench/federation.mjs [--latency 100] [--backlog 10000] [--cut-seconds 300] [--concurrency 16]
+//   node bench/federation.mjs [--latency 100] [--backlog 10000] [--cut-seconds 300] [--concurrency 16] [--base-port 4300] [--cpu-prof]
 // 1. Cross-node delivery latency: documents sent one at a time (paced) from a provincial district (node p01)
 //    to the central office; latency = send accepted (202) → the document is in the central office's incoming
 //    register. Prints p50/p95/p99.
@@ -27,6 +27,8 @@ const LATENCY_DOCS = arg('latency', 100);
 const BACKLOG = arg('backlog', 10_000);
 const CUT_SECONDS = arg('cut-seconds', 300);
 const CONCURRENCY = arg('concurrency', 16);
+/** --cpu-prof: V8 CPU profiles of every service in bench/results/profiles/fed-<node>-<service>/. */
+const CPU_PROF = process.argv.includes('--cpu-prof');
 
 ensureInstalled();
 build();
@@ -59,7 +61,8 @@ const work = mkdtempSync(join(tmpdir(), 'lt-bench-fed-'));
 const SERVICE_NAMES = ['identity', 'documents', 'integration-bus', 'audit'];
 const nodes = {};
 const procs = [];
-let base = 4300;
+// --base-port: the first of 20 HTTP ports (two nodes × four services); other runs on the machine may hold 4300.
+let base = arg('base-port', 4300);
 for (const [node, natsUrl, extra] of [
   [
     'central',
@@ -108,7 +111,16 @@ for (const [node, natsUrl, extra] of [
           NODE_KEY_PEM: cred[node].keyPem,
           ...(extra[s] ?? {}),
         },
-        { silent: true, onLine: (line) => appendFileSync(join(work, `${node}-${s}.log`), `${line}\n`) },
+        {
+          silent: true,
+          onLine: (line) => appendFileSync(join(work, `${node}-${s}.log`), `${line}\n`),
+          execArgv: CPU_PROF
+            ? [
+                '--cpu-prof',
+                `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', `fed-${node}-${s}`)}`,
+              ]
+            : [],
+        },
       ),
     );
   }

@@ -12,6 +12,7 @@ import { IntegrationBusConfig } from '../config/integration-bus.config';
 const TTL_MS = 5 * 60_000;
 /** OrganizationResolveRequest's ArrayMaxSize in identity. */
 const RESOLVE_BATCH = 1000;
+const RESOLVE_PARALLEL = 4;
 
 /** Identity's organizations, resolved by request/reply and cached; `organization.changed` refreshes the cache. */
 @Injectable()
@@ -52,14 +53,20 @@ export class OrganizationDirectory implements OnApplicationBootstrap {
       else ask.push(c);
     }
     // identity resolves at most RESOLVE_BATCH codes per request; a package may name up to EDXML_MAX_RECIPIENTS.
-    for (let i = 0; i < ask.length; i += RESOLVE_BATCH) {
-      const res = await this.rpc.request(RpcMethods.organizationResolve, {
-        codes: ask.slice(i, i + RESOLVE_BATCH),
-      });
-      for (const o of res.found) {
-        this.cache.set(o.code, { view: o, at: Date.now() });
-        out.set(o.code, o);
-      }
+    // The requests of a large fan-out (20,000 recipients: 20 requests) are made RESOLVE_PARALLEL at a time.
+    const chunks: string[][] = [];
+    for (let i = 0; i < ask.length; i += RESOLVE_BATCH) chunks.push(ask.slice(i, i + RESOLVE_BATCH));
+    for (let i = 0; i < chunks.length; i += RESOLVE_PARALLEL) {
+      const answers = await Promise.all(
+        chunks
+          .slice(i, i + RESOLVE_PARALLEL)
+          .map((codes) => this.rpc.request(RpcMethods.organizationResolve, { codes })),
+      );
+      for (const res of answers)
+        for (const o of res.found) {
+          this.cache.set(o.code, { view: o, at: Date.now() });
+          out.set(o.code, o);
+        }
     }
     return out;
   }

@@ -130,6 +130,20 @@ export function fingerprintOf(pem: string): string {
     .digest('hex');
 }
 
+/** Parsed certificates by their base64 text: a backlog of packages signed by one node parses its certificate once. */
+const certificates = new Map<string, X509Certificate>();
+const CERTIFICATES_KEPT = 64;
+
+/** The X.509 certificate of a base64 DER text (throws when unreadable); a small cache of the latest ones. */
+export function certificateOf(base64: string): X509Certificate {
+  const hit = certificates.get(base64);
+  if (hit) return hit;
+  const cert = new X509Certificate(Buffer.from(base64, 'base64'));
+  if (certificates.size >= CERTIFICATES_KEPT) certificates.delete(certificates.keys().next().value!);
+  certificates.set(base64, cert);
+  return cert;
+}
+
 /**
  * Verifies a package's signature when there is one: the certificate in KeyInfo must verify the signature,
  * the signed reference must be the whole document, and the certificate is `trusted` when it is one of
@@ -145,7 +159,7 @@ export function verifyPackage(xml: string, trustedPems: string[], maxBytes: numb
     return { present: true, valid: false, trusted: false, problem: 'no X509Certificate in KeyInfo' };
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(Buffer.from(certText, 'base64'));
+    cert = certificateOf(certText);
   } catch {
     return { present: true, valid: false, trusted: false, problem: 'unreadable X509Certificate' };
   }

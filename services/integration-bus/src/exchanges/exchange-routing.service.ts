@@ -38,6 +38,15 @@ import {
 /** Recipients per delivery message: ~110 bytes each keeps a message well under NATS's 1 MB. */
 const DELIVERY_SLICE = 2000;
 
+/**
+ * A package received from outside, routed in the same transaction as its record: `trace` is added to every
+ * new exchange row, `within` runs last in the routing transaction (the received-package claim and its audit).
+ */
+export interface RouteIntake {
+  trace: TraceEntry;
+  within: (tx: UnitOfWorkContext, answer: ReceiveAnswer, inserted: Set<string>) => Promise<void>;
+}
+
 interface Decision {
   to: string;
   route: Route;
@@ -150,6 +159,7 @@ export class ExchangeRouting {
     actor?: Actor,
     claim?: { consumer: string; messageId: string },
     onlyLocal = false,
+    intake?: RouteIntake,
   ): Promise<ReceiveAnswer> {
     const decisions = await this.decide(d, onlyLocal);
     this.logger.debug(
@@ -206,6 +216,7 @@ export class ExchangeRouting {
           state = 'sent';
           trace.push({ at, event: 'federation-published', detail: { node: x.targetNode } });
         }
+        if (intake) trace.push(intake.trace);
         return { x, exId, state, trace };
       });
       const inserted = await this.repo.insertMany(
@@ -223,8 +234,8 @@ export class ExchangeRouting {
           lastError: p.x.refused ?? null,
           expiresAt,
           trace: p.trace,
-          payload: { ...d, recipients: [p.x.to] },
         })),
+        d,
       );
       const existing = new Map(
         (
@@ -298,6 +309,7 @@ export class ExchangeRouting {
           this.emitStateTx(tx, d.sourceDocumentId, x.to, 'sent', undefined, `${exId}:sent:0`);
         }
       }
+      if (intake) await intake.within(tx, answer, new Set(fresh.map((p) => p.exId)));
       return answer;
     });
     // After the commit: the national-axis sender claims what was just queued.

@@ -60,21 +60,29 @@ export class PackageIntake {
     );
     if (previous) return { duplicate: true, answer: previous as ReceiveAnswer };
     const d = await fromPackage(pkg, opts.sourceDocumentId, (b) => this.store.put(b));
-    const answer = await this.routing.route(d, origin, opts.actor, undefined, opts.onlyLocal);
-    // Record after routing: exchanges are idempotent by their deterministic ids, so a crash in between only
-    // re-routes to the same rows.
-    const stored = await this.repo.dataSource.transaction(async (m) => {
-      const fresh = await this.repo.claimReceived(
-        m,
-        pkg.from.organId,
-        pkg.documentId,
-        pkg.businessDocType,
-        origin,
-        answer,
-        key,
-      );
-      if (fresh) {
-        await this.audit.record(m, {
+    // The received-package record, its audit and the exchanges' `received` trace entry are written in the
+    // routing transaction itself: one transaction per package (a federation backlog drains that much faster),
+    // and no window in which a package is routed but not recorded.
+    const received = {
+      at: new Date().toISOString(),
+      event: 'received',
+      detail: { origin, signature: opts.signature },
+    };
+    let stored = false;
+    const answer = await this.routing.route(d, origin, opts.actor, undefined, opts.onlyLocal, {
+      trace: received,
+      within: async (tx, routed, inserted) => {
+        stored = await this.repo.claimReceived(
+          tx.manager,
+          pkg.from.organId,
+          pkg.documentId,
+          pkg.businessDocType,
+          origin,
+          routed,
+          key,
+        );
+        if (!stored) return;
+        tx.audit({
           action: AuditActions.edxmlReceived,
           actor: opts.actor,
           resource: { type: 'edxml', id: pkg.documentId },
@@ -85,20 +93,10 @@ export class PackageIntake {
             signature: opts.signature,
           },
         });
-        for (const e of answer.exchanges) {
-          await this.repo.update(
-            m,
-            e.id,
-            {},
-            {
-              at: new Date().toISOString(),
-              event: 'received',
-              detail: { origin, signature: opts.signature },
-            },
-          );
-        }
-      }
-      return fresh;
+        // Rows this transaction did not insert (routed earlier) get the entry appended.
+        for (const e of routed.exchanges)
+          if (!inserted.has(e.id)) await this.repo.update(tx.manager, e.id, {}, received);
+      },
     });
     if (!stored) {
       const first = await this.repo.receivedAnswer(

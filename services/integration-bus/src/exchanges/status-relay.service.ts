@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditRecorder, OutboxService, ProcessedMessages, UnitOfWork } from '@lienthong/common';
+import { AuditRecorder, OutboxService, ProcessedMessages, settleAll, UnitOfWork } from '@lienthong/common';
 import {
   AuditActions,
   Subjects,
@@ -17,6 +17,9 @@ import { BusObjectStore } from './object-store';
 import { ExchangeRouting } from './exchange-routing.service';
 import { ExchangesRepository, type ExchangeRow, type Route } from './exchanges.repository';
 import { derivedUuid, STATUS_NAMES } from './routed-document';
+
+/** Independent answers (other documents or receivers) relayed at once by one batch. */
+const RELAY_PARALLEL = 8;
 
 /** Receiver answers travelling back to the sender's side (local documents, another node, the national axis). */
 @Injectable()
@@ -90,7 +93,21 @@ export class StatusRelay {
           });
       });
     }
-    for (const b of rest) await this.onReceiverStatus(b.ev, b.messageId, publishAxis);
+    // The others (answers to senders on other nodes or behind the axis, later statuses): in order per document
+    // and receiver, independent ones RELAY_PARALLEL at a time — a federation backlog's 01s go back to the
+    // sending node without waiting for each other's transaction and signature. Claims keep a retry idempotent.
+    const lanes = new Map<string, typeof rest>();
+    for (const b of rest) {
+      const key = `${b.ev.edxmlDocumentId ?? b.ev.sourceDocumentId ?? ''}|${b.ev.fromOrganizationCode}`;
+      lanes.set(key, [...(lanes.get(key) ?? []), b]);
+    }
+    const queue = [...lanes.values()];
+    await settleAll(
+      Array.from({ length: Math.min(RELAY_PARALLEL, queue.length) }, async () => {
+        for (let lane = queue.shift(); lane; lane = queue.shift())
+          for (const b of lane) await this.onReceiverStatus(b.ev, b.messageId, publishAxis);
+      }),
+    );
   }
 
   /** A receiver on this node answered (documents): the answer goes back to the sender's side. */

@@ -10,9 +10,18 @@ import {
 } from '@lienthong/contracts';
 import type { StreamSource } from '@nats-io/jetstream';
 import canonicalize from 'canonicalize';
-import { createHash, randomUUID, sign, verify, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  randomUUID,
+  sign,
+  verify,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
+import { certificateOf } from '../edxml/edxml.signature';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
 
 const HOUR = 3_600_000;
@@ -81,6 +90,15 @@ export class FederationLink implements OnApplicationBootstrap {
 
   get nodeId(): string {
     return this.config.NODE_ID;
+  }
+
+  private key?: { pem: string; key: KeyObject };
+
+  /** The node's private key, parsed once (PEM parsing costs more than the RSA signature of a small message). */
+  private signingKey(): KeyObject {
+    const pem = this.node.credentials.keyPem;
+    if (this.key?.pem !== pem) this.key = { pem, key: createPrivateKey(pem) };
+    return this.key.key;
   }
 
   outStream(): StreamDefinition {
@@ -178,7 +196,7 @@ export class FederationLink implements OnApplicationBootstrap {
     }
     ev.proof = {
       certificate: this.certificateBase64,
-      signature: sign('sha256', signedBytes(ev), this.node.credentials.keyPem).toString('base64'),
+      signature: sign('sha256', signedBytes(ev), this.signingKey()).toString('base64'),
     };
     return ev;
   }
@@ -207,7 +225,7 @@ export class FederationLink implements OnApplicationBootstrap {
       throw new FederationRefusal('SIGNATURE_MISSING', 'message has no node signature');
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(Buffer.from(ev.proof.certificate, 'base64'));
+      cert = certificateOf(ev.proof.certificate);
     } catch {
       throw new FederationRefusal('SIGNATURE_INVALID', 'unreadable node certificate');
     }

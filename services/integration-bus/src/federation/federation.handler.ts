@@ -68,7 +68,9 @@ export class FederationHandler implements OnApplicationBootstrap {
         filterSubject: Subjects.federationOut(this.nodeId),
         maxDeliver: 200,
         backoffMs,
-        batchSize: 16,
+        // A backlog after a link outage arrives all at once: large batches, their packages applied
+        // concurrently (one transaction each), keep the database busy while this process verifies signatures.
+        batchSize: 64,
       },
       // Packages are independent (own rows and claims), so those of a batch are applied concurrently — a
       // backlog after a link outage drains several times faster. Everything else keeps stream order: a node's
