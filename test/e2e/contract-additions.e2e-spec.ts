@@ -174,6 +174,9 @@ describe('the additions of 2026-11-30, through the one origin', () => {
     }
     // The bus answers /api/v1/edxml (a non-exchange caller is refused there, not 404 from the origin).
     expect((await call('POST', '/api/v1/edxml', tokens.a, {})).status).toBe(403);
+    // A path no service serves is a 404 in the error shape, from the origin or from the service.
+    expectError(await call('GET', '/api/v1/nothing-here', admin), 404, 'ROUTE_NOT_FOUND');
+    expectError(await call('GET', '/api/v1/documents/a/b/c/d', tokens.a), 404);
     // Without a token: 401 in the error shape, from whichever service owns the path.
     for (const path of ['/api/v1/recipient-groups', '/api/v1/subscriptions', '/api/v1/exchanges']) {
       expectError(await call('GET', path), 401);
