@@ -277,6 +277,39 @@ describe('the additions of 2026-11-30, through the one origin', () => {
     }
   });
 
+  it('keeps the list shape and limits (default 50, max 500) on every service', async () => {
+    for (const [path, token] of [
+      ['/api/v1/organizations', () => admin],
+      ['/api/v1/users', () => admin],
+      ['/api/v1/exchanges', () => admin],
+      ['/api/v1/audit/events', () => tokens.auditor],
+      ['/api/v1/documents', () => tokens.a],
+    ] as const) {
+      const tooMany = await call('GET', `${path}?limit=501`, token());
+      expect([path, tooMany.status]).toEqual([path, 400]);
+      expectError(tooMany, 400);
+      expect(tooMany.body.fields).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field: 'limit' })]),
+      );
+      expect([path, (await call('GET', `${path}?limit=0`, token())).status]).toEqual([path, 400]);
+      const ok = await call('GET', `${path}?limit=500`, token());
+      expect([path, ok.status]).toEqual([path, 200]);
+      expect([path, Object.keys(ok.body).sort()]).toEqual([path, ['items', 'nextCursor']]);
+    }
+    // Not allowed is 403 in the error shape: an auditor keeps no groups and no subscriptions.
+    expectError(
+      await call('POST', '/api/v1/recipient-groups', tokens.auditor, { name: 'x', members: [B] }),
+      403,
+    );
+    expectError(
+      await call('POST', '/api/v1/subscriptions', tokens.auditor, {
+        url: 'http://127.0.0.1:9/x',
+        events: ['document.incoming'],
+      }),
+      403,
+    );
+  });
+
   it('answers a second registration of the same number and notation with 409 DOCUMENT_NUMBER_TAKEN', async () => {
     const body = document();
     expect((await call('POST', '/api/v1/documents', tokens.a, body)).status).toBe(201);
