@@ -339,6 +339,11 @@ describe('the additions of 2026-11-30, through the one origin', () => {
       expect([path, r.status]).toEqual([path, 200]);
       expect(r.body.items.length).toBeGreaterThan(0);
     }
+    const exported = await call('GET', '/api/v1/audit/export?from=&to=', tokens.auditor);
+    expect(exported.status).toBe(200);
+    const register = await call('GET', `/api/v1/registers/outgoing?year=2026&format=`, tokens.a);
+    expect(register.status).toBe(200);
+    expect(register.body.items).toEqual(expect.any(Array));
     for (const path of [
       '/api/v1/exchanges?state=&documentId=&organizationCode=&limit=',
       '/api/v1/organizations?parentCode=&level=&sector=&q=&limit=',
