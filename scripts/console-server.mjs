@@ -1,6 +1,7 @@
 // The one origin of API.md ("Additions of 2026-11-30"): serves the built web console (apps/console/dist) and
 // forwards the public API by path to the four services, so the browser never needs CORS. Used by
 // `npm start` and the browser e2e test; deploy/nginx/console.conf and the Kubernetes Ingress route the same paths.
+import { randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -59,6 +60,18 @@ export function routeOf(path) {
   return undefined;
 }
 
+/**
+ * The origin's own errors in the API error shape (API.md "Common rules"), with the caller's correlation id when
+ * it sent a usable one (as the services do), else a new one.
+ */
+function apiError(req, res, statusCode, error, code, message) {
+  const given = req.headers['x-correlation-id'];
+  const correlationId =
+    typeof given === 'string' && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
+  res.writeHead(statusCode, { 'Content-Type': 'application/json', 'X-Correlation-Id': correlationId });
+  res.end(JSON.stringify({ statusCode, error, code, message, correlationId }));
+}
+
 function proxy(req, res, target, path, query) {
   const url = new URL(target);
   const headers = { ...req.headers, host: url.host };
@@ -76,14 +89,13 @@ function proxy(req, res, target, path, query) {
   );
   up.on('error', () => {
     if (res.headersSent) return res.destroy();
-    res.writeHead(502, { 'Content-Type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        statusCode: 502,
-        error: 'Bad Gateway',
-        code: 'UPSTREAM_UNAVAILABLE',
-        message: 'The service behind this path does not answer',
-      }),
+    apiError(
+      req,
+      res,
+      502,
+      'Bad Gateway',
+      'UPSTREAM_UNAVAILABLE',
+      'The service behind this path does not answer',
     );
   });
   // A browser that goes away (navigation, closed tab) ends the upstream request too.
@@ -140,17 +152,8 @@ export function startConsoleServer({ port = 3000, host = '127.0.0.1', upstreams,
     const query = q === -1 ? '' : raw.slice(q);
     const route = routeOf(path);
     if (route) return proxy(req, res, upstreams[route.service], route.path, query);
-    if (path.startsWith('/api/')) {
-      res.writeHead(404, { 'Content-Type': 'application/json' });
-      return res.end(
-        JSON.stringify({
-          statusCode: 404,
-          error: 'Not Found',
-          code: 'ROUTE_NOT_FOUND',
-          message: 'No service serves this path',
-        }),
-      );
-    }
+    if (path.startsWith('/api/'))
+      return apiError(req, res, 404, 'Not Found', 'ROUTE_NOT_FOUND', 'No service serves this path');
     serveStatic(req, res, distDir, path);
   });
   return new Promise((resolve, reject) => {

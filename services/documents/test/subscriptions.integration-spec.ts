@@ -200,6 +200,8 @@ describe('subscriptions: signed webhooks and Watch on real PostgreSQL and NATS',
     const incoming = await until(() => rb.acknowledged.find((w) => w.body?.data?.documentId === copy));
     expect(incoming.headers['lienthong-event']).toBe('document.incoming');
     expect(incoming.headers['lienthong-delivery']).toMatch(/^[0-9a-f-]{36}$/);
+    // API.md: `Lienthong-Delivery: <id>`, the body's id.
+    expect(incoming.headers['lienthong-delivery']).toBe(incoming.body.id);
     expect(incoming.headers['content-type']).toMatch(/^application\/json/);
     expect(verifyWebhookSignature(subB.secret, incoming.headers['lienthong-signature'], incoming.raw)).toBe(
       true,

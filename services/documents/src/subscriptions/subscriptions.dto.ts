@@ -12,6 +12,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
 } from 'class-validator';
 import { FEED_EVENT_TYPES, type FeedEventType } from './organization-feed';
 
@@ -19,6 +20,7 @@ export class CreateSubscriptionDto {
   /** Absolute http(s) URL the events are POSTed to (https required in production unless allowed). */
   @IsString()
   @MaxLength(2000)
+  @IsHttpUrl()
   url!: string;
 
   @IsArray()
@@ -27,6 +29,28 @@ export class CreateSubscriptionDto {
   @ArrayUnique()
   @IsIn(FEED_EVENT_TYPES, { each: true, message: `each event must be one of ${FEED_EVENT_TYPES.join(', ')}` })
   events!: FeedEventType[];
+}
+
+/**
+ * The URL's shape, checked with the other fields so that a 400 names every failing field at once; the
+ * service adds the rules that depend on the deployment (https in production).
+ */
+function IsHttpUrl() {
+  return ValidateBy({
+    name: 'isHttpUrl',
+    validator: {
+      validate: (value: unknown) => {
+        if (typeof value !== 'string') return false;
+        try {
+          const u = new URL(value);
+          return u.protocol === 'http:' || u.protocol === 'https:';
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () => 'url must be an absolute http(s) URL',
+    },
+  });
 }
 
 const toInt = ({ value }: { value: unknown }) =>

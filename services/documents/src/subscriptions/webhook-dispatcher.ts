@@ -10,7 +10,6 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DocumentsConfig } from '../config/documents.config';
-import { derivedUuid } from '../documents/event-ids';
 import { FeedWake } from './feed-wake';
 import { signatureHeader } from './webhook-signature';
 import { SubscriptionsService, type StoredFeedEvent } from './subscriptions.service';
@@ -229,7 +228,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   ): Promise<{ ok: true } | { ok: false; error: string }> {
     const body = webhookBody(e);
     const t = Math.floor(Date.now() / 1000);
-    const deliveryId = derivedUuid(`${s.id}:${e.id}`);
+    // API.md: `Lienthong-Delivery: <id>` is the body's `id` (the event's), the same on every retry.
+    const deliveryId = e.id;
     const started = Date.now();
     let status: number | null = null;
     let error: string | null = null;
