@@ -42,6 +42,7 @@ describe('docker-compose.yml', () => {
       .map(([n]) => n);
     expect(byDefault.sort()).toEqual([
       'audit',
+      'dev-secrets',
       'documents',
       'identity',
       'integration-bus',
@@ -75,7 +76,6 @@ describe('docker-compose.yml', () => {
       'identity-province',
       'integration-bus-province',
       'nats-province',
-      'node-certs',
       'postgres-province',
     ]);
     for (const name of [
@@ -99,7 +99,7 @@ describe('docker-compose.yml', () => {
     expect(bus).toMatchObject({
       FEDERATION_PEERS: 'central@central',
       FEDERATION_WITNESS_NODE: 'central',
-      TRUSTED_NODE_CERTS: '/certs/central.crt',
+      TRUSTED_NODE_CERTS: '/secrets/node-central.crt',
     });
     expect(compose.services['integration-bus'].environment?.FEDERATION_PEERS).toContain(
       'province-01@province-01',
@@ -107,6 +107,82 @@ describe('docker-compose.yml', () => {
     // The provincial identity replicates the centre's organization directory (JetStream domain `central`).
     expect(compose.services['identity-province'].environment?.DIRECTORY_UPSTREAM_DOMAIN).toBe('central');
     expect(compose.services.identity.environment?.DIRECTORY_UPSTREAM_DOMAIN).toBeUndefined();
+  });
+
+  it('gives every service the production secrets as files of the one-shot `dev-secrets` (development ones, generated once)', () => {
+    const oneShot = compose.services['dev-secrets'] as ComposeService & {
+      command: string[];
+      volumes: string[];
+      profiles?: string[];
+    };
+    expect(oneShot.profiles).toBeUndefined();
+    expect(oneShot.volumes).toEqual(['dev-secrets:/secrets']);
+    expect(Object.keys(compose.volumes ?? {})).toContain('dev-secrets');
+    const script = oneShot.command.join('\n');
+    // Once: each file is made only when missing, so a restart keeps the keys the data was sealed with.
+    for (const made of ['admin-password', 'kek-$$n', 'audit-$$n.pem', 'node-$$n.crt', 'grpc.crt'])
+      expect(script).toContain(`[ -s ${made} ] ||`);
+    expect(script).toMatch(/for n in central province-01; do/);
+    expect(script).toMatch(/openssl rand -hex 32 > kek-\$\$n/);
+    expect(script).toMatch(/openssl genpkey -algorithm ed25519 -out audit-\$\$n\.pem/);
+    expect(script).toMatch(/subjectAltName=DNS:documents,DNS:documents-province,DNS:localhost/);
+
+    // The files each service reads, on each node; an inline value from .env may replace them.
+    const files: Record<string, Record<string, string | RegExp>> = {
+      identity: {
+        KEY_ENCRYPTION_KEY_FILE: '/secrets/kek-central',
+        ADMIN_PASSWORD_FILE: '/secrets/admin-password',
+        KEY_ENCRYPTION_KEY: /^\$\{KEY_ENCRYPTION_KEY:-\}$/,
+      },
+      'identity-province': {
+        KEY_ENCRYPTION_KEY_FILE: '/secrets/kek-province-01',
+        ADMIN_PASSWORD_FILE: '/secrets/admin-password',
+      },
+      documents: {
+        GRPC_TLS_CERT: /^\$\{GRPC_TLS_CERT:-\/secrets\/grpc\.crt\}$/,
+        GRPC_TLS_KEY: /^\$\{GRPC_TLS_KEY:-\/secrets\/grpc\.key\}$/,
+      },
+      'documents-province': {
+        GRPC_TLS_CERT: /^\$\{GRPC_TLS_CERT:-\/secrets\/grpc\.crt\}$/,
+        GRPC_TLS_KEY: /^\$\{GRPC_TLS_KEY:-\/secrets\/grpc\.key\}$/,
+      },
+      'integration-bus': {
+        NODE_CERT_PEM_FILE: /^\$\{NODE_CERT_PEM_FILE:-\/secrets\/node-central\.crt\}$/,
+        NODE_KEY_PEM_FILE: /^\$\{NODE_KEY_PEM_FILE:-\/secrets\/node-central\.key\}$/,
+        TRUSTED_NODE_CERTS: /^\$\{TRUSTED_NODE_CERTS:-\/secrets\/node-province-01\.crt\}$/,
+      },
+      'integration-bus-province': {
+        NODE_CERT_PEM_FILE: '/secrets/node-province-01.crt',
+        NODE_KEY_PEM_FILE: '/secrets/node-province-01.key',
+      },
+      audit: {
+        AUDIT_SIGNING_KEY_FILE: /^\$\{AUDIT_SIGNING_KEY_FILE:-\/secrets\/audit-central\.pem\}$/,
+      },
+      'audit-province': { AUDIT_SIGNING_KEY_FILE: '/secrets/audit-province-01.pem' },
+    };
+    for (const [name, vars] of Object.entries(files)) {
+      const svc = compose.services[name] as ComposeService & { volumes?: string[] };
+      expect({ name, dep: svc.depends_on?.['dev-secrets']?.condition }).toEqual({
+        name,
+        dep: 'service_completed_successfully',
+      });
+      expect({ name, volumes: svc.volumes }).toEqual({ name, volumes: ['dev-secrets:/secrets:ro'] });
+      for (const [key, want] of Object.entries(vars)) {
+        const got = svc.environment?.[key];
+        if (typeof want === 'string') expect({ name, key, got }).toEqual({ name, key, got: want });
+        else expect({ name, key, got }).toEqual({ name, key, got: expect.stringMatching(want) });
+        // Each file the services read is one the one-shot makes (per node: `$$n` in its loop).
+        const text = typeof want === 'string' ? want : want.source.replace(/\\/g, '');
+        if (!text.includes('/secrets/')) continue;
+        const path = /\/secrets\/([\w.-]+?)(?:\}?\$)?$/.exec(text)?.[1];
+        const file = path?.replace(/central|province-01/, '$$$$n');
+        expect({ name, key, made: file !== undefined && script.includes(file) }).toEqual({
+          name,
+          key,
+          made: true,
+        });
+      }
+    }
   });
 
   it('runs each service as its own NATS user and database role; migrations as the owner', () => {
@@ -200,7 +276,8 @@ describe('docker-compose.yml', () => {
       expect(s.environment?.S3_SECRET_ACCESS_KEY).toMatch(/^\$\{DOCUMENTS_S3_SECRET_ACCESS_KEY/);
       expect(s.environment?.ATTACHMENTS_DIR).toBeUndefined();
       expect(s.depends_on?.['minio-buckets']?.condition).toBe('service_completed_successfully');
-      expect((s as { volumes?: string[] }).volumes ?? []).toEqual([]);
+      // No attachment volume: the only one mounted is the read-only development secrets.
+      expect((s as { volumes?: string[] }).volumes ?? []).toEqual(['dev-secrets:/secrets:ro']);
       expect(script).toContain(`local/${bucket}`);
     }
     // The documents services use their own S3 user, limited by a policy to the attachment buckets.

@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { authenticator } from 'otplib';
 import { api as callApi, login as loginAt, until } from './support/api';
+import { describeViolations, expectAccessible, seriousAxeViolations } from './support/axe';
 import { PlatformProcesses, SERVICES, type Service } from './support/platform-processes';
 import { NationalAxisSimulator } from '../../services/integration-bus/src/national-axis-simulator/national-axis-simulator';
 
@@ -223,6 +224,7 @@ describeBrowser('web console in Chromium', () => {
     expect(await verdict.innerText()).toMatch(/Chữ ký hợp lệ, tin cậy/);
     expect(await verdict.innerText()).toContain('Nguyen Van A');
     await page.screenshot({ path: join(SHOTS, 'compose.png'), fullPage: true, animations: 'disabled' });
+    await expectAccessible(page, 'compose (attachment verified)');
     await page.getByTestId('send').click();
     await page.waitForURL(/\/documents\/[0-9a-f-]{36}$/);
     const documentUrl = page.url();
@@ -245,6 +247,8 @@ describeBrowser('web console in Chromium', () => {
     await inbox.locator('.ant-spin-spinning, .ant-spin-blur').first().waitFor({ state: 'detached' });
     await inbox.screenshot({ path: join(SHOTS, 'inbox.png'), fullPage: true, animations: 'disabled' });
     await inbox.getByRole('link', { name: /CV-TU/ }).first().click();
+    await inbox.getByTestId('accept').waitFor();
+    await expectAccessible(inbox, 'the document page (recipient)');
     await inbox.getByTestId('accept').click();
     await inbox.locator('[data-status="accepted"]').first().waitFor();
     await signOut(inbox);
@@ -275,6 +279,7 @@ describeBrowser('web console in Chromium', () => {
         .evaluateAll((els) => els.map((e) => e.getAttribute('data-history-status'))),
     ).toEqual(['queued', 'arrived', 'accepted']);
     await back.screenshot({ path: join(SHOTS, 'timeline.png'), fullPage: true, animations: 'disabled' });
+    await expectAccessible(back, 'the document page (sender, history open)');
 
     // The outgoing register of the year downloads as CSV and lists the document.
     await back.goto(`${origin}/registers`);
@@ -475,7 +480,15 @@ describeBrowser('web console in Chromium', () => {
     await signOut(page);
   });
 
-  it('every page opens for the system-admin without an error, in Vietnamese and in English, and on a tablet', async () => {
+  it('every page opens for the system-admin without an error or a serious accessibility violation (axe-core), in Vietnamese and in English, and on a tablet', async () => {
+    // Every page's serious or critical axe-core violations, collected so that one run lists them all.
+    const inaccessible: string[] = [];
+    const login = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await login.goto(`${origin}/login`);
+    await login.locator('#username').waitFor();
+    inaccessible.push(describeViolations('/login', await seriousAxeViolations(login)));
+    await login.close();
+
     const page = await signIn('admin', platform.adminPassword);
     const paths = [
       '/documents?direction=incoming',
@@ -506,7 +519,9 @@ describeBrowser('web console in Chromium', () => {
         path: join(SHOTS, `${path.slice(1).replace(/[/?=]/g, '-')}.png`),
         fullPage: true,
       });
+      inaccessible.push(describeViolations(path, await seriousAxeViolations(page)));
     }
+    expect(inaccessible.filter(Boolean).join('\n')).toBe('');
     await page.goto(`${origin}/health`);
     for (const s of SERVICES) await page.getByTestId(`health-${s}`).filter({ hasText: 'Sẵn sàng' }).waitFor();
     // The English toggle.

@@ -12,9 +12,12 @@ interface I18n {
 const Ctx = createContext<I18n>({ lang: 'vi', setLang: () => undefined, t: (vi) => vi });
 
 export function I18nProvider({ children }: { children: ReactNode }) {
-  const [lang, setLangState] = useState<Lang>(() =>
-    localStorage.getItem('lienthong.lang') === 'en' ? 'en' : 'vi',
-  );
+  const [lang, setLangState] = useState<Lang>(() => {
+    const stored: Lang = localStorage.getItem('lienthong.lang') === 'en' ? 'en' : 'vi';
+    // <html lang> follows the chosen language from the first paint (screen readers pick their voice by it).
+    document.documentElement.lang = stored;
+    return stored;
+  });
   const value = useMemo<I18n>(
     () => ({
       lang,

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
+import { readFileSync } from 'node:fs';
 
 export class ConfigValidationError extends Error {
   constructor(
@@ -36,9 +37,10 @@ export function loadConfig<T extends object>(
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && v !== '') plain[k] = v;
   }
+  const fileProblems = readFileSecrets(cls, plain);
   const instance = plainToInstance(cls, plain, { exposeDefaultValues: true });
   const errors = validateSync(instance, { whitelist: false, forbidUnknownValues: false });
-  const problems = [...flatten(errors), ...productionSecretProblems(cls, plain)];
+  const problems = [...fileProblems, ...flatten(errors), ...productionSecretProblems(cls, plain)];
   if (problems.length > 0) throw new ConfigValidationError(service, problems);
   return instance;
 }
@@ -60,4 +62,36 @@ export function productionSecretProblems(
       key: keys.join(' or '),
       problems: ['required when NODE_ENV=production (development would generate a throwaway one)'],
     }));
+}
+
+/**
+ * A config class lists, in `static FILE_SECRETS`, the secrets that may also come from a file: `<KEY>_FILE` is
+ * a path whose content (without its trailing newline) becomes `<KEY>` before validation, so a secret mounted
+ * as a file (docker compose's `dev-secrets` volume, a Kubernetes Secret) is checked like one given inline.
+ * `<KEY>` itself, when set, wins over `<KEY>_FILE`. An unreadable or empty file is a problem of `<KEY>_FILE`
+ * (never its content in the message).
+ */
+export function readFileSecrets(
+  cls: unknown,
+  env: Record<string, string>,
+): { key: string; problems: string[] }[] {
+  const keys = (cls as { FILE_SECRETS?: readonly string[] }).FILE_SECRETS ?? [];
+  const problems: { key: string; problems: string[] }[] = [];
+  for (const key of keys) {
+    const path = env[`${key}_FILE`];
+    if (path === undefined || env[key] !== undefined) continue;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      problems.push({
+        key: `${key}_FILE`,
+        problems: [`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`],
+      });
+      continue;
+    }
+    if (text === '') problems.push({ key: `${key}_FILE`, problems: [`${path} is empty`] });
+    else env[key] = text;
+  }
+  return problems;
 }

@@ -14,8 +14,10 @@ export class IdentityConfig extends BaseServiceConfig {
   override DB_SCHEMA = 'identity';
 
   static readonly PRODUCTION_SECRETS = [['KEY_ENCRYPTION_KEY']];
+  /** Each may come from a file instead: KEY_ENCRYPTION_KEY_FILE, ADMIN_PASSWORD_FILE (loadConfig reads them). */
+  static readonly FILE_SECRETS = ['KEY_ENCRYPTION_KEY', 'ADMIN_PASSWORD'];
 
-  /** Password of the bootstrap `admin`; generated and printed once when unset. */
+  /** Password of the bootstrap `admin` (or from ADMIN_PASSWORD_FILE); generated and printed once when unset. */
   @IsOptional()
   @IsString()
   @MinLength(12)
@@ -30,12 +32,25 @@ export class IdentityConfig extends BaseServiceConfig {
   @MaxLength(300)
   ROOT_ORG_NAME: string = 'Cơ quan gốc';
 
-  /** 32 bytes, base64 or hex: encrypts signing keys and TOTP secrets at rest (AES-256-GCM). */
+  /**
+   * 32 bytes, base64 or hex (or in the file KEY_ENCRYPTION_KEY_FILE): encrypts signing keys and TOTP secrets at
+   * rest (AES-256-GCM).
+   */
   @IsOptional()
   @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, {
     message: 'KEY_ENCRYPTION_KEY must be 32 bytes, hex or base64',
   })
   KEY_ENCRYPTION_KEY?: string;
+
+  /** A file holding KEY_ENCRYPTION_KEY (read by loadConfig; KEY_ENCRYPTION_KEY itself wins when both are set). */
+  @IsOptional()
+  @IsString()
+  KEY_ENCRYPTION_KEY_FILE?: string;
+
+  /** A file holding ADMIN_PASSWORD (read by loadConfig; ADMIN_PASSWORD itself wins when both are set). */
+  @IsOptional()
+  @IsString()
+  ADMIN_PASSWORD_FILE?: string;
 
   @IsIn(['RS256', 'PS256', 'ES256'])
   SIGNING_ALG: 'RS256' | 'PS256' | 'ES256' = 'RS256';

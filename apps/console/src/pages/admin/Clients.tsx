@@ -87,7 +87,12 @@ export default function Clients() {
             initialValues={{ organizationCode: me?.organizationCode, roles: ['exchange'] }}
             onFinish={(v) => run(() => api.post<Secret>('/api/v1/clients', v))}
           >
-            <Form.Item name="name" label={t('Tên hệ thống', 'Name')} rules={[{ required: true }]}>
+            <Form.Item
+              htmlFor="client-name"
+              name="name"
+              label={t('Tên hệ thống', 'Name')}
+              rules={[{ required: true }]}
+            >
               <Input id="client-name" />
             </Form.Item>
             <Form.Item

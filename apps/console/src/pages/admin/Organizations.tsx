@@ -95,13 +95,14 @@ export default function Organizations() {
               initialValues={{ level: 'district', sector: 'party', zone: 'party-wan' }}
             >
               <Form.Item
+                htmlFor="org-code"
                 name="code"
                 label={t('Mã (QCVN 102)', 'Code (QCVN 102)')}
                 rules={[{ required: true, pattern: /^[0-9A-Z]+(\.[0-9A-Z]+)*$/ }]}
               >
                 <Input id="org-code" placeholder="000.01.02.H05" />
               </Form.Item>
-              <Form.Item name="name" label={t('Tên', 'Name')} rules={[{ required: true }]}>
+              <Form.Item htmlFor="org-name" name="name" label={t('Tên', 'Name')} rules={[{ required: true }]}>
                 <Input id="org-name" />
               </Form.Item>
               <Form.Item name="parentCode" label={t('Cơ quan cấp trên', 'Parent')}>

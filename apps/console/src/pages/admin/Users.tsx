@@ -108,16 +108,23 @@ export default function Users() {
           initialValues={{ organizationCode: org, roles: ['clerk'] }}
         >
           <Form.Item
+            htmlFor="new-username"
             name="username"
             label={t('Tên đăng nhập', 'User name')}
             rules={[{ required: true, pattern: /^[a-z0-9][a-z0-9._-]{2,63}$/ }]}
           >
             <Input id="new-username" autoComplete="off" />
           </Form.Item>
-          <Form.Item name="fullName" label={t('Họ tên', 'Full name')} rules={[{ required: true }]}>
+          <Form.Item
+            htmlFor="new-fullname"
+            name="fullName"
+            label={t('Họ tên', 'Full name')}
+            rules={[{ required: true }]}
+          >
             <Input id="new-fullname" />
           </Form.Item>
           <Form.Item
+            htmlFor="new-password"
             name="password"
             label={t('Mật khẩu ban đầu', 'Initial password')}
             rules={[{ required: true, min: 12 }]}

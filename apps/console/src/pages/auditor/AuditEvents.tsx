@@ -247,16 +247,16 @@ export default function AuditEvents() {
                   }}
                   style={{ marginBottom: 12, rowGap: 8 }}
                 >
-                  <Form.Item name="action" label={t('Hành động', 'Action')}>
+                  <Form.Item htmlFor="f-action" name="action" label={t('Hành động', 'Action')}>
                     <Input id="f-action" placeholder="document.sent" allowClear />
                   </Form.Item>
-                  <Form.Item name="actor" label={t('Chủ thể', 'Actor')}>
+                  <Form.Item htmlFor="f-actor" name="actor" label={t('Chủ thể', 'Actor')}>
                     <Input id="f-actor" allowClear />
                   </Form.Item>
-                  <Form.Item name="organizationCode" label={t('Cơ quan', 'Organization')}>
+                  <Form.Item htmlFor="f-org" name="organizationCode" label={t('Cơ quan', 'Organization')}>
                     <Input id="f-org" allowClear />
                   </Form.Item>
-                  <Form.Item name="resourceId" label={t('Đối tượng', 'Resource')}>
+                  <Form.Item htmlFor="f-resource" name="resourceId" label={t('Đối tượng', 'Resource')}>
                     <Input id="f-resource" allowClear />
                   </Form.Item>
                   <Form.Item name="range" label={t('Thời gian', 'Time')}>

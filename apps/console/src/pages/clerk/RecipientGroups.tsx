@@ -170,6 +170,7 @@ export default function RecipientGroups() {
         {error && <Alert role="alert" type="error" title={error} style={{ marginBottom: 12 }} />}
         <Form<Editing> form={form} layout="vertical" onFinish={save} preserve={false}>
           <Form.Item
+            htmlFor="group-name"
             name="name"
             label={t('Tên nhóm', 'Name')}
             rules={[{ required: true, whitespace: true, max: 200 }]}
