@@ -40,4 +40,34 @@ export class BusObjectStore {
       throw new Error(`object ${key} does not match its hash`);
     return buf;
   }
+
+  /**
+   * Reads an object as a stream of chunks (the store's own chunk size, 128 KiB by default), hashing as it
+   * goes: the whole object is never in memory. The iteration throws after the last chunk when the bytes do
+   * not hash to their key, so a consumer must treat what it wrote as unusable until the iteration ends.
+   */
+  async *stream(key: string): AsyncGenerator<Uint8Array> {
+    const os = await this.store();
+    const r = await os.get(key);
+    if (!r) throw new Error(`object ${key} is not in the object store`);
+    const hash = createHash('sha256');
+    const reader = r.data.getReader();
+    let finished = false;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        hash.update(value);
+        yield value;
+      }
+      finished = true;
+    } finally {
+      // A consumer that stops early (an error writing) cancels the read instead of leaving it pending.
+      if (!finished) await reader.cancel().catch(() => undefined);
+      reader.releaseLock();
+    }
+    const error = await r.error;
+    if (error) throw error;
+    if (hash.digest('hex') !== key) throw new Error(`object ${key} does not match its hash`);
+  }
 }

@@ -1,4 +1,18 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { signedAxisHeaders, type AxisOperation } from './axis-signing';
+
+/** A body sent from a file, streamed (never read whole). */
+export interface FileBody {
+  path: string;
+  size: number;
+}
+
+/**
+ * Extra time a call gets per MB of a streamed body on top of NATIONAL_AXIS_TIMEOUT_MS (a 280 MB package at
+ * 1 MB/s must not time out after 15 s).
+ */
+export const AXIS_MS_PER_MB = 1_000;
 
 export interface AxisAnswer {
   status: 'OK' | 'FAIL';
@@ -111,7 +125,11 @@ export class NationalAxisClient {
     return this.opts.systemId;
   }
 
-  async call(op: AxisOperation, params: Record<string, string>, body?: Buffer): Promise<AxisAnswer> {
+  async call(
+    op: AxisOperation,
+    params: Record<string, string>,
+    body?: Buffer | FileBody,
+  ): Promise<AxisAnswer> {
     if (!this.breaker.allow()) throw new AxisCircuitOpen();
     this.activity.lastCallAt = new Date().toISOString();
     try {
@@ -127,17 +145,25 @@ export class NationalAxisClient {
   private async callOnce(
     op: AxisOperation,
     params: Record<string, string>,
-    body?: Buffer,
+    body?: Buffer | FileBody,
   ): Promise<AxisAnswer> {
     const headers = signedAxisHeaders(this.opts.systemId, this.opts.secret, params);
     let res: Response;
     try {
+      const file = body && !Buffer.isBuffer(body) ? body : undefined;
+      const timeout = this.opts.timeoutMs + (file ? Math.ceil(file.size / 1e6) * AXIS_MS_PER_MB : 0);
       res = await fetch(`${this.opts.url.replace(/\/+$/, '')}/${op}`, {
         method: 'POST',
         headers: { ...headers, ...(body ? { 'content-type': 'application/octet-stream' } : {}) },
-        body: body ? new Uint8Array(body.buffer, body.byteOffset, body.length) : undefined,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
+        // A file goes as a stream (chunked), read 1 MiB at a time: the package is never in memory.
+        body: file
+          ? (Readable.toWeb(createReadStream(file.path, { highWaterMark: 1024 * 1024 })) as ReadableStream)
+          : Buffer.isBuffer(body)
+            ? new Uint8Array(body.buffer, body.byteOffset, body.length)
+            : undefined,
+        ...(file ? { duplex: 'half' } : {}),
+        signal: AbortSignal.timeout(timeout),
+      } as RequestInit);
     } catch (e) {
       this.breaker.failure();
       throw new AxisUnavailable(`national axis unreachable: ${(e as Error).message}`);
@@ -164,7 +190,7 @@ export class NationalAxisClient {
     messageType: 'edoc' | 'status',
     from: string,
     to: string[],
-    content: Buffer,
+    content: Buffer | FileBody,
   ): Promise<string> {
     const a = await this.call(
       'sendEdoc',
