@@ -72,7 +72,7 @@ function headerOf(path) {
   try {
     const chunks = [];
     let text = '';
-    for (let pos = 0; pos < 16 * 2 ** 20; ) {
+    for (let pos = 0; pos < 16 * 2 ** 20;) {
       const buf = Buffer.alloc(2 ** 20);
       const n = readSync(fd, buf, 0, buf.length, pos);
       if (n === 0) break;

@@ -174,15 +174,20 @@ export class ExchangeRouting {
       const id = derivedUuid(
         `federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}${d.businessKey ? `|${d.businessKey}` : ''}|${node}`,
       );
-      const bytes = Buffer.from(await this.signedPackage(d, to), 'utf8');
-      federationMessages.set(node, {
-        id,
-        ev: await this.link.message(
-          node,
-          { kind: 'package', sourceDocumentId: d.sourceDocumentId },
-          { bytes, transferId: id },
-        ),
-      });
+      // Written to a file by streaming and published part by part from it: never whole in memory.
+      const file = await this.signedPackageFile(d, to);
+      try {
+        federationMessages.set(node, {
+          id,
+          ev: await this.link.message(
+            node,
+            { kind: 'package', sourceDocumentId: d.sourceDocumentId },
+            { file, transferId: id },
+          ),
+        });
+      } finally {
+        await file.dispose();
+      }
     }
     const now = new Date();
     const at = now.toISOString();
