@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
 import { signedAxisHeaders, type AxisOperation } from './axis-signing';
 
 /** A body sent from a file, streamed (never read whole). */
@@ -112,6 +111,38 @@ export interface AxisActivity {
   lastError?: { at: string; message: string };
 }
 
+/**
+ * A file as a web stream read 1 MiB per pull: the HTTP client pulls as the socket drains, so at most a few
+ * MiB are in memory. (`Readable.toWeb(createReadStream())` did not wait for the reader: a 280 MB package
+ * was read into memory faster than it was sent.)
+ */
+function fileStream(path: string, chunk = 1024 * 1024): ReadableStream<Uint8Array> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  let position = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async start() {
+        fh = await open(path, 'r');
+      },
+      async pull(controller) {
+        const buf = Buffer.allocUnsafe(chunk);
+        const { bytesRead } = await fh!.read(buf, 0, chunk, position);
+        if (bytesRead === 0) {
+          await fh!.close();
+          controller.close();
+          return;
+        }
+        position += bytesRead;
+        controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, bytesRead));
+      },
+      async cancel() {
+        await fh?.close();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
+
 /** Client of the national axis HTTP interface (NATIONAL-AXIS.md); field names live here only. */
 export class NationalAxisClient {
   readonly breaker: CircuitBreaker;
@@ -157,7 +188,7 @@ export class NationalAxisClient {
         headers: { ...headers, ...(body ? { 'content-type': 'application/octet-stream' } : {}) },
         // A file goes as a stream (chunked), read 1 MiB at a time: the package is never in memory.
         body: file
-          ? (Readable.toWeb(createReadStream(file.path, { highWaterMark: 1024 * 1024 })) as ReadableStream)
+          ? fileStream(file.path)
           : Buffer.isBuffer(body)
             ? new Uint8Array(body.buffer, body.byteOffset, body.length)
             : undefined,
