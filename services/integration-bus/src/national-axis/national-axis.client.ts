@@ -1,4 +1,7 @@
-import { open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { pipeline } from 'node:stream/promises';
 import { signedAxisHeaders, type AxisOperation } from './axis-signing';
 
 /** A body sent from a file, streamed (never read whole). */
@@ -111,36 +114,39 @@ export interface AxisActivity {
   lastError?: { at: string; message: string };
 }
 
+/** Largest answer read to a streamed upload (answers are small JSON). */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
 /**
- * A file as a web stream read 1 MiB per pull: the HTTP client pulls as the socket drains, so at most a few
- * MiB are in memory. (`Readable.toWeb(createReadStream())` did not wait for the reader: a 280 MB package
- * was read into memory faster than it was sent.)
+ * POSTs a file with node:http, piped from disk with the socket's back-pressure: only the stream's buffers are
+ * in memory. (fetch with a ReadableStream body read a 280 MB package into memory ahead of the socket.)
  */
-function fileStream(path: string, chunk = 1024 * 1024): ReadableStream<Uint8Array> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  let position = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async start() {
-        fh = await open(path, 'r');
-      },
-      async pull(controller) {
-        const buf = Buffer.allocUnsafe(chunk);
-        const { bytesRead } = await fh!.read(buf, 0, chunk, position);
-        if (bytesRead === 0) {
-          await fh!.close();
-          controller.close();
-          return;
-        }
-        position += bytesRead;
-        controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, bytesRead));
-      },
-      async cancel() {
-        await fh?.close();
-      },
-    },
-    { highWaterMark: 1 },
-  );
+function postFile(
+  url: string,
+  headers: Record<string, string>,
+  file: FileBody,
+  signal: AbortSignal,
+): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(file.size) },
+      signal,
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_ANSWER_BYTES) res.destroy(new Error('answer too large'));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 502 })));
+      res.on('error', reject);
+    });
+    pipeline(createReadStream(file.path, { highWaterMark: 256 * 1024 }), req).catch(reject);
+  });
 }
 
 /** Client of the national axis HTTP interface (NATIONAL-AXIS.md); field names live here only. */
@@ -183,18 +189,20 @@ export class NationalAxisClient {
     try {
       const file = body && !Buffer.isBuffer(body) ? body : undefined;
       const timeout = this.opts.timeoutMs + (file ? Math.ceil(file.size / 1e6) * AXIS_MS_PER_MB : 0);
-      res = await fetch(`${this.opts.url.replace(/\/+$/, '')}/${op}`, {
-        method: 'POST',
-        headers: { ...headers, ...(body ? { 'content-type': 'application/octet-stream' } : {}) },
-        // A file goes as a stream (chunked), read 1 MiB at a time: the package is never in memory.
-        body: file
-          ? fileStream(file.path)
-          : Buffer.isBuffer(body)
-            ? new Uint8Array(body.buffer, body.byteOffset, body.length)
-            : undefined,
-        ...(file ? { duplex: 'half' } : {}),
-        signal: AbortSignal.timeout(timeout),
-      } as RequestInit);
+      const url = `${this.opts.url.replace(/\/+$/, '')}/${op}`;
+      const contentType: Record<string, string> = body ? { 'content-type': 'application/octet-stream' } : {};
+      const signal = AbortSignal.timeout(timeout);
+      // A file is piped from disk (never in memory); small bodies go with fetch.
+      res = file
+        ? await postFile(url, { ...headers, ...contentType }, file, signal)
+        : await fetch(url, {
+            method: 'POST',
+            headers: { ...headers, ...contentType },
+            body: Buffer.isBuffer(body)
+              ? new Uint8Array(body.buffer, body.byteOffset, body.length)
+              : undefined,
+            signal,
+          });
     } catch (e) {
       this.breaker.failure();
       throw new AxisUnavailable(`national axis unreachable: ${(e as Error).message}`);
