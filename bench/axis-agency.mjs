@@ -3,6 +3,7 @@
 //   AXIS_SYSTEM_ID=<code> AXIS_SECRET=<secret> AXIS_AGENCIES=<code>,<code> node bench/axis-agency.mjs
 // Every agency answers 01 (arrived) as soon as a package for it reaches the axis; the status carries the
 // agency's clock, as a real agency's would. Prints one JSON line {url} on stdout when listening.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -13,8 +14,11 @@ const { buildStatus, parsePackage } = require('../services/integration-bus/dist/
 
 const systemId = process.env.AXIS_SYSTEM_ID;
 const agencies = new Set((process.env.AXIS_AGENCIES ?? '').split(',').filter(Boolean));
+const maxBytes = Number(process.env.AXIS_MAX_BYTES ?? 64 * 1024 * 1024);
 const sim = new NationalAxisSimulator({
   systems: { [systemId]: process.env.AXIS_SECRET },
+  // Large packages are spooled to a file by the simulator; the agency reads only their header.
+  maxBodyBytes: Math.max(maxBytes, 100 * 1024 * 1024),
   agencies: [...agencies].map((code) => ({ code, name: `Co quan ${code} (mo phong)` })),
 });
 
@@ -28,8 +32,8 @@ function answer(item) {
   if (to.length === 0) return;
   let pkg;
   try {
-    pkg = parsePackage(item.content, {
-      maxBytes: Number(process.env.AXIS_MAX_BYTES ?? 64 * 1024 * 1024),
+    pkg = parsePackage(item.contentFile ? headerOf(item.contentFile.path) : item.content, {
+      maxBytes,
       maxDepth: 64,
     }).package;
   } catch {
@@ -59,6 +63,31 @@ function answer(item) {
     answered++;
   }
 }
+/**
+ * A spooled package without its attachments: the text up to AttachmentEncoded (read 1 MiB at a time, at most
+ * 16 MiB), closed. The agency answers from the header alone.
+ */
+function headerOf(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks = [];
+    let text = '';
+    for (let pos = 0; pos < 16 * 2 ** 20;) {
+      const buf = Buffer.alloc(2 ** 20);
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      pos += n;
+      text = Buffer.concat(chunks).toString('utf8');
+      const m = /<([A-Za-z_][\w.-]*:)?AttachmentEncoded[\s>]/.exec(text);
+      if (m) return `${text.slice(0, m.index)}</${m[1] ?? ''}edXML>`;
+    }
+    throw new Error('no AttachmentEncoded in the first 16 MiB');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 // The simulator stores what systems send through `inject`; hooking it answers at once instead of scanning
 // a growing list.
 const inject = sim.inject.bind(sim);

@@ -101,6 +101,14 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @Max(90 * 24 * 3_600_000)
   FEDERATION_RETENTION_MS: number = 14 * 24 * 3_600_000;
 
+  /**
+   * Where outgoing edXML packages are written while they are sent (the OS temporary directory when unset).
+   * A package is about 4/3 of its attachments plus a few KB; it is removed once sent.
+   */
+  @IsOptional()
+  @IsString()
+  EDXML_TEMP_DIR?: string;
+
   @Transform(toInt)
   @IsInt()
   @Min(1024)

@@ -2,6 +2,7 @@ import { toEdxmlDate, toEdxmlTimestamp } from './edxml.format';
 import {
   EDXML_NS,
   SOAP_ENV_NS,
+  type EdxmlAttachment,
   type EdxmlOrgan,
   type EdxmlPackage,
   type EdxmlResponseFor,
@@ -94,6 +95,30 @@ export function buildPackage(p: EdxmlPackage): string {
 }
 
 export function packageParts(p: EdxmlPackage): PackageParts {
+  const { head, tail } = packagePieces(p);
+  return {
+    head,
+    // Base64 has nothing to escape.
+    tail: tail.map((t) =>
+      typeof t === 'string' ? t : p.attachments[t.attachment].content.toString('base64'),
+    ),
+  };
+}
+
+/** A package whose attachments' bytes are not in memory (the streaming builder reads them one at a time). */
+export type EdxmlPackageOutline = Omit<EdxmlPackage, 'attachments'> & {
+  attachments: Omit<EdxmlAttachment, 'content'>[];
+};
+
+/**
+ * The package's canonical pieces with a slot `{ attachment: i }` where the base64 text of attachment i goes
+ * (inside its ContentTransferEncoded element). `packageParts` fills the slots from memory;
+ * `writeSignedPackage` (edxml.stream.ts) from a stream.
+ */
+export function packagePieces(p: EdxmlPackageOutline): {
+  head: string[];
+  tail: (string | { attachment: number })[];
+} {
   const header: string[] = [];
   header.push(organ('From', p.from));
   for (const t of p.to) header.push(organ('To', t));
@@ -182,7 +207,7 @@ export function packageParts(p: EdxmlPackage): PackageParts {
     group('MessageHeader', header.join('')),
     group('TraceHeaderList', traces.join('') + business),
   ];
-  const parts: string[] = [
+  const parts: (string | { attachment: number })[] = [
     `</${P}:edXMLHeader>`,
     `<${P}:edXMLBody>`,
     group('edXMLManifest', manifest, ' version="1.0"'),
@@ -190,7 +215,7 @@ export function packageParts(p: EdxmlPackage): PackageParts {
     `</${P}:edXMLEnvelope>`,
     `<${P}:AttachmentEncoded>`,
   ];
-  for (const a of p.attachments) {
+  for (const [i, a] of p.attachments.entries()) {
     parts.push(
       `<${P}:Attachment>` +
         el('ContentId', a.contentId) +
@@ -199,8 +224,7 @@ export function packageParts(p: EdxmlPackage): PackageParts {
         el('ContentType', a.contentType) +
         `<${P}:ContentTransferEncoded>`,
     );
-    // Base64 has nothing to escape.
-    parts.push(a.content.toString('base64'));
+    parts.push({ attachment: i });
     parts.push(`</${P}:ContentTransferEncoded></${P}:Attachment>`);
   }
   parts.push(`</${P}:AttachmentEncoded>`, `</${P}:edXML>`);

@@ -74,6 +74,20 @@ function signerFor(cred: NodeCredentials): PackageSigner {
 }
 
 /**
+ * The enveloped Signature element for a package (built here, in canonical form) whose canonical form without
+ * the signature digests to `digestBase64` (SHA-256). Its length depends only on the key and certificate, so a
+ * streaming writer can reserve the space before the digest is known (`signatureLength`).
+ */
+export function packageSignature(cred: NodeCredentials, digestBase64: string): string {
+  return signerFor(cred).signature(digestBase64);
+}
+
+/** Bytes of `packageSignature` for these credentials (the same for every digest). */
+export function signatureLength(cred: NodeCredentials): number {
+  return Buffer.byteLength(packageSignature(cred, createHash('sha256').digest('base64')), 'utf8');
+}
+
+/**
  * Builds and signs a package in one pass: the builder writes the canonical form, so the digest is taken
  * over the built pieces as they are (no parse, no canonicalisation of the package); only SignedInfo is
  * canonical text to sign. The result is the same enveloped XML-DSig as `signPackage` (verified by xml-crypto

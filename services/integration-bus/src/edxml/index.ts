@@ -6,3 +6,4 @@ export * from './edxml.parser';
 export * from './edxml.signature';
 export * from './node-certificate';
 export { parseSafeXml } from './safe-xml';
+export * from './edxml.stream';

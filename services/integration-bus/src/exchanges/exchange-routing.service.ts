@@ -18,11 +18,14 @@ import {
   type OrganizationView,
   type Secrecy,
 } from '@lienthong/contracts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EntityManager } from 'typeorm';
 import { CONSUMERS, type Actor, type Origin, type ReceiveAnswer } from './exchange.types';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
-import { buildSignedPackage, type EdxmlPackage } from '../edxml';
+import { buildSignedPackage, writeSignedPackage, type EdxmlPackage, type WrittenPackage } from '../edxml';
 import { AxisWakeup } from '../national-axis/axis-wakeup';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
 import { FederationLink } from '../federation/federation-link';
@@ -33,6 +36,7 @@ import {
   exchangeIdFor,
   fromSendRequested,
   toPackage,
+  toPackageOutline,
   type RoutedDocument,
 } from './routed-document';
 /** Recipients per delivery message: ~110 bytes each keeps a message well under NATS's 1 MB. */
@@ -59,6 +63,11 @@ interface Decision {
  * federation (a signed package to the serving node), national axis (queued for the scheduler). Every state
  * change, its events and its audit records are written in one unit of work.
  */
+/** A signed package in a temporary file; `dispose` removes it. */
+export interface PackageFile extends WrittenPackage {
+  dispose: () => Promise<void>;
+}
+
 @Injectable()
 export class ExchangeRouting {
   private readonly logger = new Logger(ExchangeRouting.name);
@@ -175,15 +184,20 @@ export class ExchangeRouting {
       const id = derivedUuid(
         `federation|${d.fromOrganizationCode}|${d.edxmlDocumentId}|${d.businessType}${d.businessKey ? `|${d.businessKey}` : ''}|${node}`,
       );
-      const bytes = Buffer.from(await this.signedPackage(d, to), 'utf8');
-      federationMessages.set(node, {
-        id,
-        ev: await this.link.message(
-          node,
-          { kind: 'package', sourceDocumentId: d.sourceDocumentId },
-          { bytes, transferId: id },
-        ),
-      });
+      // Written to a file by streaming and published part by part from it: never whole in memory.
+      const file = await this.signedPackageFile(d, to);
+      try {
+        federationMessages.set(node, {
+          id,
+          ev: await this.link.message(
+            node,
+            { kind: 'package', sourceDocumentId: d.sourceDocumentId },
+            { file, transferId: id },
+          ),
+        });
+      } finally {
+        await file.dispose();
+      }
     }
     const now = new Date();
     const at = now.toISOString();
@@ -370,6 +384,29 @@ export class ExchangeRouting {
       (a) => this.store.get(a.storageKey || a.sha256),
     );
     return buildSignedPackage(pkg, this.node.credentials);
+  }
+
+  /**
+   * The signed edXML package written to a temporary file (EDXML_TEMP_DIR, the OS temporary directory by
+   * default), attachments streamed from the object store and base64-encoded in blocks: no attachment is held
+   * whole. The caller disposes of the file (`dispose`) when it has sent it.
+   */
+  async signedPackageFile(d: RoutedDocument, to: string[]): Promise<PackageFile> {
+    const dir = await mkdtemp(join(this.config.EDXML_TEMP_DIR || tmpdir(), 'lienthong-edxml-'));
+    const dispose = () => rm(dir, { recursive: true, force: true });
+    try {
+      const outline = toPackageOutline(d, to, this.config.NATIONAL_AXIS_SYSTEM_ID ?? d.fromOrganizationCode);
+      const written = await writeSignedPackage(
+        outline,
+        (i) => this.store.stream(d.attachments[i].storageKey || d.attachments[i].sha256),
+        this.node.credentials,
+        join(dir, 'package.xml'),
+      );
+      return { ...written, dispose };
+    } catch (e) {
+      await dispose();
+      throw e;
+    }
   }
 
   async emitState(

@@ -9,7 +9,7 @@ import { type EdxmlStatus } from '../edxml';
 import { ExchangesRepository } from './exchanges.repository';
 import { type RoutedDocument } from './routed-document';
 import { ExchangeOperator } from './exchange-operator.service';
-import { ExchangeRouting } from './exchange-routing.service';
+import { ExchangeRouting, type PackageFile } from './exchange-routing.service';
 import { PackageIntake } from './package-intake.service';
 import { StatusRelay } from './status-relay.service';
 
@@ -44,6 +44,10 @@ export class ExchangesService {
 
   signedPackage(d: RoutedDocument, to: string[]): Promise<string> {
     return this.routing.signedPackage(d, to);
+  }
+
+  signedPackageFile(d: RoutedDocument, to: string[]): Promise<PackageFile> {
+    return this.routing.signedPackageFile(d, to);
   }
 
   emitState(...args: Parameters<ExchangeRouting['emitState']>): Promise<void> {

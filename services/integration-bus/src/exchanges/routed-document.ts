@@ -8,7 +8,7 @@ import {
   type Urgency,
 } from '@lienthong/contracts';
 import { createHash } from 'node:crypto';
-import { formatDocumentId, type EdxmlPackage, type Priority } from '../edxml';
+import { formatDocumentId, type EdxmlPackage, type EdxmlPackageOutline, type Priority } from '../edxml';
 
 /** What the bus routes, whatever its origin (documents, inbound API, national axis, another node). */
 export interface RoutedDocument {
@@ -72,15 +72,21 @@ export async function toPackage(
   nodeOrganId: string,
   bytesOf: (a: AttachmentRef) => Promise<Buffer>,
 ): Promise<EdxmlPackage> {
+  const outline = toPackageOutline(d, to, nodeOrganId);
   const attachments = [];
-  for (const [i, a] of d.attachments.entries()) {
-    attachments.push({
-      contentId: `cid:${i + 1}`,
-      name: a.name,
-      contentType: a.contentType,
-      content: await bytesOf(a),
-    });
+  for (const [i, a] of outline.attachments.entries()) {
+    attachments.push({ ...a, content: await bytesOf(d.attachments[i]) });
   }
+  return { ...outline, attachments };
+}
+
+/** The package for one route without the attachments' bytes (attachment i of the outline is `d.attachments[i]`). */
+export function toPackageOutline(d: RoutedDocument, to: string[], nodeOrganId: string): EdxmlPackageOutline {
+  const attachments = d.attachments.map((a, i) => ({
+    contentId: `cid:${i + 1}`,
+    name: a.name,
+    contentType: a.contentType,
+  }));
   const doc = d.document;
   return {
     from: { organId: d.fromOrganizationCode },

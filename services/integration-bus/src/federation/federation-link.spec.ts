@@ -1,5 +1,8 @@
 import forge from 'node-forge';
-import { X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { JetStreamService, OutboxService } from '@lienthong/common';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import type { EdxmlNodeService } from '../edxml/edxml-node.service';
@@ -136,5 +139,47 @@ describe('FederationLink: node-signed messages', () => {
     // A receiver never gathers more than an edXML body may be, whatever a (trusted) sender declares.
     const small = link('p01', p01, [central.certPem], { EDXML_MAX_BYTES: 30_000 });
     expect(await refusal(small.open(a))).toBe('TRANSFER_TOO_LARGE');
+  });
+
+  it('publishes a package written to a file part by part, the same parts as from memory', async () => {
+    const published: Buffer[] = [];
+    const recorder = {
+      js: {
+        publish: async (_subject: string, data: Uint8Array) => {
+          published.push(Buffer.from(data));
+          return {};
+        },
+      },
+    } as unknown as JetStreamService;
+    const sender = link('central', central, [p01.certPem], { FEDERATION_PART_BYTES: 16 * 1024 }, recorder);
+    const big = randomBytes(40_001);
+    const dir = mkdtempSync(join(tmpdir(), 'fed-link-spec-'));
+    try {
+      const path = join(dir, 'package.xml');
+      writeFileSync(path, big);
+      const fromFile = await sender.message(
+        'p01',
+        { kind: 'package', sourceDocumentId: 'd' },
+        { file: { path, size: big.length } },
+      );
+      expect(fromFile.transfer).toMatchObject({
+        parts: 3,
+        size: big.length,
+        sha256: createHash('sha256').update(big).digest('hex'),
+      });
+      expect(published.map((b) => b.length)).toEqual([16_384, 16_384, 7_233]);
+      expect(Buffer.concat(published).equals(big)).toBe(true);
+      // A small one travels inline, read from its file.
+      writeFileSync(path, pkg);
+      const inline = await sender.message(
+        'p01',
+        { kind: 'package', sourceDocumentId: 'd' },
+        { file: { path, size: pkg.length } },
+      );
+      expect(inline.packageBase64).toBe(pkg.toString('base64'));
+      expect((await atP01.open(inline)).packageBytes?.equals(pkg)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -19,6 +19,7 @@ import {
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
 import type { EntityManager } from 'typeorm';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { certificateOf } from '../edxml/edxml.signature';
@@ -40,6 +41,12 @@ export type FederationBody = Omit<
   NodeInboundEvent,
   'fromNodeId' | 'toNodeId' | 'proof' | 'packageBase64' | 'transfer'
 >;
+
+/** A package written to a file (exchange-routing's `signedPackageFile`). */
+export interface PackageFileRef {
+  path: string;
+  size: number;
+}
 
 export interface OpenedMessage {
   /** The node certificate's subject, as authenticated. */
@@ -171,27 +178,43 @@ export class FederationLink implements OnApplicationBootstrap {
   async message(
     toNodeId: string,
     body: FederationBody,
-    pkg?: { bytes: Buffer; transferId?: string },
+    pkg?: { bytes: Buffer; transferId?: string } | { file: PackageFileRef; transferId?: string },
   ): Promise<NodeInboundEvent> {
     const ev: NodeInboundEvent = { ...body, fromNodeId: this.nodeId, toNodeId };
     if (pkg) {
       const partBytes = this.config.FEDERATION_PART_BYTES;
-      if (pkg.bytes.length <= partBytes / 2) ev.packageBase64 = pkg.bytes.toString('base64');
-      else {
-        const parts = Math.ceil(pkg.bytes.length / partBytes);
+      const size = 'bytes' in pkg ? pkg.bytes.length : pkg.file.size;
+      if (size <= partBytes / 2) {
+        const bytes = 'bytes' in pkg ? pkg.bytes : await readFile(pkg.file.path);
+        ev.packageBase64 = bytes.toString('base64');
+      } else {
+        const parts = Math.ceil(size / partBytes);
         const transferId = randomUUID();
-        for (let i = 0; i < parts; i++) {
-          const chunk = pkg.bytes.subarray(i * partBytes, (i + 1) * partBytes);
-          await this.js.js.publish(Subjects.federationPart(toNodeId, this.nodeId, transferId, i), chunk, {
-            msgID: `${this.nodeId}.${transferId}.${i}`,
-          });
+        const hash = createHash('sha256');
+        // A package in a file is read one part at a time: only FEDERATION_PART_BYTES are in memory.
+        const fh = 'file' in pkg ? await open(pkg.file.path, 'r') : undefined;
+        try {
+          for (let i = 0; i < parts; i++) {
+            let chunk: Buffer;
+            if ('bytes' in pkg) chunk = pkg.bytes.subarray(i * partBytes, (i + 1) * partBytes);
+            else {
+              chunk = Buffer.allocUnsafe(Math.min(partBytes, size - i * partBytes));
+              let got = 0;
+              while (got < chunk.length) {
+                const { bytesRead } = await fh!.read(chunk, got, chunk.length - got, i * partBytes + got);
+                if (bytesRead === 0) throw new Error(`package file ${pkg.file.path} is shorter than ${size}`);
+                got += bytesRead;
+              }
+            }
+            hash.update(chunk);
+            await this.js.js.publish(Subjects.federationPart(toNodeId, this.nodeId, transferId, i), chunk, {
+              msgID: `${this.nodeId}.${transferId}.${i}`,
+            });
+          }
+        } finally {
+          await fh?.close();
         }
-        ev.transfer = {
-          id: transferId,
-          parts,
-          size: pkg.bytes.length,
-          sha256: createHash('sha256').update(pkg.bytes).digest('hex'),
-        };
+        ev.transfer = { id: transferId, parts, size, sha256: hash.digest('hex') };
       }
     }
     ev.proof = {

@@ -1,5 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AxisHeaders, verifyAxisHeaders, type AxisOperation } from '../national-axis/axis-signing';
 import type { Agency } from '../national-axis/national-axis.client';
@@ -15,7 +19,10 @@ export interface SimulatedItem {
   messageType: 'edoc' | 'status';
   from: string;
   to: string[];
+  /** The body, or empty when it was spooled to `contentFile`. */
   content: Buffer;
+  /** A sendEdoc body above `spoolAboveBytes`, kept in a file (never held whole). */
+  contentFile?: { path: string; size: number };
   createdAt: string;
   /** Transport state per recipient (`updateStatus`). */
   acks: Record<string, 'pending' | 'done' | 'fail' | 'processing'>;
@@ -27,7 +34,10 @@ export interface SimulatorOptions {
   /** systemId → shared secret. */
   systems: Record<string, string>;
   agencies?: Agency[];
+  /** Largest body accepted (100 MiB by default). */
   maxBodyBytes?: number;
+  /** sendEdoc bodies larger than this go to a temporary file instead of memory (8 MiB by default). */
+  spoolAboveBytes?: number;
 }
 
 const OPERATIONS: AxisOperation[] = [
@@ -47,9 +57,17 @@ export class NationalAxisSimulator {
   private server?: Server;
   private down = false;
   private readonly maxBody: number;
+  private readonly spoolAbove: number;
+  private spoolDir?: string;
 
   constructor(private readonly opts: SimulatorOptions) {
     this.maxBody = opts.maxBodyBytes ?? 100 * 1024 * 1024;
+    this.spoolAbove = opts.spoolAboveBytes ?? 8 * 1024 * 1024;
+  }
+
+  private spoolPath(): string {
+    this.spoolDir ??= mkdtempSync(join(tmpdir(), 'lienthong-axis-sim-'));
+    return join(this.spoolDir, randomUUID());
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -72,6 +90,8 @@ export class NationalAxisSimulator {
     this.server.closeAllConnections?.();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = undefined;
+    if (this.spoolDir) rmSync(this.spoolDir, { recursive: true, force: true });
+    this.spoolDir = undefined;
   }
 
   setDown(down: boolean): void {
@@ -84,6 +104,7 @@ export class NationalAxisSimulator {
     to: string[];
     messageType: 'edoc' | 'status';
     content: Buffer;
+    contentFile?: { path: string; size: number };
   }): SimulatedItem {
     const stored: SimulatedItem = {
       docId: randomUUID(),
@@ -92,6 +113,7 @@ export class NationalAxisSimulator {
       from: item.from,
       to: item.to,
       content: item.content,
+      ...(item.contentFile ? { contentFile: item.contentFile } : {}),
       createdAt: new Date().toISOString(),
       acks: Object.fromEntries(item.to.map((t) => [t, 'pending' as const])),
     };
@@ -113,15 +135,23 @@ export class NationalAxisSimulator {
     const op = path.split('/').pop() as AxisOperation;
     if (!OPERATIONS.includes(op))
       return this.json(res, 404, { status: 'FAIL', ErrorCode: 'UNKNOWN_OPERATION', ErrorDesc: op });
-    const body = await readBody(req, this.maxBody);
-    if (this.down)
+    const received =
+      op === 'sendEdoc'
+        ? await readBodyOrSpool(req, this.maxBody, this.spoolAbove, () => this.spoolPath())
+        : { body: await readBody(req, this.maxBody) };
+    const body = received.body;
+    const discard = () => received.file && rmSync(received.file.path, { force: true });
+    if (this.down) {
+      discard();
       return this.json(res, 503, { status: 'FAIL', ErrorCode: 'UNAVAILABLE', ErrorDesc: 'simulated outage' });
+    }
     const get = (n: string) => {
       const v = req.headers[n.toLowerCase()];
       return Array.isArray(v) ? v[0] : v;
     };
     const check = verifyAxisHeaders(get, (id) => this.opts.systems[id], op);
     if (!check.ok) {
+      discard();
       this.refusals.push({ operation: op, code: check.code, reason: check.reason });
       return this.json(res, 401, { status: 'FAIL', ErrorCode: check.code, ErrorDesc: check.reason });
     }
@@ -130,15 +160,19 @@ export class NationalAxisSimulator {
     this.calls.push({ operation: op, ...(p.docid ? { docId: p.docid } : {}) });
     switch (op) {
       case 'sendEdoc': {
+        const refuse = (code: string, desc: string) => {
+          discard();
+          this.fail(res, code, desc);
+        };
         if (p.servicetype !== 'eDoc' || !['edoc', 'status'].includes(p.messagetype))
-          return this.fail(res, 'BAD_PARAMETER', 'servicetype/messagetype');
-        if (p.from !== me) return this.fail(res, 'FROM_MISMATCH', 'from must be the calling system');
+          return refuse('BAD_PARAMETER', 'servicetype/messagetype');
+        if (p.from !== me) return refuse('FROM_MISMATCH', 'from must be the calling system');
         const to = p.to
           .split(';')
           .map((s) => s.trim())
           .filter(Boolean);
-        if (to.length === 0) return this.fail(res, 'NO_RECIPIENT', 'to is empty');
-        if (!body || body.length === 0) return this.fail(res, 'EMPTY_BODY', 'no package');
+        if (to.length === 0) return refuse('NO_RECIPIENT', 'to is empty');
+        if (!received.file && body.length === 0) return refuse('EMPTY_BODY', 'no package');
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers))
           if (k.startsWith('xroadvnpt-') && typeof v === 'string') headers[k] = v;
@@ -147,6 +181,7 @@ export class NationalAxisSimulator {
           to,
           messageType: p.messagetype as 'edoc' | 'status',
           content: body,
+          ...(received.file ? { contentFile: received.file } : {}),
         });
         item.headers = headers;
         return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', DocId: item.docId });
@@ -170,6 +205,7 @@ export class NationalAxisSimulator {
         const item = this.items.get(p.docid);
         if (!item || (!item.to.includes(me) && item.from !== me))
           return this.fail(res, 'NOT_FOUND', `docid ${p.docid}`);
+        if (item.contentFile) return streamEdoc(res, item.contentFile.path);
         return this.json(res, 200, {
           status: 'OK',
           ErrorCode: '0',
@@ -246,7 +282,58 @@ export class NationalAxisSimulator {
 }
 
 function view(i: SimulatedItem) {
+  // A spooled package is not read back into memory: its file is named instead.
   return { ...i, content: i.content.toString('base64') };
+}
+
+/** The body in memory up to `spoolAbove` bytes; beyond, everything goes to a file written as it arrives. */
+async function readBodyOrSpool(
+  req: IncomingMessage,
+  max: number,
+  spoolAbove: number,
+  spoolPath: () => string,
+): Promise<{ body: Buffer; file?: { path: string; size: number } }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let file: { path: string; handle: Awaited<ReturnType<typeof open>> } | undefined;
+  try {
+    for await (const c of req) {
+      const chunk = c as Buffer;
+      size += chunk.length;
+      if (size > max) throw new Error('body too large');
+      if (!file && size > spoolAbove) {
+        const path = spoolPath();
+        file = { path, handle: await open(path, 'w', 0o600) };
+        for (const b of chunks.splice(0)) await file.handle.write(b);
+      }
+      if (file) await file.handle.write(chunk);
+      else chunks.push(chunk);
+    }
+  } catch (e) {
+    if (file) {
+      await file.handle.close().catch(() => undefined);
+      rmSync(file.path, { force: true });
+    }
+    throw e;
+  }
+  if (!file) return { body: Buffer.concat(chunks) };
+  await file.handle.close();
+  return { body: Buffer.alloc(0), file: { path: file.path, size } };
+}
+
+/** getEdoc of a spooled package: the JSON answer written with the base64 content streamed from the file. */
+async function streamEdoc(res: ServerResponse, path: string): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-simulated': 'national-axis' });
+  res.write('{"status":"OK","ErrorCode":"0","ErrorDesc":"","data":{"content":"');
+  let carry = Buffer.alloc(0);
+  for await (const c of createReadStream(path, { highWaterMark: 3 * 256 * 1024 })) {
+    const data = carry.length ? Buffer.concat([carry, c as Buffer]) : (c as Buffer);
+    const whole = data.length - (data.length % 3);
+    if (!res.write(data.subarray(0, whole).toString('base64')))
+      await new Promise((resolve) => res.once('drain', resolve));
+    carry = Buffer.from(data.subarray(whole));
+  }
+  res.end(`${carry.toString('base64')}"}}`);
 }
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {

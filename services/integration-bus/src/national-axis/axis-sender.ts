@@ -6,6 +6,7 @@ import { IntegrationBusConfig } from '../config/integration-bus.config';
 import type { ExchangeRow } from '../exchanges/exchanges.repository';
 import { derivedUuid } from '../exchanges/routed-document';
 import type { RoutedDocument } from '../exchanges/routed-document';
+import type { PackageFile } from '../exchanges/exchange-routing.service';
 import { AxisExchangesRepository, type AxisResult } from './axis-exchanges.repository';
 import { AxisCircuitOpen, AxisRefusal, AxisUnavailable, NationalAxisClient } from './national-axis.client';
 
@@ -15,8 +16,8 @@ export interface AxisSenderDeps {
   repo: AxisExchangesRepository;
   outbox: OutboxService;
   audit: AuditRecorder;
-  /** The signed edXML package of a document for the given recipients. */
-  signedPackage: (d: RoutedDocument, to: string[]) => Promise<string>;
+  /** The signed edXML package of a document for the given recipients, in a temporary file. */
+  signedPackageFile: (d: RoutedDocument, to: string[]) => Promise<PackageFile>;
 }
 
 /**
@@ -125,8 +126,14 @@ export class AxisSender {
       // Defence in depth: routing never queues a classified document for the axis.
       if (isClassified(doc.document.secrecy))
         throw new AxisRefusal('DOCUMENT_CLASSIFIED', 'classified documents never leave');
-      const xml = await this.deps.signedPackage(doc, to);
-      const axisDocId = await client.sendEdoc('edoc', client.systemId, to, Buffer.from(xml, 'utf8'));
+      // Written to a file with the attachments streamed from the object store, then streamed to the axis.
+      const file = await this.deps.signedPackageFile(doc, to);
+      let axisDocId: string;
+      try {
+        axisDocId = await client.sendEdoc('edoc', client.systemId, to, file);
+      } finally {
+        await file.dispose();
+      }
       this.lastSentAt = new Date().toISOString();
       return rows.map((row) => ({
         row,

@@ -1,4 +1,20 @@
+import { createReadStream } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { pipeline } from 'node:stream/promises';
 import { signedAxisHeaders, type AxisOperation } from './axis-signing';
+
+/** A body sent from a file, streamed (never read whole). */
+export interface FileBody {
+  path: string;
+  size: number;
+}
+
+/**
+ * Extra time a call gets per MB of a streamed body on top of NATIONAL_AXIS_TIMEOUT_MS (a 280 MB package at
+ * 1 MB/s must not time out after 15 s).
+ */
+export const AXIS_MS_PER_MB = 1_000;
 
 export interface AxisAnswer {
   status: 'OK' | 'FAIL';
@@ -98,6 +114,41 @@ export interface AxisActivity {
   lastError?: { at: string; message: string };
 }
 
+/** Largest answer read to a streamed upload (answers are small JSON). */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * POSTs a file with node:http, piped from disk with the socket's back-pressure: only the stream's buffers are
+ * in memory. (fetch with a ReadableStream body read a 280 MB package into memory ahead of the socket.)
+ */
+function postFile(
+  url: string,
+  headers: Record<string, string>,
+  file: FileBody,
+  signal: AbortSignal,
+): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(file.size) },
+      signal,
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_ANSWER_BYTES) res.destroy(new Error('answer too large'));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 502 })));
+      res.on('error', reject);
+    });
+    pipeline(createReadStream(file.path, { highWaterMark: 256 * 1024 }), req).catch(reject);
+  });
+}
+
 /** Client of the national axis HTTP interface (NATIONAL-AXIS.md); field names live here only. */
 export class NationalAxisClient {
   readonly breaker: CircuitBreaker;
@@ -111,7 +162,11 @@ export class NationalAxisClient {
     return this.opts.systemId;
   }
 
-  async call(op: AxisOperation, params: Record<string, string>, body?: Buffer): Promise<AxisAnswer> {
+  async call(
+    op: AxisOperation,
+    params: Record<string, string>,
+    body?: Buffer | FileBody,
+  ): Promise<AxisAnswer> {
     if (!this.breaker.allow()) throw new AxisCircuitOpen();
     this.activity.lastCallAt = new Date().toISOString();
     try {
@@ -127,17 +182,27 @@ export class NationalAxisClient {
   private async callOnce(
     op: AxisOperation,
     params: Record<string, string>,
-    body?: Buffer,
+    body?: Buffer | FileBody,
   ): Promise<AxisAnswer> {
     const headers = signedAxisHeaders(this.opts.systemId, this.opts.secret, params);
     let res: Response;
     try {
-      res = await fetch(`${this.opts.url.replace(/\/+$/, '')}/${op}`, {
-        method: 'POST',
-        headers: { ...headers, ...(body ? { 'content-type': 'application/octet-stream' } : {}) },
-        body: body ? new Uint8Array(body.buffer, body.byteOffset, body.length) : undefined,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
+      const file = body && !Buffer.isBuffer(body) ? body : undefined;
+      const timeout = this.opts.timeoutMs + (file ? Math.ceil(file.size / 1e6) * AXIS_MS_PER_MB : 0);
+      const url = `${this.opts.url.replace(/\/+$/, '')}/${op}`;
+      const contentType: Record<string, string> = body ? { 'content-type': 'application/octet-stream' } : {};
+      const signal = AbortSignal.timeout(timeout);
+      // A file is piped from disk (never in memory); small bodies go with fetch.
+      res = file
+        ? await postFile(url, { ...headers, ...contentType }, file, signal)
+        : await fetch(url, {
+            method: 'POST',
+            headers: { ...headers, ...contentType },
+            body: Buffer.isBuffer(body)
+              ? new Uint8Array(body.buffer, body.byteOffset, body.length)
+              : undefined,
+            signal,
+          });
     } catch (e) {
       this.breaker.failure();
       throw new AxisUnavailable(`national axis unreachable: ${(e as Error).message}`);
@@ -164,7 +229,7 @@ export class NationalAxisClient {
     messageType: 'edoc' | 'status',
     from: string,
     to: string[],
-    content: Buffer,
+    content: Buffer | FileBody,
   ): Promise<string> {
     const a = await this.call(
       'sendEdoc',

@@ -85,7 +85,7 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
         repo: axisRepo,
         outbox,
         audit,
-        signedPackage: (d, to) => exchanges.signedPackage(d, to),
+        signedPackageFile: (d, to) => exchanges.signedPackageFile(d, to),
       });
     }
   }
