@@ -99,7 +99,11 @@ procs.forEach((p, i) =>
   }),
 );
 
-const ready = await Promise.all(SERVICES.map((s) => waitReady(`http://127.0.0.1:${s.port}/health/ready`)));
+// A first start migrates every schema; on a slow or busy machine that can take minutes (START_READY_TIMEOUT_S).
+const readySeconds = Number(process.env.START_READY_TIMEOUT_S || 300);
+const ready = await Promise.all(
+  SERVICES.map((s) => waitReady(`http://127.0.0.1:${s.port}/health/ready`, readySeconds * 1000)),
+);
 // The one origin (API.md): the web console plus the public API routed by path to the four services.
 const consoleOrigin = ready.every(Boolean)
   ? await startConsoleServer({
@@ -127,6 +131,6 @@ if (ready.every(Boolean)) {
   );
   console.log('  Try demo data: npm run seed:demo      Stop: Ctrl-C\n');
 } else {
-  console.error('✖ some services did not become ready within 60 s');
+  console.error(`✖ some services did not become ready within ${readySeconds} s`);
   await stop(1);
 }
