@@ -4,16 +4,32 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Binds `port` (0 = any) on loopback and gives back the port the system used, or undefined when it is taken. */
+function tryPort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.once('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => {
       const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
+      const got = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A port that is free now, taken at random below the system's ephemeral range (32768 and up on Linux): a port
+ * the system hands out as its own (port 0) is also where the many client sockets of a busy test run land, so a
+ * service told to listen there a moment later may find it taken.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const got = await tryPort(20000 + Math.floor(Math.random() * 12000));
+    if (got) return got;
+  }
+  const any = await tryPort(0);
+  if (!any) throw new Error('no free port on 127.0.0.1');
+  return any;
 }
 
 export function natsServerBinary(): string {

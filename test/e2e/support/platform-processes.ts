@@ -103,6 +103,11 @@ export class PlatformProcesses {
     );
     SERVICES.forEach((s, i) => {
       if (!ready[i]) throw new Error(`${s} not ready; log:\n${this.logs[s].slice(-3000)}`);
+      // Ready on its port, but not ours (it could not listen there and something else answers)?
+      if (this.procs.get(s)?.exitCode !== null)
+        throw new Error(
+          `${s} exited; something else answers on its port; log:\n${this.logs[s].slice(-3000)}`,
+        );
     });
   }
 
