@@ -82,6 +82,8 @@ describeBrowser('web console in Chromium', () => {
       NATIONAL_AXIS_SYSTEM_ID: AXIS_SYSTEM_ID,
       NATIONAL_AXIS_SECRET: 'console-e2e-axis-secret',
       NATIONAL_AXIS_POLL_MS: '500',
+      // One failed call makes an exchange dead, so the operator test below has one to retry.
+      EXCHANGE_MAX_ATTEMPTS: '1',
     });
     await platform.start();
     server = spawn(process.execPath, [join(ROOT, 'scripts', 'console-server.mjs')], {
@@ -452,6 +454,83 @@ describeBrowser('web console in Chromium', () => {
     await page.getByTestId('federation-table').waitFor();
     expect(await page.locator('.ant-alert-error').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, 'federation.png'), fullPage: true, animations: 'disabled' });
+    await signOut(page);
+  });
+
+  it('an operator finds a dead national-axis exchange, reads its trace and retries it; it is then sent', async () => {
+    const AGENCY = '000.00.31.H55';
+    const root = (await api('identity', 'GET', '/api/v1/auth/me', admin)).body.organizationCode;
+    const org = await api('identity', 'POST', '/api/v1/organizations', admin, {
+      code: AGENCY,
+      name: 'Sở Nội vụ (thử)',
+      parentCode: root,
+      level: 'province',
+      sector: 'state',
+      zone: 'internet',
+    });
+    expect(org.status).toBe(201);
+    const clerk = await loginAt(platform, 'console.clerk.a', password);
+    const operator = await loginAt(platform, 'console.operator', password);
+    const axisUrl = busEnv.NATIONAL_AXIS_URL;
+    expect((await fetch(`${axisUrl}/_sim/down`, { method: 'POST' })).status).toBe(200);
+    let documentId = '';
+    try {
+      const created = await api('documents', 'POST', '/api/v1/documents', clerk, {
+        number: String(Date.now() % 100000),
+        notation: 'CV-DEAD',
+        type: 'CV',
+        subject: 'Gửi trục quốc gia khi trục ngừng',
+        promulgationDate: new Date().toISOString().slice(0, 10),
+        signer: { position: 'Bí thư', fullName: 'Nguyễn Văn A' },
+        secrecy: 'none',
+        urgency: 'normal',
+        recipients: [AGENCY],
+      });
+      expect(created.status).toBe(201);
+      documentId = created.body.id;
+      expect((await api('documents', 'POST', `/api/v1/documents/${documentId}/send`, clerk)).status).toBe(
+        202,
+      );
+      await until(
+        async () => {
+          const r = await api(
+            'integration-bus',
+            'GET',
+            `/api/v1/exchanges?documentId=${documentId}`,
+            operator,
+          );
+          return r.body.items?.some((e: { state: string }) => e.state === 'dead');
+        },
+        'the national-axis exchange dead while the axis is down',
+        90_000,
+      );
+    } finally {
+      await fetch(`${axisUrl}/_sim/up`, { method: 'POST' });
+    }
+
+    const page = await signIn('console.operator');
+    await page.goto(`${origin}/exchanges`);
+    await page.getByRole('heading', { level: 2 }).first().waitFor();
+    const search = page.getByRole('searchbox', { name: 'Mã văn bản' });
+    await search.fill(documentId);
+    await search.press('Enter');
+    const row = page.locator('.ant-table-row').filter({ hasText: 'dead' });
+    await row.first().waitFor();
+    await row.first().getByRole('button').first().click();
+    const drawer = page.getByRole('dialog');
+    await drawer.getByText('national-axis').first().waitFor();
+    await drawer.getByText('dead', { exact: true }).first().waitFor();
+    await page.screenshot({ path: join(SHOTS, 'exchange-dead.png'), fullPage: true, animations: 'disabled' });
+    await drawer.getByTestId('retry').click();
+    await page.getByText('Đã xếp lại vào hàng gửi.').waitFor();
+    await until(
+      async () => {
+        const r = await api('integration-bus', 'GET', `/api/v1/exchanges?documentId=${documentId}`, operator);
+        return r.body.items?.every((e: { state: string }) => e.state === 'sent' || e.state === 'delivered');
+      },
+      'the retried exchange sent to the national axis',
+      90_000,
+    );
     await signOut(page);
   });
 
