@@ -3,9 +3,14 @@
 // peak RSS of every process sampled while it passes (VmRSS every 100 ms, and VmHWM: the peak since the
 // process started). Called by bench/run.mjs once the services are up; prints a table and returns numbers.
 import { createHash } from 'node:crypto';
-import { closeSync, openAsBlob, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openAsBlob, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+const require = createRequire(import.meta.url);
 
 function status(pid) {
   try {
@@ -128,6 +133,8 @@ export async function runLargeFile(ctx) {
   const view = w.views.get(doc.id);
   clearInterval(timer);
   sample();
+  const incoming = ctx.incoming ? await runIncoming(ctx, path, pids) : undefined;
+  // VmHWM: the peak since each process started, the incoming runs included.
   const hwm = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, status(pid)?.hwm ?? null]));
   rmSync(path, { force: true });
   const result = {
@@ -157,10 +164,182 @@ export async function runLargeFile(ctx) {
   console.log(
     `  recipients: ${JSON.stringify(result.recipients)}; load average ${result.loadAverage.join(' ')}`,
   );
-  console.log('  process            RSS before   peak RSS (sampled)   VmHWM (since start)   < 300 MB');
+  if (incoming) {
+    result.incoming = incoming;
+    for (const [route, r] of Object.entries(incoming))
+      console.log(
+        `  IN ${route}: ${r.arrived ? `arrived in ${r.seconds.toFixed(1)} s` : 'NOT arrived'} (${(r.packageBytes / 2 ** 20).toFixed(0)} MiB package); peak RSS ${Object.entries(
+          r.peakRssMb,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} MB`,
+      );
+  }
+  console.log(
+    '  process            RSS before   peak RSS (sampled, out)   VmHWM (since start, in + out)   < 300 MB',
+  );
   for (const [k, v] of Object.entries(result.rssMb))
     console.log(
       `  ${k.padEnd(18)} ${String(v.before ?? '-').padStart(7)} MB ${String(v.peakSampled).padStart(12)} MB ${String(v.vmHwm ?? '-').padStart(17)} MB   ${v.vmHwm !== null && v.vmHwm < 300 ? 'yes' : 'NO'}`,
     );
   return result;
+}
+
+/** Peak RSS (MB) of every process while `fn` runs, sampled every 100 ms. */
+async function peaksWhile(pids, fn) {
+  const peaks = Object.fromEntries(Object.keys(pids).map((k) => [k, 0]));
+  const sample = () => {
+    for (const [k, pid] of Object.entries(pids)) {
+      const s = pid && status(pid);
+      if (s) peaks[k] = Math.max(peaks[k], s.rss);
+    }
+  };
+  const timer = setInterval(sample, 100);
+  try {
+    const value = await fn();
+    sample();
+    return { value, peaks: Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v)])) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * The receiving side (issue 15 item 4): the same PDF comes IN as an edXML package — posted to
+ * POST /api/v1/edxml by an exchange client (the body piped from disk), and fetched by the bus from the
+ * SIMULATED axis by getEdoc (the simulator serves it from a file: JSON with the package in base64) — each
+ * to the local recipient, whose documents service shows it. The package file is written by the bus's own
+ * streaming writer (dist), signed by a key of the bench's.
+ */
+async function runIncoming(ctx, pdfPath, pids) {
+  const { buildEdxml, url, tokens, local, sender, agency, work } = ctx;
+  const { writeSignedPackage, formatDocumentId, generateSelfSigned } = buildEdxml;
+  const cred = generateSelfSigned('bench-incoming-system', 2048);
+  const pdfSize = Number(require('node:fs').statSync(pdfPath).size);
+  const makePackage = async (from, label) => {
+    const number = String(Date.now() % 1e6);
+    const subject = `LARGE IN ${label} ${number}`;
+    const outline = {
+      from: { organId: from },
+      to: [{ organId: local }],
+      documentId: formatDocumentId(from, new Date().toISOString().slice(0, 10), number, 'CV'),
+      codeNumber: number,
+      codeNotation: 'CV',
+      promulgationDate: new Date().toISOString().slice(0, 10),
+      type: 'CV',
+      subject,
+      signer: { fullName: 'Bench' },
+      priority: 0,
+      steeringType: 0,
+      toPlaces: [],
+      responseFor: [],
+      traces: [],
+      businessDocType: 0,
+      attachments: [{ contentId: 'cid:1', name: 'large.pdf', contentType: 'application/pdf' }],
+    };
+    const path = join(work, `incoming-${label}.xml`);
+    const written = await writeSignedPackage(
+      outline,
+      () => createReadStream(pdfPath, { highWaterMark: 1024 * 1024 }),
+      cred,
+      path,
+    );
+    return { path, size: written.size, subject };
+  };
+  const arrived = async (subject) => {
+    const deadline = Date.now() + (ctx.timeoutSeconds ?? 600) * 1000;
+    while (Date.now() < deadline) {
+      const r = await ctx.api(
+        'documents',
+        'GET',
+        `/api/v1/documents?direction=incoming&q=${encodeURIComponent(subject)}`,
+        tokens[local],
+      );
+      const item = (r.body?.items ?? []).find((d) => d.subject === subject);
+      if (item) return item;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    return undefined;
+  };
+  const out = {};
+
+  // 1. POST /api/v1/edxml, the body piped from the file.
+  process.stdout.write('» incoming: POST /api/v1/edxml…\n');
+  const client = await ctx.api('identity', 'POST', '/api/v1/clients', ctx.admin, {
+    name: `bench large edxml ${Date.now()}`,
+    organizationCode: sender,
+    roles: ['exchange'],
+  });
+  if (client.status !== 201) throw new Error(`client ${client.status} ${JSON.stringify(client.body)}`);
+  const tokenRes = await fetch(`${url.identity}/api/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      grant_type: 'client_credentials',
+      client_id: client.body.clientId,
+      client_secret: client.body.clientSecret,
+    }),
+  });
+  const clientToken = (await tokenRes.json()).access_token;
+  if (!clientToken) throw new Error(`client token ${tokenRes.status}`);
+  const viaApi = await makePackage(sender, 'api');
+  const t0 = performance.now();
+  const api = await peaksWhile(pids, async () => {
+    const status = await new Promise((resolve, reject) => {
+      const req = httpRequest(`${url['integration-bus']}/api/v1/edxml`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/xml',
+          'content-length': viaApi.size,
+          authorization: `Bearer ${clientToken}`,
+        },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      pipeline(createReadStream(viaApi.path, { highWaterMark: 256 * 1024 }), req).catch(reject);
+    });
+    if (status.status !== 202)
+      throw new Error(`POST /api/v1/edxml ${status.status} ${status.body.slice(0, 300)}`);
+    return arrived(viaApi.subject);
+  });
+  out['POST /api/v1/edxml'] = {
+    packageBytes: viaApi.size,
+    attachmentBytes: pdfSize,
+    arrived: Boolean(api.value),
+    seconds: (performance.now() - t0) / 1000,
+    peakRssMb: api.peaks,
+  };
+  rmSync(viaApi.path, { force: true });
+
+  // 2. From the (simulated) national axis: getEdoc of a package the simulator serves from its file.
+  process.stdout.write('» incoming: from the national axis (getEdoc)…\n');
+  const viaAxis = await makePackage(agency, 'axis');
+  const t1 = performance.now();
+  const axis = await peaksWhile(pids, async () => {
+    const inj = await fetch(`${ctx.axisUrl}/_sim/inject`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        from: agency,
+        to: ctx.systemId,
+        messageType: 'edoc',
+        contentPath: viaAxis.path,
+      }),
+    });
+    if (inj.status !== 201) throw new Error(`inject ${inj.status} ${await inj.text()}`);
+    return arrived(viaAxis.subject);
+  });
+  out['national axis getEdoc'] = {
+    packageBytes: viaAxis.size,
+    attachmentBytes: pdfSize,
+    arrived: Boolean(axis.value),
+    seconds: (performance.now() - t1) / 1000,
+    peakRssMb: axis.peaks,
+  };
+  rmSync(viaAxis.path, { force: true });
+  return out;
 }

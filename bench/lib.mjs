@@ -1,4 +1,5 @@
 // Small helpers shared by the bench scripts.
+import { readFileSync } from 'node:fs';
 
 /** `--name <number>` from the command line, or `def`. */
 export const arg = (name, def) => {
@@ -25,3 +26,48 @@ export const progress = (label, done, total, width = 30) => {
   );
   if (done >= total) process.stderr.write('\n');
 };
+
+/**
+ * Memory of a process from /proc/<pid>/status, in MB (rounded): VmRSS, VmHWM (its peak since start) and the
+ * RSS split into anonymous memory (heaps, buffers) and file-backed pages (the node binary, shared libraries).
+ */
+export function procMemory(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const mb = (k) => Math.round(Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+    return { rssMb: mb('VmRSS'), peakMb: mb('VmHWM'), anonMb: mb('RssAnon'), fileMb: mb('RssFile') };
+  } catch {
+    return { rssMb: null, peakMb: null, anonMb: null, fileMb: null };
+  }
+}
+
+/**
+ * The environment every bench gives a service it starts: its own schema and port, the other services found
+ * through `ports`, the platform's development keys from the bench's state, the simulated national axis, and
+ * token rate limits lifted (the load generator logs in many times from one address). `extra` adds or
+ * overrides settings per bench.
+ */
+export function benchServiceEnv(service, o, extra = {}) {
+  return {
+    DATABASE_URL: o.databaseUrl,
+    NATS_URL: o.natsUrl,
+    LT_NAMESPACE: o.namespace,
+    DB_SCHEMA: `${o.namespace}_${service.replace('-', '_')}`,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(o.ports[service]),
+    GRPC_PORT: '0',
+    JWKS_URL: `http://127.0.0.1:${o.ports.identity}/.well-known/jwks.json`,
+    ADMIN_PASSWORD: o.adminPassword,
+    ROOT_ORG_CODE: o.rootOrg,
+    KEY_ENCRYPTION_KEY: o.kek,
+    TOKEN_RATE_LIMIT_PER_IP: '1000000',
+    TOKEN_RATE_LIMIT_PER_USERNAME: '1000000',
+    ATTACHMENTS_DIR: o.attachmentsDir,
+    NATIONAL_AXIS_URL: o.axisUrl,
+    NATIONAL_AXIS_SYSTEM_ID: o.rootOrg,
+    NATIONAL_AXIS_SECRET: o.axisSecret,
+    NATIONAL_AXIS_POLL_MS: '250',
+    ...extra,
+  };
+}

@@ -4,14 +4,17 @@
 //   npm run bench                                 the issue-12 run: 250/500/750/1,000 deliveries/s × 60 s …
 //   npm run bench -- --broadcast 10000            also one document to 10,000 organizations
 //   npm run bench -- --federation [--backlog N]   also the federation backlog drain (bench/federation.mjs)
+//   npm run bench -- --console-pages              only: every console page in Chromium with 10,000 documents in
+//                                                 an inbox (bench/console-pages.mjs, its own platform and options)
 //
 // Options: --rates 250,500,750,1000 (offered recipient-deliveries/s per local step, three local recipients per
 // document) · --national-rates 500 (steps where one recipient in three is a government agency behind the
 // SIMULATED national axis) · --large-file [--large-mb 200] (only: one signed PDF of that size to a local
-// recipient and a national-axis agency, peak RSS of every process; bench/large-file.mjs) · --step-seconds 60 · --uploads 300 · --senders 8 · --recipient-orgs 30 ·
+// recipient and a national-axis agency, peak RSS of every process; bench/large-file.mjs) · --step-seconds 60 · --warmup-seconds 10 (each step first
+// runs this long at its rate, delivered and checked like the rest but outside its percentiles, rate and CPU) · --uploads 300 · --senders 8 · --recipient-orgs 30 ·
 // --drain-seconds 120 (how long a step may take to finish after its load stopped) · --floor-seconds 10 ·
 // --stop-p99-ms 10000 · --only-broadcast · --fresh (wipe the bench's kept data) · --shared-pg (use DATABASE_URL
-// or the local PostgreSQL instead of the bench's own cluster) · --cpu-prof.
+// or the local PostgreSQL instead of the bench's own cluster) · --cpu-prof · --pg-stat (pg_stat_statements, with planning time, of each local step and of the broadcast; own cluster only).
 //
 // How it measures (issue 12, item 10):
 // - Open loop: each step schedules documents at a fixed rate from the clock (create + send through the
@@ -45,9 +48,14 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { build, ensureInstalled, ROOT, startService, waitReady } from '../scripts/platform.mjs';
 import { measureFloor } from './floor.mjs';
-import { arg, pct, progress, sleep } from './lib.mjs';
+import { arg, benchServiceEnv, pct, procMemory, progress, sleep } from './lib.mjs';
 
 const has = (name) => process.argv.includes(`--${name}`);
+if (has('console-pages')) {
+  // A bench of its own (its platform, kept data and options): bench/console-pages.mjs.
+  await import('./console-pages.mjs');
+  await new Promise(() => {}); // it exits when done
+}
 const list = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0
@@ -62,6 +70,7 @@ const OPT = {
   rates: list('rates', QUICK ? [30, 60, 120] : [250, 500, 750, 1000]),
   nationalRates: list('national-rates', QUICK ? [30] : [500]),
   stepSeconds: arg('step-seconds', QUICK ? 8 : 60),
+  warmupSeconds: arg('warmup-seconds', QUICK ? 3 : 10),
   uploads: arg('uploads', QUICK ? 40 : 300),
   senders: arg('senders', 8),
   recipientOrgs: arg('recipient-orgs', 30),
@@ -131,7 +140,17 @@ if (OPT.sharedPg) {
   databaseUrl = (await providePostgres('lienthong_bench')).url;
 } else {
   mkdirSync(join(HOME, 'pg'), { recursive: true });
-  pgCluster = new PostgresClusterProcess({ dir: join(HOME, 'pg') });
+  pgCluster = new PostgresClusterProcess({
+    dir: join(HOME, 'pg'),
+    // --pg-stat: statement statistics (pg_stat_statements) of the broadcast, saved with the results.
+    settings: has('pg-stat')
+      ? {
+          shared_preload_libraries: 'pg_stat_statements',
+          'pg_stat_statements.track': 'all',
+          'pg_stat_statements.track_planning': 'on',
+        }
+      : {},
+  });
   await pgCluster.start();
   const c = new pgMod.Client({ connectionString: pgCluster.url('postgres') });
   await c.connect();
@@ -153,16 +172,25 @@ const schemaOf = (s) => `bench_${s.replace('-', '_')}`;
 const AGENCIES = Array.from({ length: OPT.agencies }, (_, i) => `BENCH.A${String(i + 1).padStart(2, '0')}`);
 
 // The axis simulator and its agencies: their own process.
-const axis = spawn(process.execPath, [join(ROOT, 'bench', 'axis-agency.mjs')], {
-  env: {
-    ...process.env,
-    AXIS_SYSTEM_ID: ROOT_ORG,
-    AXIS_SECRET: state.axisSecret,
-    AXIS_AGENCIES: AGENCIES.join(','),
-    ...(OPT.largeFile ? { AXIS_MAX_BYTES: String(2 ** 30) } : {}),
+const axis = spawn(
+  process.execPath,
+  [
+    ...(has('cpu-prof')
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', 'axis-simulator')}`]
+      : []),
+    join(ROOT, 'bench', 'axis-agency.mjs'),
+  ],
+  {
+    env: {
+      ...process.env,
+      AXIS_SYSTEM_ID: ROOT_ORG,
+      AXIS_SECRET: state.axisSecret,
+      AXIS_AGENCIES: AGENCIES.join(','),
+      ...(OPT.largeFile ? { AXIS_MAX_BYTES: String(2 ** 30), AXIS_INJECT_DIR: work } : {}),
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
   },
-  stdio: ['pipe', 'pipe', 'pipe'],
-});
+);
 const axisLines = [];
 const axisWaiters = [];
 let axisBuf = '';
@@ -185,35 +213,28 @@ const axisCounts = async () => {
   return axisMessage();
 };
 
+const serviceEnv = {
+  databaseUrl,
+  natsUrl: nats.url,
+  namespace: NS,
+  ports,
+  adminPassword: state.adminPassword,
+  rootOrg: ROOT_ORG,
+  kek: state.kek,
+  attachmentsDir: join(HOME, 'attachments'),
+  axisUrl,
+  axisSecret: state.axisSecret,
+};
 const procs = {};
 for (const s of SERVICES) {
   procs[s] = startService(
     { name: s, color: 36 },
-    {
-      DATABASE_URL: databaseUrl,
-      NATS_URL: nats.url,
-      LT_NAMESPACE: NS,
-      DB_SCHEMA: schemaOf(s),
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(ports[s]),
-      GRPC_PORT: '0',
-      JWKS_URL: `${url.identity}/.well-known/jwks.json`,
-      ADMIN_PASSWORD: state.adminPassword,
-      ROOT_ORG_CODE: ROOT_ORG,
-      KEY_ENCRYPTION_KEY: state.kek,
+    benchServiceEnv(s, serviceEnv, {
       ACCESS_TOKEN_TTL_SECONDS: '7200',
-      TOKEN_RATE_LIMIT_PER_IP: '1000000',
-      TOKEN_RATE_LIMIT_PER_USERNAME: '1000000',
       TRUST_ANCHORS: join(HOME, 'ca.pem'),
-      ATTACHMENTS_DIR: join(HOME, 'attachments'),
-      NATIONAL_AXIS_URL: axisUrl,
-      NATIONAL_AXIS_SYSTEM_ID: ROOT_ORG,
-      NATIONAL_AXIS_SECRET: state.axisSecret,
-      NATIONAL_AXIS_POLL_MS: '250',
       // --large-file: limits raised for one file of that size (the documented defaults stay 50/64 MiB).
       ...(OPT.largeFile ? { ATTACHMENT_MAX_BYTES: String(2 ** 30), EDXML_MAX_BYTES: String(2 ** 29) } : {}),
-    },
+    }),
     {
       execArgv: has('cpu-prof')
         ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'profiles', s)}`]
@@ -320,15 +341,7 @@ function treeTicks(rootPid) {
   }
   return total;
 }
-function rss(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
-  } catch {
-    return { rssMb: null, peakMb: null };
-  }
-}
+const rss = procMemory;
 const CPU_PROCS = () => ({
   ...Object.fromEntries(SERVICES.map((s) => [s, procs[s].pid])),
   'axis simulator': axis.pid,
@@ -383,11 +396,14 @@ function cpuMsPer(a, b, n) {
  * sequence numbers) and PostgreSQL commits (pg_stat_database, flushed about once a second).
  */
 async function workSnapshot() {
-  const out = { jetstreamMessages: 0, pgCommits: 0 };
+  const out = { jetstreamMessages: 0, pgCommits: 0, streams: {} };
   const nc = await connect({ servers: nats.url });
   try {
     const jsm = await jetstreamManager(nc);
-    for await (const si of jsm.streams.list()) out.jetstreamMessages += si.state.last_seq;
+    for await (const si of jsm.streams.list()) {
+      out.jetstreamMessages += si.state.last_seq;
+      out.streams[si.config.name] = si.state.last_seq;
+    }
   } catch {
     /* counted as 0 */
   } finally {
@@ -409,6 +425,16 @@ const workPer = (a, b, n) =>
     ? {
         jetstreamMessages: +((b.jetstreamMessages - a.jetstreamMessages) / n).toFixed(2),
         pgCommits: +((b.pgCommits - a.pgCommits) / n).toFixed(2),
+        ...(has('pg-stat')
+          ? {
+              streams: Object.fromEntries(
+                Object.keys(b.streams).map((k) => [
+                  k,
+                  +((b.streams[k] - (a.streams[k] ?? 0)) / n).toFixed(2),
+                ]),
+              ),
+            }
+          : {}),
       }
     : {};
 
@@ -623,19 +649,37 @@ async function step({ label, rate, seconds, recipientsFor }) {
   const perDoc = recipientsFor(0).length;
   const docsPerSecond = rate / perDoc;
   const total = Math.max(1, Math.round(docsPerSecond * seconds));
+  // Warm-up: the same open-loop schedule runs `warmupSeconds` first (caches, prepared statements, JIT,
+  // batch sizes settle); its documents are delivered and checked like the others but left out of the
+  // step's percentiles, rate and CPU, and reported on their own.
+  const warm = Math.round(docsPerSecond * OPT.warmupSeconds);
   const errors = [];
   const docs = [];
+  const warmDocs = [];
   const clientMs = [];
   const since = Date.now() - 1000;
-  const work0 = await workSnapshot();
-  const cpu0 = cpuSnapshot();
+  // --pg-stat: the step's statements (calls per delivery), saved with its results.
+  const stats = has('pg-stat') ? await pgStatements() : undefined;
+  let work0;
+  let cpu0;
+  const startMeasuring = async () => {
+    await stats?.reset();
+    work0 = await workSnapshot();
+    cpu0 = cpuSnapshot();
+  };
+  if (warm === 0) await startMeasuring();
   const t0 = performance.now();
+  let tMeasured = t0;
   let late = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   const pending = [];
-  for (let i = 0; i < total; i++) {
+  for (let i = 0; i < warm + total; i++) {
     const due = t0 + (i / docsPerSecond) * 1000;
+    if (i === warm && warm > 0) {
+      await startMeasuring();
+      tMeasured = performance.now();
+    }
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     else if (wait < -100) late++;
@@ -643,21 +687,23 @@ async function step({ label, rate, seconds, recipientsFor }) {
     const started = performance.now();
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
+    const measured = i >= warm;
     pending.push(
       createAndSend(sender, recipientsFor(i), label, errors).then((d) => {
         inFlight--;
-        clientMs.push(performance.now() - started);
-        if (d) docs.push(d);
+        if (measured) clientMs.push(performance.now() - started);
+        if (d) (measured ? docs : warmDocs).push(d);
       }),
     );
-    if (i % 50 === 0) progress(`${label}: offered`, i + 1, total);
+    if (i % 50 === 0) progress(`${label}: offered`, i + 1, warm + total);
   }
-  progress(`${label}: offered`, total, total);
+  progress(`${label}: offered`, warm + total, warm + total);
   await Promise.all(pending);
-  const offeredSeconds = (performance.now() - t0) / 1000;
+  const offeredSeconds = (performance.now() - tMeasured) / 1000;
   const cpu1 = cpuSnapshot();
-  const wait = await waitArrived(docs, since, label, OPT.drainSeconds);
+  const wait = await waitArrived([...warmDocs, ...docs], since, label, OPT.drainSeconds);
   const cpu2 = cpuSnapshot();
+  const pgStatementsTop = await stats?.top(40);
   await sleep(1500); // PostgreSQL flushes its statistics about once a second
   const work2 = await workSnapshot();
   // Server-side timeline.
@@ -669,6 +715,13 @@ async function step({ label, rate, seconds, recipientsFor }) {
   const docLatency = []; // [sentAt, latency] for the trend within the step
   let arrivedCount = 0;
   const visible = await visibleAtSender(since);
+  const warmLatency = [];
+  for (const d of warmDocs) {
+    const v = wait.views.get(d.id);
+    if (!v?.sentAt || !v.recipients.every(arrived)) continue;
+    const sent = new Date(v.sentAt).getTime();
+    warmLatency.push(Math.max(...v.recipients.map((r) => new Date(r.updatedAt).getTime() - sent)));
+  }
   for (const d of docs) {
     const v = wait.views.get(d.id);
     if (!v?.sentAt) continue;
@@ -680,13 +733,16 @@ async function step({ label, rate, seconds, recipientsFor }) {
         all = false;
         continue;
       }
-      const at = new Date(r.updatedAt).getTime();
+      const seen = visible.get(`${d.id}|${r.organizationCode}`);
+      const national = AGENCIES.includes(r.organizationCode);
+      // A national-axis recipient's row carries the agency's own status time (whole seconds, its clock):
+      // when its 01 was recorded here is the audit event's time.
+      const at = national && seen ? seen : new Date(r.updatedAt).getTime();
       arrivedCount++;
       first01 = Math.min(first01, at);
       last01 = Math.max(last01, at);
       docMax = Math.max(docMax, at - sent);
-      (AGENCIES.includes(r.organizationCode) ? perDelivery.national : perDelivery.local).push(at - sent);
-      const seen = visible.get(`${d.id}|${r.organizationCode}`);
+      (national ? perDelivery.national : perDelivery.local).push(at - sent);
       if (seen) visibleLag.push(seen - sent);
     }
     if (all) {
@@ -722,6 +778,7 @@ async function step({ label, rate, seconds, recipientsFor }) {
     label,
     offeredDeliveriesPerSec: rate,
     seconds,
+    warmup: { seconds: OPT.warmupSeconds, documents: warm, sendTo01PerDocumentMs: p(warmLatency) },
     documents: total,
     sentOk: docs.length,
     errors: errors.length,
@@ -743,6 +800,14 @@ async function step({ label, rate, seconds, recipientsFor }) {
     cpuDuringDrainPercent: cpuBetween(cpu1, cpu2),
     cpuMsPerDelivery: cpuMsPer(cpu0, cpu2, arrivedCount),
     workPerDelivery: workPer(work0, work2, arrivedCount),
+    ...(pgStatementsTop
+      ? {
+          pgStatements: pgStatementsTop.map((r) => ({
+            ...r,
+            callsPerDelivery: +(r.calls / Math.max(1, arrivedCount)).toFixed(3),
+          })),
+        }
+      : {}),
   };
   result.keptUp =
     result.complete &&
@@ -796,6 +861,12 @@ if (OPT.largeFile) {
     timeoutSeconds: OPT.drainSeconds * 3,
     signer: makeSigner('Van phong Tinh uy (bench)', ca),
     cms: (digest, key) => detachedCmsForDigest(digest, { key }),
+    // The same PDF coming IN: POST /api/v1/edxml and getEdoc from the axis (bench/large-file.mjs runIncoming).
+    incoming: true,
+    admin,
+    axisUrl,
+    systemId: ROOT_ORG,
+    buildEdxml: require(join(ROOT, 'services/integration-bus/dist/edxml/index.js')),
   });
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
@@ -917,6 +988,8 @@ async function broadcast(n) {
   const recipients = Array.from({ length: n }, (_, i) => broadcastCode(i));
   const sender = SENDERS[0];
   const errors = [];
+  const stats = has('pg-stat') ? await pgStatements() : undefined;
+  await stats?.reset();
   const cpu0 = cpuSnapshot();
   const t0 = performance.now();
   let doc = await createAndSend(sender, recipients, 'B', errors);
@@ -954,6 +1027,7 @@ async function broadcast(n) {
     await sleep(250);
   }
   const cpu1 = cpuSnapshot();
+  const statements = await stats?.top(25);
   // Server-side: sentAt → the last recipient's 01, over the full (paged) recipient list.
   const view = (await api('documents', 'GET', `/api/v1/documents/${doc.id}`, tokens[sender])).body;
   let rows = view.recipients ?? [];
@@ -985,6 +1059,28 @@ async function broadcast(n) {
     serverP50Ms: pct(at, 50),
     clientSecondsUntilAllAt01: clientSeconds && +clientSeconds.toFixed(2),
     cpuPercent: cpuBetween(cpu0, cpu1),
+    ...(statements ? { statements } : {}),
+  };
+}
+/** --pg-stat: pg_stat_statements of the bench's database (reset before a step or the broadcast, read when all are at 01). */
+async function pgStatements() {
+  const c = new pgMod.Client({ connectionString: databaseUrl });
+  await c.connect();
+  await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  return {
+    reset: () => c.query('SELECT pg_stat_statements_reset()'),
+    top: async (n) => {
+      const r = await c.query(
+        `SELECT round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan_ms, plans, calls, rows,
+                wal_bytes::bigint AS wal_bytes, shared_blks_hit + shared_blks_read AS blocks,
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+           FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          ORDER BY total_exec_time + total_plan_time DESC LIMIT $1`,
+        [n],
+      );
+      await c.end();
+      return r.rows;
+    },
   };
 }
 if (OPT.broadcast > 0) {
@@ -1086,6 +1182,7 @@ results.floor = await measureFloor({
 // ── federation drain (two nodes, bench/federation.mjs in its own process) ────────────────────────────────
 if (OPT.federation) {
   console.log(`» federation: backlog of ${OPT.backlog} after a link cut (bench/federation.mjs)…`);
+  const fedFile = join(work, 'federation.json');
   const code = await new Promise((resolve) => {
     const p = spawn(
       process.execPath,
@@ -1097,15 +1194,14 @@ if (OPT.federation) {
         String(OPT.backlog),
         '--cut-seconds',
         '0',
+        '--out',
+        fedFile,
       ],
       { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     p.once('exit', resolve);
   });
-  // federation.mjs writes bench/results/federation-<date>.json.
-  const file = join(ROOT, 'bench', 'results', `federation-${new Date().toISOString().slice(0, 10)}.json`);
-  results.federation =
-    code === 0 && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { failed: code };
+  results.federation = existsSync(fedFile) ? JSON.parse(readFileSync(fedFile, 'utf8')) : { failed: code };
 }
 if (axis.exitCode === null) axis.kill('SIGTERM');
 await nats.stop();
@@ -1166,7 +1262,12 @@ const targets = [
     measured: fed
       ? `${fed.backlog} in ${fed.drainSeconds} s (${fed.arrived} arrived, ${fed.distinct} distinct)`
       : 'not run (--federation)',
-    met: !!fed && fed.backlog >= 10_000 && fed.drainSeconds <= 30 && fed.arrived === fed.distinct,
+    met:
+      !!fed &&
+      fed.backlog >= 10_000 &&
+      fed.drainSeconds <= 30 &&
+      fed.arrived === fed.distinct &&
+      fed.checks?.ok === true,
   },
   {
     target: 'idle RSS ≤ 150 MB per service',

@@ -166,7 +166,8 @@ export function startConsoleServer({ port = 3000, host = '127.0.0.1', upstreams,
 }
 
 // `node scripts/console-server.mjs`: the origin alone, in front of services that are already running
-// (CONSOLE_PORT, CONSOLE_HOST; CONSOLE_UPSTREAMS as JSON {"identity":"http://…",…}, default the standard ports).
+// (CONSOLE_PORT, CONSOLE_HOST; CONSOLE_UPSTREAMS as JSON {"identity":"http://…",…}, default the standard ports;
+// CONSOLE_DIST_DIR: another build of the console to serve, e.g. an older one compared by bench/console-pages.mjs).
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const defaults = { identity: 3001, documents: 3002, 'integration-bus': 3003, audit: 3004 };
   const upstreams = {
@@ -177,6 +178,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     port: Number(process.env.CONSOLE_PORT ?? 3000),
     host: process.env.CONSOLE_HOST ?? '127.0.0.1',
     upstreams,
+    distDir: process.env.CONSOLE_DIST_DIR ? resolve(process.env.CONSOLE_DIST_DIR) : CONSOLE_DIST,
   });
   console.log(`console listening on ${url}`);
 }

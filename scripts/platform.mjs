@@ -367,10 +367,17 @@ export async function waitReady(url, timeoutMs = 60_000) {
   return false;
 }
 
-/** Starts one service process from its build output, with prefixed, readable log lines. */
-export function startService(svc, env, { pretty = true, onLine, silent = false, execArgv = [] } = {}) {
-  const proc = spawn(process.execPath, [...execArgv, join(ROOT, 'services', svc.name, 'dist', 'main.js')], {
-    cwd: ROOT,
+/**
+ * Starts one service process from its build output, with prefixed, readable log lines. `root`: another
+ * checkout whose build to run (a benchmark's before/after in one run).
+ */
+export function startService(
+  svc,
+  env,
+  { pretty = true, onLine, silent = false, execArgv = [], root = ROOT } = {},
+) {
+  const proc = spawn(process.execPath, [...execArgv, join(root, 'services', svc.name, 'dist', 'main.js')], {
+    cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -34,6 +34,21 @@ if (!haveBrowser) {
 }
 const describeBrowser = haveBrowser ? describe : describe.skip;
 
+/**
+ * A TOTP code for `secret` that the server will still take when it checks it: from a step after `afterStep`
+ * (never a code already used) with at least 8 s of the step left (the server accepts only the current step),
+ * waiting for the next step when needed.
+ */
+async function totpCode(secret: string, afterStep = -1): Promise<{ code: string; step: number }> {
+  for (;;) {
+    const now = Date.now();
+    const step = Math.floor(now / 30_000);
+    const left = (step + 1) * 30_000 - now;
+    if (step > afterStep && left >= 8_000) return { code: authenticator.generate(secret), step };
+    await new Promise((resolve) => setTimeout(resolve, left + 50));
+  }
+}
+
 jest.setTimeout(240_000);
 
 /**
@@ -383,8 +398,9 @@ describeBrowser('web console in Chromium', () => {
     const token = await loginAt(platform, 'console.totp', password);
     const enrol = await api('identity', 'POST', '/api/v1/users/me/totp', token);
     expect(enrol.status).toBe(200);
+    const enrolled = await totpCode(enrol.body.secret);
     const confirm = await api('identity', 'POST', '/api/v1/users/me/totp/confirm', token, {
-      otp: authenticator.generate(enrol.body.secret),
+      otp: enrolled.code,
     });
     expect(confirm.status).toBe(200);
 
@@ -393,8 +409,10 @@ describeBrowser('web console in Chromium', () => {
     await page.locator('#username').fill('console.totp');
     await page.locator('#password').fill(password);
     await page.getByRole('button', { name: 'Đăng nhập' }).click();
-    // The server asks for the code; the page shows the field.
-    await page.locator('#otp').fill(authenticator.generate(enrol.body.secret));
+    // The server asks for the code; the page shows the field. A code of a later step than the one that
+    // confirmed the enrolment (a code is good for its own 30 s step only, and is not to be used twice).
+    await page.locator('#otp').waitFor();
+    await page.locator('#otp').fill((await totpCode(enrol.body.secret, enrolled.step)).code);
     await page.getByRole('button', { name: 'Đăng nhập' }).click();
     await page.getByTestId('whoami').filter({ hasText: 'console.totp' }).waitFor();
 

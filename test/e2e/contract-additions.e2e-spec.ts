@@ -17,7 +17,12 @@ jest.setTimeout(240_000);
  */
 describe('the additions of 2026-11-30, through the one origin', () => {
   const platform = new PlatformProcesses({
-    documents: { SUBSCRIPTIONS_RETRY_BASE_MS: '100', SUBSCRIPTIONS_RETRY_MAX_MS: '1000' },
+    documents: {
+      SUBSCRIPTIONS_RETRY_BASE_MS: '100',
+      SUBSCRIPTIONS_RETRY_MAX_MS: '1000',
+      // The test's receivers listen on loopback, which webhooks may reach only when allowed.
+      SUBSCRIPTIONS_ALLOW_PRIVATE: '127.0.0.1/32',
+    },
   });
   const A = '000.31.00.P31';
   const B = '000.32.00.P32';

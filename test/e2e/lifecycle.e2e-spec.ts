@@ -292,7 +292,32 @@ describe('document lifecycle: update, replace and recall between organizations',
     const b = await get(B, atB.id);
     expect(b).toMatchObject({ status: 'recalled', statusCode: '13' });
     expect(b.history).toEqual([{ businessType: 1, at: expect.any(String), reason: 'Ban hành nhầm' }]);
-    expect((await get(C, atC.id)).status).toBe('completed');
+    // C refused (16): its copy stays completed, and C is told of the recall as B is, marked refused.
+    const c = await until(async () => {
+      const d = await get(C, atC.id);
+      return d.history?.length ? d : undefined;
+    }, 'the refused recall in the history of C');
+    expect(c).toMatchObject({ status: 'completed', statusCode: '06' });
+    expect(c.history).toEqual([
+      { businessType: 1, at: expect.any(String), reason: 'Ban hành nhầm', refused: true },
+    ]);
+    // The sender's timeline of each recipient: the 13 of the recall, then its answer, alike for 15 and 16.
+    for (const [org, answer] of [
+      [B, { status: 'recall-agreed', statusCode: '15' }],
+      [C, { status: 'recall-refused', statusCode: '16', reason: 'already completed' }],
+    ] as const) {
+      const timeline = await api(
+        'documents',
+        'GET',
+        `/api/v1/documents/${doc.id}/recipients/${org}/history`,
+        tokens[SENDER],
+      );
+      expect(timeline.status).toBe(200);
+      expect(timeline.body.items.slice(-2)).toEqual([
+        { status: 'recalled', statusCode: '13', reason: 'Ban hành nhầm', at: expect.any(String) },
+        { ...answer, at: expect.any(String) },
+      ]);
+    }
   });
 
   /** An edXML package written here by hand (the public format, not the bus's builder). */

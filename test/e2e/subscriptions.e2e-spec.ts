@@ -13,7 +13,12 @@ jest.setTimeout(240_000);
  */
 describe('agency systems subscribe to their organization’s document events', () => {
   const platform = new PlatformProcesses({
-    documents: { SUBSCRIPTIONS_RETRY_BASE_MS: '100', SUBSCRIPTIONS_RETRY_MAX_MS: '1000' },
+    documents: {
+      SUBSCRIPTIONS_RETRY_BASE_MS: '100',
+      SUBSCRIPTIONS_RETRY_MAX_MS: '1000',
+      // The test's receivers listen on loopback, which webhooks may reach only when allowed.
+      SUBSCRIPTIONS_ALLOW_PRIVATE: '127.0.0.1/32',
+    },
   });
   const A = '000.21.00.P21';
   const B = '000.22.00.P22';

@@ -171,4 +171,75 @@ describe('outbox and JetStream on real PostgreSQL and NATS', () => {
     const rows = await ds.query('SELECT count(*)::int AS c FROM effects WHERE message_id = $1', [e.id]);
     expect(rows[0].c).toBe(1);
   });
+
+  it('does not redeliver a message whose handler works longer than ack_wait (keep-alive while it runs)', async () => {
+    const js = app.get(JetStreamService);
+    const deliveries: number[] = [];
+    const handle = await js.consume(
+      {
+        stream: Streams.probe().name,
+        durable: 'slow-probe',
+        filterSubject: Subjects.probe('slow'),
+        maxDeliver: 5,
+        backoffMs: [50],
+        ackWaitMs: 1500,
+      },
+      async (batch: ConsumedMessage[]) => {
+        deliveries.push(batch[0].deliveryCount);
+        // Three times ack_wait: without the keep-alive JetStream would deliver it again meanwhile.
+        await new Promise((r) => setTimeout(r, 4500));
+      },
+    );
+    await js.publish(Subjects.probe('slow'), js.envelope('probe.ping', { n: 5 }));
+    const jsm = await js.manager();
+    await eventually(async () => {
+      const c = await jsm.consumers.info(Streams.probe().name, 'slow-probe');
+      return deliveries.length > 0 && c.num_ack_pending === 0 && c.num_pending === 0;
+    }, 20_000);
+    await handle.stop();
+    expect(deliveries).toEqual([1]);
+  });
+
+  it('with concurrentBatches 2 the next batch is handled while one is still in its handler, and each is acknowledged after its own handler', async () => {
+    const js = app.get(JetStreamService);
+    const started: number[][] = [];
+    let release!: () => void;
+    const firstHeld = new Promise<void>((r) => (release = r));
+    const handle = await js.consume(
+      {
+        stream: Streams.probe().name,
+        durable: 'overlap-probe',
+        filterSubject: Subjects.probe('overlap'),
+        batchSize: 2,
+        fillMs: 200,
+        concurrentBatches: 2,
+        ackWaitMs: 30_000,
+      },
+      async (batch: ConsumedMessage<{ n: number }>[]) => {
+        started.push(batch.map((m) => m.envelope.data.n));
+        // The first batch stays in its handler until the second one has started.
+        if (started.length === 1) await firstHeld;
+      },
+    );
+    for (const n of [1, 2]) await js.publish(Subjects.probe('overlap'), js.envelope('probe.ping', { n }));
+    await eventually(() => started.length === 1, 15_000);
+    for (const n of [3, 4]) await js.publish(Subjects.probe('overlap'), js.envelope('probe.ping', { n }));
+    await eventually(() => started.length === 2, 15_000);
+    const jsm = await js.manager();
+    // The second batch is acknowledged; the first, still in its handler, is not.
+    await eventually(
+      async () => (await jsm.consumers.info(Streams.probe().name, 'overlap-probe')).num_ack_pending === 2,
+      15_000,
+    );
+    release();
+    await eventually(
+      async () => (await jsm.consumers.info(Streams.probe().name, 'overlap-probe')).num_ack_pending === 0,
+      15_000,
+    );
+    await handle.stop();
+    expect(started).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+  });
 });

@@ -225,24 +225,36 @@ describe('batch consumer, unit of work and outbox relay (real PostgreSQL and NAT
   it('writes every outbox row of a transaction in one INSERT and refuses an invalid event', async () => {
     let inserts = 0;
     const documentId = '0c8f3b4e-6a53-4d5e-8a47-3e0b7b1f1a01';
-    await uow.run(async (tx) => {
-      const query = tx.manager.query.bind(tx.manager);
-      tx.manager.query = (async (sql: string, params?: unknown[]) => {
-        if (/^\s*INSERT INTO outbox/.test(sql)) inserts++;
-        return query(sql, params);
-      }) as typeof tx.manager.query;
-      for (const org of ['A', 'B', 'C'])
-        tx.emit(Events.busExchangeState, {
-          documentId,
-          organizationCode: org,
-          state: 'failed',
-          at: new Date().toISOString(),
-        });
-      tx.audit(
-        { action: 'test.one', resource: { type: 'document', id: documentId } },
-        { action: 'test.two', resource: { type: 'document', id: documentId } },
-      );
-    });
+    // Counted on the transaction's pg client: the outbox INSERT is a named prepared statement sent there
+    // directly (preparedQuery), not through manager.query.
+    type Queryable = { query: (...args: unknown[]) => unknown };
+    let spied: { client: Queryable; query: Queryable['query'] } | undefined;
+    try {
+      await uow.run(async (tx) => {
+        const client = (await tx.manager.queryRunner!.connect()) as Queryable;
+        const query = client.query;
+        spied = { client, query };
+        client.query = function (this: unknown, ...args: unknown[]) {
+          const q = args[0];
+          const sql = typeof q === 'string' ? q : ((q as { text?: string } | undefined)?.text ?? '');
+          if (/^\s*INSERT INTO outbox/.test(sql)) inserts++;
+          return query.apply(this, args);
+        };
+        for (const org of ['A', 'B', 'C'])
+          tx.emit(Events.busExchangeState, {
+            documentId,
+            organizationCode: org,
+            state: 'failed',
+            at: new Date().toISOString(),
+          });
+        tx.audit(
+          { action: 'test.one', resource: { type: 'document', id: documentId } },
+          { action: 'test.two', resource: { type: 'document', id: documentId } },
+        );
+      });
+    } finally {
+      if (spied) spied.client.query = spied.query;
+    }
     expect(inserts).toBe(1);
     const rows: { subject: string; type: string; actions: string[] | null }[] = await ds.query(
       `SELECT subject, envelope->>'type' AS type,
@@ -315,5 +327,38 @@ describe('batch consumer, unit of work and outbox relay (real PostgreSQL and NAT
           .n === 0,
       10_000,
     );
+  });
+  it('waits, rather than failing, for a consumer whose filter a sources-only stream is about to hold again', async () => {
+    // The bus's FEDIN sources FEDOUT; FederationSourceWatch restarts a stalled source by removing it and adding
+    // it back, and a consumer created in between is refused (JetStream 10093): consume() must ride that out.
+    const jsm = await js.manager();
+    const tag = `srcwait${Date.now()}`;
+    const origin = { name: `${tag}_OUT`, subjects: [`${tag}.out.>`] };
+    await jsm.streams.add(origin);
+    await jsm.streams.add({ name: `${tag}_IN`, sources: [] } as never);
+    const source = { name: origin.name, filter_subject: `${tag}.out.x.>` };
+    const back = new Promise<void>((resolve, reject) =>
+      setTimeout(
+        () =>
+          jsm.streams
+            .info(`${tag}_IN`)
+            .then((i) => jsm.streams.update(`${tag}_IN`, { ...i.config, sources: [source] }))
+            .then(() => resolve(), reject),
+        600,
+      ),
+    );
+    const got: string[] = [];
+    try {
+      const handle = await js.consume(
+        { stream: `${tag}_IN`, durable: `${tag}_c`, filterSubject: `${tag}.out.x.>`, batchSize: 10 },
+        async (batch) => void got.push(...batch.map((m) => m.envelope.id)),
+      );
+      handles.push(handle);
+      await back;
+      await js.publish(`${tag}.out.x.1`, js.envelope('probe.ping', { n: 1 }, `${tag}-1`));
+      await eventually(() => got.includes(`${tag}-1`), 10_000);
+    } finally {
+      await back.catch(() => undefined);
+    }
   });
 });

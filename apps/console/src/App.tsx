@@ -22,23 +22,25 @@ import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router'
 import { useAuth } from './auth';
 import { useI18n } from './i18n';
 import { LoginPage } from './pages/Login';
+import { PAGE_CHUNKS } from './page-chunks';
 
-// Each page is its own chunk: the login page and the layout load first, charts and admin pages on demand.
-const Documents = lazy(() => import('./pages/clerk/Documents'));
-const Compose = lazy(() => import('./pages/clerk/Compose'));
-const DocumentDetail = lazy(() => import('./pages/clerk/DocumentDetail'));
-const Registers = lazy(() => import('./pages/clerk/Registers'));
-const RecipientGroups = lazy(() => import('./pages/clerk/RecipientGroups'));
-const Indicators = lazy(() => import('./pages/leader/Indicators'));
-const Exchanges = lazy(() => import('./pages/operator/Exchanges'));
-const Health = lazy(() => import('./pages/operator/Health'));
-const NationalAxis = lazy(() => import('./pages/operator/NationalAxis'));
-const Federation = lazy(() => import('./pages/operator/Federation'));
-const AuditEvents = lazy(() => import('./pages/auditor/AuditEvents'));
-const Organizations = lazy(() => import('./pages/admin/Organizations'));
-const Users = lazy(() => import('./pages/admin/Users'));
-const Clients = lazy(() => import('./pages/admin/Clients'));
-const Keys = lazy(() => import('./pages/admin/Keys'));
+// Each page is its own chunk: the login page and the layout load first, charts and admin pages on demand
+// (pages.ts; on a full load the current page's chunk is fetched at start-up, in parallel with the sign-in).
+const Documents = lazy(PAGE_CHUNKS.documents);
+const Compose = lazy(PAGE_CHUNKS.compose);
+const DocumentDetail = lazy(PAGE_CHUNKS.document);
+const Registers = lazy(PAGE_CHUNKS.registers);
+const RecipientGroups = lazy(PAGE_CHUNKS.recipientGroups);
+const Indicators = lazy(PAGE_CHUNKS.indicators);
+const Exchanges = lazy(PAGE_CHUNKS.exchanges);
+const Health = lazy(PAGE_CHUNKS.health);
+const NationalAxis = lazy(PAGE_CHUNKS.nationalAxis);
+const Federation = lazy(PAGE_CHUNKS.federation);
+const AuditEvents = lazy(PAGE_CHUNKS.audit);
+const Organizations = lazy(PAGE_CHUNKS.organizations);
+const Users = lazy(PAGE_CHUNKS.users);
+const Clients = lazy(PAGE_CHUNKS.clients);
+const Keys = lazy(PAGE_CHUNKS.keys);
 
 interface Entry {
   path: string;

@@ -10,7 +10,7 @@ import type { DocumentStatusEvent } from './documents';
  * parts on `Subjects.federationPart(...)` published before this message; `transfer` names them and their hash.
  */
 export interface NodeInboundEvent {
-  kind: 'package' | 'status' | 'checkpoint' | 'cosigned';
+  kind: 'package' | 'status' | 'statuses' | 'checkpoint' | 'cosigned';
   fromNodeId: string;
   toNodeId: string;
   /** package: the signed edXML package. */
@@ -19,6 +19,11 @@ export interface NodeInboundEvent {
   transfer?: { id: string; parts: number; size: number; sha256: string };
   /** status: the receiver's answer travelling back to the sender's node. */
   status?: DocumentStatusEvent;
+  /**
+   * statuses: several receivers' answers travelling back to the sender's node in one signed message, in
+   * order (a federation backlog's 01s; a node before this version refuses the kind, audited).
+   */
+  statuses?: DocumentStatusEvent[];
   /** checkpoint: this node's signed audit checkpoint for the central witness. */
   checkpoint?: SignedCheckpointMessage;
   /** cosigned: the central witness's answer to a checkpoint. */

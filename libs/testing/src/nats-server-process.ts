@@ -1,5 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,14 +26,42 @@ function tryPort(port: number): Promise<number | undefined> {
   });
 }
 
+const PORT_CLAIMS = join(tmpdir(), 'lienthong-test-ports');
+const CLAIM_TTL_MS = 15 * 60_000;
+
+/**
+ * Claims `port` for this process against the other test processes of the run (jest workers pick ports at
+ * the same time, and a port checked free by two of them is bound by only one): a claim file created with
+ * O_EXCL, honoured for a quarter of an hour. False when another process holds a fresh claim.
+ */
+function claimPort(port: number): boolean {
+  mkdirSync(PORT_CLAIMS, { recursive: true });
+  const file = join(PORT_CLAIMS, String(port));
+  try {
+    closeSync(openSync(file, 'wx'));
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(file).mtimeMs < CLAIM_TTL_MS) return false;
+      rmSync(file, { force: true });
+      closeSync(openSync(file, 'wx'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /**
  * A port that is free now, taken at random below the system's ephemeral range (32768 and up on Linux): a port
  * the system hands out as its own (port 0) is also where the many client sockets of a busy test run land, so a
  * service told to listen there a moment later may find it taken.
  */
 export async function freePort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const got = await tryPort(20000 + Math.floor(Math.random() * 12000));
+  for (let i = 0; i < 40; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!claimPort(port)) continue;
+    const got = await tryPort(port);
     if (got) return got;
   }
   const any = await tryPort(0);

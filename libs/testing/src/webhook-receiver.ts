@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -9,6 +11,17 @@ export interface ReceivedWebhook {
   body: any;
   /** The status this receiver answered. */
   answered: number;
+  /** HTTPS: the server name the client asked for (SNI). */
+  servername?: string;
+}
+
+export interface WebhookReceiverOptions {
+  /** Serve HTTPS with this certificate and key (PEM) instead of HTTP. */
+  tls?: { cert: string; key: string };
+  /** Address to listen on (127.0.0.1). */
+  listen?: string;
+  /** Host name written in `url` (the listening address by default). */
+  host?: string;
 }
 
 /**
@@ -21,11 +34,13 @@ export class WebhookReceiver {
   status = 200;
   /** Statuses answered first, one per request, before `status`. */
   readonly script: number[] = [];
+  /** Extra headers of every answer (e.g. a `Location` with a 3xx). */
+  answerHeaders: Record<string, string> = {};
   private server?: Server;
   url = '';
 
-  async start(path = '/hooks/lienthong'): Promise<this> {
-    this.server = createServer((req, res) => {
+  async start(path = '/hooks/lienthong', options: WebhookReceiverOptions = {}): Promise<this> {
+    const handler: RequestListener = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -37,13 +52,25 @@ export class WebhookReceiver {
         } catch {
           body = undefined;
         }
-        this.received.push({ headers: req.headers, raw, body, answered });
+        const servername = (req.socket as TLSSocket).servername || undefined;
+        this.received.push({
+          headers: req.headers,
+          raw,
+          body,
+          answered,
+          ...(servername ? { servername } : {}),
+        });
         if (answered === 0) return; // hangs until the sender gives up
-        res.writeHead(answered, { 'Content-Type': 'text/plain' }).end(answered < 300 ? 'ok' : 'not now');
+        res
+          .writeHead(answered, { 'Content-Type': 'text/plain', ...this.answerHeaders })
+          .end(answered < 300 ? 'ok' : 'not now');
       });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+    };
+    this.server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
+    const listen = options.listen ?? '127.0.0.1';
+    await new Promise<void>((resolve) => this.server!.listen(0, listen, resolve));
+    const port = (this.server.address() as AddressInfo).port;
+    this.url = `${options.tls ? 'https' : 'http'}://${options.host ?? listen}:${port}${path}`;
     return this;
   }
 

@@ -387,9 +387,9 @@ describe('audit log (real PostgreSQL + NATS)', () => {
     it('verifies an export file with its checkpoints and keys (--file mode)', async () => {
       const auth = { Authorization: `Bearer ${admin}` };
       const dir = mkdtempSync(join(tmpdir(), 'lt-audit-'));
-      const exp = await h.http.get('/api/v1/audit/export').set(auth).expect(200);
-      expect(exp.headers['content-type']).toMatch(/application\/x-ndjson/);
-      writeFileSync(join(dir, 'export.ndjson'), exp.text);
+      // Checkpoints and keys first, then the export, so the file covers every checkpoint (a checkpoint
+      // signed after the export covers entries the file lacks, which the verifier must report: a truncated
+      // file looks the same).
       writeFileSync(
         join(dir, 'checkpoints.json'),
         JSON.stringify((await h.http.get('/api/v1/audit/checkpoints').set(auth)).body),
@@ -398,6 +398,9 @@ describe('audit log (real PostgreSQL + NATS)', () => {
         join(dir, 'keys.json'),
         JSON.stringify((await h.http.get('/api/v1/audit/keys').set(auth)).body),
       );
+      const exp = await h.http.get('/api/v1/audit/export').set(auth).expect(200);
+      expect(exp.headers['content-type']).toMatch(/application\/x-ndjson/);
+      writeFileSync(join(dir, 'export.ndjson'), exp.text);
       const args = [
         '--file',
         join(dir, 'export.ndjson'),

@@ -183,4 +183,36 @@ describe('LogRepository (real PostgreSQL)', () => {
     );
     expect(ids.rows[0]).toEqual({ n: hashes.length, d: hashes.length, last: hashes.length - 1 });
   });
+  it('stores pipelined appends in call order even when the later statement reaches PostgreSQL first', async () => {
+    // The pool hands each append its own connection; here the first one's statement is held back 150 ms,
+    // as a slow new connection would, so the second arrives first, finds the tree not yet where it was
+    // hashed onto, and must wait for the first before taking the locked path.
+    const start = (await a.append([auditEvent()])).size; // a's kept frontier is current again
+    const pool = (a as unknown as { pool: { query: (...args: unknown[]) => Promise<unknown> } }).pool;
+    const query = pool.query;
+    let held = false;
+    pool.query = function (this: unknown, ...args: unknown[]) {
+      const cfg = args[0] as { name?: string };
+      if (!held && cfg?.name === 'audit-append-at-tip') {
+        held = true;
+        return new Promise((r) => setTimeout(r, 150)).then(() => query.apply(this, args));
+      }
+      return query.apply(this, args);
+    };
+    try {
+      const [d1, d2] = [
+        Array.from({ length: 5 }, () => auditEvent()),
+        Array.from({ length: 7 }, () => auditEvent()),
+      ];
+      const [k1, k2] = await Promise.all([a.append(d1), a.append(d2)]);
+      expect(held).toBe(true);
+      expect([k1.size, k2.size]).toEqual([start + 5, start + 12]);
+      const rows = await h.pg.query(`SELECT event FROM leaves WHERE leaf_index >= $1 ORDER BY leaf_index`, [
+        start,
+      ]);
+      expect(rows.rows.map((r) => r.event.id)).toEqual([...d1, ...d2].map((e) => e.id));
+    } finally {
+      pool.query = query;
+    }
+  });
 });

@@ -34,6 +34,7 @@ import { OrganizationFeed } from './subscriptions/organization-feed';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 import { WebhookDispatcher } from './subscriptions/webhook-dispatcher';
+import { WebhookTargets } from './subscriptions/webhook-targets';
 
 @Module({})
 export class AppModule {
@@ -89,6 +90,7 @@ export class AppModule {
         FeedWake,
         SubscriptionsService,
         WebhookDispatcher,
+        WebhookTargets,
       ],
     };
   }

@@ -169,6 +169,53 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     expect(sends.some((e) => e.data.documentId === doc.id)).toBe(false);
   });
 
+  it('sends concurrent requests in shared batches: one document once, others alongside, a foreign one 404', async () => {
+    const twice = await create(clerkA, { recipients: [B, C] });
+    const others = await Promise.all([create(clerkA), create(clerkA, { recipients: [B, C] })]);
+    const foreign = await create(clerkB, { recipients: [A] });
+    const [same, other, foreignSend] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 5 }, () => h.http.post(`/api/v1/documents/${twice.id}/send`).set(auth(clerkA))),
+      ),
+      Promise.all(others.map((d) => h.http.post(`/api/v1/documents/${d.id}/send`).set(auth(clerkA)))),
+      h.http.post(`/api/v1/documents/${foreign.id}/send`).set(auth(clerkA)),
+    ]);
+    expect(same.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409]);
+    expect(same.find((r) => r.status === 202)!.body.recipients).toEqual([
+      { organizationCode: B, status: 'queued' },
+      { organizationCode: C, status: 'queued' },
+    ]);
+    expect(same.filter((r) => r.status === 409).every((r) => r.body.code === 'DOCUMENT_ALREADY_SENT')).toBe(
+      true,
+    );
+    expect(other.map((r) => r.status)).toEqual([202, 202]);
+    expect(foreignSend.status).toBe(404);
+    const rows: { document_id: string; n: number }[] = await h.db.query(
+      `SELECT document_id, count(*)::int AS n FROM document_recipients WHERE document_id = ANY($1::uuid[])
+       GROUP BY document_id`,
+      [[twice.id, ...others.map((d) => d.id), foreign.id]],
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.document_id, r.n]))).toEqual({
+      [twice.id]: 2,
+      [others[0].id]: 1,
+      [others[1].id]: 2,
+    });
+    const { state } = (await h.http.get(`/api/v1/documents/${foreign.id}`).set(auth(clerkB))).body;
+    expect(state).toBe('draft');
+    const sent = await eventually(async () => {
+      const found = (await auditEvents()).filter(
+        (e) => e.action === AuditActions.documentSent && e.resource.id === twice.id,
+      );
+      return found.length > 0 ? found : undefined;
+    });
+    const events = (
+      await h.streamEvents<DocumentSendRequestedEvent>(Subjects.documentSendRequested())
+    ).filter((e) => e.data.documentId === twice.id);
+    expect(sent).toHaveLength(1);
+    expect(events).toHaveLength(1);
+    expect(events[0].data.recipients).toEqual([B, C]);
+  });
+
   it('refuses unknown recipients with 422 naming them', async () => {
     const doc = await create(clerkA, { recipients: [B, '999.99.99.Z99'] });
     const res = await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA));
@@ -583,6 +630,54 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
     expect((await h.http.get('/api/v1/documents?limit=501').set(auth(clerk))).status).toBe(400);
   });
 
+  it('stores search as the unaccented, lowered text and folds with a function the planner inlines', async () => {
+    const org = '000.00.00.H61';
+    const clerk = await h.token(org);
+    await create(clerk, { subject: 'Quyết định về việc Ủy ban ĐẢNG ủy', recipients: [A] });
+    expect(
+      (await h.http.get('/api/v1/documents?q=uy%20ban%20dang').set(auth(clerk))).body.items,
+    ).toHaveLength(1);
+    const [{ folded }] = await h.db.query(`SELECT fold_text('Quyết định Ủy ban ĐẢNG ủy') AS folded`);
+    expect(folded).toBe('quyet dinh uy ban dang uy');
+    const [{ ext }] = await h.db.query(
+      `SELECT count(*)::int AS ext FROM pg_extension WHERE extname = 'unaccent'`,
+    );
+    if (ext === 1) {
+      // Every stored vector is still the one the original definition (STABLE unaccent, called directly) gives.
+      const [{ n }] = await h.db.query(
+        `SELECT count(*)::int AS n FROM documents WHERE search IS DISTINCT FROM to_tsvector('simple',
+           lower(unaccent(coalesce(subject, '') || ' ' || coalesce(notation, '') || ' ' || coalesce(content, ''))))`,
+      );
+      expect(n).toBe(0);
+    }
+    // A writer that leaves `search` out gets it from the trigger; a write of `search` itself is corrected.
+    const [{ id: direct, search }] = await h.db.query(
+      `INSERT INTO documents (id, organization_code, direction, number, notation, type, subject, promulgation_date,
+         signer, secrecy, urgency, state, register_year, register_number, created_by)
+       VALUES (gen_random_uuid(), $1, 'incoming', '9', 'X', 'CV', 'Ủy ban', '2026-01-01', '{}', 'none', 'normal',
+         'arrived', 1999, 1, 'test') RETURNING id, search::text AS search`,
+      [org],
+    );
+    expect(search).toBe(`'ban':2 'uy':1 'x':3`);
+    const [{ again }] = await h.db.query(
+      `WITH u AS (UPDATE documents SET search = NULL WHERE id = $1 RETURNING search) SELECT search::text AS again FROM u`,
+      [direct],
+    );
+    expect(again).toBe(`'ban':2 'uy':1 'x':3`);
+    const [{ superuser }] = await h.db.query(
+      `SELECT rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`,
+    );
+    if (ext === 1 && superuser) {
+      // Inlined: no nested SQL statement per folded value.
+      const plan: { 'QUERY PLAN': string }[] = await h.db.query(
+        `EXPLAIN (VERBOSE, COSTS OFF) SELECT fold_text(subject) FROM documents`,
+      );
+      const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).not.toContain('fold_text(');
+      expect(text).toContain('unaccent_immutable(');
+    }
+  });
+
   it('shows classified entries of the outgoing register only to cleared roles', async () => {
     const org = '000.00.00.H70';
     const clerk = await h.token(org);
@@ -660,6 +755,49 @@ describe('documents service on real PostgreSQL and NATS (identity and bus as con
       (e) => e.action === AuditActions.documentStatusChanged && e.resource.id === doc.id,
     );
     expect(applied).toHaveLength(1);
+  });
+
+  it('applies a batch of answers for distinct rows in one statement with the one-at-a-time rules and history', async () => {
+    const doc = await create(clerkA, { recipients: [B, C] });
+    await h.http.post(`/api/v1/documents/${doc.id}/send`).set(auth(clerkA)).expect(202);
+    const t0 = Date.now();
+    const status = (
+      from: string,
+      s: DocumentStatusEvent['status'],
+      code: string,
+      ms: number,
+    ): DocumentStatusEvent => ({
+      statusId: randomUUID(),
+      sourceDocumentId: doc.id,
+      fromOrganizationCode: from,
+      toOrganizationCode: A,
+      status: s,
+      statusCode: code,
+      at: new Date(t0 + ms).toISOString(),
+    });
+    const exchange = h.app.get(ExchangeService);
+    // B and C answer in one batch (set-based); then a batch with an older answer of B (kept out by the
+    // newer one) and a newer one of C.
+    expect(
+      await exchange.applyStatuses([status(B, 'accepted', '03', 2000), status(C, 'arrived', '01', 1000)]),
+    ).toBe(2);
+    expect(
+      await exchange.applyStatuses([status(B, 'arrived', '01', 1000), status(C, 'accepted', '03', 3000)]),
+    ).toBe(1);
+    const r = await h.http.get(`/api/v1/documents/${doc.id}`).set(auth(clerkA));
+    const of = (code: string) =>
+      r.body.recipients.find((x: { organizationCode: string }) => x.organizationCode === code);
+    expect(of(B)).toMatchObject({ status: 'accepted', statusCode: '03' });
+    expect(of(C)).toMatchObject({ status: 'accepted', statusCode: '03' });
+    const history = async (code: string) =>
+      (
+        await h.db.query(
+          `SELECT status FROM recipient_status_changes WHERE document_id = $1 AND organization_code = $2 ORDER BY id`,
+          [doc.id, code],
+        )
+      ).map((x: { status: string }) => x.status);
+    expect(await history(B)).toEqual(['accepted']);
+    expect(await history(C)).toEqual(['arrived', 'accepted']);
   });
 
   it('audits a refused status change', async () => {

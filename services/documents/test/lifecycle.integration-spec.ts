@@ -228,6 +228,23 @@ describe('document lifecycle: update, replace, recall', () => {
       });
       expect(b2).toMatchObject({ urgency: 'flash', subject: changes.subject });
       expect(b2.history[1]).toMatchObject({ businessType: 2, changes: { urgency: 'flash' } });
+
+      // The new subject is what search finds, at the sender and in each copy: the stored vector followed it.
+      for (const [token, doc] of [
+        [clerkA, id],
+        [clerkB, copyB],
+        [clerkC, copyC],
+      ]) {
+        const found = await h.http.get('/api/v1/documents?q=dieu%20chinh%20thoi%20han').set(auth(token));
+        expect(found.body.items.map((i: { id: string }) => i.id)).toContain(doc);
+      }
+      const [{ stale }] = await h.db.query(
+        `SELECT count(*)::int AS stale FROM documents WHERE id = ANY($1::uuid[])
+           AND search IS DISTINCT FROM to_tsvector('simple', fold_text(coalesce(subject, '') || ' ' ||
+             coalesce(notation, '') || ' ' || coalesce(content, '')))`,
+        [[id, copyB, copyC]],
+      );
+      expect(stale).toBe(0);
     });
 
     it('applies an update from outside (values only): the copy takes the fields that differ', async () => {
@@ -436,8 +453,15 @@ describe('document lifecycle: update, replace, recall', () => {
       });
       expect(b).toMatchObject({ statusCode: '13' });
       expect(b.history).toEqual([{ businessType: 1, at: expect.any(String), reason: 'Ban hành nhầm' }]);
-      const c = await h.http.get(`/api/v1/documents/${copyC}`).set(auth(clerkC));
-      expect(c.body).toMatchObject({ status: 'completed', history: [] });
+      // C refused (16): its copy stays completed, but C is told of the recall as B is, marked refused.
+      const c = await eventually(async () => {
+        const r = await h.http.get(`/api/v1/documents/${copyC}`).set(auth(clerkC));
+        return r.body.history?.length ? r.body : undefined;
+      });
+      expect(c).toMatchObject({ status: 'completed', statusCode: '06' });
+      expect(c.history).toEqual([
+        { businessType: 1, at: expect.any(String), reason: 'Ban hành nhầm', refused: true },
+      ]);
 
       await eventually(async () => {
         await relayStatuses(id);
@@ -453,7 +477,31 @@ describe('document lifecycle: update, replace, recall', () => {
       expect(await feed(B, 'document.recalled')).toEqual([
         { document_id: copyB, data: { reason: 'Ban hành nhầm' } },
       ]);
-      expect(await feed(C, 'document.recalled')).toEqual([]);
+      expect(await feed(C, 'document.recalled')).toEqual([
+        { document_id: copyC, data: { reason: 'Ban hành nhầm', refused: true, statusCode: '16' } },
+      ]);
+      // The sender sees both answers the same way: a status change in its feed and in each recipient's history,
+      // after the 13 the recall itself recorded.
+      const told = (await feed(A, 'document.status')).filter((e) => e.document_id === id).map((e) => e.data);
+      expect(told).toEqual(
+        expect.arrayContaining([
+          { organizationCode: B, status: 'recall-agreed', statusCode: '15' },
+          { organizationCode: C, status: 'recall-refused', statusCode: '16', reason: 'already completed' },
+        ]),
+      );
+      for (const [org, last] of [
+        [B, { status: 'recall-agreed', statusCode: '15' }],
+        [C, { status: 'recall-refused', statusCode: '16', reason: 'already completed' }],
+      ] as const) {
+        const timeline = await h.http
+          .get(`/api/v1/documents/${id}/recipients/${org}/history`)
+          .set(auth(clerkA));
+        expect(timeline.status).toBe(200);
+        expect(timeline.body.items.slice(-2)).toEqual([
+          { status: 'recalled', statusCode: '13', reason: 'Ban hành nhầm', at: expect.any(String) },
+          { ...last, at: expect.any(String) },
+        ]);
+      }
       // A recalled document is not updated.
       const upd = await h.http
         .post(`/api/v1/documents/${id}/update`)

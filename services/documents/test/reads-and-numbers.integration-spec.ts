@@ -102,4 +102,47 @@ describe('documents: number and notation unique per office and year; reads leave
       }),
     ]);
   });
+
+  it('pages a register by number with limit and cursor (JSON), the same entries as the whole year; the CSV stays whole', async () => {
+    const year = new Date(Date.now() + 7 * 3_600_000).getUTCFullYear();
+    for (let i = 0; i < 3; i++)
+      expect((await post(clerkA, documentBody({ recipients: [B] }))).status).toBe(201);
+    const whole = await h.http.get(`/api/v1/registers/outgoing?year=${year}`).set(auth(clerkA));
+    expect(whole.status).toBe(200);
+    expect(whole.body.nextCursor).toBeUndefined();
+    const all = whole.body.items as { outgoingNumber: number; documentId: string }[];
+    expect(all.length).toBeGreaterThanOrEqual(5);
+
+    const paged: typeof all = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const r: { status: number; body: { items: typeof all; nextCursor: string | null } } = await h.http
+        .get(`/api/v1/registers/outgoing?year=${year}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+        .set(auth(clerkA));
+      expect(r.status).toBe(200);
+      expect(r.body.items.length).toBeLessThanOrEqual(2);
+      paged.push(...r.body.items);
+      cursor = r.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 100);
+    expect(paged).toEqual(all);
+    expect(pages).toBe(Math.ceil(all.length / 2));
+
+    // The CSV file ignores limit: every entry of the year.
+    const csv = await h.http
+      .get(`/api/v1/registers/outgoing?year=${year}&format=csv&limit=1`)
+      .set(auth(clerkA));
+    expect(csv.status).toBe(200);
+    expect(csv.text.trim().split('\n')).toHaveLength(all.length + 1);
+
+    for (const bad of ['limit=0', 'limit=501', 'limit=2&cursor=bm90LWEtbnVtYmVy']) {
+      const r = await h.http.get(`/api/v1/registers/outgoing?year=${year}&${bad}`).set(auth(clerkA));
+      expect({ bad, status: r.status, code: r.body.code }).toEqual({
+        bad,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      });
+    }
+  });
 });

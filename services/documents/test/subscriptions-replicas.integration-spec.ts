@@ -17,7 +17,7 @@ describe('webhook dispatchers of two replicas', () => {
   const receivers: WebhookReceiver[] = [];
 
   beforeAll(async () => {
-    await h.start({ SUBSCRIPTIONS_CONCURRENCY: '2' });
+    await h.start({ SUBSCRIPTIONS_CONCURRENCY: '2', SUBSCRIPTIONS_ALLOW_PRIVATE: '127.0.0.1/32' });
     second = await createDocumentsApp({ ...h.env });
   });
   afterAll(async () => {

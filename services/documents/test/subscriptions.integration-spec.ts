@@ -42,6 +42,8 @@ describe('subscriptions: signed webhooks and Watch on real PostgreSQL and NATS',
       SUBSCRIPTIONS_RETRY_MAX_MS: '200',
       SUBSCRIPTIONS_TIMEOUT_MS: '1000',
       SUBSCRIPTIONS_SECRET_KEY: SECRET_KEY,
+      // The test's receivers listen on loopback, which webhooks may reach only when allowed.
+      SUBSCRIPTIONS_ALLOW_PRIVATE: '127.0.0.1/32',
     });
     [A, B, C].forEach((c) => h.knownOrganizations.add(c));
     clerkA = await h.token(A);

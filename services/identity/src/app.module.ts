@@ -23,6 +23,7 @@ import { OrganizationsHandler } from './organizations/organizations.handler';
 import { OrganizationsRepository } from './organizations/organizations.repository';
 import { OrganizationsService } from './organizations/organizations.service';
 import { PasswordHasher } from './users/password-hasher';
+import { TotpCodes } from './users/totp-codes';
 import { UsersController } from './users/users.controller';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
@@ -69,6 +70,7 @@ export class AppModule {
         OrganizationsService,
         PasswordHasher,
         UsersRepository,
+        TotpCodes,
         UsersService,
         RefreshTokensRepository,
         ClientsRepository,

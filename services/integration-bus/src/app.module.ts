@@ -18,6 +18,7 @@ import { StatusRelay } from './exchanges/status-relay.service';
 import { BusObjectStore } from './exchanges/object-store';
 import { FederationHandler } from './federation/federation.handler';
 import { FederationLink } from './federation/federation-link';
+import { FederationSourceWatch } from './federation/source-watch';
 import { ExchangeMetrics, ExchangeMetricsRepository } from './metrics/exchange.metrics';
 import { migrations } from './migrations';
 import { AxisExchangesRepository } from './national-axis/axis-exchanges.repository';
@@ -65,6 +66,7 @@ export class AppModule {
         NationalAxisService,
         ExchangesHandler,
         FederationLink,
+        FederationSourceWatch,
         FederationHandler,
         ExchangeMetricsRepository,
         ExchangeMetrics,

@@ -6,18 +6,19 @@ import {
   type DocumentSendRequestedEvent,
   type DocumentStatusEvent,
 } from '@lienthong/contracts';
-import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
+import { eventually } from '@lienthong/testing';
 import { randomUUID } from 'node:crypto';
 import { buildPackage, buildStatus, formatDocumentId, type EdxmlPackage } from '../src/edxml';
-import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
+import type { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import {
-  BusInstance,
-  busEnv,
-  NatsProbe,
+  type BusInstance,
+  type BusWorld,
+  type NatsProbe,
+  type RealIdentity,
   newCredentials,
   org,
-  RealIdentity,
   SECRET,
+  startBusWorld,
   SYSTEM_ID,
 } from './support/bus-harness';
 
@@ -42,46 +43,42 @@ const until = (fn: () => unknown, timeoutMs?: number) =>
   }, timeoutMs);
 
 describe('a hostile national axis cannot speak for anyone but state agencies (attacks)', () => {
-  let tokens: TestTokens;
+  let world: BusWorld;
   let identity: RealIdentity;
   let probe: NatsProbe;
   let sim: NationalAxisSimulator;
   let bus: BusInstance;
 
   beforeAll(async () => {
-    tokens = await TestTokens.start();
-    identity = await new RealIdentity().start();
-    await identity.add(
-      org(OFFICE, 'party', 'central'),
-      org(LOCAL, 'party', 'central', 'Ban Tuyên giáo'),
-      org(AGENCY, 'state', 'central', AGENCY_NAME),
-    );
-    probe = await new NatsProbe().start(await testNatsUrl());
-    sim = new NationalAxisSimulator({
-      systems: { [SYSTEM_ID]: SECRET },
-      // The axis's list renames a state agency, re-sectors a party organization and adds a new agency.
-      agencies: [
-        { code: AGENCY, name: 'Cơ quan giả mạo' },
-        { code: LOCAL, name: 'Ban Tuyên giáo (giả)' },
-        { code: AGENCY_NEW, name: 'Bộ Khoa học và Công nghệ' },
+    world = await startBusWorld({
+      orgs: [
+        org(OFFICE, 'party', 'central'),
+        org(LOCAL, 'party', 'central', 'Ban Tuyên giáo'),
+        org(AGENCY, 'state', 'central', AGENCY_NAME),
+      ],
+      axis: {
+        systems: { [SYSTEM_ID]: SECRET },
+        // The axis's list renames a state agency, re-sectors a party organization and adds a new agency.
+        agencies: [
+          { code: AGENCY, name: 'Cơ quan giả mạo' },
+          { code: LOCAL, name: 'Ban Tuyên giáo (giả)' },
+          { code: AGENCY_NEW, name: 'Bộ Khoa học và Công nghệ' },
+        ],
+      },
+      buses: [
+        {
+          cred: newCredentials('bus-axis-trust'),
+          axis: true,
+        },
       ],
     });
-    const cred = newCredentials('bus-axis-trust');
-    bus = await new BusInstance(cred).start(
-      await busEnv(tokens, cred, {
-        NATIONAL_AXIS_URL: await sim.start(0),
-        NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID,
-        NATIONAL_AXIS_SECRET: SECRET,
-      }),
-    );
+    ({ identity, probe } = world);
+    [bus] = world.buses;
+    sim = world.sim as NationalAxisSimulator;
   });
 
   afterAll(async () => {
-    await bus?.stop();
-    await sim?.stop();
-    await identity?.stop();
-    await probe?.stop();
-    await tokens?.close();
+    await world?.stop();
   });
 
   const audits = () =>

@@ -1,4 +1,5 @@
 import {
+  streamName,
   Streams,
   Subjects,
   type AuditEventPayload,
@@ -6,8 +7,10 @@ import {
   type DocumentSendRequestedEvent,
   type DocumentStatusEvent,
   type ExchangeStateEvent,
+  type NodeInboundEvent,
 } from '@lienthong/contracts';
-import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { eventually, type TestTokens } from '@lienthong/testing';
 import canonicalize from 'canonicalize';
 import { createHmac, randomUUID, sign, X509Certificate } from 'node:crypto';
 import {
@@ -19,15 +22,16 @@ import {
   signPackage,
   verifyPackage,
 } from '../src/edxml';
-import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
+import type { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import {
-  BusInstance,
-  busEnv,
-  RealIdentity,
-  NatsProbe,
+  type BusInstance,
+  type BusWorld,
+  type NatsProbe,
+  type RealIdentity,
   newCredentials,
   org,
   SECRET,
+  startBusWorld,
   SYSTEM_ID,
 } from './support/bus-harness';
 
@@ -47,6 +51,7 @@ const until = (fn: () => unknown, timeoutMs?: number) =>
   }, timeoutMs);
 
 describe('integration bus (real PostgreSQL, NATS and the simulated national axis over HTTP)', () => {
+  let world: BusWorld;
   let tokens: TestTokens;
   let identity: RealIdentity;
   let probe: NatsProbe;
@@ -57,49 +62,44 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
   let busB: BusInstance;
 
   beforeAll(async () => {
-    tokens = await TestTokens.start();
-    const natsUrl = await testNatsUrl();
-    identity = await new RealIdentity().start();
-    await identity.add(
-      org(PARTY_OFFICE, 'party', 'central'),
-      org(LOCAL_ORG, 'party', 'central'),
-      org(AGENCY, 'state', 'central'),
-      org(AGENCY_2, 'state', 'central'),
-      org(PROVINCE_ORG, 'party', 'prov1'),
-    );
-    probe = await new NatsProbe().start(natsUrl);
-    sim = new NationalAxisSimulator({
-      systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' },
-      agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }],
+    world = await startBusWorld({
+      orgs: [
+        org(PARTY_OFFICE, 'party', 'central'),
+        org(LOCAL_ORG, 'party', 'central'),
+        org(AGENCY, 'state', 'central'),
+        org(AGENCY_2, 'state', 'central'),
+        org(PROVINCE_ORG, 'party', 'prov1'),
+      ],
+      axis: {
+        systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' },
+        agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }],
+      },
+      buses: [
+        {
+          cred: credA,
+          axis: true,
+          env: {
+            TRUSTED_NODE_CERTS: credB.certPem,
+            EDXML_MAX_BYTES: String(200_000),
+          },
+        },
+        { cred: credB, env: { NODE_ID: 'prov1', TRUSTED_NODE_CERTS: credA.certPem } },
+      ],
     });
-    const simUrl = await sim.start(0);
-    busA = await new BusInstance(credA).start(
-      await busEnv(tokens, credA, {
-        NATIONAL_AXIS_URL: simUrl,
-        NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID,
-        NATIONAL_AXIS_SECRET: SECRET,
-        TRUSTED_NODE_CERTS: credB.certPem,
-        EDXML_MAX_BYTES: String(200_000),
-      }),
-    );
-    busB = await new BusInstance(credB).start(
-      await busEnv(tokens, credB, { NODE_ID: 'prov1', TRUSTED_NODE_CERTS: credA.certPem }),
-    );
+    ({ tokens, identity, probe } = world);
+    [busA, busB] = world.buses;
+    sim = world.sim as NationalAxisSimulator;
   });
 
   afterAll(async () => {
-    await busA?.stop();
-    await busB?.stop();
-    await sim?.stop();
-    await identity?.stop();
-    await probe?.stop();
-    await tokens?.close();
+    await world?.stop();
   });
 
   async function sendRequested(
     recipients: string[],
     over: Partial<DocumentSendRequestedEvent['document']> = {},
     attachment?: Buffer,
+    correlationId?: string,
   ) {
     const attachments = [];
     if (attachment) {
@@ -136,7 +136,14 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       },
       attachments,
     };
-    await probe.publish(Subjects.documentSendRequested(), 'document.send-requested', ev, ev.documentId);
+    await probe.publish(
+      Subjects.documentSendRequested(),
+      'document.send-requested',
+      ev,
+      ev.documentId,
+      ev.documentId,
+      correlationId,
+    );
     return ev;
   }
 
@@ -228,6 +235,13 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       return list;
     });
     expect(exchanges.find((e) => e.to === LOCAL_ORG)).toMatchObject({ route: 'local', state: 'sent' });
+    // The published local row keeps no copy of the document (nothing reads it); the national-axis row keeps
+    // its own, naming only its recipient (the axis sender builds the package from it).
+    const stored = (await busA.db.query(`SELECT to_code, payload FROM exchanges WHERE document_id = $1`, [
+      ev.documentId,
+    ])) as { to_code: string; payload: { recipients: string[] } | null }[];
+    expect(stored.find((r) => r.to_code === LOCAL_ORG)?.payload).toBeNull();
+    expect(stored.find((r) => r.to_code === AGENCY)?.payload?.recipients).toEqual([AGENCY]);
     // The state events leave through the outbox after the commit that set the rows: wait for them.
     const states = await eventually(async () => {
       const all = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter(
@@ -277,6 +291,63 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
       if (![...sim.items.values()].some((i) => i.messageType === 'status' && i.acks[SYSTEM_ID] === 'done'))
         throw new Error('not acked');
     });
+  });
+
+  it('statuses an agency sends together (01 then 03) are applied in order, once each, and acknowledged after', async () => {
+    const ev = await sendRequested([AGENCY]);
+    const item = await eventually(() => {
+      const [i] = axisPackagesFor(AGENCY, ev);
+      if (!i) throw new Error('not at the axis yet');
+      return i;
+    });
+    const pkg = parsePackage(item.content, { maxBytes: 1e7 }).package;
+    await until(async () => {
+      const ex = (await exchangesOf(ev.documentId)).find((e) => e.to === AGENCY)!;
+      if (ex.state !== 'sent') throw new Error(ex.state);
+    });
+    // Injected in the same tick: the poller lists both in one round.
+    const items = ['01', '03'].map((statusCode) =>
+      sim.inject({
+        from: AGENCY,
+        to: [SYSTEM_ID],
+        messageType: 'status',
+        content: Buffer.from(
+          buildStatus({
+            responseFor: { organId: PARTY_OFFICE, documentId: pkg.documentId },
+            from: { organId: AGENCY, organName: 'Văn phòng Chính phủ' },
+            statusCode,
+            timestamp: new Date().toISOString(),
+          }),
+        ),
+      }),
+    );
+    await until(() => {
+      for (const i of items)
+        if (sim.items.get(i.docId)!.acks[SYSTEM_ID] !== 'done') throw new Error('not acked');
+    });
+    const statuses = await eventually(async () => {
+      const all = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).filter(
+        (e) => e.data.sourceDocumentId === ev.documentId,
+      );
+      if (all.length < 2) throw new Error(`${all.length} statuses`);
+      return all;
+    });
+    expect(statuses.map((s) => [s.data.statusCode, s.data.toOrganizationCode])).toEqual([
+      ['01', PARTY_OFFICE],
+      ['03', PARTY_OFFICE],
+    ]);
+    const ex = (await exchangesOf(ev.documentId)).find((e) => e.to === AGENCY)!;
+    expect(ex.state).toBe('delivered');
+    expect(ex.trace.map((t) => t.event).filter((e) => e === 'delivered' || e === 'status')).toEqual([
+      'delivered',
+      'status',
+    ]);
+    // The first answer is reported to documents once, by its `bus.status` (01) above; no `delivered` state
+    // event (documents maps it to no status). It would have left in the same commit, before the statuses.
+    const states = (await probe.events<ExchangeStateEvent>(Subjects.busExchangeState())).filter(
+      (e) => e.data.documentId === ev.documentId && e.data.organizationCode === AGENCY,
+    );
+    expect(states.map((e) => e.data.state)).toEqual(['sent']);
   });
 
   it('an incoming package from the axis becomes a delivery and is acknowledged done after commit', async () => {
@@ -396,6 +467,46 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(relayed).toHaveLength(0);
   });
 
+  it('send requests arriving together are routed in one go: each recipient once, a repeated request not again, each delivery under its own correlation id', async () => {
+    const unknownOrg = '000.00.00.X97';
+    const sent = [];
+    for (let i = 0; i < 6; i++) {
+      const correlationId = `batch-${randomUUID()}`;
+      sent.push({
+        ev: await sendRequested([LOCAL_ORG, unknownOrg], {}, undefined, correlationId),
+        correlationId,
+      });
+    }
+    // The first request again under another NATS message id (a redelivery the stream does not drop).
+    await probe.publish(
+      Subjects.documentSendRequested(),
+      'document.send-requested',
+      sent[0].ev,
+      sent[0].ev.documentId,
+      randomUUID(),
+    );
+    // The consumer takes requests in order: once this one is delivered, the repeated one was handled.
+    const marker = await sendRequested([LOCAL_ORG]);
+    await eventually(async () => {
+      const [d] = await deliveriesTo(LOCAL_ORG, marker.documentId);
+      if (!d) throw new Error('not yet');
+      return d;
+    });
+    for (const { ev, correlationId } of sent) {
+      const deliveries = await deliveriesTo(LOCAL_ORG, ev.documentId);
+      expect(deliveries).toHaveLength(1);
+      expect(deliveries[0].correlationId).toBe(correlationId);
+      expect(deliveries[0].data.recipients?.map((r) => r.organizationCode)).toEqual([LOCAL_ORG]);
+      const exchanges = await exchangesOf(ev.documentId);
+      expect(exchanges.map((x) => [x.to, x.state, x.lastError ?? null]).sort()).toEqual(
+        [
+          [LOCAL_ORG, 'sent', null],
+          [unknownOrg, 'failed', 'RECIPIENT_UNKNOWN'],
+        ].sort(),
+      );
+    }
+  });
+
   it('a recall (business type 1) is delivered to the local recipient as a separate exchange', async () => {
     const ev = await sendRequested([LOCAL_ORG]);
     await until(async () => expect(await deliveriesTo(LOCAL_ORG, ev.documentId)).toHaveLength(1));
@@ -431,6 +542,34 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     expect(ex.trace.map((t) => t.event)).toEqual(
       expect.arrayContaining(['queued', 'retry-scheduled', 'sent']),
     );
+  });
+
+  it('a local exchange that kept no copy of the document is retried with the copy of its sibling', async () => {
+    const ev = await sendRequested([LOCAL_ORG, AGENCY], { subject: 'Gửi lại từ bản của exchange khác' });
+    await until(async () => expect(await deliveriesTo(LOCAL_ORG, ev.documentId)).toHaveLength(1));
+    const [local] = (await busA.db.query(
+      `SELECT id, payload FROM exchanges WHERE document_id = $1 AND to_code = $2`,
+      [ev.documentId, LOCAL_ORG],
+    )) as { id: string; payload: unknown }[];
+    expect(local.payload).toBeNull();
+    // Made to look failed (as after a lost answer), then retried by an operator: the delivery is published
+    // again with the whole document.
+    await busA.db.query(`UPDATE exchanges SET state = 'failed' WHERE id = $1`, [local.id]);
+    const auth = `Bearer ${await operator()}`;
+    expect(
+      (await busA.http.post(`/api/v1/exchanges/${local.id}/retry`).set('Authorization', auth)).status,
+    ).toBe(202);
+    const again = await eventually(async () => {
+      const d = await deliveriesTo(LOCAL_ORG, ev.documentId);
+      if (d.length < 2) throw new Error('not re-published yet');
+      return d[1];
+    });
+    expect(again.data).toMatchObject({
+      sourceDocumentId: ev.documentId,
+      exchangeId: local.id,
+      recipients: [{ organizationCode: LOCAL_ORG, exchangeId: local.id }],
+      document: { subject: 'Gửi lại từ bản của exchange khác', number: ev.document.number },
+    });
   });
 
   it('the bus closed mid-flight and restarted: nothing lost, nothing doubled', async () => {
@@ -847,6 +986,89 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     });
   });
 
+  it('federation backlog: a burst of packages (a copy and a forged one among them) is applied once each; their 01s go back in one signed statuses message', async () => {
+    const tag = String(Date.now() % 100000);
+    const good = Array.from({ length: 6 }, (_, i) => forgedPackage(credA, `${tag}${i}`));
+    const forged = forgedPackage(newCredentials('lienthong-bus-central'), `${tag}9`);
+    const message = (p: { packageBase64: string }, sourceDocumentId: string) =>
+      federationMessage(credA, 'central', {
+        kind: 'package',
+        sourceDocumentId,
+        packageBase64: p.packageBase64,
+      });
+    // Published back to back so that the consumer takes them in batches; the third one twice.
+    const burst = [
+      ...good.map((p, i) => message(p, `burst-${tag}-${i}`)),
+      message(good[2], `burst-${tag}-2`),
+      message(forged, `burst-${tag}-forged`),
+    ];
+    for (const m of burst) await probe.publish(Subjects.federationOut('prov1'), 'bus.node-inbound', m);
+    await rejectedOnProv1('SIGNATURE_UNTRUSTED', `burst-${tag}-forged`);
+    const deliveries = await eventually(async () => {
+      const all = (await deliveriesTo(PROVINCE_ORG)).filter((e) =>
+        good.some((p) => p.documentId === e.data.edxmlDocumentId),
+      );
+      if (new Set(all.map((e) => e.data.edxmlDocumentId)).size < good.length)
+        throw new Error(`${all.length} delivered`);
+      return all;
+    });
+    // Each package once, the copy not again, the forged one never.
+    expect(deliveries.map((e) => e.data.edxmlDocumentId).sort()).toEqual(
+      good.map((p) => p.documentId).sort(),
+    );
+    expect(deliveries.every((e) => e.source.endsWith('@prov1'))).toBe(true);
+    const received = (await auditEvents()).filter(
+      (a) => a.data.action === 'edxml.received' && good.some((p) => p.documentId === a.data.resource.id),
+    );
+    expect(received).toHaveLength(good.length);
+
+    // documents on prov1 answers 01 for all of them in one message → one signed `statuses` message to central.
+    const statuses = deliveries.map(
+      (d) =>
+        ({
+          statusId: randomUUID(),
+          sourceDocumentId: d.data.sourceDocumentId,
+          edxmlDocumentId: d.data.edxmlDocumentId,
+          fromOrganizationCode: PROVINCE_ORG,
+          toOrganizationCode: PARTY_OFFICE,
+          status: 'arrived',
+          statusCode: '01',
+          at: new Date().toISOString(),
+        }) satisfies DocumentStatusEvent,
+    );
+    await probe.publish(Subjects.documentStatusChanged(), 'document.status-changed-batch', { statuses });
+    const ids = new Set<string>(statuses.map((x) => x.statusId));
+    const relayed = await eventually(async () => {
+      const s = (await probe.events<DocumentStatusEvent>(Subjects.busStatus())).filter((e) =>
+        ids.has(e.data.statusId),
+      );
+      if (s.length < statuses.length) throw new Error(`${s.length} statuses at central`);
+      return s;
+    });
+    expect(relayed.every((e) => e.source.endsWith('@central'))).toBe(true);
+    expect(new Set(relayed.map((e) => e.data.statusId)).size).toBe(statuses.length);
+    const crossed = (
+      await probe.events<NodeInboundEvent>(Subjects.federationOut('central'), streamName('FEDOUT'))
+    ).filter((e) => (e.data.statuses ?? []).some((x) => ids.has(x.statusId)));
+    expect(crossed).toHaveLength(1);
+    expect(crossed[0].data).toMatchObject({ kind: 'statuses', fromNodeId: 'prov1', toNodeId: 'central' });
+    expect(crossed[0].data.statuses!.map((x) => x.statusId)).toEqual(statuses.map((x) => x.statusId));
+    // prov1's exchanges of the received packages are delivered, each audited once.
+    await until(async () => {
+      const rows: { edxml_document_id: string; route: string; state: string; id: string }[] =
+        await busB.db.query(
+          'SELECT id, edxml_document_id, route, state FROM exchanges WHERE edxml_document_id = ANY($1::text[])',
+          [good.map((p) => p.documentId)],
+        );
+      expect(rows).toHaveLength(good.length);
+      for (const r of rows) expect(r).toMatchObject({ route: 'local', state: 'delivered' });
+      const delivered = (await auditEvents()).filter(
+        (a) => a.data.action === 'exchange.delivered' && rows.some((r) => r.id === a.data.resource.id),
+      );
+      expect(delivered).toHaveLength(good.length);
+    });
+  });
+
   it('federation: a package larger than a NATS message crosses in parts and arrives intact', async () => {
     const big = Buffer.alloc(1_600_000);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
@@ -859,4 +1081,63 @@ describe('integration bus (real PostgreSQL, NATS and the simulated national axis
     // The receiving bus keys the bytes it reassembled by their SHA-256: equal keys mean identical bytes.
     expect(d.data.attachments[0]).toMatchObject({ sha256: ev.attachments[0].sha256, size: big.length });
   });
+
+  it('a fan-out larger than one slice: routed slice by slice, each recipient delivered and audited once, a redelivery adds nothing', async () => {
+    // 2,050 organizations of this node: three routing transactions (1,000 + 1,000 + 50).
+    const codes = Array.from({ length: 2050 }, (_, i) => `BC.${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < codes.length; i += 50)
+      await Promise.all(codes.slice(i, i + 50).map((c) => identity.add(org(c, 'party', 'central'))));
+    const ev = await sendRequested(codes);
+    const deliveries = await eventually(async () => {
+      const x = (await probe.events<DocumentDeliveryEvent>(Subjects.busDelivery())).filter(
+        (e) => e.data.sourceDocumentId === ev.documentId,
+      );
+      if (x.flatMap((e) => e.data.recipients ?? []).length < codes.length)
+        throw new Error('not all delivered');
+      return x;
+    }, 60_000);
+    // Every delivery message fits in a NATS message and names at most one slice of recipients.
+    for (const d of deliveries) {
+      expect(d.data.recipients!.length).toBeLessThanOrEqual(1000);
+      expect(Buffer.byteLength(JSON.stringify(d))).toBeLessThan(1024 * 1024);
+    }
+    const delivered = deliveries.flatMap((d) => d.data.recipients!.map((r) => r.organizationCode));
+    expect(delivered.sort()).toEqual([...codes].sort());
+    const exchanges = async () =>
+      (await busA.db.query(`SELECT id, to_code, state FROM exchanges WHERE document_id = $1`, [
+        ev.documentId,
+      ])) as { id: string; to_code: string; state: string }[];
+    const rows = await exchanges();
+    expect(rows).toHaveLength(codes.length);
+    expect(new Set(rows.map((r) => r.state))).toEqual(new Set(['sent']));
+    // Each exchange's queued and sent records reach the audit stream (in batches that fit a NATS message).
+    const ids = new Set(rows.map((r) => r.id));
+    await until(async () => {
+      const audited = (await auditEvents()).filter((a) => ids.has(a.data.resource.id));
+      expect(audited.filter((a) => a.data.action === 'exchange.queued')).toHaveLength(codes.length);
+      expect(audited.filter((a) => a.data.action === 'exchange.sent')).toHaveLength(codes.length);
+    }, 30_000);
+    // The same send request delivered again (another stream message id): no row, delivery or audit added.
+    await probe.publish(
+      Subjects.documentSendRequested(),
+      'document.send-requested',
+      ev,
+      ev.documentId,
+      randomUUID(),
+    );
+    // Wait until the bus has taken and acknowledged it.
+    const jsm = await jetstreamManager(probe.nc);
+    await until(async () => {
+      const c = await jsm.consumers.info(Streams.documents().name, 'bus-central-send');
+      expect(c.num_pending + c.num_ack_pending).toBe(0);
+      expect(c.delivered.stream_seq).toBeGreaterThanOrEqual(c.ack_floor.stream_seq);
+    }, 30_000);
+    expect(await exchanges()).toHaveLength(codes.length);
+    const again = (await probe.events<DocumentDeliveryEvent>(Subjects.busDelivery())).filter(
+      (e) => e.data.sourceDocumentId === ev.documentId,
+    );
+    expect(again).toHaveLength(deliveries.length);
+    const audited = (await auditEvents()).filter((a) => ids.has(a.data.resource.id));
+    expect(audited).toHaveLength(2 * codes.length);
+  }, 180_000);
 });

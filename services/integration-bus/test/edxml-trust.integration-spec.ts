@@ -6,11 +6,18 @@ import {
   type DocumentDeliveryEvent,
   type DocumentSendRequestedEvent,
 } from '@lienthong/contracts';
-import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
+import { eventually, type TestTokens } from '@lienthong/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { randomUUID } from 'node:crypto';
 import { buildPackage, buildStatus, formatDocumentId, type EdxmlPackage } from '../src/edxml';
-import { BusInstance, busEnv, NatsProbe, newCredentials, org, RealIdentity } from './support/bus-harness';
+import {
+  type BusInstance,
+  type BusWorld,
+  type NatsProbe,
+  newCredentials,
+  org,
+  startBusWorld,
+} from './support/bus-harness';
 
 const OFFICE = '000.00.00.H41';
 const RECEIVER = '000.00.00.H42';
@@ -21,42 +28,39 @@ jest.setTimeout(90_000);
 
 /** Issue 13.1 and 13.11 (federation parts) against two real bus nodes on real PostgreSQL and NATS. */
 describe('integration bus trust boundaries', () => {
+  let world: BusWorld;
   let tokens: TestTokens;
-  let identity: RealIdentity;
   let probe: NatsProbe;
   const credA = newCredentials('lienthong-bus-central');
   const credB = newCredentials('lienthong-bus-prov2');
   let busA: BusInstance;
-  let busB: BusInstance;
 
   beforeAll(async () => {
-    tokens = await TestTokens.start();
-    identity = await new RealIdentity().start();
-    await identity.add(
-      org(OFFICE, 'party', 'central'),
-      org(RECEIVER, 'party', 'central'),
-      org(PROVINCE_ORG, 'party', 'prov2'),
-      org(AGENCY_SYSTEM, 'party', 'central'),
-    );
-    probe = await new NatsProbe().start(await testNatsUrl());
-    busA = await new BusInstance(credA).start(
-      await busEnv(tokens, credA, {
-        TRUSTED_NODE_CERTS: credB.certPem,
-        FEDERATION_PART_BYTES: String(64 * 1024),
-        EDXML_ACT_FOR: `delegate-client=${OFFICE}`,
-      }),
-    );
-    busB = await new BusInstance(credB).start(
-      await busEnv(tokens, credB, { NODE_ID: 'prov2', TRUSTED_NODE_CERTS: credA.certPem }),
-    );
+    world = await startBusWorld({
+      orgs: [
+        org(OFFICE, 'party', 'central'),
+        org(RECEIVER, 'party', 'central'),
+        org(PROVINCE_ORG, 'party', 'prov2'),
+        org(AGENCY_SYSTEM, 'party', 'central'),
+      ],
+      buses: [
+        {
+          cred: credA,
+          env: {
+            TRUSTED_NODE_CERTS: credB.certPem,
+            FEDERATION_PART_BYTES: String(64 * 1024),
+            EDXML_ACT_FOR: `delegate-client=${OFFICE}`,
+          },
+        },
+        { cred: credB, env: { NODE_ID: 'prov2', TRUSTED_NODE_CERTS: credA.certPem } },
+      ],
+    });
+    ({ tokens, probe } = world);
+    [busA] = world.buses;
   });
 
   afterAll(async () => {
-    await busA?.stop();
-    await busB?.stop();
-    await identity?.stop();
-    await probe?.stop();
-    await tokens?.close();
+    await world?.stop();
   });
 
   const pkg = (from: string, documentId: string, businessDocType: 0 | 1 = 0): EdxmlPackage => ({

@@ -1,17 +1,16 @@
 import { Subjects, type DocumentSendRequestedEvent } from '@lienthong/contracts';
-import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
+import { eventually } from '@lienthong/testing';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { buildPackage, parsePackage, verifyPackage } from '../src/edxml';
-import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
+import type { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import {
-  BusInstance,
-  busEnv,
-  NatsProbe,
+  type BusWorld,
+  type NatsProbe,
   newCredentials,
   org,
-  RealIdentity,
   SECRET,
+  startBusWorld,
   SYSTEM_ID,
 } from './support/bus-harness';
 
@@ -29,37 +28,32 @@ jest.setTimeout(120_000);
  * the axis and is taken in (delivery with the attachment in the object store).
  */
 describe('a multi-MB attachment: streamed build → axis → parse → intake', () => {
-  let tokens: TestTokens;
-  let identity: RealIdentity;
+  let world: BusWorld;
   let probe: NatsProbe;
   let sim: NationalAxisSimulator;
   const cred = newCredentials('bus-large-package');
-  let bus: BusInstance;
 
   beforeAll(async () => {
-    tokens = await TestTokens.start();
-    identity = await new RealIdentity().start();
-    await identity.add(
-      org(OFFICE, 'party', 'central'),
-      org(LOCAL, 'party', 'central'),
-      org(AGENCY, 'state', 'central'),
-    );
-    probe = await new NatsProbe().start(await testNatsUrl());
-    sim = new NationalAxisSimulator({ systems: { [SYSTEM_ID]: SECRET }, spoolAboveBytes: MiB });
-    const env = await busEnv(tokens, cred, {
-      NATIONAL_AXIS_URL: await sim.start(0),
-      NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID,
-      NATIONAL_AXIS_SECRET: SECRET,
+    world = await startBusWorld({
+      orgs: [
+        org(OFFICE, 'party', 'central'),
+        org(LOCAL, 'party', 'central'),
+        org(AGENCY, 'state', 'central'),
+      ],
+      axis: { systems: { [SYSTEM_ID]: SECRET }, spoolAboveBytes: MiB },
+      buses: [
+        {
+          cred,
+          axis: true,
+        },
+      ],
     });
-    bus = await new BusInstance(cred).start(env);
+    probe = world.probe;
+    sim = world.sim as NationalAxisSimulator;
   });
 
   afterAll(async () => {
-    await bus?.stop();
-    await sim?.stop();
-    await identity?.stop();
-    await probe?.stop();
-    await tokens?.close();
+    await world?.stop();
   });
 
   it('reaches the axis as a signed package with the attachment intact, and is taken in when it comes back', async () => {

@@ -1,16 +1,16 @@
 import { Subjects, type DocumentDeliveryEvent, type DocumentSendRequestedEvent } from '@lienthong/contracts';
-import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
+import { eventually, type TestTokens } from '@lienthong/testing';
 import { randomUUID } from 'node:crypto';
 import { buildPackage, formatDocumentId, parsePackage } from '../src/edxml';
-import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
+import type { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import {
-  BusInstance,
-  busEnv,
-  RealIdentity,
-  NatsProbe,
+  type BusInstance,
+  type BusWorld,
+  type NatsProbe,
   newCredentials,
   org,
   SECRET,
+  startBusWorld,
   SYSTEM_ID,
 } from './support/bus-harness';
 
@@ -23,53 +23,46 @@ const PROVINCE_ORG = '000.00.01.H10';
 jest.setTimeout(60_000);
 
 describe('business types 2 and 3 through the bus: local, federation, national axis and inbound edXML', () => {
+  let world: BusWorld;
   let tokens: TestTokens;
-  let identity: RealIdentity;
   let probe: NatsProbe;
   let sim: NationalAxisSimulator;
   const credA = newCredentials('lienthong-bus-central');
   const credB = newCredentials('lienthong-bus-prov1');
   let busA: BusInstance;
-  let busB: BusInstance;
 
   beforeAll(async () => {
-    tokens = await TestTokens.start();
-    const natsUrl = await testNatsUrl();
-    identity = await new RealIdentity().start();
-    await identity.add(
-      org(PARTY_OFFICE, 'party', 'central'),
-      org(LOCAL_ORG, 'party', 'central'),
-      org(AGENCY, 'state', 'central'),
-      org(AGENCY_2, 'state', 'central'),
-      org(PROVINCE_ORG, 'party', 'prov1'),
-    );
-    probe = await new NatsProbe().start(natsUrl);
-    sim = new NationalAxisSimulator({
-      systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' },
-      agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }],
+    world = await startBusWorld({
+      orgs: [
+        org(PARTY_OFFICE, 'party', 'central'),
+        org(LOCAL_ORG, 'party', 'central'),
+        org(AGENCY, 'state', 'central'),
+        org(AGENCY_2, 'state', 'central'),
+        org(PROVINCE_ORG, 'party', 'prov1'),
+      ],
+      axis: {
+        systems: { [SYSTEM_ID]: SECRET, [AGENCY]: 'agency-secret' },
+        agencies: [{ code: '000.00.00.G30', name: 'Bộ Nội vụ' }],
+      },
+      buses: [
+        {
+          cred: credA,
+          axis: true,
+          env: {
+            TRUSTED_NODE_CERTS: credB.certPem,
+            EDXML_MAX_BYTES: String(200_000),
+          },
+        },
+        { cred: credB, env: { NODE_ID: 'prov1', TRUSTED_NODE_CERTS: credA.certPem } },
+      ],
     });
-    const simUrl = await sim.start(0);
-    busA = await new BusInstance(credA).start(
-      await busEnv(tokens, credA, {
-        NATIONAL_AXIS_URL: simUrl,
-        NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID,
-        NATIONAL_AXIS_SECRET: SECRET,
-        TRUSTED_NODE_CERTS: credB.certPem,
-        EDXML_MAX_BYTES: String(200_000),
-      }),
-    );
-    busB = await new BusInstance(credB).start(
-      await busEnv(tokens, credB, { NODE_ID: 'prov1', TRUSTED_NODE_CERTS: credA.certPem }),
-    );
+    ({ tokens, probe } = world);
+    [busA] = world.buses;
+    sim = world.sim as NationalAxisSimulator;
   });
 
   afterAll(async () => {
-    await busA?.stop();
-    await busB?.stop();
-    await sim?.stop();
-    await identity?.stop();
-    await probe?.stop();
-    await tokens?.close();
+    await world?.stop();
   });
 
   async function sendRequested(

@@ -5,21 +5,21 @@ import {
   type EventEnvelope,
 } from '@lienthong/contracts';
 import type { Role } from '@lienthong/contracts';
-import { eventually, TestTokens, testNatsUrl } from '@lienthong/testing';
+import { eventually, type TestTokens } from '@lienthong/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
+import type { NationalAxisSimulator } from '../src/national-axis-simulator/national-axis-simulator';
 import {
-  BusInstance,
-  busEnv,
-  NatsProbe,
+  type BusInstance,
+  type BusWorld,
+  type NatsProbe,
   newCredentials,
   org,
-  RealIdentity,
   SECRET,
+  startBusWorld,
   SYSTEM_ID,
 } from './support/bus-harness';
 
@@ -37,8 +37,8 @@ jest.setTimeout(90_000);
  * of a federation peer (JetStream source, outbound exchanges), limited to the operator's subtree.
  */
 describe('links: the national axis and federation peers as an operator sees them', () => {
+  let world: BusWorld;
   let tokens: TestTokens;
-  let identity: RealIdentity;
   let probe: NatsProbe;
   let sim: NationalAxisSimulator;
   let bus: BusInstance;
@@ -53,34 +53,33 @@ describe('links: the national axis and federation peers as an operator sees them
     });
     await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-    tokens = await TestTokens.start();
-    identity = await new RealIdentity().start();
-    await identity.add(
-      org(OFFICE, 'party', 'central'),
-      org(OTHER, 'party', 'central'),
-      org(AGENCY, 'state', 'central'),
-      org(PROVINCIAL, 'party', PEER),
-    );
-    probe = await new NatsProbe().start(await testNatsUrl());
-    sim = new NationalAxisSimulator({ systems: { [SYSTEM_ID]: SECRET } });
-    bus = await new BusInstance(cred).start(
-      await busEnv(tokens, cred, {
-        NATIONAL_AXIS_URL: await sim.start(0),
-        NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID,
-        NATIONAL_AXIS_SECRET: SECRET,
-        // Retries stay far apart: the queued exchange below stays queued while the test looks at it.
-        EXCHANGE_RETRY_BASE_MS: '60000',
-        EXCHANGE_RETRY_MAX_MS: '60000',
-      }),
-    );
+    world = await startBusWorld({
+      orgs: [
+        org(OFFICE, 'party', 'central'),
+        org(OTHER, 'party', 'central'),
+        org(AGENCY, 'state', 'central'),
+        org(PROVINCIAL, 'party', PEER),
+      ],
+      axis: { systems: { [SYSTEM_ID]: SECRET } },
+      buses: [
+        {
+          cred,
+          axis: true,
+          env: {
+            // Retries stay far apart: the queued exchange below stays queued while the test looks at it.
+            EXCHANGE_RETRY_BASE_MS: '60000',
+            EXCHANGE_RETRY_MAX_MS: '60000',
+          },
+        },
+      ],
+    });
+    ({ tokens, probe } = world);
+    [bus] = world.buses;
+    sim = world.sim as NationalAxisSimulator;
   });
 
   afterAll(async () => {
-    await bus?.stop();
-    await sim?.stop();
-    await identity?.stop();
-    await probe?.stop();
-    await tokens?.close();
+    await world?.stop();
     delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
     await new Promise((r) => collector?.close(r));
   });

@@ -62,7 +62,14 @@ export interface DocumentView {
   statusCode?: string;
   reason?: string;
   assignee?: string;
-  history?: { businessType: number; at: string; reason?: string; changes?: Record<string, unknown> }[];
+  history?: {
+    businessType: number;
+    at: string;
+    reason?: string;
+    changes?: Record<string, unknown>;
+    /** A recall this office refused (answered 16) because it had completed the document. */
+    refused?: boolean;
+  }[];
 }
 
 export interface Organization {

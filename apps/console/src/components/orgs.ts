@@ -13,24 +13,26 @@ export function fold(s: string): string {
 }
 
 /** The organization directory, read page by page (500 a page) and cached: the tree pickers search it locally. */
+export const organizationsQuery = {
+  queryKey: ['organizations', 'all'],
+  staleTime: 5 * 60_000,
+  queryFn: async () => {
+    const all: Organization[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 40; i++) {
+      const page: Page<Organization> = await api.get<Page<Organization>>(
+        `/api/v1/organizations?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      all.push(...page.items);
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    return all;
+  },
+};
+
 export function useOrganizations() {
-  return useQuery({
-    queryKey: ['organizations', 'all'],
-    staleTime: 5 * 60_000,
-    queryFn: async () => {
-      const all: Organization[] = [];
-      let cursor: string | null = null;
-      for (let i = 0; i < 40; i++) {
-        const page: Page<Organization> = await api.get<Page<Organization>>(
-          `/api/v1/organizations?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-        );
-        all.push(...page.items);
-        cursor = page.nextCursor;
-        if (!cursor) break;
-      }
-      return all;
-    },
-  });
+  return useQuery(organizationsQuery);
 }
 
 export interface OrgNode {

@@ -239,9 +239,13 @@ export interface DocumentsOperations {
       direction: string;
     };
     query: {
+      /** Page size, at most 500 (400 VALIDATION_FAILED above); without it, every entry of the year; range: 1..500 */
+      limit?: number;
       /** range: 1900..9999 */
       year: number;
       format?: 'json' | 'csv';
+      /** length: 0..200 */
+      cursor?: string;
     };
     body: never;
   };

@@ -7,7 +7,7 @@ import {
   Provider,
   Type,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { MessagePattern } from '@nestjs/microservices';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
@@ -20,11 +20,11 @@ import { JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, JwtVerifier, remoteJwks } from '.
 import { RevocationFeed, RevocationList } from '../auth/revocation-list';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { migrateAsOwner, type RuntimeGrants } from '../database/database-roles';
-import { databaseOptions } from '../database/database.options';
+import { databaseOptions, serverHasLz4 } from '../database/database.options';
 import { AllExceptionsFilter } from '../errors/all-exceptions.filter';
 import { createValidationPipe } from '../errors/validation';
 import { HealthController } from '../health/health.controller';
-import { HttpMetricsInterceptor } from '../health/http-metrics.interceptor';
+import { HttpMetricsMiddleware } from '../health/http-metrics.middleware';
 import { createMetricsRegistry, METRICS_REGISTRY } from '../health/metrics.registry';
 import { PlatformMetrics } from '../health/platform.metrics';
 import { CorrelationMiddleware } from '../logging/correlation.middleware';
@@ -33,13 +33,13 @@ import { JetStreamService } from '../nats/jetstream.service';
 import { natsConnectionProvider, NatsLifecycle } from '../nats/nats-connection.provider';
 import { SERVICE_IDENTITY, ServiceIdentity } from '../nats/nats.tokens';
 import { RpcClient } from '../nats/rpc-client';
-import { RpcCorrelationInterceptor } from '../nats/rpc-correlation.interceptor';
+import { RpcController } from '../nats/rpc-controller.decorator';
 import { AuditRecorder } from '../outbox/audit-recorder';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { OutboxService } from '../outbox/outbox.service';
 import { ProcessedMessages } from '../outbox/processed-messages';
 import { UnitOfWork } from '../outbox/unit-of-work';
-import { Controller, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 
 export interface PlatformOptions {
   service: string;
@@ -78,7 +78,7 @@ class StreamDeclarer implements OnModuleInit {
 
 /** Answers `<service>.info` over NATS request/reply: used by peers and by the e2e round-trip check. */
 function serviceInfoController(service: string): Type<unknown> {
-  @Controller()
+  @RpcController()
   class ServiceInfoController {
     constructor(@Inject(SERVICE_IDENTITY) private readonly id: ServiceIdentity) {}
     @MessagePattern(RpcSubjects.serviceInfo(service))
@@ -144,7 +144,9 @@ export class PlatformModule implements NestModule {
           // Migrations as the owner role (when configured) before the runtime pool opens.
           useFactory: async () => {
             await migrateAsOwner(opts.config, opts.migrations, opts.runtimeGrants);
-            return databaseOptions(opts.config, opts.entities, opts.migrations);
+            return databaseOptions(opts.config, opts.entities, opts.migrations, {
+              lz4: await serverHasLz4(opts.config.DATABASE_URL),
+            });
           },
         }),
         TerminusModule.forRoot({ logger: false }),
@@ -173,14 +175,13 @@ export class PlatformModule implements NestModule {
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
-        { provide: APP_INTERCEPTOR, useClass: RpcCorrelationInterceptor },
-        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
       ],
       exports: [...shared, JWT_KEY_RESOLVER, JWT_VERIFY_OPTIONS, METRICS_REGISTRY, TypeOrmModule],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(CorrelationMiddleware).forRoutes('*');
+    // No global interceptor (HTTP metrics are a middleware; RPC controllers bind their own, see RpcController).
+    consumer.apply(CorrelationMiddleware, HttpMetricsMiddleware).forRoutes('*');
   }
 }

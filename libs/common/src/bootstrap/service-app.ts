@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { BaseServiceConfig } from '../config/base-service.config';
+import { compactWhenIdle } from './compact-when-idle';
 import { buildOpenApiDocument } from './openapi-document';
 import { ensureSchema } from '../database/database.options';
 import { natsAuth } from '../nats/nats-auth';
@@ -58,8 +59,11 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
   app.use(bodyParserErrors);
   if (tracing) app.use(tracingMiddleware);
 
-  const doc = buildOpenApiDocument(app, opts.title);
-  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
+  // Built on the first request to /docs or /docs-json (then kept), not at boot: the document and the garbage
+  // of building it are memory a service that is never asked for its documentation does not need.
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, opts.title), {
+    jsonDocumentUrl: 'docs-json',
+  });
 
   const auth = natsAuth(config, opts.service);
   app.connectMicroservice<MicroserviceOptions>(
@@ -94,12 +98,15 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<NestExp
 export async function runService(build: () => Promise<INestApplication>): Promise<void> {
   try {
     const app = await build();
+    // Memory that start-up or a burst of load left behind is given back once the process is idle.
+    const stopCompacting = compactWhenIdle();
     // SIGTERM/SIGINT close the app once: consumers stop after their batch, the outbox relay finishes its
     // transaction, NATS drains, the pool closes; then a normal exit (so --cpu-prof profiles get written).
     let closing = false;
     const shutdown = () => {
       if (closing) return;
       closing = true;
+      stopCompacting();
       app
         .close()
         .then(() => stopTracing().catch(() => undefined))

@@ -36,10 +36,13 @@ export function createLoggerModule(service: string, level: string): DynamicModul
         ],
         censor: '[redacted]',
       },
+      // The serializers below get the raw request and response: pino-std-serializers' wrappers would first copy
+      // every request (headers included) into an object of their own, per request, for the two fields kept.
+      wrapSerializers: false,
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({
+        req: (req: { method: string; url: string; originalUrl?: string }) => ({
           method: req.method,
-          url: req.url?.split('?')[0],
+          url: (req.originalUrl ?? req.url)?.split('?')[0],
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },

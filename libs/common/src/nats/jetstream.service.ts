@@ -45,6 +45,12 @@ export interface ConsumerOptions {
   fillMs?: number;
   /** Pull request expiry (ms); short so that no message waits on a stale pull (default 1000). */
   expiresMs?: number;
+  /**
+   * Batches handled at once (default 1). With 2, the next batch's CPU work (a federation batch's signature
+   * checks) overlaps the previous one's transaction; each batch is still acknowledged after its own commit.
+   * Only for handlers whose batches are independent, or that keep their own order across batches.
+   */
+  concurrentBatches?: number;
 }
 
 export interface SourcedStreamDefinition {
@@ -112,6 +118,14 @@ export class JetStreamService implements OnApplicationShutdown {
       throw e;
     });
     return this.jsmPromise;
+  }
+
+  /**
+   * A manager whose requests give up after `timeoutMs` (no API check on creation): for a watch that looks
+   * often and must not wait out the 5 s of a request sent while the server was away.
+   */
+  quickManager(timeoutMs: number): Promise<JetStreamManager> {
+    return jetstreamManager(this.nc, { timeout: timeoutMs, checkAPI: false });
   }
 
   async ensureStream(def: StreamDefinition): Promise<void> {
@@ -246,23 +260,35 @@ export class JetStreamService implements OnApplicationShutdown {
       ack_wait: nanos(opts.ackWaitMs ?? 30_000),
       max_ack_pending: Math.max(1000, batchSize * 4),
     };
-    try {
-      await jsm.consumers.info(opts.stream, opts.durable);
-      await jsm.consumers.update(opts.stream, opts.durable, {
-        max_deliver: maxDeliver,
-        ack_wait: consumerConfig.ack_wait,
-        filter_subject: opts.filterSubject,
-        max_ack_pending: consumerConfig.max_ack_pending,
-      });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      await jsm.consumers.add(opts.stream, consumerConfig);
+    // A stream made only of sources has the sources' subjects as its interest: while one of them is being
+    // restarted (the bus's FederationSourceWatch removes it and adds it back, two updates) a consumer filtered
+    // on it is refused for a moment; that refusal is retried rather than failing the boot.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        try {
+          await jsm.consumers.info(opts.stream, opts.durable);
+          await jsm.consumers.update(opts.stream, opts.durable, {
+            max_deliver: maxDeliver,
+            ack_wait: consumerConfig.ack_wait,
+            filter_subject: opts.filterSubject,
+            max_ack_pending: consumerConfig.max_ack_pending,
+          });
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+          await jsm.consumers.add(opts.stream, consumerConfig);
+        }
+        break;
+      } catch (e) {
+        if (!isFilterOutsideInterest(e) || attempt >= 40) throw e;
+        await sleep(250);
+      }
     }
     const consumer = await this.js.consumers.get(opts.stream, opts.durable);
     const fillMs = opts.fillMs ?? (batchSize > 1 ? 2 : 0);
     let stopped = false;
     let messages: ConsumerMessages | undefined;
-    let inflight: Promise<void> = Promise.resolve();
+    const concurrent = Math.max(1, opts.concurrentBatches ?? 1);
+    const inflight = new Set<Promise<void>>();
     // The pump moves messages from the pull subscription into `queue` as they arrive; the worker takes up to
     // `batchSize` of them at a time. JetStream's max_ack_pending bounds the queue.
     const queue: JsMsg[] = [];
@@ -284,7 +310,7 @@ export class JetStreamService implements OnApplicationShutdown {
       while (!stopped) {
         try {
           messages = await consumer.consume({
-            max_messages: Math.max(batchSize * 2, 64),
+            max_messages: Math.max(batchSize * (concurrent + 1), 64),
             expires: opts.expiresMs ?? 1000,
           });
           for await (const m of messages) {
@@ -313,10 +339,12 @@ export class JetStreamService implements OnApplicationShutdown {
         }
         if (stopped) break;
         const batch = queue.splice(0, batchSize);
-        inflight = this.handleBatch(opts, batch, handler, maxDeliver, backoff).catch((e) =>
-          this.logger.error(`consumer ${opts.durable} batch failed: ${(e as Error).message}`),
-        );
-        await inflight;
+        const handled: Promise<void> = this.handleBatch(opts, batch, handler, maxDeliver, backoff)
+          .catch((e) => this.logger.error(`consumer ${opts.durable} batch failed: ${(e as Error).message}`))
+          .finally(() => inflight.delete(handled));
+        inflight.add(handled);
+        // One batch at a time by default; with concurrentBatches, wait only when that many are in flight.
+        while (inflight.size >= concurrent) await Promise.race(inflight);
       }
     };
     const running = Promise.all([pump(), work()]);
@@ -325,7 +353,7 @@ export class JetStreamService implements OnApplicationShutdown {
         stopped = true;
         messages?.stop();
         notify();
-        await inflight.catch(() => undefined);
+        await Promise.all([...inflight]).catch(() => undefined);
         await running.catch(() => undefined);
         this.consumers.delete(handle);
       },
@@ -363,11 +391,22 @@ export class JetStreamService implements OnApplicationShutdown {
     }
     if (parsed.length === 0) return;
     const correlationId = sanitizeCorrelationId(parsed[0].msg.headers?.get(Headers.correlationId));
+    // A long handler (a send request to 20,000 organizations is routed in 20 transactions) tells JetStream it
+    // is still working, so the batch is not redelivered to another replica meanwhile; if this process dies
+    // the keep-alives stop and ack_wait redelivers as before.
+    const keepAlive = setInterval(
+      () => {
+        for (const p of parsed) p.msg.working();
+      },
+      Math.max(500, (opts.ackWaitMs ?? 30_000) / 3),
+    );
     try {
       await runWithCorrelationId(correlationId, () => this.traced(opts, parsed, handler));
       // The handler committed: acknowledge. A lost ack only redelivers, and consumers claim message ids.
+      clearInterval(keepAlive);
       for (const p of parsed) p.msg.ack();
     } catch (e) {
+      clearInterval(keepAlive);
       // A batch failed: split it in halves (and those again) so one poison message cannot hold back the
       // others; only a batch of one is nak'ed with back-off or dead-lettered.
       if (parsed.length > 1) {
@@ -457,6 +496,15 @@ export function isNotFound(e: unknown): boolean {
     err?.code === 404 ||
     err?.code === '404' ||
     /not found/i.test(String(err?.message ?? ''))
+  );
+}
+
+/** JetStream's 10093: the consumer's filter is not among the subjects the stream holds (or sources) right now. */
+export function isFilterOutsideInterest(e: unknown): boolean {
+  const err = e as { api_error?: { err_code?: number }; message?: string };
+  return (
+    err?.api_error?.err_code === 10093 ||
+    /filter subject is not a valid subset of the interest subjects/i.test(String(err?.message ?? ''))
   );
 }
 

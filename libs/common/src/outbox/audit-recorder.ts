@@ -17,6 +17,12 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
+/**
+ * Bytes of events per `audit.recorded-batch` message (JSON length; the envelope adds a few hundred bytes):
+ * well under NATS's 1 MB `max_payload` even when non-ASCII text doubles in UTF-8.
+ */
+export const AUDIT_MESSAGE_BYTES = 256 * 1024;
+
 /** Audit events go through the outbox, in the same transaction as the change they describe. */
 @Injectable()
 export class AuditRecorder {
@@ -42,7 +48,32 @@ export class AuditRecorder {
 
   async record(manager: EntityManager, ...inputs: AuditInput[]): Promise<void> {
     if (inputs.length === 0) return;
-    await this.outbox.insert(manager, [this.row(inputs.map((i) => this.build(i)))]);
+    await this.outbox.insert(manager, this.rows(inputs.map((i) => this.build(i))));
+  }
+
+  /**
+   * The outbox rows of a transaction's audit events: one `audit.recorded` for a single event, otherwise
+   * `audit.recorded-batch` messages of at most AUDIT_MESSAGE_BYTES of events each. A broadcast to 10,000
+   * organizations records 20,000 events in one transaction (~8 MB): as one message it exceeded NATS's
+   * `max_payload` (1 MB), the relay could never publish it and every later outbox row waited behind it.
+   */
+  rows(events: AuditEventPayload[]): { subject: string; envelope: EventEnvelope }[] {
+    if (events.length <= 1) return events.map((e) => this.row([e]));
+    const out: { subject: string; envelope: EventEnvelope }[] = [];
+    let chunk: AuditEventPayload[] = [];
+    let bytes = 0;
+    for (const e of events) {
+      const size = JSON.stringify(e).length;
+      if (chunk.length > 0 && bytes + size > AUDIT_MESSAGE_BYTES) {
+        out.push(this.row(chunk));
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(e);
+      bytes += size + 1;
+    }
+    if (chunk.length) out.push(this.row(chunk));
+    return out;
   }
 
   /**

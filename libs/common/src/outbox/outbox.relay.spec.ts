@@ -5,15 +5,21 @@ import type { JetStreamService } from '../nats/jetstream.service';
 import { OutboxRelay } from './outbox.relay';
 
 /** An in-memory stand-in for the outbox table, enough to observe the relay's SQL decisions. */
-function fakeStore(rows: { seq: string; id: string; subject: string }[], lockAvailable = true) {
+function fakeStore(
+  rows: { seq: string; id: string; subject: string; json?: string; type?: string }[],
+  lockAvailable = true,
+) {
   const table = [...rows];
   const manager = {
     query: async (sql: string, params: unknown[]) => {
       if (sql.includes('pg_try_advisory_xact_lock')) return [{ locked: lockAvailable }];
       if (sql.trimStart().startsWith('SELECT seq')) {
-        return table
-          .slice(0, params[0] as number)
-          .map((r) => ({ ...r, json: JSON.stringify({ id: r.id }), type: 't', correlationId: null }));
+        return table.slice(0, params[0] as number).map((r) => ({
+          json: JSON.stringify({ id: r.id }),
+          type: 't',
+          ...r,
+          correlationId: null,
+        }));
       }
       if (sql.startsWith('DELETE FROM outbox WHERE seq = ANY')) {
         const seqs = new Set(params[0] as string[]);
@@ -100,5 +106,54 @@ describe('OutboxRelay.drainOnce', () => {
     expect(await relay.drainOnce()).toBe(0);
     expect(js.publishRaw).not.toHaveBeenCalled();
     expect(table).toHaveLength(4);
+  });
+
+  it('sends a batch row too large for one NATS message (audit events, statuses) as parts holding every item once', async () => {
+    const events = Array.from({ length: 6000 }, (_, i) => ({
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      action: 'exchange.queued',
+      details: { to: `BENCH.BC.${String(i).padStart(5, '0')}`, note: 'x'.repeat(200) },
+    }));
+    const statuses = Array.from({ length: 5000 }, (_, i) => ({ statusId: `s${i}`, note: 'y'.repeat(200) }));
+    const big = [
+      {
+        seq: '1',
+        id: 'a-batch',
+        subject: 'lt.audit.recorded.bus',
+        type: 'audit.recorded-batch',
+        json: JSON.stringify({ id: 'a-batch', type: 'audit.recorded-batch', data: { events } }),
+      },
+      {
+        seq: '2',
+        id: 's-batch',
+        subject: 'lt.document.status-changed',
+        type: 'document.status-changed-batch',
+        json: JSON.stringify({ id: 's-batch', type: 'document.status-changed-batch', data: { statuses } }),
+      },
+      { seq: '3', id: 'e3', subject: 's.3' },
+    ];
+    expect(big[0].json!.length).toBeGreaterThan(1024 * 1024);
+    const published: { subject: string; json: string; id: string }[] = [];
+    const js = {
+      publishRaw: async (subject: string, json: string, meta: { id: string }) =>
+        void published.push({ subject, json, id: meta.id }),
+    } as unknown as JetStreamService;
+    const { ds, table } = fakeStore(big);
+    const relay = new OutboxRelay(ds, js, config, new Registry());
+    expect(await relay.drainOnce()).toBe(3);
+    expect(table).toHaveLength(0);
+    const audit = published.filter((p) => p.subject === 'lt.audit.recorded.bus');
+    const status = published.filter((p) => p.subject === 'lt.document.status-changed');
+    expect(audit.length).toBeGreaterThan(1);
+    expect(status.length).toBeGreaterThan(1);
+    for (const p of [...audit, ...status]) {
+      expect(Buffer.byteLength(p.json)).toBeLessThan(1024 * 1024 - 4096);
+      expect(JSON.parse(p.json).id).toBe(p.id);
+    }
+    // Every item exactly once, in order; each part has its own id (the stream's duplicate window keeps them).
+    expect(audit.flatMap((p) => JSON.parse(p.json).data.events)).toEqual(events);
+    expect(status.flatMap((p) => JSON.parse(p.json).data.statuses)).toEqual(statuses);
+    expect(new Set(audit.map((p) => p.id)).size).toBe(audit.length);
+    expect(published[published.length - 1].subject).toBe('s.3');
   });
 });

@@ -3,12 +3,15 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BaseServiceConfig } from '../config/base-service.config';
+import { preparedQuery } from '../database/prepared';
 import { JetStreamService } from '../nats/jetstream.service';
 import { METRICS_REGISTRY } from '../health/metrics.registry';
 import type { Registry } from 'prom-client';
 import { NATS_CONNECTION } from '../nats/nats.tokens';
 import { OutboxCommitHook } from './outbox-wake';
-import { outboxWakeSubject, Subjects } from '@lienthong/contracts';
+import { AUDIT_RECORDED_BATCH, outboxWakeSubject, Subjects } from '@lienthong/contracts';
+import { derivedUuid } from '../ids/derived-uuid';
+import { AUDIT_MESSAGE_BYTES } from './audit-recorder';
 import { currentTraceparent, inSpan, SpanKind } from '../tracing/tracing';
 
 interface OutboxRow {
@@ -21,6 +24,13 @@ interface OutboxRow {
   correlationId: string | null;
   traceparent: string | null;
 }
+
+/** Batch messages the relay may split (type → the list in `data`), and the size above which it does. */
+const SPLITTABLE: Record<string, string> = {
+  [AUDIT_RECORDED_BATCH]: 'events',
+  'document.status-changed-batch': 'statuses',
+};
+const SPLIT_ABOVE = 2 * AUDIT_MESSAGE_BYTES;
 
 /**
  * Publishes the outbox to JetStream in `seq` order. One relay at a time per schema holds the batch (a
@@ -151,11 +161,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** Publishes one batch; returns how many rows were published. */
   async drainOnce(): Promise<number> {
     return this.dataSource.transaction(async (m) => {
-      const [{ locked }] = await m.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
-        `${this.config.DB_SCHEMA}.outbox`,
-      ]);
+      // Named prepared statements: the relay runs these three for every batch.
+      const [{ locked }] = await preparedQuery<{ locked: boolean }>(
+        m,
+        'lt_outbox_lock',
+        'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked',
+        [`${this.config.DB_SCHEMA}.outbox`],
+      );
       if (!locked) return 0;
-      const rows: OutboxRow[] = await m.query(
+      const rows = await preparedQuery<OutboxRow>(
+        m,
+        'lt_outbox_batch',
         `SELECT seq, id, subject, envelope::text AS json, envelope->>'type' AS type,
                 envelope->>'correlationId' AS "correlationId", envelope->>'traceparent' AS traceparent
            FROM outbox ORDER BY seq LIMIT $1`,
@@ -170,7 +186,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (ok > 0) {
         // Exactly the rows published: a `seq <= last` range would also take rows that another transaction
         // committed (with a lower seq) after our SELECT, and they would never be published.
-        await m.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [
+        await preparedQuery(m, 'lt_outbox_delete', 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [
           rows.slice(0, ok).map((r) => r.seq),
         ]);
         this.published.inc(ok);
@@ -190,6 +206,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * `traceparent` in its body: the trace context crosses, if at all, only as the W3C header.
    */
   private publishRow(r: OutboxRow): Promise<void> {
+    const list = SPLITTABLE[r.type];
+    if (list && r.json.length > SPLIT_ABOVE) return this.publishSplit(r, list);
     const meta = {
       id: r.id,
       type: r.type,
@@ -216,6 +234,44 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         },
       },
       () => this.js.publishRaw(r.subject, json, meta, currentTraceparent() ?? r.traceparent!),
+    );
+  }
+
+  /**
+   * A batch row too large for one NATS message (written before the writers split them: a 10,000-recipient
+   * broadcast made an audit batch of ~8 MB and a status batch of ~3.5 MB, which NATS refused, and every later
+   * row of the outbox then waited behind them) goes as several batches of the same items. The parts' ids are
+   * derived from the row's, so a republish is dropped by the stream; the consumers apply each item (audit
+   * event, status) once by its own id.
+   */
+  private async publishSplit(r: OutboxRow, list: string): Promise<void> {
+    const envelope = JSON.parse(r.json) as { data: Record<string, unknown[]> } & Record<string, unknown>;
+    const parts: unknown[][] = [];
+    let part: unknown[] = [];
+    let bytes = 0;
+    for (const e of envelope.data[list]) {
+      const size = JSON.stringify(e).length;
+      if (part.length > 0 && bytes + size > AUDIT_MESSAGE_BYTES) {
+        parts.push(part);
+        part = [];
+        bytes = 0;
+      }
+      part.push(e);
+      bytes += size + 1;
+    }
+    if (part.length) parts.push(part);
+    this.logger.warn(`outbox row ${r.id}: ${r.type} of ${r.json.length} bytes sent in ${parts.length} parts`);
+    await Promise.all(
+      parts.map((items, i) => {
+        const id = derivedUuid(`${r.id}:part:${i}`);
+        const json = JSON.stringify({ ...envelope, id, data: { ...envelope.data, [list]: items } });
+        return this.js.publishRaw(r.subject, json, {
+          id,
+          type: r.type,
+          correlationId: r.correlationId ?? undefined,
+          traceparent: r.traceparent ?? undefined,
+        });
+      }),
     );
   }
 

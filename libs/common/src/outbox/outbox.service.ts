@@ -6,6 +6,7 @@ import { currentCorrelationId } from '../logging/correlation';
 import { currentTraceparent } from '../tracing/tracing';
 import { SERVICE_IDENTITY, ServiceIdentity } from '../nats/nats.tokens';
 import { markOutboxWritten } from './outbox-wake';
+import { preparedQuery } from '../database/prepared';
 
 export interface OutboxMessage<K extends EventType = EventType> {
   subject: string;
@@ -17,6 +18,8 @@ export interface OutboxMessage<K extends EventType = EventType> {
 
 /** Rows per INSERT statement: 3 parameters each, well under PostgreSQL's 65,535 parameters. */
 const ROWS_PER_STATEMENT = 5000;
+/** Up to this many rows, the INSERT is a named prepared statement (see insert()). */
+const PREPARED_MAX_ROWS = 8;
 
 /**
  * Writes events in the caller's transaction, all of them in one multi-row INSERT. The relay publishes them
@@ -61,10 +64,12 @@ export class OutboxService {
         values.push(r.envelope.id, r.subject, JSON.stringify(r.envelope));
         return `($${i * 3 + 1}::uuid, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
       });
-      await manager.query(
-        `INSERT INTO outbox (id, subject, envelope) VALUES ${tuples.join(',')} ON CONFLICT (id) DO NOTHING`,
-        values,
-      );
+      const text = `INSERT INTO outbox (id, subject, envelope) VALUES ${tuples.join(',')} ON CONFLICT (id) DO NOTHING`;
+      // The common small shapes as named prepared statements (one per row count, so a bounded few per
+      // connection); larger batches are rarer and stay unnamed.
+      if (chunk.length <= PREPARED_MAX_ROWS)
+        await preparedQuery(manager, `lt_outbox_insert_${chunk.length}`, text, values);
+      else await manager.query(text, values);
     }
     markOutboxWritten(manager);
   }

@@ -84,8 +84,8 @@ export class UnitOfWork {
         },
       };
       const result = await fn(ctx);
-      // All audit events of the transaction in one message (AuditRecorder.row), after the events.
-      if (audits.length) events.push(this.auditRecorder.row(audits));
+      // The transaction's audit events in as few messages as fit (AuditRecorder.rows), after the events.
+      if (audits.length) events.push(...this.auditRecorder.rows(audits));
       if (events.length) await this.outbox.insert(manager, events);
       return result;
     });

@@ -188,10 +188,8 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
     try {
       await this.append(prepared ?? items.flatMap((i) => i.events));
       // Plain acks: a lost ack only means a redelivery, which the log skips by event id.
-      for (const i of items) {
-        i.msg.ack();
-        for (const event of i.events) this.taken.inc({ action: event.action, outcome: event.outcome });
-      }
+      for (const i of items) i.msg.ack();
+      this.count(items);
     } catch (e) {
       if (items.length > 1) {
         for (const i of items) await this.commit([i]);
@@ -206,6 +204,20 @@ export class IntakeConsumer implements OnApplicationBootstrap, BeforeApplication
         msg.nak(BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)]);
       }
     }
+  }
+
+  /** audit_events_total: one increment per (action, outcome) of the batch rather than one per event. */
+  private count(items: IntakeItem[]): void {
+    const counts = new Map<string, { action: string; outcome: string; n: number }>();
+    for (const i of items) {
+      for (const { action, outcome } of i.events) {
+        const key = `${outcome}\u0000${action}`;
+        const c = counts.get(key);
+        if (c) c.n++;
+        else counts.set(key, { action, outcome, n: 1 });
+      }
+    }
+    for (const { action, outcome, n } of counts.values()) this.taken.inc({ action, outcome }, n);
   }
 
   private async append(events: AuditEventPayload[] | PreparedBatch): Promise<void> {

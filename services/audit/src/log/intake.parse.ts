@@ -19,6 +19,18 @@ export function storedEvent(p: AuditEventPayload): AuditEventPayload {
   return JSON.parse(JSON.stringify(e)) as AuditEventPayload;
 }
 
+/**
+ * The JSON text of each event parseAuditEvent returned (it writes it anyway, to look for what PostgreSQL
+ * refuses): LogRepository.prepare stores it rather than writing it a second time. The events are not changed
+ * after parsing.
+ */
+const jsonOfParsed = new WeakMap<AuditEventPayload, string>();
+
+/** JSON.stringify(event), from parseAuditEvent's copy when it has one. */
+export function eventJson(event: AuditEventPayload): string {
+  return jsonOfParsed.get(event) ?? JSON.stringify(event);
+}
+
 const OUTCOMES: readonly unknown[] = ['success', 'failure', 'denied'];
 const ACTOR_TYPES: readonly unknown[] = ['user', 'client', 'system', 'anonymous'];
 
@@ -147,5 +159,6 @@ export function parseAuditEvent(data: unknown): AuditEventPayload {
   if (text.includes('\\ud') && SURROGATE_ESCAPE.test(text)) {
     throw new PoisonMessageError('audit event contains an unpaired UTF-16 surrogate');
   }
+  jsonOfParsed.set(event, text);
   return event;
 }

@@ -18,6 +18,7 @@ import {
   rangeHash,
   rootOf,
 } from '../merkle/merkle';
+import { eventJson } from './intake.parse';
 import { leafBytes } from './leaf-bytes';
 
 export interface TreeHead {
@@ -104,6 +105,8 @@ const READ_NODES_WITH_SIZE = readNodesSql(true);
 @Injectable()
 export class LogRepository {
   private tip?: Tip;
+  /** Settles when the latest append has (whatever its outcome). */
+  private lastAppend: Promise<void> = Promise.resolve();
 
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
@@ -129,12 +132,28 @@ export class LogRepository {
    */
   async append(events: AuditEventPayload[] | PreparedBatch): Promise<TreeHead & { appended: number }> {
     const unique = events instanceof Map ? events : this.prepare(events);
-    try {
-      return (await this.appendAtTip(unique)) ?? (await this.appendTx(unique, false));
-    } catch (e) {
-      if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
-      return this.appendTx(unique, true);
-    }
+    // Appends complete in call order. A batch sent right behind another is hashed onto the other's predicted
+    // tree, but its statement may reach PostgreSQL first (two pool connections, either may connect first):
+    // it then changes nothing, and its locked path must wait until the batch before it is stored, or it
+    // would be stored ahead of it.
+    const previous = this.lastAppend;
+    const run = (async () => {
+      try {
+        const atTip = await this.appendAtTip(unique);
+        if (atTip) return atTip;
+        await previous;
+        return await this.appendTx(unique, false);
+      } catch (e) {
+        if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
+        await previous;
+        return this.appendTx(unique, true);
+      }
+    })();
+    this.lastAppend = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /**
@@ -146,7 +165,7 @@ export class LogRepository {
     for (const event of events) {
       const id = event.id.toLowerCase();
       if (!unique.has(id))
-        unique.set(id, { event, json: JSON.stringify(event), hash: leafHash(leafBytes(event)) });
+        unique.set(id, { event, json: eventJson(event), hash: leafHash(leafBytes(event)) });
     }
     return unique;
   }

@@ -1,11 +1,11 @@
-import { Controller } from '@nestjs/common';
+import { RpcController } from '@lienthong/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { RpcSubjects, type ResourceProofsResponse } from '@lienthong/contracts';
 import { ResourceProofsRequestDto } from './resource-proofs.dto';
 import { ResourceProofsService } from './resource-proofs.service';
 
 /** Request/reply for documents' archive packages (RpcMap `audit.resource-proofs`). */
-@Controller()
+@RpcController()
 export class ResourceProofsHandler {
   constructor(private readonly proofs: ResourceProofsService) {}
 

@@ -13,7 +13,9 @@ const reasonOf = (e: AuditEventPayload) => (e.details as { reason?: unknown } | 
  * in the audit log (the SOC can query it) so the feed is a signal, not a copy of the log.
  */
 const RULES: Record<string, Rule> = {
-  [AuditActions.loginFailed]: () => Severity.notice,
+  // A TOTP code presented again (identity's `otp-replayed`): right password and a code seen before, so the
+  // password has leaked and someone is relaying or copying the codes.
+  [AuditActions.loginFailed]: (e) => (reasonOf(e) === 'otp-replayed' ? Severity.warning : Severity.notice),
   [AuditActions.accountLocked]: () => Severity.warning,
   // A refresh token presented twice: stolen or replayed; the whole family was revoked.
   [AuditActions.refreshReuseDetected]: () => Severity.critical,

@@ -20,6 +20,8 @@ function ev(over: Partial<AuditEventPayload> = {}): AuditEventPayload {
 describe('SOC policy', () => {
   it('forwards the security actions and nothing else', () => {
     expect(socSeverity(ev())).toBe(Severity.notice);
+    expect(socSeverity(ev({ details: { reason: 'otp-invalid' } }))).toBe(Severity.notice);
+    expect(socSeverity(ev({ details: { reason: 'otp-replayed' } }))).toBe(Severity.warning);
     expect(socSeverity(ev({ action: AuditActions.accountLocked }))).toBe(Severity.warning);
     expect(socSeverity(ev({ action: AuditActions.refreshReuseDetected }))).toBe(Severity.critical);
     expect(socSeverity(ev({ action: AuditActions.edxmlRejected }))).toBe(Severity.warning);

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { Client as MinioClient } from 'minio';
+import type { Client as MinioClient } from 'minio';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, stat, unlink } from 'node:fs/promises';
@@ -28,7 +28,10 @@ export function parseS3Store(url: string): S3Location {
 export function s3Client(config: DocumentsConfig): MinioClient {
   const endpoint = new URL(config.S3_ENDPOINT ?? 'https://s3.amazonaws.com');
   const useSSL = endpoint.protocol === 'https:';
-  return new MinioClient({
+  // minio (about 1 MB of source) is loaded only when an S3 store is configured, not by every documents process.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Client } = require('minio') as typeof import('minio');
+  return new Client({
     endPoint: endpoint.hostname,
     port: endpoint.port ? Number(endpoint.port) : useSSL ? 443 : 80,
     useSSL,

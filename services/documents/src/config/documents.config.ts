@@ -9,8 +9,10 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
+import { AddressAllowList } from '../subscriptions/webhook-address';
 
 const emptyIsUnset = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 const toBool = ({ value }: { value: unknown }) =>
@@ -152,6 +154,41 @@ export class DocumentsConfig extends BaseServiceConfig {
   @Transform(toBool)
   @IsBoolean()
   SUBSCRIPTIONS_ALLOW_HTTP: boolean = false;
+
+  /**
+   * Webhooks go only to public addresses (SSRF guard, `webhook-address.ts`). This lets an operator allow
+   * more: `true` = any address, or comma-separated networks (`10.20.0.0/16,fd00:1::/64`, a bare address = one
+   * host). Unset / `false` = public addresses only.
+   */
+  @Transform(emptyIsUnset)
+  @IsOptional()
+  @IsString()
+  @ValidateBy({
+    name: 'isAllowList',
+    validator: {
+      validate: (value: unknown) => {
+        try {
+          AddressAllowList.parse(value as string);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () =>
+        'SUBSCRIPTIONS_ALLOW_PRIVATE must be true, false or comma-separated IP networks (e.g. 10.20.0.0/16,fd00::/8)',
+    },
+  })
+  SUBSCRIPTIONS_ALLOW_PRIVATE?: string;
+
+  /**
+   * CA certificates (PEM text or a file path) trusted for webhook receivers' TLS certificates besides the
+   * system's (e.g. receivers on a private network with an internal CA).
+   */
+  @Transform(emptyIsUnset)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  SUBSCRIPTIONS_TLS_CA?: string;
 
   /**
    * Key that encrypts webhook secrets at rest (AES-256-GCM; any string of at least 32 characters, hashed to

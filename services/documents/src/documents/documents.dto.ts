@@ -183,6 +183,18 @@ export class RecipientHistoryParams {
 export class RegisterQuery {
   @Transform(toInt) @IsInt() @Min(1900) @Max(9999) year!: number;
   @IsOptional() @IsIn(['json', 'csv']) format?: 'json' | 'csv';
+  /**
+   * JSON only: one page of the register by number (the console pages a year of thousands of entries); without
+   * it, the whole year as always. The CSV file is always the whole year.
+   */
+  @ApiLimit(500, undefined, '; without it, every entry of the year')
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+  @IsOptional() @IsString() @MaxLength(200) cursor?: string;
 }
 
 export class ReportQuery {

@@ -58,6 +58,8 @@ export interface HistoryEntry {
   at: string;
   reason?: string;
   changes?: DocumentChanges;
+  /** A recall (1) the recipient refused (answered 16) because it had completed the document. */
+  refused?: boolean;
 }
 
 export interface RecipientRow {

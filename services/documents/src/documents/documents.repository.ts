@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { preparedQuery } from '@lienthong/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { DocumentChanges } from '@lienthong/contracts';
 import type { AttachmentRow, DocumentRow, HistoryEntry, RecipientRow } from './documents.entity';
@@ -95,7 +96,9 @@ export class DocumentsRepository {
   ): Promise<Map<string, number>> {
     if (counts.size === 0) return new Map();
     const orgs = [...counts.keys()].sort();
-    const rows: { organization_code: string; last_number: number }[] = await m.query(
+    const rows: { organization_code: string; last_number: number }[] = await preparedQuery(
+      m,
+      'lt_docs_allocate_numbers',
       `INSERT INTO register_counters (organization_code, year, direction, last_number)
        SELECT t.org, $3, $4, t.n FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS t(org, n, i) ORDER BY t.i
        ON CONFLICT (organization_code, year, direction)
@@ -156,19 +159,25 @@ export class DocumentsRepository {
       source_document_id: d.sourceDocumentId,
       edxml_document_id: d.edxmlDocumentId,
     }));
-    await m.query(
-      `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
+    await preparedQuery(
+      m,
+      'lt_docs_insert_incoming',
+      // The search vector once per document (a materialised CTE), not once per recipient's copy.
+      `WITH d AS MATERIALIZED (
+         SELECT d.*, document_search(d.subject, d.notation, d.content) AS search
+         FROM jsonb_to_recordset($1::jsonb) AS d(i int, number text, notation text, type text, type_name text,
+           subject text, content text, promulgation_place text, promulgation_date date, signer jsonb, secrecy text,
+           urgency text, steering boolean, due_date date, from_org text, source_document_id text,
+           edxml_document_id text))
+       INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
          promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, state, status_code,
          from_organization_code, source_document_id, edxml_document_id, delivery_id, register_year, register_number,
-         arrival_at, created_by)
+         arrival_at, created_by, search)
        SELECT c.id, c.org, 'incoming', d.number, d.notation, d.type, d.type_name, d.subject, d.content,
          d.promulgation_place, d.promulgation_date, d.signer, d.secrecy, d.urgency, d.steering, d.due_date, '{}',
-         'arrived', '01', d.from_org, d.source_document_id, d.edxml_document_id, c.delivery_id, $6, c.n, $7, $8
+         'arrived', '01', d.from_org, d.source_document_id, d.edxml_document_id, c.delivery_id, $6, c.n, $7, $8, d.search
        FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $9::int[]) AS c(id, org, doc, delivery_id, n)
-       JOIN jsonb_to_recordset($1::jsonb) AS d(i int, number text, notation text, type text, type_name text,
-         subject text, content text, promulgation_place text, promulgation_date date, signer jsonb, secrecy text,
-         urgency text, steering boolean, due_date date, from_org text, source_document_id text,
-         edxml_document_id text) ON d.i = c.doc`,
+       JOIN d ON d.i = c.doc`,
       [
         JSON.stringify(docs),
         copies.map((c) => c.id),
@@ -223,7 +232,9 @@ export class DocumentsRepository {
   async outgoingSenders(m: EntityManager, ids: string[]): Promise<Map<string, string>> {
     const uuids = [...new Set(ids.filter(isUuid))];
     if (uuids.length === 0) return new Map();
-    const rows: { id: string; organization_code: string }[] = await m.query(
+    const rows: { id: string; organization_code: string }[] = await preparedQuery(
+      m,
+      'lt_docs_outgoing_senders',
       `SELECT id, organization_code FROM documents WHERE id = ANY($1::uuid[]) AND direction = 'outgoing'`,
       [uuids],
     );
@@ -240,7 +251,9 @@ export class DocumentsRepository {
     at: Date,
   ): Promise<{ document_id: string; organization_code: string }[]> {
     if (pairs.length === 0) return [];
-    return m.query(
+    return preparedQuery(
+      m,
+      'lt_docs_mark_arrived',
       `WITH changed AS (
          UPDATE document_recipients r SET status = 'arrived', status_code = '01', reason = NULL, updated_at = $3
          FROM unnest($1::uuid[], $2::text[]) AS x(doc, org), document_recipients o
@@ -296,27 +309,31 @@ export class DocumentsRepository {
     );
   }
 
-  /** Many documents in one INSERT (a group-committed batch of registrations). */
-  async insertMany(m: EntityManager, docs: NewDocument[]): Promise<void> {
-    if (docs.length === 0) return;
-    await m.query(
-      `INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
+  /** Many documents in one INSERT (a group-committed batch of registrations); the rows as stored, by id. */
+  async insertMany(m: EntityManager, docs: NewDocument[]): Promise<Map<string, DocumentRow>> {
+    if (docs.length === 0) return new Map();
+    const rows: DocumentRow[] = await preparedQuery(
+      m,
+      'lt_docs_insert_many',
+      `WITH ins AS (INSERT INTO documents (id, organization_code, direction, number, notation, type, type_name, subject, content,
          promulgation_place, promulgation_date, signer, secrecy, urgency, steering, due_date, recipients, recipient_rules,
          recipient_groups, state, status_code, from_organization_code, source_document_id, edxml_document_id, delivery_id,
-         register_year, register_number, arrival_at, created_by)
+         register_year, register_number, arrival_at, created_by, search)
        SELECT d.id, d.organization_code, d.direction, d.number, d.notation, d.type, d.type_name, d.subject, d.content,
          d.promulgation_place, d.promulgation_date, d.signer, d.secrecy, d.urgency, d.steering, d.due_date,
          ARRAY(SELECT jsonb_array_elements_text(d.recipients)), COALESCE(d.recipient_rules, '[]'::jsonb),
          ARRAY(SELECT jsonb_array_elements_text(COALESCE(d.recipient_groups, '[]'::jsonb)))::uuid[], d.state, d.status_code, d.from_organization_code,
          d.source_document_id, d.edxml_document_id, d.delivery_id, d.register_year, d.register_number, d.arrival_at,
-         d.created_by
+         d.created_by, document_search(d.subject, d.notation, d.content)
        FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, organization_code text, direction text, number text,
          notation text, type text, type_name text, subject text, content text, promulgation_place text,
          promulgation_date date, signer jsonb, secrecy text, urgency text, steering boolean, due_date date,
          recipients jsonb, recipient_rules jsonb, recipient_groups jsonb, state text, status_code text,
          from_organization_code text, source_document_id text,
          edxml_document_id text, delivery_id text, register_year int, register_number int, arrival_at timestamptz,
-         created_by text)`,
+         created_by text)
+       RETURNING *)
+       SELECT ${DOCUMENT_COLUMNS} FROM ins d`,
       [
         JSON.stringify(
           docs.map((d) => ({
@@ -352,6 +369,95 @@ export class DocumentsRepository {
           })),
         ),
       ],
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /**
+   * What a send reads before it writes, in one statement: the document (if the caller's organization owns it
+   * and may see it), its attachments (as `attachments_json`, in upload order) and which of its listed recipients
+   * the local directory does not hold as a live organization (`not_known`: unknown or deleted).
+   */
+  async findForSend(
+    m: EntityManager,
+    id: string,
+    organizationCode: string,
+    cleared: boolean,
+  ): Promise<(DocumentRow & { attachments_json: AttachmentRow[]; not_known: string[] }) | null> {
+    if (!isUuid(id)) return null;
+    const rows: (DocumentRow & { attachments_json: AttachmentRow[]; not_known: string[] })[] = await m.query(
+      `SELECT ${DOCUMENT_COLUMNS},
+         COALESCE((SELECT json_agg(a ORDER BY a.created_at, a.id) FROM (
+           SELECT id, document_id, name, content_type, size, sha256, signature, signatures, created_at
+           FROM attachments WHERE document_id = d.id) a), '[]'::json) AS attachments_json,
+         ARRAY(SELECT c FROM unnest(d.recipients) c WHERE NOT EXISTS (
+           SELECT 1 FROM organization_directory o WHERE o.code = c AND NOT o.deleted)) AS not_known
+       FROM documents d
+       WHERE d.id = $1 AND d.organization_code = $2 AND ($3 OR d.secrecy = 'none')`,
+      [id, organizationCode, cleared],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * `findForSend` for many documents in one statement (a batch of sends), each with its own caller's
+   * organization and clearance; by id (a document the caller may not send is missing).
+   */
+  async findForSendMany(
+    m: EntityManager,
+    reqs: { id: string; organizationCode: string; cleared: boolean }[],
+  ): Promise<Map<string, DocumentRow & { attachments_json: AttachmentRow[]; not_known: string[] }>> {
+    if (reqs.length === 0) return new Map();
+    const rows: (DocumentRow & { attachments_json: AttachmentRow[]; not_known: string[] })[] =
+      await preparedQuery(
+        m,
+        'lt_docs_find_for_send',
+        `SELECT ${DOCUMENT_COLUMNS},
+         COALESCE((SELECT json_agg(a ORDER BY a.created_at, a.id) FROM (
+           SELECT id, document_id, name, content_type, size, sha256, signature, signatures, created_at
+           FROM attachments WHERE document_id = d.id) a), '[]'::json) AS attachments_json,
+         ARRAY(SELECT c FROM unnest(d.recipients) c WHERE NOT EXISTS (
+           SELECT 1 FROM organization_directory o WHERE o.code = c AND NOT o.deleted)) AS not_known
+       FROM (SELECT DISTINCT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, org text, cleared boolean)) x
+       JOIN documents d ON d.id = x.id AND d.organization_code = x.org AND (x.cleared OR d.secrecy = 'none')`,
+        [JSON.stringify(reqs.map((r) => ({ id: r.id, org: r.organizationCode, cleared: r.cleared })))],
+      );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /**
+   * draft → sent for many documents in one statement (a group-committed batch of sends), each storing its
+   * recipients as expanded at send time; the rows as sent, by id (a document that was not a draft any more
+   * is missing from the map).
+   */
+  async markSentMany(
+    m: EntityManager,
+    docs: { id: string; recipients: string[] }[],
+  ): Promise<Map<string, DocumentRow>> {
+    if (docs.length === 0) return new Map();
+    const rows: DocumentRow[] = await preparedQuery(
+      m,
+      'lt_docs_mark_sent',
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, recipients text[])),
+       sent AS (
+         UPDATE documents d SET state = 'sent', sent_at = now(), updated_at = now(), recipients = x.recipients
+         FROM x WHERE d.id = x.id AND d.state = 'draft' RETURNING d.*)
+       SELECT ${DOCUMENT_COLUMNS} FROM sent d`,
+      [JSON.stringify(docs)],
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** The sender's recipient rows (`queued`) of many sent documents in one INSERT. */
+  async insertRecipientsMany(m: EntityManager, docs: { id: string; codes: string[] }[]): Promise<void> {
+    if (docs.length === 0) return;
+    await preparedQuery(
+      m,
+      'lt_docs_insert_recipients',
+      `INSERT INTO document_recipients (document_id, organization_code, status)
+       SELECT x.id, c.code, 'queued'
+       FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, codes text[]), unnest(x.codes) AS c(code)`,
+      [JSON.stringify(docs)],
     );
   }
 
@@ -470,7 +576,12 @@ export class DocumentsRepository {
     return m.query(
       `SELECT r.document_id, r.organization_code, r.status, r.status_code, r.reason, r.updated_at
        FROM unnest($1::uuid[], $2::text[]) AS x(doc, org)
-       JOIN document_recipients r ON r.document_id = x.doc AND r.organization_code = x.org
+       CROSS JOIN LATERAL (
+         -- One primary-key lookup per pair. (A plain join let the planner hash the whole table: a page of 500
+         -- documents read every recipient row there is, ~100 ms at 63,000 rows and growing with the table.)
+         -- LIMIT 1 (at most one row by the key) keeps the subquery from being flattened into that join.
+         SELECT * FROM document_recipients r
+         WHERE r.document_id = x.doc AND r.organization_code = x.org LIMIT 1) r
        ORDER BY r.organization_code`,
       [ids, docs.flatMap((d) => d.codes)],
     );
@@ -542,6 +653,55 @@ export class DocumentsRepository {
       [documentId, organizationCode, status, statusCode, reason, at, onlyFrom ?? null],
     );
     return n > 0;
+  }
+
+  /**
+   * updateRecipient for many rows in ONE statement (a batch of receivers' answers, each row at most once):
+   * the same rule per row (a newer receiver answer is kept, a transport state always replaced) and the same
+   * history (a change only). Returns the indexes (into `items`) of the rows that changed.
+   */
+  async updateRecipientsMany(
+    m: EntityManager,
+    items: {
+      documentId: string;
+      organizationCode: string;
+      status: string;
+      statusCode: string | null;
+      reason: string | null;
+      at: string;
+    }[],
+  ): Promise<Set<number>> {
+    if (items.length === 0) return new Set();
+    const rows: { idx: number }[] = await m.query(
+      `WITH x AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::int[])
+           AS x(doc, org, status, code, reason, at, idx)),
+       changed AS (
+         UPDATE document_recipients r SET status = x.status, status_code = x.code, reason = x.reason, updated_at = x.at
+         FROM x, document_recipients o
+         WHERE r.document_id = x.doc AND r.organization_code = x.org
+           AND o.document_id = r.document_id AND o.organization_code = r.organization_code
+           AND (r.updated_at <= x.at OR r.status IN ('queued', 'sent', 'failed', 'expired'))
+         RETURNING x.idx, r.document_id, r.organization_code, x.status, x.code, x.reason, x.at,
+                   o.status AS was, o.status_code AS was_code, o.reason AS was_reason),
+       history AS (
+         -- The same statement records the changes (not re-applied ones), in the batch's order.
+         INSERT INTO recipient_status_changes (document_id, organization_code, status, status_code, reason, at)
+         SELECT document_id, organization_code, status, code, reason, at FROM changed
+         WHERE (was, was_code, was_reason) IS DISTINCT FROM (status, code, reason)
+         ORDER BY idx)
+       SELECT idx FROM changed`,
+      [
+        items.map((i) => i.documentId),
+        items.map((i) => i.organizationCode),
+        items.map((i) => i.status),
+        items.map((i) => i.statusCode),
+        items.map((i) => i.reason),
+        items.map((i) => i.at),
+        items.map((_, i) => i),
+      ],
+    );
+    return new Set(rows.map((r) => r.idx));
   }
 
   async setState(
@@ -641,9 +801,14 @@ export class DocumentsRepository {
 
   /** The sender's recipient rows of a recalled document show 13 until each recipient answers 15 or 16. */
   async markRecipientsRecalled(m: EntityManager, documentId: string, reason: string): Promise<void> {
+    // The same statement records the 13 in each recipient's status history (as updateRecipient does).
     await m.query(
-      `UPDATE document_recipients SET status = 'recalled', status_code = '13', reason = $2, updated_at = now()
-       WHERE document_id = $1 AND status NOT IN ('failed', 'expired', 'rejected')`,
+      `WITH changed AS (
+         UPDATE document_recipients SET status = 'recalled', status_code = '13', reason = $2, updated_at = now()
+         WHERE document_id = $1 AND status NOT IN ('failed', 'expired', 'rejected')
+         RETURNING organization_code)
+       INSERT INTO recipient_status_changes (document_id, organization_code, status, status_code, reason, at)
+       SELECT $1, organization_code, 'recalled', '13', $2, now() FROM changed`,
       [documentId, reason],
     );
   }

@@ -23,10 +23,10 @@ import type {
 } from './documents.dto';
 import type { AttachmentRow, DocumentRow } from './documents.entity';
 import * as errors from './documents.errors';
-import { DocumentsRepository, type NewDocument } from './documents.repository';
+import { DocumentsRepository, isUuid, type NewDocument } from './documents.repository';
 import { documentView, vietnamYear } from './documents.view';
 import { derivedUuid } from './event-ids';
-import { GroupCommit } from './group-commit';
+import { GroupCommit, type InContext } from './group-commit';
 import { OrganizationDirectory } from './organization-directory';
 import { RecipientExpansion, type RecipientRule } from './recipient-expansion';
 import { MAX_RECIPIENTS } from '../recipient-groups/recipient-groups.dto';
@@ -54,10 +54,13 @@ export class DocumentsService {
    */
   private readonly registrations = new GroupCommit<
     { id: string; p: Principal; dto: CreateDocumentDto },
-    number
-  >((items) => this.register(items));
+    DocumentRow
+  >((items, contexts) => this.register(items, contexts));
 
-  private register(items: { id: string; p: Principal; dto: CreateDocumentDto }[]): Promise<number[]> {
+  private register(
+    items: { id: string; p: Principal; dto: CreateDocumentDto }[],
+    contexts: InContext[],
+  ): Promise<DocumentRow[]> {
     return this.uow.run(async (tx) => {
       // The outgoing register number is taken at registration, so classified (paper-only) documents are
       // numbered in the same register.
@@ -65,23 +68,23 @@ export class DocumentsService {
       const counts = new Map<string, number>();
       for (const { p } of items) counts.set(p.organizationCode, (counts.get(p.organizationCode) ?? 0) + 1);
       const next = await this.repo.allocateNumbers(tx.manager, year, 'outgoing', counts);
-      const numbers: number[] = [];
-      const rows: NewDocument[] = items.map(({ id, p, dto }) => {
+      const rows: NewDocument[] = items.map(({ id, p, dto }, i) => {
         const n = next.get(p.organizationCode)!;
         next.set(p.organizationCode, n + 1);
-        numbers.push(n);
-        tx.audit({
-          action: AuditActions.documentCreated,
-          actor: p,
-          resource: resource(id),
-          details: {
-            direction: 'outgoing',
-            secrecy: dto.secrecy,
-            registerYear: year,
-            outgoingNumber: n,
-            ...(dto.replaces ? { replaces: dto.replaces } : {}),
-          },
-        });
+        contexts[i](() =>
+          tx.audit({
+            action: AuditActions.documentCreated,
+            actor: p,
+            resource: resource(id),
+            details: {
+              direction: 'outgoing',
+              secrecy: dto.secrecy,
+              registerYear: year,
+              outgoingNumber: n,
+              ...(dto.replaces ? { replaces: dto.replaces } : {}),
+            },
+          }),
+        );
         return {
           id,
           organizationCode: p.organizationCode,
@@ -108,12 +111,122 @@ export class DocumentsService {
           createdBy: p.sub,
         };
       });
-      await this.repo.insertMany(tx.manager, rows);
-      await this.repo.setReplaces(
+      const stored = await this.repo.insertMany(tx.manager, rows);
+      const replacing = items
+        .filter((i) => i.dto.replaces)
+        .map((i) => ({ id: i.id, replacesId: i.dto.replaces! }));
+      await this.repo.setReplaces(tx.manager, replacing);
+      for (const r of replacing) stored.get(r.id)!.replaces_id = r.replacesId;
+      return items.map((i) => stored.get(i.id)!);
+    });
+  }
+
+  /**
+   * Sends, group-committed: concurrent sends are applied in one transaction. A send that only lists
+   * organizations (the common case) is read, checked and written inside the batch: one statement reads every
+   * such document of the batch with its attachments and the recipients the directory lacks; a document that is
+   * ready (an outgoing unclassified draft whose listed recipients are all live organizations) is sent, any other
+   * comes back `slow` and its request takes the full path (checks with their audited refusals, rules and groups
+   * expanded, identity asked about unknown codes), then joins a later batch with what it read. Written: the
+   * drafts moved to `sent` with one UPDATE, the recipient rows with one INSERT, every send's event and audit
+   * record with the transaction's one outbox INSERT. A document no longer a draft fails alone (409, as before).
+   */
+  private readonly sends = new GroupCommit<SendRequest, SendOutcome>((requests, contexts) =>
+    this.writeSends(requests, contexts),
+  );
+
+  private writeSends(requests: SendRequest[], contexts: InContext[]): Promise<SendOutcome[]> {
+    return this.uow.run(async (tx) => {
+      const out: SendOutcome[] = new Array<SendOutcome>(requests.length);
+      const unread = requests.filter((r): r is { p: Principal; id: string } => !('d' in r));
+      const found = await this.repo.findForSendMany(
         tx.manager,
-        items.filter((i) => i.dto.replaces).map((i) => ({ id: i.id, replacesId: i.dto.replaces! })),
+        unread
+          .filter((r) => isUuid(r.id))
+          .map((r) => ({ id: r.id, organizationCode: r.p.organizationCode, cleared: isCleared(r.p) })),
       );
-      return numbers;
+      const items: (SendItem & { k: number })[] = [];
+      const inBatch = new Set<string>();
+      requests.forEach((r, k) => {
+        let item: SendItem | undefined;
+        if ('d' in r) item = r;
+        else {
+          const f = found.get(r.id);
+          // Found for this caller: its own organization's, and classified only with `cleared`.
+          const mine =
+            f?.organization_code === r.p.organizationCode && (isCleared(r.p) || f.secrecy === 'none');
+          const recipients = mine && readyToSend(f, r.p.organizationCode);
+          if (!f || !recipients) {
+            out[k] = { slow: true };
+            return;
+          }
+          const { attachments_json: attachments, not_known: _notKnown, ...d } = f;
+          item = { p: r.p, d, recipients, attachments };
+        }
+        // The same document twice in one batch: the second is the one that finds it sent.
+        if (inBatch.has(item.d.id)) {
+          out[k] = { error: errors.alreadySent() };
+          return;
+        }
+        inBatch.add(item.d.id);
+        items.push({ ...item, k });
+      });
+      const locked = await this.repo.markSentMany(
+        tx.manager,
+        items.map((i) => ({ id: i.d.id, recipients: i.recipients })),
+      );
+      await this.repo.insertRecipientsMany(
+        tx.manager,
+        [...locked.values()].map((r) => ({ id: r.id, codes: r.recipients })),
+      );
+      for (const { p, d, attachments, k } of items) {
+        const sent = locked.get(d.id);
+        if (!sent) {
+          out[k] = { error: errors.alreadySent() };
+          continue;
+        }
+        out[k] = { recipients: sent.recipients };
+        const id = d.id;
+        // A replacement (business type 3) names the document it replaces; the sender's earlier one is linked now.
+        const earlier = sent.replaces_id
+          ? await this.repo.findById(tx.manager, sent.replaces_id, true)
+          : null;
+        const event = sendEvent(sent, attachments, earlier ? 3 : 0);
+        if (earlier) {
+          event.replaces = { sourceDocumentId: earlier.id, edxmlDocumentId: edxmlIdOf(earlier) };
+          await this.repo.linkReplacement(tx.manager, earlier.id, id, {
+            businessType: 3,
+            at: new Date().toISOString(),
+          });
+        }
+        contexts[k](() => {
+          if (earlier)
+            tx.audit({
+              action: AuditActions.documentReplaced,
+              actor: p,
+              resource: resource(earlier.id),
+              details: { replacedBy: id },
+            });
+          tx.emit(Events.documentSendRequested, event, { id });
+          tx.audit({
+            action: AuditActions.documentSent,
+            actor: p,
+            resource: resource(id),
+            details: {
+              ...(sent.recipients.length <= RECIPIENTS_IN_VIEW
+                ? { recipients: sent.recipients }
+                : {
+                    recipients: sent.recipients.slice(0, RECIPIENTS_IN_VIEW),
+                    recipientCount: sent.recipients.length,
+                  }),
+              ...(d.recipient_rules.length ? { recipientRules: d.recipient_rules } : {}),
+              ...(d.recipient_groups.length ? { recipientGroups: d.recipient_groups } : {}),
+              attachments: attachments.length,
+            },
+          });
+        });
+      }
+      return out;
     });
   }
 
@@ -149,7 +262,7 @@ export class DocumentsService {
     if (dto.replaces) dto = await this.checkReplaces(p, dto);
     const id = randomUUID();
     const year = vietnamYear();
-    await this.registrations.submit({ id, p, dto }).catch(async (e: unknown) => {
+    const created = await this.registrations.submit({ id, p, dto }).catch(async (e: unknown) => {
       if (dto.replaces && isUniqueViolation(e, [errors.REPLACES_UNIQUE_INDEX])) {
         await this.recordRefusal(p, AuditActions.documentCreated, id, {
           reason: 'DOCUMENT_ALREADY_REPLACED',
@@ -168,12 +281,11 @@ export class DocumentsService {
       });
       throw errors.numberTaken(dto.number, dto.notation, year);
     });
-    // The registering clerk gets the record back even when it is classified (they just typed it in).
-    const created = await this.repo.findById(this.ds.manager, id);
-    // A new draft has no recipient rows and no attachments yet.
+    // The registering clerk gets the record back (as stored) even when it is classified (they just typed it
+    // in). A new draft has no recipient rows and no attachments yet.
     return {
-      ...documentView({ ...created!, recipients: created!.recipients.slice(0, RECIPIENTS_IN_VIEW) }, [], []),
-      recipientCounts: { total: created!.recipients.length, draft: created!.recipients.length },
+      ...documentView({ ...created, recipients: created.recipients.slice(0, RECIPIENTS_IN_VIEW) }, [], []),
+      recipientCounts: { total: created.recipients.length, draft: created.recipients.length },
     };
   }
 
@@ -331,8 +443,14 @@ export class DocumentsService {
   }
 
   async send(p: Principal, id: string) {
-    const d = await this.repo.findVisible(this.ds.manager, id, p.organizationCode, isCleared(p));
-    if (!d) throw errors.documentNotFound();
+    // Read, checked and written in the batch when the document is ready to go (see `sends`).
+    const fast = await this.sends.submit({ p, id });
+    if ('error' in fast) throw fast.error;
+    if ('recipients' in fast) return sendAnswer(id, fast.recipients);
+    // One statement reads the document, its attachments and which listed recipients the directory lacks.
+    const found = await this.repo.findForSend(this.ds.manager, id, p.organizationCode, isCleared(p));
+    if (!found) throw errors.documentNotFound();
+    const { attachments_json: attachments, not_known: notKnown, ...d } = found;
     if (d.direction !== 'outgoing') throw errors.wrongDirection('Only outgoing documents are sent');
     if (isClassified(d.secrecy)) {
       await this.recordRefusal(p, AuditActions.documentSendRefused, id, {
@@ -372,7 +490,13 @@ export class DocumentsService {
         recipientCount: recipients.length,
       });
     // Codes from rules come from the directory itself; listed ones (explicit or group members) are checked.
-    const missing = await this.directory.missing(expanded.listedOnly);
+    // Only explicit codes (the common case): the read above already named the ones the directory lacks, and
+    // only those are asked again (an organization never heard of is looked up at identity).
+    const onlyExplicit = d.recipient_rules.length === 0 && d.recipient_groups.length === 0;
+    const unknown = new Set(notKnown);
+    const missing = await this.directory.missing(
+      onlyExplicit ? expanded.listedOnly.filter((c) => unknown.has(c)) : expanded.listedOnly,
+    );
     if (missing.length > 0) {
       await this.recordRefusal(p, AuditActions.documentSendRefused, id, {
         reason: 'RECIPIENT_UNKNOWN',
@@ -381,52 +505,9 @@ export class DocumentsService {
       throw errors.recipientUnknown(missing);
     }
     // Attachment bytes are already in the object store: AttachmentsService.upload put them there.
-    const attachments = await this.repo.attachments(this.ds.manager, [id]);
-
-    await this.uow.run(async (tx) => {
-      const locked = await this.repo.markSent(tx.manager, id, recipients);
-      if (!locked) throw errors.alreadySent();
-      await this.repo.insertRecipients(tx.manager, id, locked.recipients);
-      // A replacement (business type 3) names the document it replaces; the sender's earlier one is linked now.
-      const earlier = locked.replaces_id
-        ? await this.repo.findById(tx.manager, locked.replaces_id, true)
-        : null;
-      const event = sendEvent(locked, attachments, earlier ? 3 : 0);
-      if (earlier) {
-        event.replaces = { sourceDocumentId: earlier.id, edxmlDocumentId: edxmlIdOf(earlier) };
-        await this.repo.linkReplacement(tx.manager, earlier.id, id, {
-          businessType: 3,
-          at: new Date().toISOString(),
-        });
-        tx.audit({
-          action: AuditActions.documentReplaced,
-          actor: p,
-          resource: resource(earlier.id),
-          details: { replacedBy: id },
-        });
-      }
-      tx.emit(Events.documentSendRequested, event, { id });
-      tx.audit({
-        action: AuditActions.documentSent,
-        actor: p,
-        resource: resource(id),
-        details: {
-          ...(locked.recipients.length <= RECIPIENTS_IN_VIEW
-            ? { recipients: locked.recipients }
-            : {
-                recipients: locked.recipients.slice(0, RECIPIENTS_IN_VIEW),
-                recipientCount: locked.recipients.length,
-              }),
-          ...(d.recipient_rules.length ? { recipientRules: d.recipient_rules } : {}),
-          ...(d.recipient_groups.length ? { recipientGroups: d.recipient_groups } : {}),
-          attachments: attachments.length,
-        },
-      });
-    });
-    return {
-      id,
-      recipients: recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })),
-    };
+    const written = await this.sends.submit({ p, d, recipients, attachments });
+    if ('error' in written) throw written.error;
+    return sendAnswer(id, recipients);
   }
 
   async changeStatus(p: Principal, id: string, dto: StatusChangeDto) {
@@ -577,6 +658,41 @@ export class DocumentsService {
     }
     return this.get(p, id);
   }
+}
+
+/** A send checked by its request and waiting for its group commit. */
+interface SendItem {
+  p: Principal;
+  d: DocumentRow;
+  recipients: string[];
+  attachments: AttachmentRow[];
+}
+
+/** A send for the batch to read and check itself, or one its request checked already. */
+type SendRequest = { p: Principal; id: string } | SendItem;
+/** Sent (to these recipients), refused, or to be checked by its request (`slow`). */
+type SendOutcome = { recipients: string[] } | { error: DomainError } | { slow: true };
+
+/**
+ * The recipients of a document that may be sent without further checks: an outgoing, unclassified draft that
+ * lists only organizations (no rules, no groups), all of them live in the directory, at most MAX_RECIPIENTS.
+ * Anything else (including every refusal) is left to the full path of `send`.
+ */
+function readyToSend(f: DocumentRow & { not_known: string[] }, sender: string): string[] | undefined {
+  if (f.direction !== 'outgoing' || isClassified(f.secrecy) || f.state !== 'draft') return undefined;
+  if (f.recipient_rules.length > 0 || f.recipient_groups.length > 0 || f.not_known.length > 0)
+    return undefined;
+  // As RecipientExpansion.expand does for listed codes only.
+  const recipients = [...new Set(f.recipients.filter((c) => c !== sender))];
+  if (recipients.length === 0 || recipients.length > MAX_RECIPIENTS) return undefined;
+  return recipients;
+}
+
+function sendAnswer(id: string, recipients: string[]) {
+  return {
+    id,
+    recipients: recipients.map((organizationCode) => ({ organizationCode, status: 'queued' as const })),
+  };
 }
 
 /** The rules as stored: only the keys given. */

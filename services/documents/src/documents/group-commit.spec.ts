@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { GroupCommit } from './group-commit';
 
 describe('GroupCommit', () => {
@@ -39,5 +40,19 @@ describe('GroupCommit', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => gc.submit(i)));
     expect(Math.max(...sizes)).toBe(4);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(10);
+  });
+});
+
+describe('GroupCommit contexts', () => {
+  it("runs each item's code in the async context of the request that submitted it", async () => {
+    const als = new AsyncLocalStorage<string>();
+    const gc = new GroupCommit<number, string | undefined>(async (items, contexts) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return items.map((_, i) => contexts[i](() => als.getStore()));
+    });
+    const seen = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => als.run(`request-${i}`, () => gc.submit(i))),
+    );
+    expect(seen).toEqual(Array.from({ length: 6 }, (_, i) => `request-${i}`));
   });
 });

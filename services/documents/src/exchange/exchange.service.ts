@@ -29,6 +29,9 @@ export const CONSUMERS = {
   exchangeState: 'documents-exchange-state',
 } as const;
 
+/** Statuses per `document.status-changed-batch` message (~350 bytes each: well under NATS's 1 MB). */
+const STATUS_BATCH = 1000;
+
 /** Exchange states the bus reports and the per-recipient status they set on the sender's side. */
 const EXCHANGE_STATE_TO_STATUS: Partial<Record<ExchangeStateEvent['state'], string>> = {
   sent: 'sent',
@@ -264,12 +267,16 @@ export class ExchangeService {
       }
       if (applied.length === 1)
         tx.emit(Events.documentStatusChanged, applied[0], { id: applied[0].statusId });
-      else if (applied.length > 1)
-        tx.emit(
-          Events.documentStatusChangedBatch,
-          { statuses: applied },
-          { id: derivedUuid(`batch:${applied[0].statusId}:${applied.length}`) },
-        );
+      else
+        for (let i = 0; i < applied.length; i += STATUS_BATCH) {
+          // In slices: a NATS message holds at most 1 MB (10,000 statuses are ~3.5 MB).
+          const statuses = applied.slice(i, i + STATUS_BATCH);
+          tx.emit(
+            Events.documentStatusChangedBatch,
+            { statuses },
+            { id: derivedUuid(`batch:${statuses[0].statusId}:${statuses.length}`) },
+          );
+        }
       // The organizations' feeds (webhooks, Watch): each recipient's new copy, and the senders' 01s.
       await this.feed.record(tx.manager, [
         ...copies.map((c): FeedEvent => ({
@@ -377,6 +384,25 @@ export class ExchangeService {
       }
       const agree = d.state !== 'completed' && d.state !== 'recalled';
       const at = new Date().toISOString();
+      if (d.state === 'completed') {
+        // Refused (16): the copy stays completed, but the recipient is told as it is told an agreed recall —
+        // a history entry marked `refused` and `document.recalled` with `refused: true` in its feed.
+        await this.repo.appendHistory(m, d.id, {
+          businessType: 1,
+          at,
+          ...(ev.reason ? { reason: ev.reason } : {}),
+          refused: true,
+        });
+        await this.feed.record(m, [
+          {
+            id: derivedUuid(`${ev.deliveryId}:recall-refused`),
+            organizationCode: to,
+            type: 'document.recalled',
+            documentId: d.id,
+            data: { reason: ev.reason ?? null, refused: true, statusCode: STATUS_CODES['recall-refused'] },
+          },
+        ]);
+      }
       if (agree) {
         await this.repo.setState(m, d.id, {
           state: 'recalled',
@@ -509,20 +535,41 @@ export class ExchangeService {
       );
       let changedRows = 0;
       const told: FeedEvent[] = [];
-      for (const ev of todo) {
-        if (!ev.sourceDocumentId || senders.get(ev.sourceDocumentId) !== ev.toOrganizationCode) {
-          this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
-          continue;
-        }
-        const changed = await this.repo.updateRecipient(
-          tx.manager,
-          ev.sourceDocumentId,
-          ev.fromOrganizationCode,
-          ev.status,
-          ev.statusCode,
-          ev.reason ?? null,
-          ev.at,
-        );
+      const known = todo.filter((ev): ev is DocumentStatusEvent & { sourceDocumentId: string } => {
+        if (ev.sourceDocumentId && senders.get(ev.sourceDocumentId) === ev.toOrganizationCode) return true;
+        this.logger.warn(`status ${ev.statusId} for an unknown outgoing document`);
+        return false;
+      });
+      // Each row answered once in the batch (a drained backlog's 01s): one statement for all of them.
+      // A row answered twice keeps the one-at-a-time order (a later answer for it wins).
+      const rowsOnce =
+        known.length > 1 &&
+        new Set(known.map((ev) => `${ev.sourceDocumentId}|${ev.fromOrganizationCode}`)).size === known.length;
+      const changedMany = rowsOnce
+        ? await this.repo.updateRecipientsMany(
+            tx.manager,
+            known.map((ev) => ({
+              documentId: ev.sourceDocumentId,
+              organizationCode: ev.fromOrganizationCode,
+              status: ev.status,
+              statusCode: ev.statusCode,
+              reason: ev.reason ?? null,
+              at: ev.at,
+            })),
+          )
+        : undefined;
+      for (const [i, ev] of known.entries()) {
+        const changed = changedMany
+          ? changedMany.has(i)
+          : await this.repo.updateRecipient(
+              tx.manager,
+              ev.sourceDocumentId,
+              ev.fromOrganizationCode,
+              ev.status,
+              ev.statusCode,
+              ev.reason ?? null,
+              ev.at,
+            );
         if (!changed) continue;
         changedRows++;
         told.push(

@@ -8,6 +8,8 @@ import { DocumentLifecycle1765100000000 } from './1765100000000-DocumentLifecycl
 import { RecipientGroups1765200000000 } from './1765200000000-RecipientGroups';
 import { Subscriptions1765300000000 } from './1765300000000-Subscriptions';
 import { RecipientStatusChanges1765600000000 } from './1765600000000-RecipientStatusChanges';
+import { DocumentsWriteCost1766550000000 } from './1766550000000-DocumentsWriteCost';
+import { SearchOncePerDocument1766550000001 } from './1766550000001-SearchOncePerDocument';
 
 /** In order of application. */
 export const migrations = [
@@ -21,4 +23,6 @@ export const migrations = [
   RecipientGroups1765200000000,
   Subscriptions1765300000000,
   RecipientStatusChanges1765600000000,
+  DocumentsWriteCost1766550000000,
+  SearchOncePerDocument1766550000001,
 ];

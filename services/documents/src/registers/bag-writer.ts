@@ -1,4 +1,4 @@
-import archiver, { type Archiver } from 'archiver';
+import type { Archiver } from 'archiver';
 import { createHash } from 'node:crypto';
 import { Readable, Transform, type Writable } from 'node:stream';
 
@@ -37,6 +37,9 @@ export class BagWriter {
   private readonly names = new Set<string>();
 
   constructor(out: Writable) {
+    // archiver and its ZIP stack (~150 modules) are loaded by the first export, not at boot.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const archiver = require('archiver') as typeof import('archiver');
     this.zip = archiver('zip', { zlib: { level: 6 } });
     this.zip.on('error', (e: Error) => (this.failure ??= e));
     this.zip.on('warning', (e: Error) => (this.failure ??= e));

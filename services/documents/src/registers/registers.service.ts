@@ -86,7 +86,17 @@ export class RegistersService {
     );
   }
 
-  async entries(p: Principal, direction: 'incoming' | 'outgoing', year: number) {
+  /**
+   * The register's entries by number: every entry of the year, or with `page` the `limit` entries after the
+   * number `after` (keyset on the unique (organization, direction, year, number) index: a late page of a
+   * year of thousands costs what the first does).
+   */
+  async entries(
+    p: Principal,
+    direction: 'incoming' | 'outgoing',
+    year: number,
+    page?: { limit: number; after: number },
+  ) {
     const rows: RegisterRow[] = await this.ds.query(
       `SELECT id, register_number, (arrival_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date::text AS arrival_date,
               from_organization_code, number, notation, promulgation_date::text AS promulgation_date, type, type_name,
@@ -95,8 +105,9 @@ export class RegistersService {
               replaces_id, replaced_by_id
        FROM documents
        WHERE organization_code = $1 AND direction = $2 AND register_year = $3 AND ($4 OR secrecy = 'none')
-       ORDER BY register_number`,
-      [p.organizationCode, direction, year, hasRole(p, 'cleared')],
+         ${page ? 'AND register_number > $5' : ''}
+       ORDER BY register_number ${page ? 'LIMIT $6' : ''}`,
+      [p.organizationCode, direction, year, hasRole(p, 'cleared'), ...(page ? [page.after, page.limit] : [])],
     );
     const typeAndSubject = (r: RegisterRow) => `${r.type_name ?? r.type}: ${r.subject}`;
     if (direction === 'incoming') {

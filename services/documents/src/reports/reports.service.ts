@@ -39,6 +39,13 @@ const share = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 1
  *   time is neither late nor on time yet.
  * Shares are null when there is nothing to divide.
  */
+/**
+ * The columns the indicators read: the period's rows are materialized, and a document's whole row (content, the
+ * search vector, the edXML fields) would be copied for nothing — most of the query's time with 10,000 documents.
+ */
+const PERIOD_COLUMNS =
+  'd.id, d.organization_code, d.direction, d.secrecy, d.sent_at, d.state, d.due_date, d.completed_at';
+
 @Injectable()
 export class ReportsService {
   constructor(private readonly ds: DataSource) {}
@@ -66,7 +73,7 @@ export class ReportsService {
       on_time: number;
     }[] = await this.ds.query(
       `WITH period AS (
-         SELECT d.* FROM documents d
+         SELECT ${PERIOD_COLUMNS} FROM documents d
          WHERE COALESCE(d.arrival_at, d.created_at) >= ($1::date)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
            AND COALESCE(d.arrival_at, d.created_at) < (($2::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')
            AND ($3::text IS NULL OR d.organization_code = $3)
@@ -90,7 +97,7 @@ export class ReportsService {
     );
     const statuses: { code: string; status: string; n: number }[] = await this.ds.query(
       `WITH period AS (
-         SELECT d.* FROM documents d
+         SELECT ${PERIOD_COLUMNS} FROM documents d
          WHERE COALESCE(d.arrival_at, d.created_at) >= ($1::date)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
            AND COALESCE(d.arrival_at, d.created_at) < (($2::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh')
            AND ($3::text IS NULL OR d.organization_code = $3)

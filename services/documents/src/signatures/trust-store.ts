@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pkijs, type Pkijs } from './pki';
+import type { Pkijs } from './pki';
 
 /**
  * The configured trust: CA certificates (TRUST_ANCHORS) and certificate revocation lists (TRUST_CRLS), as
@@ -24,6 +24,10 @@ export function loadTrustMaterial(anchorsFile?: string, crlFiles?: string): Trus
     .filter(Boolean)) {
     const found = crlsIn(readFileSync(path));
     if (found.length === 0) throw new Error(`TRUST_CRLS: no CRL (PEM or DER) in ${path}`);
+    // pkijs (its ES-module graph: asn1js, pvtsutils, …) only when CRLs are configured: the service's main
+    // thread needs it for nothing else (the verification workers load it themselves).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { pkijs } = require('./pki') as typeof import('./pki');
     for (const der of found) {
       try {
         pkijs.CertificateRevocationList.fromBER(toArrayBuffer(der));

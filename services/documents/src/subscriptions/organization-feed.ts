@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { preparedQuery } from '@lienthong/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { markFeedWritten } from './feed-wake';
@@ -42,9 +43,14 @@ export class OrganizationFeed {
     const explicit = given.flatMap((e) => (e.id ? [e.id] : []));
     const seen = new Set<string>(
       explicit.length
-        ? (await m.query(`SELECT id FROM organization_events WHERE id = ANY($1::uuid[])`, [explicit])).map(
-            (r: { id: string }) => r.id,
-          )
+        ? (
+            await preparedQuery<{ id: string }>(
+              m,
+              'lt_feed_known',
+              `SELECT id FROM organization_events WHERE id = ANY($1::uuid[])`,
+              [explicit],
+            )
+          ).map((r: { id: string }) => r.id)
         : [],
     );
     const events = withIds.filter((e) => !seen.has(e.id));
@@ -52,7 +58,9 @@ export class OrganizationFeed {
     const counts = new Map<string, number>();
     for (const e of events) counts.set(e.organizationCode, (counts.get(e.organizationCode) ?? 0) + 1);
     const orgs = [...counts.keys()].sort(); // one lock order for every transaction: no deadlock between two
-    const rows: { organization_code: string; last_seq: string }[] = await m.query(
+    const rows = await preparedQuery<{ organization_code: string; last_seq: string }>(
+      m,
+      'lt_feed_counters',
       `INSERT INTO organization_event_counters (organization_code, last_seq)
        SELECT * FROM unnest($1::text[], $2::bigint[])
        ON CONFLICT (organization_code) DO UPDATE
@@ -68,7 +76,9 @@ export class OrganizationFeed {
       next.set(e.organizationCode, s);
       return s;
     });
-    await m.query(
+    await preparedQuery(
+      m,
+      'lt_feed_insert',
       `INSERT INTO organization_events (id, organization_code, seq, type, document_id, data)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::uuid[], $6::jsonb[])
        ON CONFLICT (id) DO NOTHING`,

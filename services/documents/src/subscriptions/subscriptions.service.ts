@@ -8,6 +8,7 @@ import { isUuid } from '../documents/documents.repository';
 import type { FeedEventType } from './organization-feed';
 import type { CreateSubscriptionDto, ListSubscriptionsQuery } from './subscriptions.dto';
 import { newWebhookSecret, SecretBox } from './webhook-signature';
+import { WebhookTargets } from './webhook-targets';
 
 interface SubscriptionRow {
   id: string;
@@ -46,12 +47,17 @@ export class SubscriptionsService {
     private readonly ds: DataSource,
     private readonly uow: UnitOfWork,
     private readonly config: DocumentsConfig,
+    private readonly targets: WebhookTargets,
   ) {
     this.secrets = new SecretBox(config.SUBSCRIPTIONS_SECRET_KEY);
   }
 
-  /** An absolute http(s) URL; https only in production unless SUBSCRIPTIONS_ALLOW_HTTP. */
-  private checkUrl(raw: string): void {
+  /**
+   * An absolute http(s) URL without credentials; https only in production unless SUBSCRIPTIONS_ALLOW_HTTP; a
+   * host that is, or resolves to, a public address unless SUBSCRIPTIONS_ALLOW_PRIVATE allows it (SSRF guard,
+   * checked again at every connection).
+   */
+  private async checkUrl(raw: string, p: Principal, id: string): Promise<void> {
     let problem: string | undefined;
     let url: URL | undefined;
     try {
@@ -68,13 +74,29 @@ export class SubscriptionsService {
     )
       problem = 'url must use https';
     else if (url && url.hash) problem = 'url must not have a fragment';
+    else if (url && (url.username || url.password)) problem = 'url must not contain a user name or password';
+    else if (url) {
+      const origin = url.origin;
+      problem = (await this.targets.registrationProblem(url)) ?? undefined;
+      // A try at an internal target is worth an audit record (who, which origin), unlike a malformed URL.
+      if (problem)
+        await this.uow.run(async (tx) =>
+          tx.audit({
+            action: AuditActions.subscriptionCreated,
+            actor: p,
+            resource: resource(id),
+            outcome: 'denied',
+            details: { origin, reason: 'WEBHOOK_TARGET_NOT_PUBLIC' },
+          }),
+        );
+    }
     if (problem)
       throw badRequest('VALIDATION_FAILED', `Invalid input: url`, [{ field: 'url', errors: [problem] }]);
   }
 
   async create(p: Principal, dto: CreateSubscriptionDto) {
-    this.checkUrl(dto.url);
     const id = randomUUID();
+    await this.checkUrl(dto.url, p, id);
     const secret = newWebhookSecret();
     const events = [...dto.events];
     const row = await this.uow.run(async (tx) => {

@@ -13,6 +13,7 @@ import { DocumentsConfig } from '../config/documents.config';
 import { FeedWake } from './feed-wake';
 import { signatureHeader } from './webhook-signature';
 import { SubscriptionsService, type StoredFeedEvent } from './subscriptions.service';
+import { WebhookTargetRefused, WebhookTargets } from './webhook-targets';
 
 interface Claimed {
   id: string;
@@ -73,6 +74,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly config: DocumentsConfig,
     private readonly wake: FeedWake,
     private readonly subscriptions: SubscriptionsService,
+    private readonly targets: WebhookTargets,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.delivered = new Counter({
@@ -233,10 +235,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const started = Date.now();
     let status: number | null = null;
     let error: string | null = null;
+    const timeout = AbortSignal.timeout(this.config.SUBSCRIPTIONS_TIMEOUT_MS);
     try {
-      const res = await fetch(s.url, {
-        method: 'POST',
-        headers: {
+      // Through the SSRF guard: the host is resolved once, every address checked, no redirect followed.
+      status = await this.targets.post(
+        s.url,
+        {
           'Content-Type': 'application/json',
           'User-Agent': 'Lienthong-Webhooks/1',
           'Lienthong-Event': e.type,
@@ -244,17 +248,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
           'Lienthong-Signature': signature(secret, body, t),
         },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.any([
-          AbortSignal.timeout(this.config.SUBSCRIPTIONS_TIMEOUT_MS),
-          this.abort.signal,
-        ]),
-      });
-      status = res.status;
-      await res.body?.cancel().catch(() => undefined);
+        AbortSignal.any([timeout, this.abort.signal]),
+      );
       if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
-      error = describeFetchError(err, this.config.SUBSCRIPTIONS_TIMEOUT_MS);
+      error = describeError(err, timeout.aborted, this.config.SUBSCRIPTIONS_TIMEOUT_MS);
     }
     const duration = Date.now() - started;
     await this.ds
@@ -327,6 +325,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.abort.abort();
     await this.running;
     await Promise.allSettled([...this.active.values()]);
+    this.targets.close();
   }
 }
 
@@ -334,10 +333,10 @@ function signature(secret: string, body: string, t: number): string {
   return signatureHeader(secret, body, t);
 }
 
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError') return `timeout after ${timeoutMs} ms`;
+function describeError(err: unknown, timedOut: boolean, timeoutMs: number): string {
+  if (err instanceof WebhookTargetRefused) return `refused: ${err.message}`.slice(0, 500);
+  if (timedOut) return `timeout after ${timeoutMs} ms`;
+  const e = err as { name?: string; message?: string; code?: string };
   if (e?.name === 'AbortError') return 'aborted (shutting down)';
-  const cause = e?.cause?.code ?? e?.cause?.message;
-  return `connection error: ${cause ?? e?.message ?? 'unknown'}`.slice(0, 500);
+  return `connection error: ${e?.code ?? e?.message ?? 'unknown'}`.slice(0, 500);
 }

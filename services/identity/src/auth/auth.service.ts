@@ -3,15 +3,13 @@ import { AuditRecorder, JwtVerifier, type Principal } from '@lienthong/common';
 import { AuditActions, type Role } from '@lienthong/contracts';
 import { SignJWT } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { authenticator } from 'otplib';
 import { DataSource, EntityManager } from 'typeorm';
 import { ClientsService } from '../clients/clients.service';
 import { IdentityConfig } from '../config/identity.config';
-import { SecretBox } from '../crypto/secret-box';
 import { KeyRing } from '../keys/key-ring';
 import { PasswordHasher } from '../users/password-hasher';
 import { UserRow, UsersRepository } from '../users/users.repository';
-import { totpContext } from '../users/users.service';
+import { TotpCodes } from '../users/totp-codes';
 import { invalidClient, invalidGrant } from './oauth-error';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { PendingRevocations, TokenRevocations } from './token-revocations';
@@ -36,7 +34,7 @@ export class AuthService {
     private readonly clients: ClientsService,
     private readonly hasher: PasswordHasher,
     private readonly ring: KeyRing,
-    private readonly box: SecretBox,
+    private readonly totp: TotpCodes,
     private readonly audit: AuditRecorder,
     private readonly config: IdentityConfig,
     private readonly revocations: TokenRevocations,
@@ -113,9 +111,12 @@ export class AuthService {
       if (!passwordOk) return this.countFailure(m, user, now);
       if (user.disabled) return this.fail(m, user, 'disabled');
       if (user.totp_enabled) {
-        const secret = this.box.open(user.totp_secret_enc!, totpContext(user.id)).toString('utf8');
-        if (!otp || !authenticator.check(otp, secret))
-          return this.countFailure(m, user, now, otp ? 'otp-invalid' : 'otp-required');
+        if (!otp) return this.countFailure(m, user, now, 'otp-required');
+        // A code already used (its step or a later one's) is a wrong code to the client: same answer, audited
+        // (`otp-replayed`, a warning in the SOC feed) and counted toward the lockout like one.
+        const verdict = await this.totp.use(m, user, otp);
+        if (verdict !== 'ok')
+          return this.countFailure(m, user, now, verdict === 'replayed' ? 'otp-replayed' : 'otp-invalid');
       }
       const clean = { ...user, failed_count: 0, first_failed_at: null, locked_until: null, lock_level: 0 };
       if (user.failed_count !== 0 || user.lock_level !== 0) await this.users.save(m, clean);

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { RpcController } from '@lienthong/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { RpcSubjects, type OrganizationView } from '@lienthong/contracts';
 import {
@@ -9,7 +9,7 @@ import {
 import { OrganizationsService } from './organizations.service';
 
 /** Request/reply for other services (RpcMap in libs/contracts). */
-@Controller()
+@RpcController()
 export class OrganizationsHandler {
   constructor(private readonly orgs: OrganizationsService) {}
 

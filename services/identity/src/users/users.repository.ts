@@ -14,6 +14,8 @@ export interface UserRow {
   disabled: boolean;
   totp_secret_enc: string | null;
   totp_enabled: boolean;
+  /** RFC 6238 step of the last TOTP code used (bigint, as pg returns it); see `TotpCodes`. */
+  totp_last_step: string | null;
   failed_count: number;
   first_failed_at: Date | null;
   locked_until: Date | null;
@@ -91,6 +93,20 @@ export class UsersRepository {
       ],
     );
     return res[0][0];
+  }
+
+  /**
+   * Records that the user used the TOTP code of `step`, unless a code of that step or a later one was used
+   * already: false then (a replay). One conditional UPDATE, so two concurrent uses of one code cannot both win.
+   * `save` never writes this column.
+   */
+  async claimTotpStep(m: EntityManager, id: string, step: number): Promise<boolean> {
+    const [rows] = await m.query(
+      `UPDATE users SET totp_last_step = $2
+       WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING id`,
+      [id, step],
+    );
+    return rows.length === 1;
   }
 
   async delete(m: EntityManager, id: string): Promise<void> {

@@ -11,6 +11,7 @@ import { SecretBox } from '../crypto/secret-box';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { decodeCursor, pageOf, type Page } from '../paging/cursor';
 import { PasswordHasher } from './password-hasher';
+import { totpContext, TotpCodes } from './totp-codes';
 import { passwordProblems } from './password-policy';
 import { ChangePasswordDto, CreateUserDto, ListUsersQuery, UpdateUserDto, UserView } from './users.dto';
 import { toUserView, UserRow, UsersRepository } from './users.repository';
@@ -29,8 +30,6 @@ export function assertRolesGrantable(actor: Principal, roles: Iterable<Role>): v
   }
 }
 
-export const totpContext = (userId: string) => `totp:${userId}`;
-
 @Injectable()
 export class UsersService {
   constructor(
@@ -43,6 +42,7 @@ export class UsersService {
     private readonly audit: AuditRecorder,
     private readonly config: IdentityConfig,
     private readonly revocations: TokenRevocations,
+    private readonly totp: TotpCodes,
   ) {}
 
   async create(actor: Principal | null, dto: CreateUserDto): Promise<UserView> {
@@ -250,8 +250,8 @@ export class UsersService {
       const cur = actor.type === 'user' ? await this.repo.findById(actor.sub, m, true) : null;
       if (!cur?.totp_secret_enc) throw conflict('TOTP_NOT_ENROLLED', 'Enrol TOTP first');
       if (cur.totp_enabled) throw conflict('TOTP_ALREADY_ENABLED', 'TOTP is already enabled');
-      const secret = this.box.open(cur.totp_secret_enc, totpContext(cur.id)).toString('utf8');
-      if (!authenticator.check(otp, secret)) {
+      // The confirming code is used up like any other: it cannot then sign in (nor can a replay confirm).
+      if ((await this.totp.use(m, cur, otp)) !== 'ok') {
         throw new DomainError(422, 'TOTP_INVALID', 'The one-time password is wrong', [
           { field: 'otp', errors: ['wrong code'] },
         ]);

@@ -10,6 +10,7 @@ import {
 } from '@lienthong/contracts';
 import { dropSchema, eventually, testServiceEnv } from '@lienthong/testing';
 import { randomBytes } from 'node:crypto';
+import { authenticator } from 'otplib';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -138,3 +139,17 @@ export class IdentityHarness {
 }
 
 export const auth = (t: string) => ({ Authorization: `Bearer ${t}` });
+
+/**
+ * A TOTP code for `secret` that identity will take: of a step after `afterStep` (a code is good once, RFC 6238
+ * §5.2) with at least 8 s of its step left, waiting when needed.
+ */
+export async function freshTotp(secret: string, afterStep = -1): Promise<{ code: string; step: number }> {
+  for (;;) {
+    const now = Date.now();
+    const step = Math.floor(now / 30_000);
+    const left = (step + 1) * 30_000 - now;
+    if (step > afterStep && left >= 8_000) return { code: authenticator.generate(secret), step };
+    await new Promise((resolve) => setTimeout(resolve, left + 50));
+  }
+}

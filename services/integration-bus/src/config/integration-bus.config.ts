@@ -35,6 +35,16 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @Max(3_600_000)
   NATIONAL_AXIS_POLL_MS: number = 10_000;
 
+  /**
+   * While items come, the poller's pause after a round that took fewer than NATIONAL_AXIS_BATCH items (a
+   * full round goes again at once): more statuses per round, so fewer list calls, queries and commits each.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  NATIONAL_AXIS_GATHER_MS: number = 50;
+
   @Transform(toInt)
   @IsInt()
   @Min(100)
@@ -94,6 +104,27 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   @Max(900 * 1024)
   FEDERATION_PART_BYTES: number = 512 * 1024;
 
+  /**
+   * Receivers' answers to another node per signed `statuses` message (StatusRelay.relayToNodes). 0 = one
+   * `status` message per answer, what a node before 2026-11-30 understands (during a rolling upgrade).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(500)
+  FEDERATION_STATUS_BATCH: number = 500;
+
+  /**
+   * How often (ms) the bus looks at FEDIN's sources from other JetStream domains to restart one that stalled
+   * (federation/source-watch.ts): after the leaf link returns the backlog flows within this, not after
+   * nats-server's 5–30 s consumer set-up timeout. 0 = off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  FEDERATION_SOURCE_CHECK_MS: number = 250;
+
   /** How long federation messages wait in FEDOUT/FEDIN (covers the longest link outage). */
   @Transform(toInt)
   @IsInt()
@@ -102,23 +133,55 @@ export class IntegrationBusConfig extends BaseServiceConfig {
   FEDERATION_RETENTION_MS: number = 14 * 24 * 3_600_000;
 
   /**
-   * Where outgoing edXML packages are written while they are sent (the OS temporary directory when unset).
-   * A package is about 4/3 of its attachments plus a few KB; it is removed once sent.
+   * Where edXML packages are written while they are sent, and where the attachments of received packages are
+   * decoded to (above EDXML_IN_MEMORY_BYTES) until they are in the object store (the OS temporary directory when
+   * unset). An outgoing package is about 4/3 of its attachments plus a few KB; files are removed once used.
    */
   @IsOptional()
   @IsString()
   EDXML_TEMP_DIR?: string;
 
+  /**
+   * An outgoing package of at most this many bytes is built in memory and sent from there (most documents:
+   * no temporary file); a larger one is written to EDXML_TEMP_DIR. 0 writes every package to a file.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64 * 1024 * 1024)
+  EDXML_MEMORY_MAX_BYTES: number = 4 * 1024 * 1024;
+
+  /**
+   * The largest edXML package received (413 / refused above). Received packages are streamed (edxml.reader.ts):
+   * attachments are decoded to EDXML_TEMP_DIR, not held, so this is bounded by disk, not memory.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1024)
-  @Max(512 * 1024 * 1024)
-  EDXML_MAX_BYTES: number = 64 * 1024 * 1024;
+  @Max(16 * 1024 * 1024 * 1024)
+  EDXML_MAX_BYTES: number = 512 * 1024 * 1024;
 
   /**
-   * Bytes of inbound edXML bodies processed at once by this process: parsing and checking a body takes about
-   * 3–4 times its size, so the default (96 MiB of bodies ≈ 350 MiB) fits the 512 MiB pod of deploy/k8s.
-   * A body that does not fit what is left waits; one larger than the whole budget is refused with 413.
+   * The part of a received package that is held and DOM-parsed: everything but the attachments' contents
+   * (header, metadata, signature). 413 EDXML_TOO_LARGE above (or above EDXML_INFLIGHT_BYTES when smaller).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(256 * 1024 * 1024)
+  EDXML_METADATA_MAX_BYTES: number = 8 * 1024 * 1024;
+
+  /** Decoded attachment bytes of one received package kept in memory; above, they go to EDXML_TEMP_DIR. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(256 * 1024 * 1024)
+  EDXML_IN_MEMORY_BYTES: number = 4 * 1024 * 1024;
+
+  /**
+   * Memory for received edXML held at once by this process (POST /api/v1/edxml): a request reserves what it
+   * may hold — its declared length, at most EDXML_METADATA_MAX_BYTES + EDXML_IN_MEMORY_BYTES — before its
+   * body is read, and waits while that does not fit. The metadata of a package may not exceed it (413).
    */
   @Transform(toInt)
   @IsInt()

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 
 /**
- * Bounds the memory taken by inbound edXML: parsing a body holds it several times over (bytes, UTF-16 text,
- * DOM, decoded attachments), so N parallel uploads of EDXML_MAX_BYTES would outgrow a pod. A request reserves
- * its declared size (or the maximum when it declares none) before reading the body; requests that do not fit
- * wait in order, and nothing that waits holds a body yet.
+ * Bounds the memory taken by inbound edXML. A package is streamed (edxml.reader.ts) and holds at most its
+ * metadata (EDXML_METADATA_MAX_BYTES) plus EDXML_IN_MEMORY_BYTES of decoded attachments; a status message is
+ * read whole. A request reserves what it may hold (its declared size, or that bound) before reading the body;
+ * requests that do not fit wait in order, and nothing that waits holds a body yet.
  */
 @Injectable()
 export class EdxmlMemoryBudget {

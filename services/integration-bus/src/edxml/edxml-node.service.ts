@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { readFileSync, existsSync } from 'node:fs';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
+import type { EdxmlReaderOptions } from './edxml.reader';
 import type { NodeCredentials } from './edxml.signature';
 import { loadNodeCredentials } from './node-certificate';
 
@@ -19,6 +20,18 @@ export class EdxmlNodeService {
 
   get limits() {
     return { maxBytes: this.config.EDXML_MAX_BYTES, maxRecipients: this.config.EDXML_MAX_RECIPIENTS };
+  }
+
+  /** Options of the streamed reader (every received package goes through it). */
+  readerOptions(over: Partial<EdxmlReaderOptions> = {}): EdxmlReaderOptions {
+    return {
+      ...this.limits,
+      maxMetadataBytes: this.config.EDXML_METADATA_MAX_BYTES,
+      memoryBytes: this.config.EDXML_IN_MEMORY_BYTES,
+      tempDir: this.config.EDXML_TEMP_DIR,
+      trusted: this.trusted,
+      ...over,
+    };
   }
 }
 

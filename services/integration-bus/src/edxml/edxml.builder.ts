@@ -27,6 +27,10 @@ export function canonicalText(value: string): string {
     value
       // eslint-disable-next-line no-control-regex
       .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      // NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR are written as the newline xmldom (ours, xml-crypto's
+      // and many receivers' parser) reads them as (it applies XML 1.1's line-end rule): written as they are,
+      // a receiver would rebuild a different canonical form and the signature would not verify.
+      .replace(/[\u0085\u2028\u2029]/g, '\n')
       // A lone surrogate would become U+FFFD on the wire; write it so here too, so digest and bytes agree.
       .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
       .replace(/[&<>\r]/g, (c) => C14N_TEXT[c])

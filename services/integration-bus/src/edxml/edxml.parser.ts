@@ -3,6 +3,7 @@ import { invalid } from './edxml.errors';
 import { parseDocumentId, parseEdxmlDate, parseEdxmlTimestamp } from './edxml.format';
 import type {
   BusinessDocType,
+  DecodedContent,
   EdxmlAttachment,
   EdxmlOrgan,
   EdxmlPackage,
@@ -26,6 +27,11 @@ import {
 /** Parser limits: the XML ones plus how many `To` entries one package may name. */
 export interface EdxmlLimits extends SafeXmlLimits {
   maxRecipients?: number;
+  /**
+   * Set by the streamed reader (edxml.reader.ts): it decoded every ContentTransferEncoded text itself and left
+   * `stream:<index>` in its place.
+   */
+  streamed?: DecodedContent[];
 }
 
 /** API.md: a document goes to at most 20,000 organizations. */
@@ -182,6 +188,21 @@ function readPackage(root: Element, envelope: Element, limits: EdxmlLimits): Edx
     for (const a of childElements(encoded, 'Attachment')) {
       const A = 'edXML/AttachmentEncoded/Attachment';
       const data = textOf(requireChild(a, 'ContentTransferEncoded', A)) ?? '';
+      if (limits.streamed) {
+        const decoded = limits.streamed[Number(/^stream:(\d+)$/.exec(data)?.[1] ?? NaN)];
+        if (!decoded) throw invalid(`${A}/ContentTransferEncoded`, 'is not base64');
+        attachments.push({
+          contentId: reqText(a, 'ContentId', A),
+          name: reqText(a, 'AttachmentName', A),
+          description: optText(a, 'Description'),
+          contentType: optText(a, 'ContentType') ?? 'application/octet-stream',
+          content: decoded.content ?? Buffer.alloc(0),
+          size: decoded.size,
+          sha256: decoded.sha256,
+          ...(decoded.file ? { file: decoded.file } : {}),
+        });
+        continue;
+      }
       const compact = data.replace(/\s+/g, '');
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
         throw invalid(`${A}/ContentTransferEncoded`, 'is not base64');

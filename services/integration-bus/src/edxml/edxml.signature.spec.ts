@@ -77,6 +77,14 @@ describe('edXML builder writes the canonical form; the one-pass signer', () => {
     expect(canonicalByXmlCrypto(xml)).toBe(xml.slice(XML_DECLARATION.length));
   });
 
+  it('writes NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR as the newline a parser reads them as', () => {
+    // Found by the property below (seed 2044541437): xmldom turns U+2028 into a newline, so a package
+    // carrying it as is would canonicalise differently at the receiver.
+    const xml = buildPackage(sample({ content: 'a\u2028b\u0085c\u2029d\r\u0085e' }));
+    expect(xml).toContain('<edXML:Content>a\nb\nc\nd&#xD;\ne</edXML:Content>');
+    expect(canonicalByXmlCrypto(xml)).toBe(xml.slice(XML_DECLARATION.length));
+  });
+
   it('holds for arbitrary text in every free-text field (property)', () => {
     fc.assert(
       fc.property(

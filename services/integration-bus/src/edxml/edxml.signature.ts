@@ -45,6 +45,14 @@ class PackageSigner {
     this.certificate = certBase64(cred.certPem);
   }
 
+  private length?: number;
+
+  /** Bytes of `signature(…)`: the same for every digest, so computed once (it costs one RSA signature). */
+  get signatureLength(): number {
+    this.length ??= Buffer.byteLength(this.signature(createHash('sha256').digest('base64')), 'utf8');
+    return this.length;
+  }
+
   /** The Signature element for a package whose canonical form digests to `digest` (base64). */
   signature(digest: string): string {
     // SignedInfo is written directly in its exclusive-canonical form (c14n of the SignedInfo subtree
@@ -84,7 +92,7 @@ export function packageSignature(cred: NodeCredentials, digestBase64: string): s
 
 /** Bytes of `packageSignature` for these credentials (the same for every digest). */
 export function signatureLength(cred: NodeCredentials): number {
-  return Buffer.byteLength(packageSignature(cred, createHash('sha256').digest('base64')), 'utf8');
+  return signerFor(cred).signatureLength;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   formatDocumentId,
   generateSelfSigned,
   parsePackage,
+  spoolSignedPackage,
   verifyPackage,
   writeSignedPackage,
   type EdxmlPackage,
@@ -106,6 +107,38 @@ describe('edXML package written by streaming', () => {
       ).toEqual(contents.map(() => true));
     },
   );
+
+  it.each([
+    ['in memory (below the limit)', 4 * 1024 * 1024, false],
+    ['spilled to a file part way (limit 100 KiB)', 100 * 1024, true],
+  ])('spooled %s: the same bytes as the in-memory signer, verified', async (_name, limit, spills) => {
+    const contents = [randomBytes(150_000), randomBytes(7)];
+    const p = sample(contents);
+    const { attachments, ...rest } = p;
+    const asked: string[] = [];
+    const out = await spoolSignedPackage(
+      { ...rest, attachments: attachments.map(({ content: _c, ...a }) => a) },
+      (i) => chunked(contents[i]),
+      node,
+      {
+        memoryMaxBytes: limit as number,
+        path: () => {
+          const path = join(dir, `spool-${asked.length}-${limit}.xml`);
+          asked.push(path);
+          return path;
+        },
+      },
+    );
+    const inMemory = Buffer.from(buildSignedPackage(p, node), 'utf8');
+    expect(asked.length).toBe(spills ? 1 : 0);
+    const bytes = spills ? readFileSync(out.path!) : out.bytes!;
+    expect(out.bytes === undefined).toBe(spills);
+    expect(out.path).toBe(spills ? asked[0] : undefined);
+    expect(bytes.equals(inMemory)).toBe(true);
+    expect(out.size).toBe(bytes.length);
+    expect(out.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(xmlCryptoVerifies(bytes.toString('utf8'), node.certPem)).toBe(true);
+  });
 
   it('a stream that fails part way fails the write (no package is returned)', async () => {
     const p = sample([randomBytes(10)]);

@@ -38,7 +38,20 @@ export interface EdxmlAttachment {
   name: string;
   description?: string;
   contentType: string;
+  /** The bytes, or empty when a streamed read decoded them to `file`. */
   content: Buffer;
+  /** Set by a streamed read (edxml.reader.ts): decoded size and SHA-256 (hex), and the file above memory. */
+  size?: number;
+  sha256?: string;
+  file?: string;
+}
+
+/** An attachment's bytes as a streamed read decoded them: in memory (small) or in a temporary file. */
+export interface DecodedContent {
+  size: number;
+  sha256: string;
+  content?: Buffer;
+  file?: string;
 }
 
 export interface EdxmlReplacementInfo {

@@ -7,3 +7,4 @@ export * from './edxml.signature';
 export * from './node-certificate';
 export { parseSafeXml } from './safe-xml';
 export * from './edxml.stream';
+export * from './edxml.reader';

@@ -85,11 +85,14 @@ export class ExchangeOperator {
       const at = new Date().toISOString();
       const expiresAt = new Date(Date.now() + this.config.EXCHANGE_TTL_MS);
       if (row.route === 'local') {
-        // Local delivery is re-published; documents applies a deliveryId once.
+        // Local delivery is re-published; documents applies a deliveryId once. The document is the row's own
+        // or, for a published local exchange that kept none, that of a sibling exchange of the document.
+        const doc = await this.repo.documentOf(m, row);
+        if (!doc) throw new Error(`exchange ${row.id}: no exchange of its document keeps the document`);
         await this.outbox.add(m, {
           subject: Subjects.busDelivery(),
           type: 'bus.delivery',
-          data: this.routing.deliveryEvent(row.payload, [{ to: row.to_code, exchangeId: row.id }]),
+          data: this.routing.deliveryEvent(doc, [{ to: row.to_code, exchangeId: row.id }]),
           id: derivedUuid(`delivery|${row.id}|retry|${at}`),
         });
         await this.repo.update(

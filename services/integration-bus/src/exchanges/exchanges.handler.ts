@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { JetStreamService, settleAll } from '@lienthong/common';
+import { JetStreamService } from '@lienthong/common';
 import {
   documentStatusesOf,
   Streams,
@@ -38,10 +38,16 @@ export class ExchangesHandler implements OnApplicationBootstrap {
         backoffMs,
         batchSize: 32,
       },
-      // Distinct documents touch distinct rows: a batch is routed concurrently, each in its own transaction
-      // (a failed batch is retried one message at a time by JetStreamService; claims make that idempotent).
+      // A batch is routed in one transaction (a failed batch is retried one message at a time by
+      // JetStreamService; claims make that idempotent).
       async (batch) => {
-        await settleAll(batch.map((m) => this.routing.onSendRequested(m.envelope.data, m.envelope.id)));
+        await this.routing.onSendRequestedMany(
+          batch.map((m) => ({
+            ev: m.envelope.data,
+            messageId: m.envelope.id,
+            correlationId: m.envelope.correlationId,
+          })),
+        );
       },
     );
     await this.js.consume<DocumentSendRequestedEvent>(

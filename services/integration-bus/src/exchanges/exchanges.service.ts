@@ -58,6 +58,10 @@ export class ExchangesService {
     return this.intake.receivePackage(...args);
   }
 
+  receivePackages(...args: Parameters<PackageIntake['receivePackages']>) {
+    return this.intake.receivePackages(...args);
+  }
+
   auditRejected(...args: Parameters<PackageIntake['auditRejected']>): Promise<void> {
     return this.intake.auditRejected(...args);
   }
@@ -72,6 +76,12 @@ export class ExchangesService {
 
   applyRemoteStatus(...args: Parameters<StatusRelay['applyRemoteStatus']>): Promise<boolean> {
     return this.statuses.applyRemoteStatus(...args);
+  }
+
+  applyRemoteStatuses(
+    ...args: Parameters<StatusRelay['applyRemoteStatuses']>
+  ): ReturnType<StatusRelay['applyRemoteStatuses']> {
+    return this.statuses.applyRemoteStatuses(...args);
   }
 
   statusEvent(s: EdxmlStatus, statusId: string): DocumentStatusEvent {

@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NATS_CONNECTION } from '@lienthong/common';
+import { NATS_CONNECTION, readObjectChunks } from '@lienthong/common';
 import { Buckets } from '@lienthong/contracts';
-import { jetstream } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 
 /** The `Buckets.attachments()` JetStream object store: content-addressed bytes shared between services and nodes. */
 @Injectable()
@@ -21,14 +23,38 @@ export class BusObjectStore {
     return this.bucket;
   }
 
-  /** Stores bytes under their SHA-256 (no-op when present); returns the key. */
-  async put(bytes: Buffer): Promise<string> {
-    const key = createHash('sha256').update(bytes).digest('hex');
+  /** Stores bytes under their SHA-256 (no-op when present; `sha256` when already computed); returns the key. */
+  async put(bytes: Buffer, sha256?: string): Promise<string> {
+    const key = sha256 ?? createHash('sha256').update(bytes).digest('hex');
     const os = await this.store();
     const info = await os.info(key);
     if (info && !info.deleted) return key;
     await os.putBlob({ name: key }, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
     return key;
+  }
+
+  /**
+   * Stores a file whose SHA-256 (hex) and size are known (a received attachment decoded to disk), read in
+   * chunks: never whole in memory. No-op when the object is present. The object store's own digest of what
+   * it received is compared with `sha256`, so a file changed in between is not stored under a wrong key.
+   */
+  async putFile(path: string, sha256: string, size: number): Promise<string> {
+    const os = await this.store();
+    const info = await os.info(sha256);
+    if (info && !info.deleted) return sha256;
+    const fh = await open(path, 'r');
+    try {
+      const file = fh.createReadStream({ highWaterMark: 128 * 1024 });
+      const stored = await os.put({ name: sha256 }, Readable.toWeb(file) as ReadableStream<Uint8Array>);
+      const digest = Buffer.from(stored.digest.replace(/^SHA-256=/, ''), 'base64url').toString('hex');
+      if (stored.size !== size || digest !== sha256) {
+        await os.delete(sha256).catch(() => undefined);
+        throw new Error(`object ${sha256} was stored with ${stored.size} bytes and another hash`);
+      }
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    return sha256;
   }
 
   /** Reads bytes and checks they hash to their key. */
@@ -43,42 +69,13 @@ export class BusObjectStore {
   }
 
   /**
-   * Reads an object as a stream of chunks, hashing as it goes: the whole object is never in memory. The
-   * client's own `get` uses a push consumer whose chunks pile up in memory when the reader is slower than the
-   * server (a 200 MB object was buffered whole); here an ordered pull consumer fetches at most
-   * STREAM_READ_AHEAD chunks (128 KiB each by default) ahead of the reader. The iteration throws after the
-   * last chunk when the bytes do not hash to their key or do not have the stored size, so a consumer must
-   * treat what it wrote as unusable until the iteration ends.
+   * Reads an object as a stream of chunks, hashing as it goes, never whole in memory: an ordered pull consumer
+   * at most STREAM_READ_AHEAD chunks ahead of the reader (libs/common `readObjectChunks`). The iteration throws
+   * after the last chunk when the bytes do not hash to their key or do not have the stored size, so a consumer
+   * must treat what it wrote as unusable until the iteration ends.
    */
   async *stream(key: string): AsyncGenerator<Uint8Array> {
-    const os = await this.store();
-    const info = await os.info(key);
-    if (!info || info.deleted) throw new Error(`object ${key} is not in the object store`);
-    if (info.options?.link) throw new Error(`object ${key} is a link, not stored bytes`);
-    const hash = createHash('sha256');
-    let received = 0;
-    if (info.size > 0) {
-      const bucket = Buckets.attachments();
-      const consumer = await jetstream(this.nc).consumers.get(`OBJ_${bucket}`, {
-        filter_subjects: `$O.${bucket}.C.${info.nuid}`,
-      });
-      const messages = await consumer.consume({ max_messages: STREAM_READ_AHEAD });
-      try {
-        for await (const m of messages) {
-          if (m.data.length === 0) continue;
-          received += m.data.length;
-          if (received > info.size) throw new Error(`object ${key} is longer than stored`);
-          hash.update(m.data);
-          yield m.data;
-          if (received === info.size) break;
-        }
-      } finally {
-        await messages.close().catch(() => undefined);
-      }
-    }
-    if (received !== info.size)
-      throw new Error(`object ${key} ended after ${received} of ${info.size} bytes`);
-    if (hash.digest('hex') !== key) throw new Error(`object ${key} does not match its hash`);
+    yield* readObjectChunks(this.nc, Buckets.attachments(), await this.store(), key, STREAM_READ_AHEAD);
   }
 }
 

@@ -8,7 +8,13 @@ import {
   type Urgency,
 } from '@lienthong/contracts';
 import { createHash } from 'node:crypto';
-import { formatDocumentId, type EdxmlPackage, type EdxmlPackageOutline, type Priority } from '../edxml';
+import {
+  formatDocumentId,
+  type EdxmlAttachment,
+  type EdxmlPackage,
+  type EdxmlPackageOutline,
+  type Priority,
+} from '../edxml';
 
 /** What the bus routes, whatever its origin (documents, inbound API, national axis, another node). */
 export interface RoutedDocument {
@@ -127,20 +133,23 @@ export function toPackageOutline(d: RoutedDocument, to: string[], nodeOrganId: s
   };
 }
 
-/** A received package becomes a routed document; attachments are stored by `store` (returns the sha256). */
+/**
+ * A received package becomes a routed document; attachments are stored by `store` (returns the sha256): bytes
+ * in memory, or a file a streamed read decoded them to.
+ */
 export async function fromPackage(
   p: EdxmlPackage,
   sourceDocumentId: string | undefined,
-  store: (bytes: Buffer) => Promise<string>,
+  store: (a: EdxmlAttachment) => Promise<string>,
 ): Promise<RoutedDocument> {
   const attachments: AttachmentRef[] = [];
   for (const a of p.attachments) {
-    const sha256 = await store(a.content);
+    const sha256 = await store(a);
     attachments.push({
       id: derivedUuid(`attachment|${p.documentId}|${a.contentId}|${sha256}`),
       name: a.name,
       contentType: a.contentType,
-      size: a.content.length,
+      size: a.size ?? a.content.length,
       sha256,
       storageKey: sha256,
     });

@@ -51,7 +51,11 @@ export interface PackageFileRef {
 export interface OpenedMessage {
   /** The node certificate's subject, as authenticated. */
   signer: string;
-  packageBytes?: Buffer;
+  /**
+   * The package: the bytes of a small one, or its parts read one at a time from FEDIN (never gathered): the
+   * iteration throws TRANSFER_CORRUPT at its end when they do not have the declared size and hash.
+   */
+  package?: Buffer | AsyncIterable<Uint8Array>;
 }
 
 /** A certificate names its node: CN `lienthong-bus-<NODE_ID>` (or the bare NODE_ID). */
@@ -154,7 +158,8 @@ export class FederationLink implements OnApplicationBootstrap {
     }));
   }
 
-  private async ensureInbound(): Promise<void> {
+  /** FEDIN sources what sources() says (an update when not: a changed FEDERATION_PEERS, a source lost). */
+  async ensureInbound(): Promise<void> {
     const sources = this.sources();
     const changed = await this.js.ensureSourcedStream({
       name: this.inboundStream,
@@ -275,46 +280,49 @@ export class FederationLink implements OnApplicationBootstrap {
         `certificate names node ${named ?? '?'}, message claims ${ev.fromNodeId}`,
       );
     const signer = cert.subject.replace(/\n/g, ', ');
-    if (ev.packageBase64 !== undefined)
-      return { signer, packageBytes: Buffer.from(ev.packageBase64, 'base64') };
-    if (ev.transfer) return { signer, packageBytes: await this.reassemble(ev.fromNodeId, ev.transfer) };
+    if (ev.packageBase64 !== undefined) return { signer, package: Buffer.from(ev.packageBase64, 'base64') };
+    if (ev.transfer) return { signer, package: this.parts(ev.fromNodeId, ev.transfer) };
     return { signer };
   }
 
-  /** Parts are read only under the subject of the node that signed the message (authenticated above). */
-  private async reassemble(
-    fromNodeId: string,
-    t: NonNullable<NodeInboundEvent['transfer']>,
-  ): Promise<Buffer> {
+  /**
+   * A transfer's parts in order, read one at a time (only one part is in memory), hashed as they pass; the
+   * descriptor is checked before. Parts are read only under the subject of the node that signed the message
+   * (authenticated above). A reader (edxml.reader.ts) takes them as they come: the package is never whole.
+   */
+  private parts(fromNodeId: string, t: NonNullable<NodeInboundEvent['transfer']>): AsyncIterable<Uint8Array> {
     if (!/^[0-9a-f-]{36}$/.test(t.id) || !Number.isInteger(t.parts) || t.parts < 1 || t.parts > 10_000) {
       throw new FederationRefusal('TRANSFER_INVALID', 'malformed transfer descriptor');
     }
-    // Bounded memory: never gather more than an edXML body may be, whatever the descriptor claims.
+    // Never more than an edXML package may be, whatever the descriptor claims.
     const max = this.config.EDXML_MAX_BYTES;
     if (!Number.isInteger(t.size) || t.size < 1 || t.size > max)
       throw new FederationRefusal(
         'TRANSFER_TOO_LARGE',
         `transfer ${t.id} declares ${t.size} bytes (limit ${max})`,
       );
-    const jsm = await this.js.manager();
-    const chunks: Buffer[] = [];
-    let received = 0;
-    for (let i = 0; i < t.parts; i++) {
-      // A missing part is retried (the message is redelivered with back-off): parts precede their message.
-      const msg = await jsm.streams.getMessage(this.inboundStream, {
-        last_by_subj: Subjects.federationPart(this.nodeId, fromNodeId, t.id, i),
-      });
-      if (!msg) throw new Error(`part ${i} of transfer ${t.id} has not arrived`);
-      received += msg.data.length;
-      if (received > t.size)
-        throw new FederationRefusal('TRANSFER_CORRUPT', `transfer ${t.id} is longer than it declares`);
-      chunks.push(Buffer.from(msg.data));
-    }
-    const bytes = Buffer.concat(chunks);
-    if (bytes.length !== t.size || createHash('sha256').update(bytes).digest('hex') !== t.sha256) {
-      throw new FederationRefusal('TRANSFER_CORRUPT', `transfer ${t.id} does not match its size and hash`);
-    }
-    return bytes;
+    const stream = this.inboundStream;
+    const nodeId = this.nodeId;
+    const js = this.js;
+    return (async function* () {
+      const jsm = await js.manager();
+      const hash = createHash('sha256');
+      let received = 0;
+      for (let i = 0; i < t.parts; i++) {
+        // A missing part is retried (the message is redelivered with back-off): parts precede their message.
+        const msg = await jsm.streams.getMessage(stream, {
+          last_by_subj: Subjects.federationPart(nodeId, fromNodeId, t.id, i),
+        });
+        if (!msg) throw new Error(`part ${i} of transfer ${t.id} has not arrived`);
+        received += msg.data.length;
+        if (received > t.size)
+          throw new FederationRefusal('TRANSFER_CORRUPT', `transfer ${t.id} is longer than it declares`);
+        hash.update(msg.data);
+        yield msg.data;
+      }
+      if (received !== t.size || hash.digest('hex') !== t.sha256)
+        throw new FederationRefusal('TRANSFER_CORRUPT', `transfer ${t.id} does not match its size and hash`);
+    })();
   }
 
   /** Drops a transfer's parts once its package is applied (they would expire anyway). */

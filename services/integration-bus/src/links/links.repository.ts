@@ -17,8 +17,8 @@ export class LinksRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Exchanges per route, target node and state, for the states an operator watches (the `exchanges_state`
-   * index keeps this off the delivered rows); `scope` limits them to exchanges from or to those organizations.
+   * Exchanges per route, target node and state, for the states an operator watches (the partial
+   * `exchanges_open_state` index holds only those rows, none of the delivered ones); `scope` limits them to exchanges from or to those organizations.
    */
   async stateCounts(scope: string[] | null): Promise<StateCount[]> {
     return this.ds.query(

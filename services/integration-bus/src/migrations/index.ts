@@ -2,6 +2,7 @@ import { Init1763800000000 } from './1763800000000-Init';
 import { Exchanges1764000000000 } from './1764000000000-Exchanges';
 import { NationalAxisLeg1764600000000 } from './1764600000000-NationalAxisLeg';
 import { BusinessKey1765110000000 } from './1765110000000-BusinessKey';
+import { LeanExchangeRows1766560000000 } from './1766560000000-LeanExchangeRows';
 
 /** In order of application. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Exchanges1764000000000,
   NationalAxisLeg1764600000000,
   BusinessKey1765110000000,
+  LeanExchangeRows1766560000000,
 ];

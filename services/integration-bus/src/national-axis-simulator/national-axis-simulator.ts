@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AxisHeaders, verifyAxisHeaders, type AxisOperation } from '../national-axis/axis-signing';
 import type { Agency } from '../national-axis/national-axis.client';
@@ -38,6 +38,11 @@ export interface SimulatorOptions {
   maxBodyBytes?: number;
   /** sendEdoc bodies larger than this go to a temporary file instead of memory (8 MiB by default). */
   spoolAboveBytes?: number;
+  /**
+   * `/_sim/inject` may name a file (`contentPath`) in this directory as the item's content, served by getEdoc
+   * from disk (the large-file benchmark injects a 280 MB package this way). Unset: no file is ever read.
+   */
+  injectFilesFrom?: string;
 }
 
 const OPERATIONS: AxisOperation[] = [
@@ -50,6 +55,11 @@ const OPERATIONS: AxisOperation[] = [
 
 export class NationalAxisSimulator {
   readonly items = new Map<string, SimulatedItem>();
+  /**
+   * Per system and message type, the items not yet acknowledged `done` by it, in arrival order: what
+   * getReceivedEdocList answers, without scanning every item the axis ever carried.
+   */
+  private readonly waiting = new Map<string, Map<string, SimulatedItem>>();
   /** Accepted calls in order (operation and its docid, if any), for tests counting what a client asked. */
   readonly calls: { operation: AxisOperation; docId?: string }[] = [];
   /** Refused calls, for tests asserting the signature checks. */
@@ -118,7 +128,28 @@ export class NationalAxisSimulator {
       acks: Object.fromEntries(item.to.map((t) => [t, 'pending' as const])),
     };
     this.items.set(stored.docId, stored);
+    for (const t of stored.to) this.waitingFor(t, stored.messageType).set(stored.docId, stored);
     return stored;
+  }
+
+  /** A file `/_sim/inject` may serve: only inside `injectFilesFrom`. */
+  private injectableFile(path?: string): { path: string; size: number } | undefined {
+    const dir = this.opts.injectFilesFrom;
+    if (!path || !dir) return undefined;
+    const full = resolve(path);
+    if (!full.startsWith(resolve(dir) + sep)) return undefined;
+    try {
+      return { path: full, size: statSync(full).size };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private waitingFor(system: string, messageType: string): Map<string, SimulatedItem> {
+    const key = `${system}\u0000${messageType}`;
+    let m = this.waiting.get(key);
+    if (!m) this.waiting.set(key, (m = new Map()));
+    return m;
   }
 
   /** What systems sent through the axis (sendEdoc), optionally to one recipient. */
@@ -187,18 +218,16 @@ export class NationalAxisSimulator {
         return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', DocId: item.docId });
       }
       case 'getReceivedEdocList': {
-        const data = [...this.items.values()]
-          .filter((i) => i.messageType === p.messagetype && i.to.includes(me) && i.acks[me] !== 'done')
-          .map((i) => ({
-            docId: i.docId,
-            serviceType: i.serviceType,
-            messageType: i.messageType,
-            from: i.from,
-            to: me,
-            status: i.acks[me],
-            status_desc: '',
-            created_time: i.createdAt,
-          }));
+        const data = [...this.waitingFor(me, p.messagetype).values()].map((i) => ({
+          docId: i.docId,
+          serviceType: i.serviceType,
+          messageType: i.messageType,
+          from: i.from,
+          to: me,
+          status: i.acks[me],
+          status_desc: '',
+          created_time: i.createdAt,
+        }));
         return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '', data });
       }
       case 'getEdoc': {
@@ -219,6 +248,7 @@ export class NationalAxisSimulator {
         if (!['done', 'fail', 'processing'].includes(p.status))
           return this.fail(res, 'BAD_PARAMETER', 'status');
         item.acks[me] = p.status as 'done' | 'fail' | 'processing';
+        if (p.status === 'done') this.waitingFor(me, item.messageType).delete(item.docId);
         return this.json(res, 200, { status: 'OK', ErrorCode: '0', ErrorDesc: '' });
       }
       case 'getAgenciesList':
@@ -243,8 +273,10 @@ export class NationalAxisSimulator {
         messageType?: 'edoc' | 'status';
         content?: string;
         contentBase64?: string;
+        contentPath?: string;
       };
-      if (!body.from || !body.to || !(body.content || body.contentBase64))
+      const file = this.injectableFile(body.contentPath);
+      if (!body.from || !body.to || !(body.content || body.contentBase64 || file))
         return this.json(res, 400, { error: 'from, to and content are required' });
       const item = this.inject({
         from: body.from,
@@ -252,7 +284,8 @@ export class NationalAxisSimulator {
         messageType: body.messageType === 'status' ? 'status' : 'edoc',
         content: body.contentBase64
           ? Buffer.from(body.contentBase64, 'base64')
-          : Buffer.from(body.content!, 'utf8'),
+          : Buffer.from(body.content ?? '', 'utf8'),
+        ...(file ? { contentFile: file } : {}),
       });
       return this.json(res, 201, { simulated: true, docId: item.docId });
     }

@@ -16,7 +16,7 @@ export interface AxisSenderDeps {
   repo: AxisExchangesRepository;
   outbox: OutboxService;
   audit: AuditRecorder;
-  /** The signed edXML package of a document for the given recipients, in a temporary file. */
+  /** The signed edXML package of a document for the given recipients, in memory or in a temporary file. */
   signedPackageFile: (d: RoutedDocument, to: string[]) => Promise<PackageFile>;
 }
 
@@ -95,25 +95,47 @@ export class AxisSender {
     });
   }
 
-  /** One round; returns the number of exchanges it claimed. */
+  /**
+   * One round; returns the number of exchanges it claimed. While claims bring work, each batch's results are
+   * recorded in the same transaction that claims the next batch (one commit per batch instead of two); that
+   * transaction commits before the next HTTP calls, so none is ever open across them. No pause before it:
+   * results recorded late would let a receiver's answer (polled meanwhile) find the row still `sending`.
+   */
   async round(): Promise<number> {
-    const { client, config, repo } = this.deps;
+    const { client, repo } = this.deps;
     // While the circuit is open no attempt is spent: exchanges wait for the axis.
     if (client.breaker.state === 'open') return 0;
-    const concurrency = config.NATIONAL_AXIS_CONCURRENCY;
-    const waves = Math.ceil(this.batch / concurrency);
-    // Long enough for every call of the round to time out, plus a margin; after it a crashed sender's
-    // claims are due again.
-    const rows = await repo.claim(this.batch, config.NATIONAL_AXIS_TIMEOUT_MS * (waves + 1) + 30_000);
-    if (rows.length === 0) return 0;
+    let rows = await repo.claim(this.batch, this.leaseMs);
+    let claimed = 0;
+    while (rows.length > 0) {
+      claimed += rows.length;
+      rows = await this.record(await this.send(rows), !this.stopped);
+    }
+    return claimed;
+  }
+
+  /**
+   * Long enough for every call of a round to time out, plus a margin; after it a crashed sender's claims are
+   * due again.
+   */
+  private get leaseMs(): number {
+    const { config } = this.deps;
+    const waves = Math.ceil(this.batch / config.NATIONAL_AXIS_CONCURRENCY);
+    return config.NATIONAL_AXIS_TIMEOUT_MS * (waves + 1) + 30_000;
+  }
+
+  /** One package per document of a claimed batch, at most NATIONAL_AXIS_CONCURRENCY calls at once. */
+  private async send(rows: ExchangeRow[]): Promise<{ row: ExchangeRow; result: AxisResult }[]> {
     const groups = new Map<string, ExchangeRow[]>();
     for (const r of rows) {
       const key = `${r.from_code}\u0000${r.edxml_document_id}\u0000${r.business_type}`;
-      groups.set(key, [...(groups.get(key) ?? []), r]);
+      const g = groups.get(key);
+      if (g) g.push(r);
+      else groups.set(key, [r]);
     }
-    const results = (await mapLimit([...groups.values()], concurrency, (g) => this.attempt(g))).flat();
-    await this.record(results);
-    return rows.length;
+    return (
+      await mapLimit([...groups.values()], this.deps.config.NATIONAL_AXIS_CONCURRENCY, (g) => this.attempt(g))
+    ).flat();
   }
 
   /** One package to the axis for the due recipients of one document; never throws. */
@@ -123,14 +145,22 @@ export class AxisSender {
     const to = rows.map((r) => r.to_code).sort();
     const doc = rows[0].payload;
     try {
+      // Every national-axis exchange keeps its document (only published local ones are stored without).
+      if (!doc) throw new Error(`exchange ${rows[0].id} (national-axis) has no payload`);
       // Defence in depth: routing never queues a classified document for the axis.
       if (isClassified(doc.document.secrecy))
         throw new AxisRefusal('DOCUMENT_CLASSIFIED', 'classified documents never leave');
-      // Written to a file with the attachments streamed from the object store, then streamed to the axis.
+      // Built with the attachments streamed from the object store (in memory when small, else in a file),
+      // then sent (a file is streamed to the axis).
       const file = await this.deps.signedPackageFile(doc, to);
       let axisDocId: string;
       try {
-        axisDocId = await client.sendEdoc('edoc', client.systemId, to, file);
+        axisDocId = await client.sendEdoc(
+          'edoc',
+          client.systemId,
+          to,
+          file.bytes ?? { path: file.path!, size: file.size },
+        );
       } finally {
         await file.dispose();
       }
@@ -214,14 +244,19 @@ export class AxisSender {
   }
 
   /**
-   * The round's results, their state events and audit records in one transaction. Tried a few times: if it
-   * never commits the claims lapse and the packages are sent again (the receiver applies a DocumentId once).
+   * A batch's results, their state events and audit records in one transaction (one outbox INSERT); with
+   * `claimNext` (and the circuit not open) the same transaction claims the next batch, which it returns.
+   * Tried a few times (the later tries only record): if it never commits the claims lapse and the packages
+   * are sent again (the receiver applies a DocumentId once).
    */
-  private async record(results: { row: ExchangeRow; result: AxisResult }[]): Promise<void> {
-    const { repo, outbox, audit } = this.deps;
+  private async record(
+    results: { row: ExchangeRow; result: AxisResult }[],
+    claimNext: boolean,
+  ): Promise<ExchangeRow[]> {
+    const { repo, outbox, audit, client } = this.deps;
     for (let attempt = 1; ; attempt++) {
       try {
-        await repo.dataSource.transaction(async (m) => {
+        return await repo.dataSource.transaction(async (m) => {
           const changed = await repo.record(
             m,
             results.map((r) => r.result),
@@ -268,16 +303,21 @@ export class AxisSender {
               });
             }
           }
-          if (events.length) await outbox.add(m, ...events);
-          if (audits.length) await audit.record(m, ...audits);
+          // Events first, then the audit trail: one INSERT (as UnitOfWork writes a transaction's outbox).
+          const rows = [
+            ...events.map((e) => ({ subject: e.subject, envelope: outbox.envelope(e) })),
+            ...(audits.length ? audit.rows(audits.map((a) => audit.build(a))) : []),
+          ];
+          if (rows.length) await outbox.insert(m, rows);
+          if (!claimNext || attempt > 1 || this.stopped || client.breaker.state === 'open') return [];
+          return repo.claim(this.batch, this.leaseMs, m);
         });
-        return;
       } catch (e) {
         if (attempt >= 3 || this.stopped) {
           this.logger.error(
             `results of ${results.length} axis exchanges not recorded (${(e as Error).message}); they are sent again after the claim lapses`,
           );
-          return;
+          return [];
         }
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }

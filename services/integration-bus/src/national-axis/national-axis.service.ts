@@ -1,23 +1,24 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AuditRecorder, OutboxService } from '@lienthong/common';
-import { AuditActions } from '@lienthong/contracts';
+import { AuditActions, type DocumentStatusEvent } from '@lienthong/contracts';
 import { IntegrationBusConfig } from '../config/integration-bus.config';
 import { OrganizationDirectory } from '../directory/organization-directory';
 import {
   buildStatus,
   EdxmlError,
   parseDocumentId,
-  parseEdxml,
-  verifyPackage,
+  readEdxml,
   type EdxmlMessage,
+  type ReadEdxml,
   type EdxmlStatus,
 } from '../edxml';
 import { EdxmlNodeService } from '../edxml/edxml-node.service';
+import { parseEdxml } from '../edxml/edxml.parser';
 import { ExchangesRepository } from '../exchanges/exchanges.repository';
 import { CONSUMERS, ExchangesService } from '../exchanges/exchanges.service';
 import { derivedUuid } from '../exchanges/routed-document';
 import { AxisExchangesRepository } from './axis-exchanges.repository';
-import { AxisSender } from './axis-sender';
+import { AxisSender, mapLimit } from './axis-sender';
 import { AxisWakeup } from './axis-wakeup';
 import { AxisRefusal, NationalAxisClient, type ReceivedItem } from './national-axis.client';
 
@@ -123,19 +124,27 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
     }
   }
 
-  /** Adaptive polling: again at once while rounds bring items, otherwise after NATIONAL_AXIS_POLL_MS. */
+  /**
+   * Adaptive polling: while rounds bring items, again at once after a full round and after
+   * NATIONAL_AXIS_GATHER_MS otherwise (what arrives meanwhile is taken together); with nothing, after
+   * NATIONAL_AXIS_POLL_MS.
+   */
   private async pollLoop(): Promise<void> {
     while (!this.stopped) {
       let taken = 0;
+      let full = false;
       try {
         const r = await this.pollOnce();
         taken = r.edocs + r.statuses + r.refused;
+        full = r.full;
       } catch (e) {
         this.logger.warn(`poll round failed: ${(e as Error).message}`);
       }
-      if (taken > 0 || this.stopped) continue;
+      if (this.stopped || full) continue;
+      const pause = taken > 0 ? this.config.NATIONAL_AXIS_GATHER_MS : this.config.NATIONAL_AXIS_POLL_MS;
+      if (pause === 0) continue;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.config.NATIONAL_AXIS_POLL_MS);
+        const t = setTimeout(done, pause);
         this.pollWake = done;
         function done() {
           clearTimeout(t);
@@ -189,8 +198,9 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
   }
 
   /** One polling round: packages and statuses waiting for this system; agencies now and then. */
-  async pollOnce(): Promise<{ edocs: number; statuses: number; refused: number }> {
-    const counts = { edocs: 0, statuses: 0, refused: 0 };
+  async pollOnce(): Promise<{ edocs: number; statuses: number; refused: number; full: boolean }> {
+    /** `full`: a list held more open items than one round takes. */
+    const counts = { edocs: 0, statuses: 0, refused: 0, full: false };
     if (!this.client) return counts;
     this.polls.lastAt = new Date().toISOString();
     this.roundSync = undefined;
@@ -200,15 +210,134 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
         (i) => typeof i?.docId === 'string' && i.docId.length > 0 && i.docId.length <= 200,
       );
       const refused = await this.axisRepo.refusedItems(items.map((i) => i.docId));
-      for (const item of items) {
-        if (this.stopped) return counts;
-        if (refused.has(item.docId)) continue; // judged already; the axis may keep listing a `fail`
-        const outcome = await this.takeItem(item, kind);
-        if (outcome === 'stored') counts[kind === 'edoc' ? 'edocs' : 'statuses']++;
-        else if (outcome === 'refused') counts.refused++;
-      }
+      // Judged already: the axis may keep listing a `fail`. At most NATIONAL_AXIS_BATCH per round (the
+      // poller comes back at once for the rest).
+      const waiting = items.filter((i) => !refused.has(i.docId));
+      if (waiting.length > this.config.NATIONAL_AXIS_BATCH) counts.full = true;
+      const open = waiting.slice(0, this.config.NATIONAL_AXIS_BATCH);
+      const r = kind === 'status' ? await this.takeStatuses(open) : await this.takeEach(open, kind);
+      counts[kind === 'edoc' ? 'edocs' : 'statuses'] += r.stored;
+      counts.refused += r.refused;
+      if (this.stopped) return counts;
     }
     this.polls.lastOkAt = new Date().toISOString();
+    return counts;
+  }
+
+  /**
+   * Items one at a time in lanes per sender, in the list's order within a lane, NATIONAL_AXIS_CONCURRENCY
+   * lanes at once (one item's round trips do not wait for another's). A transient failure ends the round
+   * (what is left is listed again).
+   */
+  private async takeEach(
+    items: ReceivedItem[],
+    kind: 'edoc' | 'status',
+  ): Promise<{ stored: number; refused: number }> {
+    const counts = { stored: 0, refused: 0 };
+    const failures: unknown[] = [];
+    await mapLimit(
+      [...lanesBySender(items).values()],
+      this.config.NATIONAL_AXIS_CONCURRENCY,
+      async (lane) => {
+        for (const item of lane) {
+          if (this.stopped || failures.length) return;
+          try {
+            const outcome = await this.takeItem(item, kind);
+            if (outcome === 'stored') counts.stored++;
+            else if (outcome === 'refused') counts.refused++;
+          } catch (e) {
+            failures.push(e);
+          }
+        }
+      },
+    );
+    if (failures.length && !this.stopped) throw failures[0];
+    return counts;
+  }
+
+  /**
+   * Statuses of one round: fetched, parsed and judged NATIONAL_AXIS_CONCURRENCY at a time; the accepted ones
+   * applied together in one transaction in the list's order (a 01 before the 03 after it); then each
+   * acknowledged `done` — only after that commit. An item whose content is not a status takes the
+   * one-at-a-time path. A transient failure of one item leaves it (and nothing else) for the next round.
+   */
+  private async takeStatuses(items: ReceivedItem[]): Promise<{ stored: number; refused: number }> {
+    const counts = { stored: 0, refused: 0 };
+    const failures: unknown[] = [];
+    const fetched = await mapLimit(items, this.config.NATIONAL_AXIS_CONCURRENCY, async (item) => {
+      if (this.stopped) return undefined;
+      try {
+        return { item, msg: parseEdxml(await this.client!.getEdoc(item.docId), this.node.limits) };
+      } catch (e) {
+        const outcome = await this.onItemError(item, 'status', e).catch((x: unknown) => {
+          failures.push(x);
+          return 'later' as const;
+        });
+        if (outcome === 'refused') counts.refused++;
+        return undefined;
+      }
+    });
+    const prepared = await mapLimit(fetched, this.config.NATIONAL_AXIS_CONCURRENCY, async (f) => {
+      if (!f || this.stopped) return undefined;
+      const { item, msg } = f;
+      try {
+        if (msg.kind !== 'status') return { item, other: true as const };
+        // Whether its document went to its sender through the axis is judged in the transaction below.
+        await this.judge(item, msg, 'in-transaction');
+        const statusId = derivedUuid(`axis-status|${item.docId}`);
+        return { item, ev: this.exchanges.statusEvent(msg.status, statusId) };
+      } catch (e) {
+        const outcome = await this.onItemError(item, 'status', e).catch((x: unknown) => {
+          failures.push(x);
+          return 'later' as const;
+        });
+        if (outcome === 'refused') counts.refused++;
+        return undefined;
+      }
+    });
+    const accepted = prepared.filter((p) => p && 'ev' in p) as {
+      item: ReceivedItem;
+      ev: DocumentStatusEvent;
+    }[];
+    const { fresh, notThroughAxis } = await this.exchanges.applyRemoteStatuses(
+      accepted.map((a) => ({ ev: a.ev, messageId: a.item.docId })),
+      CONSUMERS.axisStatus,
+      { throughAxis: true },
+    );
+    for (const { item, ev } of accepted.filter((a) => notThroughAxis.has(a.item.docId))) {
+      const outcome = await this.onItemError(
+        item,
+        'status',
+        new AxisItemRefused(
+          'AXIS_STATUS_NOT_AXIS_EXCHANGE',
+          `no exchange of ${ev.edxmlDocumentId || '(no DocumentId)'} went to ${senderOf(item)} through the national axis`,
+        ),
+      ).catch((x: unknown) => {
+        failures.push(x);
+        return 'later' as const;
+      });
+      if (outcome === 'refused') counts.refused++;
+    }
+    // Only after the commit above: an item acknowledged is an item stored.
+    const stored = accepted.filter((a) => !notThroughAxis.has(a.item.docId));
+    await mapLimit(stored, this.config.NATIONAL_AXIS_CONCURRENCY, async ({ item }) => {
+      this.itemFailures.delete(item.docId);
+      try {
+        await this.client!.updateStatus(item.docId, 'done');
+      } catch (e) {
+        failures.push(e); // stored; listed again and recognised as applied
+        return;
+      }
+      // A copy applied before does not count as progress (an axis that keeps listing must not spin us).
+      if (fresh.has(item.docId)) counts.stored++;
+    });
+    const others = prepared.filter((p) => p && 'other' in p).map((p) => p!.item);
+    if (others.length) {
+      const r = await this.takeEach(others, 'status');
+      counts.stored += r.stored;
+      counts.refused += r.refused;
+    }
+    if (failures.length && !this.stopped) throw failures[0];
     return counts;
   }
 
@@ -218,12 +347,15 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
   ): Promise<'stored' | 'again' | 'refused' | 'later'> {
     const client = this.client!;
     let fresh: boolean;
+    let read: ReadEdxml | undefined;
     try {
-      const bytes = await client.getEdoc(item.docId);
-      const msg = parseEdxml(bytes, this.node.limits);
+      // Read as it arrives: the JSON answer's base64 decoded in blocks into the streamed reader (attachments
+      // decoded to EDXML_TEMP_DIR above EDXML_IN_MEMORY_BYTES, the signature digest computed on the way).
+      read = await readEdxml(client.getEdocStream(item.docId), this.node.readerOptions());
+      const msg = read.message;
       await this.judge(item, msg);
       if (msg.kind === 'package') {
-        const signature = verifyPackage(bytes.toString('utf8'), this.node.trusted, this.node.limits.maxBytes);
+        const signature = read.signature;
         if (signature.present && !signature.valid)
           this.logger.warn(`package ${item.docId} from the axis has a bad signature: ${signature.problem}`);
         const r = await this.exchanges.receivePackage(msg.package, 'national-axis', {
@@ -239,17 +371,9 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
         );
       }
     } catch (e) {
-      if (e instanceof EdxmlError) return this.refuseItem(item, kind, e.code, e.message, e.element);
-      if (e instanceof AxisItemRefused) return this.refuseItem(item, kind, e.code, e.message);
-      if (e instanceof AxisRefusal) {
-        // The axis answered FAIL about this item (e.g. getEdoc NOT_FOUND): asking forever changes nothing.
-        const failures = (this.itemFailures.get(item.docId) ?? 0) + 1;
-        this.itemFailures.set(item.docId, failures);
-        if (failures >= MAX_AXIS_REFUSALS)
-          return this.refuseItem(item, kind, 'AXIS_ITEM_UNAVAILABLE', e.message.slice(0, 300));
-        return 'later';
-      }
-      throw e; // transient (database, object store, the axis away): not acknowledged, fetched again
+      return this.onItemError(item, kind, e);
+    } finally {
+      await read?.cleanup();
     }
     this.itemFailures.delete(item.docId);
     // Only after the commit above: an item acknowledged is an item stored.
@@ -260,14 +384,41 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
     return fresh ? 'stored' : 'again';
   }
 
+  /** What an item that failed becomes: refused for good, left for later, or (transient) thrown again. */
+  private async onItemError(
+    item: ReceivedItem,
+    kind: 'edoc' | 'status',
+    e: unknown,
+  ): Promise<'refused' | 'later'> {
+    if (e instanceof EdxmlError) return this.refuseItem(item, kind, e.code, e.message, e.element);
+    if (e instanceof AxisItemRefused) return this.refuseItem(item, kind, e.code, e.message);
+    if (e instanceof AxisRefusal) {
+      // The axis answered FAIL about this item (e.g. getEdoc NOT_FOUND): asking forever changes nothing.
+      const failures = (this.itemFailures.get(item.docId) ?? 0) + 1;
+      this.itemFailures.set(item.docId, failures);
+      if (failures >= MAX_AXIS_REFUSALS)
+        return this.refuseItem(item, kind, 'AXIS_ITEM_UNAVAILABLE', (e as Error).message.slice(0, 300));
+      return 'later';
+    }
+    throw e; // transient (database, object store, the axis away): not acknowledged, fetched again
+  }
+
   /**
    * The axis is trusted only for government agencies, and each only for itself: a package must come from
    * a known `state` organization that is the axis item's sender (its From and its DocumentId's sender); a
    * status must come from that agency and answer a document this node sent it through the axis.
    */
-  private async judge(item: ReceivedItem, msg: EdxmlMessage): Promise<void> {
+  private async judge(
+    item: ReceivedItem,
+    msg: EdxmlMessage,
+    /**
+     * For a status: whether its document went to the sender through the axis, when already looked up, or
+     * `in-transaction` when the caller checks it where it applies the status (applyRemoteStatuses).
+     */
+    sentThroughAxis?: boolean | 'in-transaction',
+  ): Promise<void> {
     // A hostile list may carry anything in `from`: only a string can name a sender.
-    const sender = typeof item.from === 'string' ? item.from.trim() : '';
+    const sender = senderOf(item);
     if (msg.kind === 'package') {
       const pkg = msg.package;
       const docSender = parseDocumentId(pkg.documentId).organId;
@@ -295,9 +446,9 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
           ? `${sender} is a ${org.sector} organization: the national axis does not speak for it`
           : `${sender} is not a known state agency`,
       );
-    if (msg.kind === 'status') {
+    if (msg.kind === 'status' && sentThroughAxis !== 'in-transaction') {
       const documentId = msg.status.responseFor.documentId ?? '';
-      if (!(await this.axisRepo.sentThroughAxis(documentId, sender)))
+      if (!(sentThroughAxis ?? (await this.axisRepo.sentThroughAxis(documentId, sender))))
         throw new AxisItemRefused(
           'AXIS_STATUS_NOT_AXIS_EXCHANGE',
           `no exchange of ${documentId || '(no DocumentId)'} went to ${sender} through the national axis`,
@@ -396,4 +547,21 @@ export class NationalAxisService implements OnApplicationBootstrap, OnApplicatio
 function stripFingerprint<T extends { fingerprint?: string }>(s: T): Omit<T, 'fingerprint'> {
   const { fingerprint: _f, ...rest } = s;
   return rest;
+}
+
+/** The sender an axis item names (a hostile list may carry anything in `from`: only a string names one). */
+function senderOf(item: ReceivedItem): string {
+  return typeof item.from === 'string' ? item.from.trim() : '';
+}
+
+/** Items grouped by their sender, each group in the list's order. */
+function lanesBySender(items: ReceivedItem[]): Map<string, ReceivedItem[]> {
+  const lanes = new Map<string, ReceivedItem[]>();
+  for (const item of items) {
+    const key = typeof item.from === 'string' ? item.from : '';
+    const lane = lanes.get(key);
+    if (lane) lane.push(item);
+    else lanes.set(key, [item]);
+  }
+  return lanes;
 }

@@ -6,7 +6,7 @@ import {
   type EventEnvelope,
   type OrganizationView,
 } from '@lienthong/contracts';
-import { dropSchema, testServiceEnv, TestTokens } from '@lienthong/testing';
+import { dropSchema, testNatsUrl, testServiceEnv, TestTokens } from '@lienthong/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -16,6 +16,10 @@ import { DataSource } from 'typeorm';
 import { generateSelfSigned, type NodeCredentials } from '../../src/edxml';
 import { createIntegrationBusApp } from '../../src/integration-bus.app';
 import { createIdentityApp } from '../../../identity/src/identity.app';
+import {
+  NationalAxisSimulator,
+  type SimulatorOptions,
+} from '../../src/national-axis-simulator/national-axis-simulator';
 
 export const SYSTEM_ID = '000.00.00.H99';
 export const SECRET = 'test-shared-secret';
@@ -149,6 +153,7 @@ export class NatsProbe {
     data: unknown,
     id: string = randomUUID(),
     msgID: string = id,
+    correlationId?: string,
   ): Promise<void> {
     const env: EventEnvelope = {
       id,
@@ -156,6 +161,7 @@ export class NatsProbe {
       occurredAt: new Date().toISOString(),
       source: 'documents@test',
       data,
+      ...(correlationId ? { correlationId } : {}),
     };
     await jetstream(this.nc).publish(subject, JSON.stringify(env), { msgID });
   }
@@ -182,4 +188,63 @@ export class NatsProbe {
   async stop(): Promise<void> {
     await this.nc?.drain().catch(() => undefined);
   }
+}
+
+/** What one bus of a {@link startBusWorld} needs: its credentials and its env on top of {@link busEnv}'s. */
+export interface BusSpec {
+  cred: NodeCredentials;
+  /** Talks to the world's simulated axis as {@link SYSTEM_ID} with {@link SECRET} (NATIONAL_AXIS_* set). */
+  axis?: boolean;
+  env?: Record<string, string | undefined>;
+}
+
+/** The shared pieces of an integration-bus medium test, started in order and stopped in reverse. */
+export interface BusWorld {
+  tokens: TestTokens;
+  identity: RealIdentity;
+  probe: NatsProbe;
+  sim: NationalAxisSimulator | undefined;
+  buses: BusInstance[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the test tokens, the real identity service with `orgs`, a NATS probe, the simulated national axis
+ * (when `axis` is given) and one {@link BusInstance} per spec, in that order. If any step fails, what was
+ * started is stopped before the error is rethrown; `stop()` tears everything down (buses first, schemas dropped).
+ */
+export async function startBusWorld(opts: {
+  orgs: OrganizationView[];
+  buses: BusSpec[];
+  axis?: SimulatorOptions;
+}): Promise<BusWorld> {
+  const world: Partial<BusWorld> & { buses: BusInstance[] } = { buses: [] };
+  const stop = async () => {
+    for (const bus of world.buses) await bus.stop();
+    await world.sim?.stop();
+    await world.identity?.stop();
+    await world.probe?.stop();
+    await world.tokens?.close();
+  };
+  try {
+    world.tokens = await TestTokens.start();
+    world.identity = new RealIdentity();
+    await world.identity.start();
+    await world.identity.add(...opts.orgs);
+    world.probe = await new NatsProbe().start(await testNatsUrl());
+    world.sim = opts.axis ? new NationalAxisSimulator(opts.axis) : undefined;
+    const axisUrl = world.sim ? await world.sim.start(0) : undefined;
+    for (const spec of opts.buses) {
+      const bus = new BusInstance(spec.cred);
+      world.buses.push(bus);
+      const axisEnv = spec.axis
+        ? { NATIONAL_AXIS_URL: axisUrl, NATIONAL_AXIS_SYSTEM_ID: SYSTEM_ID, NATIONAL_AXIS_SECRET: SECRET }
+        : {};
+      await bus.start(await busEnv(world.tokens, spec.cred, { ...axisEnv, ...spec.env }));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...(world as Omit<BusWorld, 'stop'>), stop };
 }

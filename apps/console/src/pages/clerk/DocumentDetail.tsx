@@ -22,6 +22,7 @@ import { SignatureVerdict } from '../../components/SignatureVerdict';
 import { DueDate, SecrecyTag, StatusTag, UrgencyTag } from '../../components/Tags';
 import { errorText } from '../../components/errors';
 import { label, STATUS, useI18n } from '../../i18n';
+import { documentQuery } from '../../queries';
 
 /** The national status path of a recipient (API.md): 01 → 03 → 04 → 05 → 06. */
 const PATH = ['queued', 'sent', 'arrived', 'accepted', 'assigned', 'processing', 'completed'];
@@ -95,10 +96,7 @@ export default function DocumentDetail() {
   const { t, lang } = useI18n();
   const { message } = App.useApp();
   const qc = useQueryClient();
-  const doc = useQuery({
-    queryKey: ['document', id],
-    queryFn: () => api.get<DocumentView>(`/api/v1/documents/${id}`),
-  });
+  const doc = useQuery(documentQuery(id));
   const d = doc.data;
   const total = d?.recipientCounts?.total ?? d?.recipients?.length ?? 0;
   // A long recipient list is paged by the API; the first 500 come with the document.
@@ -250,10 +248,17 @@ export default function DocumentDetail() {
                 {
                   title: t('Nghiệp vụ', 'Business type'),
                   dataIndex: 'businessType',
-                  render: (v: number) =>
-                    ({ 1: t('Thu hồi', 'Recall'), 2: t('Cập nhật', 'Update'), 3: t('Thay thế', 'Replace') })[
-                      v
-                    ] ?? v,
+                  render: (v: number, h: NonNullable<DocumentView['history']>[number]) =>
+                    v === 1 && h.refused
+                      ? t(
+                          'Thu hồi — đã từ chối (16: đã hoàn thành)',
+                          'Recall — refused (16: already completed)',
+                        )
+                      : ({
+                          1: t('Thu hồi', 'Recall'),
+                          2: t('Cập nhật', 'Update'),
+                          3: t('Thay thế', 'Replace'),
+                        }[v] ?? v),
                 },
                 { title: t('Lý do', 'Reason'), dataIndex: 'reason' },
               ]}

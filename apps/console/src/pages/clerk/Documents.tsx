@@ -3,8 +3,8 @@ import { Alert, Button, DatePicker, Input, Select, Space, Table, Tabs, Typograph
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { api, qs, type Page } from '../../api/client';
 import type { DocumentView } from '../../api/types';
+import { documentsQuery } from '../../queries';
 import { DueDate, SecrecyTag, StatusTag, UrgencyTag } from '../../components/Tags';
 import { errorText } from '../../components/errors';
 import { label, STATUS, useI18n } from '../../i18n';
@@ -25,11 +25,8 @@ export default function Documents() {
   const from = range?.[0]?.format('YYYY-MM-DD');
   const to = range?.[1]?.format('YYYY-MM-DD');
   const list = useQuery({
-    queryKey: ['documents', direction, params.get('q'), status, from, to, cursor],
-    queryFn: () =>
-      api.get<Page<DocumentView>>(
-        `/api/v1/documents${qs({ direction, q: params.get('q'), status, from, to, limit: 20, cursor })}`,
-      ),
+    // The same query the app starts on a full load of this page (queries.ts).
+    ...documentsQuery({ direction, q: params.get('q'), status, from, to, cursor }),
     placeholderData: (prev) => prev,
   });
   const set = (k: string, v?: string) => {

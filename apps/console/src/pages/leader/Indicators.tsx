@@ -1,28 +1,14 @@
 import { useQuery } from '@tanstack/react-query';
 import { Alert, Breadcrumb, Button, Card, DatePicker, Space, Statistic, Table, Typography } from 'antd';
-import dayjs, { type Dayjs } from 'dayjs';
+import type { Dayjs } from 'dayjs';
 import { useMemo, useState } from 'react';
-import { api, qs } from '../../api/client';
 import type { Organization } from '../../api/types';
 import { Chart } from '../../components/Chart';
 import { errorText } from '../../components/errors';
 import { subtreeCodes, useOrganizations } from '../../components/orgs';
 import { useAuth } from '../../auth';
 import { useI18n } from '../../i18n';
-
-interface OrgFigures {
-  code: string;
-  sent: number;
-  received: number;
-  registered?: number;
-  /** Denominators of electronicShare and onTimeShare (documents README, "Indicators"). */
-  electronicEligible?: number;
-  dueResolved?: number;
-  electronicShare: number | null;
-  signedShare: number | null;
-  onTimeShare: number | null;
-  byStatus?: Record<string, number>;
-}
+import { reportDefaultRange, reportQuery, type OrgFigures } from '../../queries';
 
 interface Row {
   code: string;
@@ -79,16 +65,11 @@ const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}
 export default function Indicators() {
   const { t } = useI18n();
   const { me } = useAuth();
-  const [range, setRange] = useState<[Dayjs, Dayjs]>([dayjs().startOf('year'), dayjs()]);
+  const [range, setRange] = useState<[Dayjs, Dayjs]>(() => [...reportDefaultRange()]);
   const [focus, setFocus] = useState<string>();
   const orgs = useOrganizations();
-  const report = useQuery({
-    queryKey: ['report', range[0].format('YYYY-MM-DD'), range[1].format('YYYY-MM-DD')],
-    queryFn: () =>
-      api.get<{ totals: OrgFigures; organizations: OrgFigures[] }>(
-        `/api/v1/reports/exchange${qs({ from: range[0].format('YYYY-MM-DD'), to: range[1].format('YYYY-MM-DD') })}`,
-      ),
-  });
+  // The same query the app starts on a full load of this page (queries.ts).
+  const report = useQuery(reportQuery(range[0].format('YYYY-MM-DD'), range[1].format('YYYY-MM-DD')));
   const byCode = useMemo(() => new Map((orgs.data ?? []).map((o) => [o.code, o])), [orgs.data]);
   const current = focus ?? me?.organizationCode ?? '';
   const rows = useMemo<Row[]>(() => {

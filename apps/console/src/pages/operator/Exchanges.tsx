@@ -14,9 +14,10 @@ import {
   Typography,
 } from 'antd';
 import { useMemo, useState } from 'react';
-import { api, qs, type Page } from '../../api/client';
+import { api } from '../../api/client';
 import type { Exchange } from '../../api/types';
 import { errorText } from '../../components/errors';
+import { exchangesQuery } from '../../queries';
 import { useI18n } from '../../i18n';
 
 const STATES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'expired', 'dead'];
@@ -114,12 +115,9 @@ export default function Exchanges() {
   const [open, setOpen] = useState<string>();
   const cursor = cursors[cursors.length - 1];
   const list = useQuery({
-    queryKey: ['exchanges', state, org, documentId, cursor],
+    // The same query the app starts on a full load of this page (queries.ts).
+    ...exchangesQuery({ state, organizationCode: org.trim(), documentId: documentId.trim(), cursor }),
     placeholderData: (p) => p,
-    queryFn: () =>
-      api.get<Page<Exchange>>(
-        `/api/v1/exchanges${qs({ state, organizationCode: org.trim(), documentId: documentId.trim(), limit: 100, cursor })}`,
-      ),
   });
   const items = useMemo(() => {
     const now = Date.now();
