@@ -3,6 +3,7 @@ import dayjs from 'dayjs';
 import { api, qs, type Page } from './api/client';
 import type { DocumentView, Exchange } from './api/types';
 import { organizationsQuery } from './components/orgs';
+import { vnToday, vnYear } from './vn-time';
 
 /**
  * The first query of the busiest pages, shared by the page and by the start of the app: on a full load of
@@ -85,7 +86,8 @@ export interface OrgFigures {
   onTimeShare: number | null;
   byStatus?: Record<string, number>;
 }
-export const reportDefaultRange = () => [dayjs().startOf('year'), dayjs()] as const;
+/** From 1 January to today, both in Vietnam time (the server's days: vn-time.ts). */
+export const reportDefaultRange = () => [dayjs(`${vnYear()}-01-01`), dayjs(vnToday())] as const;
 
 /** Starts the first query of the page at `location`, when it is one of those above. */
 export function prefetchPage(qc: QueryClient, location: { pathname: string; search: string }): void {
@@ -103,7 +105,7 @@ export function prefetchPage(qc: QueryClient, location: { pathname: string; sear
   } else if (/^\/documents\/[0-9a-f-]{36}$/i.test(pathname)) {
     void qc.prefetchQuery(documentQuery(pathname.split('/')[2]));
   } else if (pathname === '/registers') {
-    void qc.prefetchQuery(registerQuery('incoming', new Date().getFullYear(), null));
+    void qc.prefetchQuery(registerQuery('incoming', vnYear(), null));
   } else if (pathname === '/exchanges') {
     void qc.prefetchQuery(exchangesQuery({ organizationCode: '', documentId: '', cursor: null }));
   } else if (pathname === '/indicators') {

@@ -183,6 +183,8 @@ describe('links: the national axis and federation peers as an operator sees them
       const f = (await admin()).federation;
       const p = f.items.find((i: { nodeId: string }) => i.nodeId === PEER);
       if (!p || p.outbound.sent < 1) throw new Error('no federation exchange yet');
+      // The exchange turns "sent" in the transaction that writes its outbox row; the relay publishes it after commit.
+      if (p.outboundBacklog !== 0) throw new Error('federation outbox not relayed yet');
       return { p, f };
     });
     expect(peer.p).toMatchObject({ kind: 'federation', domain: null, outboundBacklog: 0 });

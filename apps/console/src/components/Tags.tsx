@@ -1,5 +1,6 @@
 import { Tag } from 'antd';
 import { label, SECRECY, STATUS, STATUS_COLOR, URGENCY, URGENCY_COLOR, useI18n } from '../i18n';
+import { vnToday } from '../vn-time';
 
 export function UrgencyTag({ value }: { value?: string }) {
   const { lang } = useI18n();
@@ -26,6 +27,6 @@ export function StatusTag({ value }: { value?: string }) {
 /** A date that is due today or past shows in red. */
 export function DueDate({ value, done }: { value?: string | null; done?: boolean }) {
   if (!value) return <span>—</span>;
-  const late = !done && value <= new Date().toISOString().slice(0, 10);
+  const late = !done && value <= vnToday();
   return <span style={late ? { color: '#cf1322', fontWeight: 600 } : undefined}>{value}</span>;
 }

@@ -27,6 +27,7 @@ import { fold, orgTree, useOrganizations, type OrgNode } from '../../components/
 import { SignatureVerdict } from '../../components/SignatureVerdict';
 import { useRecipientGroups } from './RecipientGroups';
 import { label, SECRECY, URGENCY, useI18n } from '../../i18n';
+import { vnToday } from '../../vn-time';
 
 const TYPES: [string, string, string][] = [
   ['CV', 'Công văn', 'Official letter'],
@@ -164,7 +165,7 @@ export default function Compose() {
           secrecy: 'none',
           urgency: 'normal',
           type: 'CV',
-          promulgationDate: dayjs(),
+          promulgationDate: dayjs(vnToday()),
           recipients: [],
         }}
       >

@@ -6,6 +6,7 @@ import { api } from '../../api/client';
 import { errorText } from '../../components/errors';
 import { useI18n } from '../../i18n';
 import { registerQuery, type RegisterEntry as Entry } from '../../queries';
+import { vnYear } from '../../vn-time';
 
 /**
  * Incoming and outgoing registers of the caller's office by year, paged by number on the server (`limit`,
@@ -15,7 +16,7 @@ export default function Registers() {
   const { t } = useI18n();
   const { message } = App.useApp();
   const [direction, setDirection] = useState<'incoming' | 'outgoing'>('incoming');
-  const [year, setYear] = useState(new Date().getFullYear());
+  const [year, setYear] = useState(vnYear);
   // The cursors of the pages opened so far (null: the first page), so "Previous" needs no request of its own.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors[cursors.length - 1];
