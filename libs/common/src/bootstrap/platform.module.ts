@@ -172,7 +172,6 @@ export class PlatformModule implements NestModule {
               streams.map((x) => x.name),
             ),
         },
-        HttpMetricsMiddleware,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
@@ -183,7 +182,6 @@ export class PlatformModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     // No global interceptor (HTTP metrics are a middleware; RPC controllers bind their own, see RpcController).
-    // One middleware: CorrelationMiddleware also starts the HTTP metrics observation (HttpMetricsMiddleware).
-    consumer.apply(CorrelationMiddleware).forRoutes('*');
+    consumer.apply(CorrelationMiddleware, HttpMetricsMiddleware).forRoutes('*');
   }
 }

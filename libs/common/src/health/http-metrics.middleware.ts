@@ -24,13 +24,6 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    this.track(req, res);
-    next();
-  }
-
-  /** Observes the request once its response is finished (CorrelationMiddleware calls it: one middleware less
-   * per request). */
-  track(req: Request, res: Response): void {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       // Only requests a route handled (as before: unmatched paths add no label values).
@@ -41,5 +34,6 @@ export class HttpMetricsMiddleware implements NestMiddleware {
         Number(process.hrtime.bigint() - started) / 1e9,
       );
     });
+    next();
   }
 }
