@@ -159,6 +159,8 @@ console.log(
   `  sizes: ${sizes.map((s) => `${s.relname} ${(Number(s.bytes) / 2 ** 20).toFixed(1)} MB`).join(', ')}`,
 );
 
+// --vacuum: VACUUM ANALYZE before the reads (what autovacuum does on its own sooner or later).
+if (process.argv.includes('--vacuum')) await db.query(`VACUUM ANALYZE ${env.DB_SCHEMA}.leaves`);
 // Reads: the REST filters (first page of 50 and a page deep in the log) and the archive's look-up by
 // resources, median of 15 runs each.
 {
@@ -194,6 +196,20 @@ console.log(
     `eventsOfResources ${await med(() => repo.eventsOfResources([some.resource.id], -1, n + 1, 1000))}`,
   );
   console.log(`  reads (ms, first page / from the middle): ${out.join(', ')}`);
+  if (process.argv.includes('--explain')) {
+    const ds = app.get(require('typeorm').DataSource);
+    const orig = ds.query.bind(ds);
+    ds.query = async (sql, params) => {
+      const r = await orig(`EXPLAIN (ANALYZE, COSTS OFF) ${sql}`, params);
+      console.log(r.map((x) => x['QUERY PLAN']).join('\n'));
+      return orig(sql, params);
+    };
+    for (const [name, f] of Object.entries(cases)) {
+      console.log(`--- ${name}`);
+      await ev.query({ scope: null, ...f }, undefined, 50);
+    }
+    ds.query = orig;
+  }
 }
 
 await app.close();

@@ -9,8 +9,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * pages). Queries name hashtext(column) = hashtext(value) AND column = value (see events/hashed-any.ts):
  * the same rows, in leaf order, from the index.
  *
- * The B-tree on (time, leaf_index) becomes a BRIN index on time. Leaves are
- * appended in about the order of their time, so a BRIN summary of each range of heap pages (min/max time)
+ * The B-tree on (time, leaf_index) becomes a BRIN index on time. Leaves are appended in about the order of
+ * their time, so a BRIN summary of each range of heap pages (min/max time)
  * finds a from/to window as well as the B-tree did, at almost no cost per insert (no tree to descend, no
  * WAL record per row; ranges are summarized by (auto)vacuum, and unsummarized ones are simply read). A
  * leaf whose time is out of order only widens its range's min/max: BRIN is lossy, every row is rechecked,
@@ -35,6 +35,10 @@ export class AppendCost1766600000000 implements MigrationInterface {
       `CREATE INDEX leaves_time_brin ON leaves USING brin (time) WITH (pages_per_range = 32, autosummarize = on)`,
     );
     await q.query(`DROP INDEX leaves_time_idx`);
+    // Statistics of the new index expressions now, not at the next autovacuum: without them the planner
+    // guesses how many rows a hash matches, and may sort a whole action's leaves instead of reading its
+    // index in leaf order.
+    await q.query(`ANALYZE leaves`);
   }
 
   async down(q: QueryRunner): Promise<void> {
