@@ -4,10 +4,13 @@
 // (its ids as in production) and appended through the service's LogRepository.append, one batch at a time.
 // The tree is first filled to --prefill leaves, then a CHECKPOINT, then --events are measured (so the WAL
 // includes the full-page images of the first touch of each page after a checkpoint, as in production).
-// Usage: node bench/audit-pg.mjs [--prefill 200000] [--events 20000] [--batch 100]
+// Then the REST filters' and the archive's read latencies (median of 15).
+// Usage: node bench/audit-pg.mjs [--prefill 200000] [--events 20000] [--batch 100] [--vacuum] [--explain]
+//        [--sql "statements run in the schema before filling"]
+// For a before/after, run the same command in a copy of main built the same way.
 // Build first: npx tsc -b tsconfig.build.json
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -89,6 +92,7 @@ const event = () => {
 for (let done = 0; done < PREFILL; done += 5000) await repo.append(Array.from({ length: 5000 }, event));
 
 const cpuOf = (pid) => {
+  if (!existsSync(`/proc/${pid}/stat`)) return 0; // a pool connection closed meanwhile (idle timeout)
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10; // ms at 100 Hz
 };
