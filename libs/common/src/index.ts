@@ -37,6 +37,7 @@ export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';
 export * from './bootstrap/openapi-document';
 export * from './ids/derived-uuid';
+export * from './ids/time-ordered-uuid';
 export * from './bootstrap/api-docs';
 export * from './outbox/outbox-wake';
 export * from './outbox/unit-of-work';

@@ -13,6 +13,19 @@ describe('AuditRecorder.rows', () => {
       }),
     );
 
+  it('gives events time-ordered ids (version 7, the event time in the first 48 bits), unique', () => {
+    const all = events(2000);
+    for (const e of all) {
+      expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(parseInt(e.id.replace(/-/g, '').slice(0, 12), 16)).toBe(Date.parse(e.time));
+    }
+    const ids = all.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Later events never sort before earlier ones by their time prefix.
+    const prefixes = ids.map((id) => id.slice(0, 13));
+    expect([...prefixes].sort()).toEqual(prefixes);
+  });
+
   it('keeps one event as `audit.recorded` with the event id', () => {
     const [e] = events(1);
     const rows = recorder.rows([e]);

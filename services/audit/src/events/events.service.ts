@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditRecorder, Principal, RpcClient } from '@lienthong/common';
 import { AuditActions, AuditEventPayload, RpcMethods } from '@lienthong/contracts';
 import { DataSource } from 'typeorm';
+import { hashedAny, hashedEqual } from './hashed-any';
 
 export interface EventItem {
   id: string;
@@ -53,7 +54,8 @@ export function toItem(r: LeafRow): EventItem {
   return item;
 }
 
-/** Queries over the stored events; every filter is backed by an index ending in leaf_index. */
+/** Queries over the stored events; every filter is backed by an index ending in leaf_index
+ * (action, actor, organization and resource by (hashtext(column), leaf_index), time by a BRIN index). */
 @Injectable()
 export class EventsService {
   constructor(
@@ -120,17 +122,18 @@ export class EventsService {
     const params: unknown[] = [afterIndex];
     const add = (sql: string, v: unknown) => {
       params.push(v);
-      where.push(sql.replace('?', `$${params.length}`));
+      where.push(sql.split('?').join(`$${params.length}`));
     };
-    if (f.action !== undefined) add('action = ?', f.action);
-    if (f.actor !== undefined) add('actor_sub = ?', f.actor);
-    if (f.organizationCode !== undefined) add('organization_code = ?', f.organizationCode);
-    if (f.resourceId !== undefined) add('resource_id = ?', f.resourceId);
+    const equal = (column: string, v: unknown) => add(hashedEqual(column, '?'), v);
+    if (f.action !== undefined) equal('action', f.action);
+    if (f.actor !== undefined) equal('actor_sub', f.actor);
+    if (f.organizationCode !== undefined) equal('organization_code', f.organizationCode);
+    if (f.resourceId !== undefined) equal('resource_id', f.resourceId);
     if (f.from !== undefined) add('time >= ?', f.from);
     if (f.to !== undefined) add('time < ?', f.to);
     if (f.fromIndex !== undefined) add('leaf_index >= ?', f.fromIndex);
     if (f.toIndex !== undefined) add('leaf_index < ?', f.toIndex);
-    if (f.scope !== null) add('organization_code = ANY(?::text[])', f.scope);
+    if (f.scope !== null) add(hashedAny('organization_code', '?::text[]'), f.scope);
     params.push(limit);
     return (await this.ds.query(
       `SELECT leaf_index, leaf_hash, event FROM leaves WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT $${params.length}`,

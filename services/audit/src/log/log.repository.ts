@@ -18,6 +18,7 @@ import {
   rangeHash,
   rootOf,
 } from '../merkle/merkle';
+import { hashedAny } from '../events/hashed-any';
 import { eventJson } from './intake.parse';
 import { leafBytes } from './leaf-bytes';
 
@@ -312,7 +313,7 @@ export class LogRepository {
   ): Promise<{ leaf_index: string; leaf_hash: Buffer; event: Record<string, unknown> }[]> {
     return this.ds.query(
       `SELECT leaf_index, leaf_hash, event FROM leaves
-       WHERE resource_id = ANY($1::text[]) AND leaf_index > $2 AND leaf_index < $3
+       WHERE ${hashedAny('resource_id', '$1::text[]')} AND leaf_index > $2 AND leaf_index < $3
        ORDER BY leaf_index LIMIT $4`,
       [resourceIds, afterIndex, beforeIndex, limit],
     );
