@@ -7,6 +7,7 @@ import { currentTraceparent } from '../tracing/tracing';
 import { SERVICE_IDENTITY, ServiceIdentity } from '../nats/nats.tokens';
 import { markOutboxWritten } from './outbox-wake';
 import { preparedQuery } from '../database/prepared';
+import { deferUntilCommit } from '../database/pipelining-client';
 
 export interface OutboxMessage<K extends EventType = EventType> {
   subject: string;
@@ -67,9 +68,12 @@ export class OutboxService {
       const text = `INSERT INTO outbox (id, subject, envelope) VALUES ${tuples.join(',')} ON CONFLICT (id) DO NOTHING`;
       // The common small shapes as named prepared statements (one per row count, so a bounded few per
       // connection); larger batches are rarer and stay unnamed.
-      if (chunk.length <= PREPARED_MAX_ROWS)
-        await preparedQuery(manager, `lt_outbox_insert_${chunk.length}`, text, values);
-      else await manager.query(text, values);
+      const name = chunk.length <= PREPARED_MAX_ROWS ? `lt_outbox_insert_${chunk.length}` : undefined;
+      const runNow = () => (name ? preparedQuery(manager, name, text, values) : manager.query(text, values));
+      // The last INSERT goes on the wire with the transaction's COMMIT (or its next statement).
+      if (start + ROWS_PER_STATEMENT >= rows.length)
+        await deferUntilCommit(manager, { name, text, values }, runNow);
+      else await runNow();
     }
     markOutboxWritten(manager);
   }
