@@ -161,6 +161,22 @@ describe('PipeliningClient', () => {
     expect(await count()).toBe(1);
   });
 
+  it('answers queries issued concurrently in a transaction, each with its own result, and stays usable', async () => {
+    await ds.transaction(async (m) => {
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((i) => m.query('INSERT INTO t (id, v) VALUES ($1, $2) RETURNING id', [i, `v${i}`])),
+      );
+      expect(results).toEqual([[{ id: 1 }], [{ id: 2 }], [{ id: 3 }], [{ id: 4 }]]);
+      const more = await Promise.all([
+        m.query('SELECT count(*)::int AS n FROM t'),
+        m.query('SELECT max(id) AS n FROM t'),
+        m.query('SELECT min(id) AS n FROM t'),
+      ]);
+      expect(more).toEqual([[{ n: 4 }], [{ n: 4 }], [{ n: 1 }]]);
+    });
+    for (let i = 0; i < 3; i++) expect(await count()).toBe(4);
+  });
+
   it('runs the statement at once outside a transaction', async () => {
     let ran = false;
     await deferUntilCommit(ds.manager, { text: 'SELECT 1', values: [] }, async () => {

@@ -135,6 +135,23 @@ export class PipeliningClient extends Client {
   }
 
   /**
+   * Back to pg's one-query-at-a-time mode once nothing is on the wire any more: queries the caller issued
+   * concurrently (they were sent at once, pipelined) must be answered first, or their answers would find no
+   * active query.
+   */
+  private leavePipelineMode(): void {
+    const self = this as unknown as {
+      pipeline: boolean;
+      _activeQuery: unknown;
+      _sentQueryQueue: unknown[];
+      _queryQueue: unknown[];
+    };
+    if (!self._activeQuery && self._sentQueryQueue.length === 0 && self._queryQueue.length === 0)
+      self.pipeline = false;
+    else this.once('drain', () => this.leavePipelineMode());
+  }
+
+  /**
    * Sends the statements in one write (pg's pipeline mode: each with its Sync, answered in order) and
    * resolves with the last one's result once all are answered, or rejects with the first error.
    */
@@ -172,7 +189,7 @@ export class PipeliningClient extends Client {
       if (!alone) self.connection.stream.uncork?.();
     }
     const settled = await Promise.allSettled(promises);
-    if (!alone) self.pipeline = false;
+    if (!alone) this.leavePipelineMode();
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     return (settled[settled.length - 1] as PromiseFulfilledResult<QueryResult>).value;
