@@ -5,7 +5,9 @@ import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import {
   OutboxRelay,
+  createMessagingTables,
   OutboxService,
+  outboxEnvelopeAsText,
   PipeliningClient,
   type BaseServiceConfig,
   type JetStreamService,
@@ -23,6 +25,13 @@ describe('OutboxRelay on PostgreSQL (PipeliningClient)', () => {
   let url: string;
   let ds: DataSource;
   let writes = 0;
+  const oldRow = {
+    id: randomUUID(),
+    type: 'probe.ping',
+    correlationId: 'corr-before',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    data: { n: 0 },
+  };
   const config = {
     DB_SCHEMA: schema,
     OUTBOX_BATCH_SIZE: 100,
@@ -34,9 +43,7 @@ describe('OutboxRelay on PostgreSQL (PipeliningClient)', () => {
     const c = new Client({ connectionString: url });
     await c.connect();
     await c.query(`CREATE SCHEMA ${schema}`);
-    await c.query(`CREATE TABLE ${schema}.outbox (seq bigserial PRIMARY KEY, id uuid NOT NULL UNIQUE,
-      subject text NOT NULL, envelope jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
-      attempts integer NOT NULL DEFAULT 0, last_error text)`);
+    await c.end();
     await c.end();
     class Counting extends PipeliningClient {
       constructor(cfg?: unknown) {
@@ -55,6 +62,15 @@ describe('OutboxRelay on PostgreSQL (PipeliningClient)', () => {
       extra: { Client: Counting, max: 2, options: `-c search_path=${schema}` },
     });
     await ds.initialize();
+    // The outbox as the services' migrations leave it: created as jsonb, one row written then, converted.
+    const qr = ds.createQueryRunner();
+    await createMessagingTables(qr);
+    await qr.query(`INSERT INTO outbox (id, subject, envelope) VALUES ($1, 'probe.old', $2::jsonb)`, [
+      oldRow.id,
+      JSON.stringify(oldRow),
+    ]);
+    await outboxEnvelopeAsText(qr);
+    await qr.release();
   });
 
   afterAll(async () => {
@@ -98,6 +114,45 @@ describe('OutboxRelay on PostgreSQL (PipeliningClient)', () => {
     } as unknown as JetStreamService;
     return new OutboxRelay(ds, js, config, new Registry());
   }
+
+  it('publishes rows converted by the migration and rows a previous version writes (envelope only) with their fields', async () => {
+    const [converted] = (await ds.query(
+      'SELECT type, correlation_id, traceparent, pg_typeof(envelope)::text AS t FROM outbox WHERE id = $1',
+      [oldRow.id],
+    )) as { type: string; correlation_id: string; traceparent: string; t: string }[];
+    expect(converted).toEqual({
+      type: 'probe.ping',
+      correlation_id: 'corr-before',
+      traceparent: oldRow.traceparent,
+      t: 'text',
+    });
+    // A replica still on the previous version during a rolling upgrade: no type / correlation / traceparent.
+    const previous = { ...oldRow, id: randomUUID(), correlationId: 'corr-previous', traceparent: undefined };
+    await ds.query(`INSERT INTO outbox (id, subject, envelope) VALUES ($1, 'probe.previous', $2::jsonb)`, [
+      previous.id,
+      JSON.stringify(previous),
+    ]);
+    const [current] = await write(1);
+    const seen: { id: string; type: string; correlationId?: string; traceparent?: string; json: string }[] =
+      [];
+    const js = {
+      publishRaw: async (
+        _s: string,
+        json: string,
+        meta: { id: string; type: string; correlationId?: string; traceparent?: string },
+      ) => void seen.push({ ...meta, json }),
+    } as unknown as JetStreamService;
+    expect(await new OutboxRelay(ds, js, config, new Registry()).drainOnce()).toBe(3);
+    expect(seen.map((m) => [m.id, m.type, m.correlationId])).toEqual([
+      [oldRow.id, 'probe.ping', 'corr-before'],
+      [previous.id, 'probe.ping', 'corr-previous'],
+      [current, 'probe.ping', undefined],
+    ]);
+    expect(seen[1].traceparent).toBeUndefined();
+    expect(JSON.parse(seen[0].json)).toEqual(oldRow);
+    expect(JSON.parse(seen[2].json)).toMatchObject({ id: current, type: 'probe.ping', data: { i: 0 } });
+    expect(await left()).toEqual([]);
+  });
 
   it('leaves the batch to the replica holding the lock, then publishes it in order in two round trips', async () => {
     const ids = await write(3);

@@ -19,7 +19,7 @@ interface OutboxRow {
   seq: string;
   id: string;
   subject: string;
-  /** The envelope as stored (jsonb's text form): published as it is, not parsed and serialized again. */
+  /** The envelope as stored (text): published as it is, not parsed and serialized again. */
   json: string;
   type: string;
   correlationId: string | null;
@@ -166,9 +166,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       // without it no row comes back. BEGIN goes on the wire with this SELECT (PipeliningClient).
       const rows = await preparedQuery<OutboxRow>(
         m,
-        'lt_outbox_locked_batch',
-        `SELECT seq, id, subject, envelope::text AS json, envelope->>'type' AS type,
-                envelope->>'correlationId' AS "correlationId", envelope->>'traceparent' AS traceparent
+        'lt_outbox_text_batch',
+        // The stored text as it is; a row without `type` was written by a replica of the previous version
+        // (envelope only) during a rolling upgrade: its three fields come from the envelope.
+        `SELECT seq, id, subject, envelope AS json,
+                CASE WHEN type IS NULL THEN envelope::jsonb->>'type' ELSE type END AS type,
+                CASE WHEN type IS NULL THEN envelope::jsonb->>'correlationId' ELSE correlation_id END AS "correlationId",
+                CASE WHEN type IS NULL THEN envelope::jsonb->>'traceparent' ELSE traceparent END AS traceparent
            FROM outbox WHERE (SELECT pg_try_advisory_xact_lock(hashtext($1)))
           ORDER BY seq LIMIT $2`,
         [`${this.config.DB_SCHEMA}.outbox`, this.config.OUTBOX_BATCH_SIZE],

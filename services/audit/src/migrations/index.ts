@@ -2,6 +2,7 @@ import { Init1763800000000 } from './1763800000000-Init';
 import { AuditLog1763900000000 } from './1763900000000-AuditLog';
 import { Witness1764400000000 } from './1764400000000-Witness';
 import { ProtectKeysAndHead1764600000000 } from './1764600000000-ProtectKeysAndHead';
+import { OutboxEnvelopeText1766600000004 } from './1766600000004-OutboxEnvelopeText';
 
 /** In order of application. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   AuditLog1763900000000,
   Witness1764400000000,
   ProtectKeysAndHead1764600000000,
+  OutboxEnvelopeText1766600000004,
 ];
