@@ -177,6 +177,40 @@ describe('PipeliningClient', () => {
     for (let i = 0; i < 3; i++) expect(await count()).toBe(4);
   });
 
+  it('queues a callback-form query behind what waits, and fails the COMMIT if a waiting statement failed', async () => {
+    type Cb = (e: Error | null, r?: { rows: unknown[] }) => void;
+    const viaCallback = (client: unknown, text: string) =>
+      new Promise<unknown[]>((resolve, reject) =>
+        (client as { query: (t: string, cb: Cb) => void }).query(text, (e, r) =>
+          e ? reject(e) : resolve(r!.rows),
+        ),
+      );
+    await ds.transaction(async (m) => {
+      const client = await m.queryRunner!.connect();
+      await m.query('INSERT INTO t (id, v) VALUES (1, $1)', ['a']);
+      await deferUntilCommit(
+        m,
+        { text: 'INSERT INTO t (id, v) VALUES ($1, $2)', values: [2, 'b'] },
+        async () => undefined,
+      );
+      expect(await viaCallback(client, 'SELECT count(*)::int AS n FROM t')).toEqual([{ n: 2 }]);
+    });
+    expect(await count()).toBe(2);
+    await expect(
+      ds.transaction(async (m) => {
+        const client = await m.queryRunner!.connect();
+        await m.query('INSERT INTO t (id, v) VALUES (3, $1)', ['c']);
+        await deferUntilCommit(
+          m,
+          { text: 'INSERT INTO t (id, v) VALUES ($1, $2)', values: [1, 'duplicate'] },
+          async () => undefined,
+        );
+        await viaCallback(client, 'SELECT 1').catch(() => undefined);
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await count()).toBe(2);
+  });
+
   it('runs the statement at once outside a transaction', async () => {
     let ran = false;
     await deferUntilCommit(ds.manager, { text: 'SELECT 1', values: [] }, async () => {

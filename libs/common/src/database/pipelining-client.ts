@@ -35,6 +35,8 @@ function result(command: string): QueryResult {
 export class PipeliningClient extends Client {
   private beginPending = false;
   private deferred?: DeferredStatement;
+  /** The error of a statement sent ahead of a query pg queued (no caller awaited it): fails the COMMIT. */
+  private failure?: unknown;
 
   constructor(config?: unknown) {
     super(config as never);
@@ -49,6 +51,7 @@ export class PipeliningClient extends Client {
           ? (...a: unknown[]) => {
               this.beginPending = false;
               this.deferred = undefined;
+              this.failure = undefined;
               return fn(...a);
             }
           : undefined;
@@ -84,6 +87,15 @@ export class PipeliningClient extends Client {
     if (plain && (config === 'COMMIT' || config === 'ROLLBACK')) {
       const deferred = this.deferred;
       this.deferred = undefined;
+      const failure = this.failure;
+      this.failure = undefined;
+      if (failure !== undefined && config === 'COMMIT') {
+        // A statement sent ahead of a query pg had to queue failed: the transaction must not look committed.
+        this.beginPending = false;
+        return (base.call(this, 'ROLLBACK') as Promise<unknown>).then(() => {
+          throw failure;
+        });
+      }
       if (config === 'ROLLBACK') {
         if (this.beginPending) {
           this.beginPending = false;
@@ -102,18 +114,20 @@ export class PipeliningClient extends Client {
     }
     if (!this.beginPending && !this.deferred) return base.call(this, config, values, callback);
     if (typeof callback === 'function' || typeof values === 'function' || !this.supported(config)) {
-      // Not a shape to pipeline (callback form, cursor…): send what is waiting first, then this.
-      const waiting = this.takeWaiting();
-      const sent = this.send(waiting);
-      if (typeof values === 'function' || typeof callback === 'function') {
-        const cb = (typeof values === 'function' ? values : callback) as (e: unknown, r?: unknown) => void;
-        sent.then(
-          () => base.call(this, config, typeof values === 'function' ? undefined : values, cb),
-          (e: unknown) => cb(e),
-        );
-        return undefined;
+      // Not a shape to pipeline (callback form, cursor…): what is waiting goes first in pg's own queue, and
+      // this query is returned as pg returns it. A failure of what was waiting fails the COMMIT.
+      for (const w of this.takeWaiting()) {
+        const sent =
+          'text' in w
+            ? base.call(
+                this,
+                w.name ? { name: w.name, text: w.text, values: w.values } : w.text,
+                w.name ? undefined : w.values,
+              )
+            : base.call(this, w.config, w.values);
+        (sent as Promise<unknown>).catch((e: unknown) => (this.failure ??= e));
       }
-      return sent.then(() => base.call(this, config, values));
+      return base.call(this, config, values, callback);
     }
     return this.send([...this.takeWaiting(), { config, values }]);
   }
