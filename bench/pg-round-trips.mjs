@@ -20,6 +20,7 @@ const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test
 const TX = Number(arg('tx', '4000'));
 const WORKERS = Number(arg('workers', '8'));
 const ROUNDS = Number(arg('rounds', '2'));
+const WARMUP = Number(arg('warmup', '600'));
 const SIZE = Number(arg('items', '3')); // items in each event's data (3: ~600 bytes; 30: ~3 KB, TOASTed)
 const schema = `rt_${process.pid}`;
 const TICK = 100; // USER_HZ
@@ -134,7 +135,13 @@ async function run(mode) {
     });
     if (i % 4 === 0) await relay.drainOnce();
   };
-  await Promise.all(Array.from({ length: WORKERS }, (_, w) => unit(w)));
+  // warm up (JIT, prepared statements on every pooled connection) before measuring
+  let warm = 0;
+  await Promise.all(
+    Array.from({ length: WORKERS }, async () => {
+      while (warm < WARMUP) await unit(warm++);
+    }),
+  );
   const pids = (await ds.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [sch])).map(
     (r) => r.pid,
   );
