@@ -12,7 +12,7 @@ import {
 import type { ServiceIdentity } from '../../libs/common/src/nats/nats.tokens';
 import { AuditRecorder } from '../../libs/common/src/outbox/audit-recorder';
 import { OutboxRelay } from '../../libs/common/src/outbox/outbox.relay';
-import { createMessagingTables } from '../../libs/common/src/outbox/outbox.schema';
+import { createMessagingTables, outboxEnvelopeAsText } from '../../libs/common/src/outbox/outbox.schema';
 import { OutboxService } from '../../libs/common/src/outbox/outbox.service';
 import { ProcessedMessages } from '../../libs/common/src/outbox/processed-messages';
 import { InvalidEventError, UnitOfWork } from '../../libs/common/src/outbox/unit-of-work';
@@ -75,6 +75,7 @@ describe('batch consumer, unit of work and outbox relay (real PostgreSQL and NAT
     other = await dataSource();
     const qr = ds.createQueryRunner();
     await createMessagingTables(qr);
+    await outboxEnvelopeAsText(qr);
     await qr.query(
       `CREATE TABLE applied (id text PRIMARY KEY, times int NOT NULL DEFAULT 1, batch int NOT NULL)`,
     );
@@ -257,11 +258,11 @@ describe('batch consumer, unit of work and outbox relay (real PostgreSQL and NAT
     }
     expect(inserts).toBe(1);
     const rows: { subject: string; type: string; actions: string[] | null }[] = await ds.query(
-      `SELECT subject, envelope->>'type' AS type,
-              (SELECT array_agg(e->>'action' ORDER BY i) FROM jsonb_array_elements(envelope->'data'->'events')
+      `SELECT subject, type,
+              (SELECT array_agg(e->>'action' ORDER BY i) FROM jsonb_array_elements(envelope::jsonb->'data'->'events')
                  WITH ORDINALITY AS t(e, i)) AS actions
-         FROM outbox WHERE envelope->'data'->>'documentId' = $1
-            OR envelope->'data'->'events'->0->'resource'->>'id' = $1 ORDER BY seq`,
+         FROM outbox WHERE envelope::jsonb->'data'->>'documentId' = $1
+            OR envelope::jsonb->'data'->'events'->0->'resource'->>'id' = $1 ORDER BY seq`,
       [documentId],
     );
     // Events first, in emit order, then the audit trail: the transaction's audit events in one message.

@@ -3,6 +3,7 @@ import {
   BaseServiceConfig,
   createMessagingTables,
   dropMessagingTables,
+  outboxEnvelopeAsText,
   PlatformModule,
 } from '@lienthong/common';
 import { Streams } from '@lienthong/contracts';
@@ -12,6 +13,7 @@ class ProbeInit1700000000000 implements MigrationInterface {
   name = 'ProbeInit1700000000000';
   async up(q: QueryRunner) {
     await createMessagingTables(q);
+    await outboxEnvelopeAsText(q);
     await q.query('CREATE TABLE effects (id serial PRIMARY KEY, message_id text NOT NULL, note text)');
   }
   async down(q: QueryRunner) {

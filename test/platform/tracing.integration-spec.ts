@@ -25,7 +25,7 @@ import { RpcClient } from '../../libs/common/src/nats/rpc-client';
 import { RpcCorrelationInterceptor } from '../../libs/common/src/nats/rpc-correlation.interceptor';
 import { AuditRecorder } from '../../libs/common/src/outbox/audit-recorder';
 import { OutboxRelay } from '../../libs/common/src/outbox/outbox.relay';
-import { createMessagingTables } from '../../libs/common/src/outbox/outbox.schema';
+import { createMessagingTables, outboxEnvelopeAsText } from '../../libs/common/src/outbox/outbox.schema';
 import { OutboxService } from '../../libs/common/src/outbox/outbox.service';
 import { ProcessedMessages } from '../../libs/common/src/outbox/processed-messages';
 import { UnitOfWork } from '../../libs/common/src/outbox/unit-of-work';
@@ -190,6 +190,7 @@ describe('tracing through the outbox and JetStream (real PostgreSQL, NATS, OTLP/
     }).initialize();
     const qr = ds.createQueryRunner();
     await createMessagingTables(qr);
+    await outboxEnvelopeAsText(qr);
     await qr.release();
     nc = await connect({ servers: await testNatsUrl() });
     js = new JetStreamService(nc, identity);

@@ -32,6 +32,7 @@ export * from './health/platform.metrics';
 export * from './health/health.controller';
 export * from './database/database.options';
 export * from './database/prepared';
+export * from './database/pipelining-client';
 export * from './database/database-roles';
 export * from './bootstrap/platform.module';
 export * from './bootstrap/service-app';

@@ -1,6 +1,7 @@
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { BaseServiceConfig } from '../config/base-service.config';
+import { PipeliningClient } from './pipelining-client';
 
 /**
  * Each service owns one schema; the connection's search_path points at it so migrations write unqualified
@@ -25,6 +26,8 @@ export function databaseOptions(
     synchronize: false,
     logging: ['error'],
     extra: {
+      // BEGIN with the first statement, the last outbox/relay statement with the COMMIT (one write each).
+      Client: PipeliningClient,
       max: config.DB_POOL_SIZE,
       options: `-c search_path=${config.DB_SCHEMA},public${lz4 ? ' -c default_toast_compression=lz4' : ''}`,
       application_name: config.DB_SCHEMA,

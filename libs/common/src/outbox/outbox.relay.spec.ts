@@ -12,9 +12,12 @@ function fakeStore(
   const table = [...rows];
   const manager = {
     query: async (sql: string, params: unknown[]) => {
-      if (sql.includes('pg_try_advisory_xact_lock')) return [{ locked: lockAvailable }];
       if (sql.trimStart().startsWith('SELECT seq')) {
-        return table.slice(0, params[0] as number).map((r) => ({
+        // The lock is the SELECT's one-time filter: not taken, no rows.
+        expect(sql).toContain('WHERE (SELECT pg_try_advisory_xact_lock(hashtext($1)))');
+        expect(params[0]).toBe('x.outbox');
+        if (!lockAvailable) return [];
+        return table.slice(0, params[1] as number).map((r) => ({
           json: JSON.stringify({ id: r.id }),
           type: 't',
           ...r,

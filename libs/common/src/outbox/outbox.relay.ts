@@ -4,6 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BaseServiceConfig } from '../config/base-service.config';
 import { preparedQuery } from '../database/prepared';
+import { deferUntilCommit } from '../database/pipelining-client';
 import { JetStreamService } from '../nats/jetstream.service';
 import { METRICS_REGISTRY } from '../health/metrics.registry';
 import type { Registry } from 'prom-client';
@@ -18,7 +19,7 @@ interface OutboxRow {
   seq: string;
   id: string;
   subject: string;
-  /** The envelope as stored (jsonb's text form): published as it is, not parsed and serialized again. */
+  /** The envelope as stored (text): published as it is, not parsed and serialized again. */
   json: string;
   type: string;
   correlationId: string | null;
@@ -161,21 +162,20 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** Publishes one batch; returns how many rows were published. */
   async drainOnce(): Promise<number> {
     return this.dataSource.transaction(async (m) => {
-      // Named prepared statements: the relay runs these three for every batch.
-      const [{ locked }] = await preparedQuery<{ locked: boolean }>(
-        m,
-        'lt_outbox_lock',
-        'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked',
-        [`${this.config.DB_SCHEMA}.outbox`],
-      );
-      if (!locked) return 0;
+      // Named prepared statements. The lock is the SELECT's one-time filter (an InitPlan, evaluated once):
+      // without it no row comes back. BEGIN goes on the wire with this SELECT (PipeliningClient).
       const rows = await preparedQuery<OutboxRow>(
         m,
-        'lt_outbox_batch',
-        `SELECT seq, id, subject, envelope::text AS json, envelope->>'type' AS type,
-                envelope->>'correlationId' AS "correlationId", envelope->>'traceparent' AS traceparent
-           FROM outbox ORDER BY seq LIMIT $1`,
-        [this.config.OUTBOX_BATCH_SIZE],
+        'lt_outbox_text_batch',
+        // The stored text as it is; a row without `type` was written by a replica of the previous version
+        // (envelope only) during a rolling upgrade: its three fields come from the envelope.
+        `SELECT seq, id, subject, envelope AS json,
+                CASE WHEN type IS NULL THEN envelope::jsonb->>'type' ELSE type END AS type,
+                CASE WHEN type IS NULL THEN envelope::jsonb->>'correlationId' ELSE correlation_id END AS "correlationId",
+                CASE WHEN type IS NULL THEN envelope::jsonb->>'traceparent' ELSE traceparent END AS traceparent
+           FROM outbox WHERE (SELECT pg_try_advisory_xact_lock(hashtext($1)))
+          ORDER BY seq LIMIT $2`,
+        [`${this.config.DB_SCHEMA}.outbox`, this.config.OUTBOX_BATCH_SIZE],
       );
       if (rows.length === 0) return 0;
       this.backlog.set(rows.length);
@@ -186,9 +186,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (ok > 0) {
         // Exactly the rows published: a `seq <= last` range would also take rows that another transaction
         // committed (with a lower seq) after our SELECT, and they would never be published.
-        await preparedQuery(m, 'lt_outbox_delete', 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [
-          rows.slice(0, ok).map((r) => r.seq),
-        ]);
+        // Sent with the COMMIT, after every publish was acknowledged (PipeliningClient).
+        const del = {
+          name: 'lt_outbox_delete',
+          text: 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])',
+          values: [rows.slice(0, ok).map((r) => r.seq)],
+        };
+        await deferUntilCommit(m, del, () => preparedQuery(m, del.name, del.text, del.values));
         this.published.inc(ok);
       }
       if (firstFailure !== -1) {

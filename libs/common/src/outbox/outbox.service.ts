@@ -7,6 +7,7 @@ import { currentTraceparent } from '../tracing/tracing';
 import { SERVICE_IDENTITY, ServiceIdentity } from '../nats/nats.tokens';
 import { markOutboxWritten } from './outbox-wake';
 import { preparedQuery } from '../database/prepared';
+import { deferUntilCommit } from '../database/pipelining-client';
 
 export interface OutboxMessage<K extends EventType = EventType> {
   subject: string;
@@ -16,7 +17,7 @@ export interface OutboxMessage<K extends EventType = EventType> {
   id?: string;
 }
 
-/** Rows per INSERT statement: 3 parameters each, well under PostgreSQL's 65,535 parameters. */
+/** Rows per INSERT statement: 6 parameters each, well under PostgreSQL's 65,535 parameters. */
 const ROWS_PER_STATEMENT = 5000;
 /** Up to this many rows, the INSERT is a named prepared statement (see insert()). */
 const PREPARED_MAX_ROWS = 8;
@@ -61,15 +62,28 @@ export class OutboxService {
       const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
       const values: unknown[] = [];
       const tuples = chunk.map((r, i) => {
-        values.push(r.envelope.id, r.subject, JSON.stringify(r.envelope));
-        return `($${i * 3 + 1}::uuid, $${i * 3 + 2}, $${i * 3 + 3}::jsonb)`;
+        // The envelope as text (no jsonb parsing), and what the relay needs of it in columns of its own.
+        const e = r.envelope;
+        values.push(
+          e.id,
+          r.subject,
+          JSON.stringify(e),
+          e.type,
+          e.correlationId ?? null,
+          e.traceparent ?? null,
+        );
+        const p = i * 6;
+        return `($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
       });
-      const text = `INSERT INTO outbox (id, subject, envelope) VALUES ${tuples.join(',')} ON CONFLICT (id) DO NOTHING`;
+      const text = `INSERT INTO outbox (id, subject, envelope, type, correlation_id, traceparent) VALUES ${tuples.join(',')} ON CONFLICT (id) DO NOTHING`;
       // The common small shapes as named prepared statements (one per row count, so a bounded few per
       // connection); larger batches are rarer and stay unnamed.
-      if (chunk.length <= PREPARED_MAX_ROWS)
-        await preparedQuery(manager, `lt_outbox_insert_${chunk.length}`, text, values);
-      else await manager.query(text, values);
+      const name = chunk.length <= PREPARED_MAX_ROWS ? `lt_outbox_insert_${chunk.length}` : undefined;
+      const runNow = () => (name ? preparedQuery(manager, name, text, values) : manager.query(text, values));
+      // The last INSERT goes on the wire with the transaction's COMMIT (or its next statement).
+      if (start + ROWS_PER_STATEMENT >= rows.length)
+        await deferUntilCommit(manager, { name, text, values }, runNow);
+      else await runNow();
     }
     markOutboxWritten(manager);
   }

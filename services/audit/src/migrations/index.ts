@@ -3,6 +3,7 @@ import { AuditLog1763900000000 } from './1763900000000-AuditLog';
 import { Witness1764400000000 } from './1764400000000-Witness';
 import { ProtectKeysAndHead1764600000000 } from './1764600000000-ProtectKeysAndHead';
 import { AppendCost1766600000000 } from './1766600000000-AppendCost';
+import { OutboxEnvelopeText1766600000004 } from './1766600000004-OutboxEnvelopeText';
 
 /** In order of application. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   Witness1764400000000,
   ProtectKeysAndHead1764600000000,
   AppendCost1766600000000,
+  OutboxEnvelopeText1766600000004,
 ];

@@ -10,6 +10,7 @@ import { Subscriptions1765300000000 } from './1765300000000-Subscriptions';
 import { RecipientStatusChanges1765600000000 } from './1765600000000-RecipientStatusChanges';
 import { DocumentsWriteCost1766550000000 } from './1766550000000-DocumentsWriteCost';
 import { SearchOncePerDocument1766550000001 } from './1766550000001-SearchOncePerDocument';
+import { OutboxEnvelopeText1766600000001 } from './1766600000001-OutboxEnvelopeText';
 
 /** In order of application. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   RecipientStatusChanges1765600000000,
   DocumentsWriteCost1766550000000,
   SearchOncePerDocument1766550000001,
+  OutboxEnvelopeText1766600000001,
 ];

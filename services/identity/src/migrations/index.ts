@@ -3,6 +3,7 @@ import { IdentityTables1763900000000 } from './1763900000000-IdentityTables';
 import { DirectoryReplication1764000000000 } from './1764000000000-DirectoryReplication';
 import { SessionAccessTokens1764500000000 } from './1764500000000-SessionAccessTokens';
 import { TotpLastStep1766400000000 } from './1766400000000-TotpLastStep';
+import { OutboxEnvelopeText1766600000003 } from './1766600000003-OutboxEnvelopeText';
 
 /** In order of application. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   DirectoryReplication1764000000000,
   SessionAccessTokens1764500000000,
   TotpLastStep1766400000000,
+  OutboxEnvelopeText1766600000003,
 ];
