@@ -4,7 +4,7 @@
 // Usage: node bench/bus.mjs [--docs 500] [--iterations 20]
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { arg } from './lib.mjs';
+import { arg, answerOrganizationResolve } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
@@ -77,22 +77,7 @@ const { jetstream } = require('@nats-io/jetstream');
     NODE_KEY_PEM: cred.keyPem,
   });
   const nc = await connect({ servers: env.NATS_URL });
-  const sub = nc.subscribe(RpcSubjects.organizationResolve);
-  (async () => {
-    for await (const m of sub) {
-      const { id, data } = m.json();
-      const found = data.codes.map((code) => ({
-        code,
-        name: code,
-        parentCode: null,
-        level: 'province',
-        sector: 'party',
-        zone: 'party-wan',
-        nodeId: 'central',
-      }));
-      m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
-    }
-  })();
+  answerOrganizationResolve(nc, RpcSubjects.organizationResolve);
   const app = await createIntegrationBusApp(env, false);
   const js = jetstream(nc);
   const t0 = performance.now();

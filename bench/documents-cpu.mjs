@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { arg } from './lib.mjs';
+import { arg, answerOrganizationResolve } from './lib.mjs';
 
 const ROOT = resolve(
   process.argv.includes('--root') ? process.argv[process.argv.indexOf('--root') + 1] : '.',
@@ -44,23 +44,7 @@ const env = await testServiceEnv('bench_doccpu', {
   OUTBOX_POLL_MS: '250',
 });
 const nc = await connect({ servers: env.NATS_URL });
-const sub = nc.subscribe(RpcSubjects.organizationResolve);
-for (const s of [sub])
-  (async () => {
-    for await (const m of s) {
-      const { id, data } = m.json();
-      const found = data.codes.map((code) => ({
-        code,
-        name: code,
-        parentCode: null,
-        level: 'province',
-        sector: 'party',
-        zone: 'party-wan',
-        nodeId: 'central',
-      }));
-      m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
-    }
-  })();
+answerOrganizationResolve(nc, RpcSubjects.organizationResolve);
 
 const PROF = process.argv.includes('--cpu-prof')
   ? process.argv[process.argv.indexOf('--cpu-prof') + 1]

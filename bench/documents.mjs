@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { arg, percentile } from './lib.mjs';
+import { arg, percentile, answerOrganizationResolve } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
@@ -30,22 +30,7 @@ const env = await testServiceEnv('bench_documents', {
   DB_POOL_SIZE: '10',
 });
 const nc = await connect({ servers: env.NATS_URL });
-const sub = nc.subscribe(RpcSubjects.organizationResolve);
-(async () => {
-  for await (const m of sub) {
-    const { id, data } = m.json();
-    const found = data.codes.map((code) => ({
-      code,
-      name: code,
-      parentCode: null,
-      level: 'province',
-      sector: 'party',
-      zone: 'party-wan',
-      nodeId: 'central',
-    }));
-    m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
-  }
-})();
+answerOrganizationResolve(nc, RpcSubjects.organizationResolve);
 
 const app = await createDocumentsApp(env);
 const base = await app.getUrl();

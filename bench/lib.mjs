@@ -71,3 +71,27 @@ export function benchServiceEnv(service, o, extra = {}) {
     ...extra,
   };
 }
+
+/**
+ * Stands in for identity's organization lookup (`subject`: RpcSubjects.organizationResolve) when a bench runs
+ * one service alone: every code asked for is a known province-level party organization of node `central`.
+ */
+export function answerOrganizationResolve(nc, subject) {
+  const sub = nc.subscribe(subject);
+  (async () => {
+    for await (const m of sub) {
+      const { id, data } = m.json();
+      const found = data.codes.map((code) => ({
+        code,
+        name: code,
+        parentCode: null,
+        level: 'province',
+        sector: 'party',
+        zone: 'party-wan',
+        nodeId: 'central',
+      }));
+      m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
+    }
+  })();
+  return sub;
+}
