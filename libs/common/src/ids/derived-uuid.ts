@@ -9,6 +9,11 @@ export function derivedUuid(name: string): string {
   const b = createHash('sha256').update(name).digest().subarray(0, 16);
   b[6] = (b[6] & 0x0f) | 0x50;
   b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
+  return uuidString(b);
+}
+
+/** 16 bytes as a UUID string (8-4-4-4-12 lowercase hex). */
+export function uuidString(b: Buffer): string {
+  const h = b.toString('hex', 0, 16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { uuidString } from './derived-uuid';
 
 /**
  * A random UUID whose first 48 bits are the time in milliseconds since 1970 (RFC 9562 version 7). Ids made
@@ -13,6 +14,5 @@ export function timeOrderedUuid(timeMs: number = Date.now()): string {
   b.writeUIntBE(t % 2 ** 48, 0, 6);
   b[6] = (b[6] & 0x0f) | 0x70;
   b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return uuidString(b);
 }
