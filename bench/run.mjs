@@ -721,7 +721,19 @@ async function step({ label, rate, seconds, recipientsFor }) {
   const docLatency = []; // [sentAt, latency] for the trend within the step
   let arrivedCount = 0;
   let nationalUntimed = 0;
-  const visible = await visibleAtSender(since);
+  // The audit log is written after the fact (outbox → JetStream → audit service): the last 01s of a step can
+  // reach it a moment after the sender's list shows them. Read again, briefly, until every arrived national-axis
+  // recipient (timed only by its audit event) is there.
+  let visible = await visibleAtSender(since);
+  const nationalArrived = docs.flatMap((d) =>
+    (wait.views.get(d.id)?.recipients ?? [])
+      .filter((r) => arrived(r) && AGENCIES.includes(r.organizationCode))
+      .map((r) => `${d.id}|${r.organizationCode}`),
+  );
+  for (let t = 0; t < 10 && nationalArrived.some((k) => !visible.has(k)); t++) {
+    await sleep(1000);
+    visible = await visibleAtSender(since);
+  }
   const warmLatency = [];
   for (const d of warmDocs) {
     const v = wait.views.get(d.id);
