@@ -5,7 +5,7 @@
 // are then written by SQL (the same indexes, rebuilt after the fill): --rows leaves (1,500,000), 20,000
 // organizations with a power-law share of the traffic, 10 actions (document.status.changed 30 %). The
 // auditor's subtree is the first --scope organizations (10,000, about 70 % of the leaves); small scopes
-// of 1–1,000 codes are taken from the quiet and middle parts. The condition the service does not choose
+// of 1–3,000 codes are taken from the quiet and middle parts. The condition the service does not choose
 // for a scope's size (INDEXED_SCOPE_MAX) is timed too, forced, to show what the threshold buys. Pages of 500 (501 fetched), the first one
 // (with from=) and one from the middle of the log; median of --reps (5) runs of each variant, alternated.
 // Also: identity's subtree answer (--scope codes over NATS) asked per page vs the service's cached scopeOf.
@@ -113,6 +113,7 @@ const scopes = {
   [`${SCOPE} (subtree)`]: range(0, SCOPE),
   '3000 (middle)': range(SCOPE / 2, 3000),
   '1000 (middle)': range(SCOPE / 2, 1000),
+  '500 (middle)': range(SCOPE / 2, 500),
   '200 (quiet)': range(SCOPE * 0.9, 200),
   '20 (quiet)': range(SCOPE * 0.9, 20),
   '1 (busy)': range(5, 1),

@@ -55,12 +55,14 @@ export function toItem(r: LeafRow): EventItem {
 }
 
 /**
- * Scopes of up to this many codes go through the hashed organization index (hashedAny: the planner weighs
- * it against the other filters, planning costs ~3 ms at 1,000 codes); larger ones through a hashed
- * SubPlan (hashedSet: one probe per row, ~1 ms to plan at 10,000 codes, where per-value estimates would
- * take ~35 ms). Measured in bench/audit-scope.mjs (BENCHMARKS.md, session 7).
+ * Scopes of up to this many codes go through the hashed organization index (hashedAny: constant arrays, so
+ * the planner weighs the index against the other filters; planning ~2 ms at 500 codes, ~35 ms at 10,000);
+ * larger ones through a hashed SubPlan (hashedSet: one probe per row, ~0.1 ms to plan whatever the size).
+ * Which is faster depends on the share of the log the scope holds, not on its size alone: on 1.5 M leaves
+ * the index won up to 200 quiet organizations, the sub-plan from 1,000 busier ones
+ * (bench/audit-scope.mjs, BENCHMARKS.md session 7).
  */
-export const INDEXED_SCOPE_MAX = 1000;
+export const INDEXED_SCOPE_MAX = 500;
 
 /**
  * How long a subtree from identity is reused for the same organization: a page of a long read, and the
