@@ -1,4 +1,6 @@
-import { EventsService } from '../src/events/events.service';
+import type { Principal } from '@lienthong/common';
+import { hashedSet } from '../src/events/hashed-any';
+import { EventsService, INDEXED_SCOPE_MAX, SCOPE_TTL_MS } from '../src/events/events.service';
 import { LogRepository } from '../src/log/log.repository';
 import { AppendCost1766600000000 } from '../src/migrations/1766600000000-AppendCost';
 import { AuditHarness, auditEvent } from './harness';
@@ -101,6 +103,61 @@ describe('events filters (real PostgreSQL, hashed and BRIN indexes)', () => {
     expect(rows.map((r) => Number(r.leaf_index) - start)).toEqual([2, 3]);
     // Later cases count on the leaves appended in beforeAll only.
     times.push(...Array.from({ length: 4 }, () => Number.NaN));
+  });
+
+  it('scopes exactly with large and small organization sets (hashed sub-plan and hashed index)', async () => {
+    const [c1, c2] = ['user-255858', 'user-299228']; // equal hashtext (previous case)
+    const start = Number((await h.pg.query(`SELECT size FROM tree_state`)).rows[0].size);
+    // 1,600 leaves over 1,500 codes and the colliding pair, one with no organization.
+    const orgs = Array.from({ length: 1600 }, (_, i) =>
+      i % 400 === 7 ? c1 : i % 400 === 9 ? c2 : i === 1234 ? null : `S-${(i * 37) % 1500}`,
+    );
+    await log.append(orgs.map((o) => auditEvent({ details: { o } }, o)));
+    times.push(...orgs.map(() => Number.NaN));
+    const read = async (scope: string[], action?: string): Promise<number[]> => {
+      const got: number[] = [];
+      let cursor: string | undefined = String(start - 1);
+      do {
+        const page = await events.query({ scope, action }, cursor, 97);
+        got.push(...page.items.map((x) => x.leafIndex - start));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return got;
+    };
+    const want = (scope: string[]) => orgs.flatMap((o, i) => (o !== null && scope.includes(o) ? [i] : []));
+    const large = [c1, ...Array.from({ length: 1200 }, (_, i) => `S-${i}`), 'ORG-NONE'];
+    expect(large.length).toBeGreaterThan(INDEXED_SCOPE_MAX);
+    expect(await read(large)).toEqual(want(large));
+    expect(want(large)).toContain(7);
+    expect(want(large)).not.toContain(9);
+    expect(await read([c2, ...large.slice(1)])).toEqual(want([c2, ...large.slice(1)]));
+    expect(await read(large, 'no.such.action')).toEqual([]);
+    for (const small of [
+      [c2],
+      [c1, 'S-74', 'S-0'],
+      Array.from({ length: 20 }, (_, i) => `S-${i * 50}`),
+      large.slice(0, INDEXED_SCOPE_MAX),
+    ])
+      expect(await read(small)).toEqual(want(small));
+    // The large set is looked up by hash, once per query (not the planner's fallback of a linear rescan).
+    const plan = await h.pg.query(
+      `EXPLAIN SELECT leaf_index FROM leaves WHERE organization_code IS NOT NULL AND ${hashedSet('organization_code', '$1::text[]')}`,
+      [large],
+    );
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/hashed SubPlan/);
+  });
+
+  it('asks identity for a subtree once per short period, and sees a change after it', async () => {
+    const auditor = { sub: 'a1', organizationCode: 'CACHE-1', roles: ['auditor'] } as unknown as Principal;
+    h.subtrees.set('CACHE-1', ['CACHE-1-A']);
+    expect(await events.scopeOf(auditor)).toEqual(['CACHE-1', 'CACHE-1-A']);
+    h.subtrees.set('CACHE-1', ['CACHE-1-A', 'CACHE-1-B']);
+    const [x, y] = await Promise.all([events.scopeOf(auditor), events.scopeOf(auditor)]);
+    expect(x).toEqual(['CACHE-1', 'CACHE-1-A']);
+    expect(y).toBe(x);
+    await new Promise((r) => setTimeout(r, SCOPE_TTL_MS + 100));
+    expect(await events.scopeOf(auditor)).toEqual(['CACHE-1', 'CACHE-1-A', 'CACHE-1-B']);
+    expect(await events.scopeOf({ ...auditor, roles: ['system-admin'] })).toBeNull();
   });
 
   it('keeps time behind a BRIN index, not a B-tree', async () => {

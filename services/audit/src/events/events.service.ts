@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditRecorder, Principal, RpcClient } from '@lienthong/common';
 import { AuditActions, AuditEventPayload, RpcMethods } from '@lienthong/contracts';
 import { DataSource } from 'typeorm';
-import { hashedAny, hashedEqual } from './hashed-any';
+import { hashedAny, hashedEqual, hashedSet } from './hashed-any';
 
 export interface EventItem {
   id: string;
@@ -54,6 +54,25 @@ export function toItem(r: LeafRow): EventItem {
   return item;
 }
 
+/**
+ * Scopes of up to this many codes go through the hashed organization index (hashedAny: constant arrays, so
+ * the planner weighs the index against the other filters; planning ~2 ms at 500 codes, ~35 ms at 10,000);
+ * larger ones through a hashed SubPlan (hashedSet: one probe per row, ~0.1 ms to plan whatever the size).
+ * Which is faster depends on the share of the log the scope holds, not on its size alone: on 1.5 M leaves
+ * the index won up to 200 quiet organizations, the sub-plan from 1,000 busier ones
+ * (bench/audit-scope.mjs, BENCHMARKS.md session 7).
+ */
+export const INDEXED_SCOPE_MAX = 500;
+
+/**
+ * How long a subtree from identity is reused for the same organization: a page of a long read, and the
+ * next pages, ask identity once instead of each time (an auditor of a central office has 10,000 codes).
+ * An organization created, moved or removed shows in (or leaves) an auditor's scope within this time.
+ */
+export const SCOPE_TTL_MS = 5_000;
+/** Organizations whose subtree is kept at most (the oldest entry goes first). */
+export const SCOPE_CACHE_MAX = 256;
+
 /** Queries over the stored events; every filter is backed by an index ending in leaf_index
  * (action, actor, organization and resource by (hashtext(column), leaf_index), time by a BRIN index). */
 @Injectable()
@@ -63,6 +82,9 @@ export class EventsService {
     private readonly rpc: RpcClient,
     private readonly audit: AuditRecorder,
   ) {}
+
+  /** Subtrees by organization code: the answer (or the request under way, shared by concurrent pages). */
+  private readonly scopes = new Map<string, { at: number; codes: Promise<string[]> }>();
 
   /**
    * An export takes the log (or the caller's part of it) out of the platform: recorded before the first
@@ -84,11 +106,28 @@ export class EventsService {
     );
   }
 
-  /** The organization codes an auditor may see (its subtree, from identity); null for system-admins. */
+  /**
+   * The organization codes an auditor may see (its subtree, from identity); null for system-admins. Kept
+   * SCOPE_TTL_MS per organization (audit is not subscribed to identity's `organization.changed`; a move
+   * changes the subtrees of every ancestor, old and new, so the time bound is what holds). A failed request
+   * is not kept.
+   */
   async scopeOf(p: Principal): Promise<string[] | null> {
     if (p.roles.includes('system-admin')) return null;
-    const { codes } = await this.rpc.request(RpcMethods.organizationSubtree, { code: p.organizationCode });
-    return Array.from(new Set([p.organizationCode, ...(codes ?? [])]));
+    const now = Date.now();
+    const hit = this.scopes.get(p.organizationCode);
+    if (hit && now - hit.at < SCOPE_TTL_MS) return hit.codes;
+    this.scopes.delete(p.organizationCode);
+    const codes = this.rpc
+      .request(RpcMethods.organizationSubtree, { code: p.organizationCode })
+      .then((r) => Array.from(new Set([p.organizationCode, ...(r.codes ?? [])])));
+    const entry = { at: now, codes };
+    this.scopes.set(p.organizationCode, entry);
+    while (this.scopes.size > SCOPE_CACHE_MAX) this.scopes.delete(this.scopes.keys().next().value as string);
+    codes.catch(() => {
+      if (this.scopes.get(p.organizationCode) === entry) this.scopes.delete(p.organizationCode);
+    });
+    return codes;
   }
 
   async page(f: EventFilter, afterIndex: number, limit: number): Promise<{ rows: LeafRow[]; more: boolean }> {
@@ -133,7 +172,11 @@ export class EventsService {
     if (f.to !== undefined) add('time < ?', f.to);
     if (f.fromIndex !== undefined) add('leaf_index >= ?', f.fromIndex);
     if (f.toIndex !== undefined) add('leaf_index < ?', f.toIndex);
-    if (f.scope !== null) add(hashedAny('organization_code', '?::text[]'), f.scope);
+    if (f.scope !== null)
+      add(
+        (f.scope.length <= INDEXED_SCOPE_MAX ? hashedAny : hashedSet)('organization_code', '?::text[]'),
+        f.scope,
+      );
     params.push(limit);
     return (await this.ds.query(
       `SELECT leaf_index, leaf_hash, event FROM leaves WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT $${params.length}`,
