@@ -3,6 +3,7 @@
 //   npm run bench -- --quick                      about a minute: small steps, few uploads, short floor
 //   npm run bench                                 the issue-12 run: 250/500/750/1,000 deliveries/s × 60 s …
 //   npm run bench -- --broadcast 10000            also one document to 10,000 organizations
+//   npm run bench -- --broadcast 10000,20000      also one to 10,000 and then one to 20,000 (both targets)
 //   npm run bench -- --federation [--backlog N]   also the federation backlog drain (bench/federation.mjs)
 //   npm run bench -- --console-pages              only: every console page in Chromium with 10,000 documents in
 //                                                 an inbox (bench/console-pages.mjs, its own platform and options)
@@ -82,7 +83,7 @@ const OPT = {
   // group commit, a higher figure) is measured too and printed beside it.
   floorConcurrency: arg('floor-concurrency', 8),
   stopP99Ms: arg('stop-p99-ms', 10_000),
-  broadcast: arg('broadcast', 0),
+  broadcasts: list('broadcast', []),
   onlyBroadcast: has('only-broadcast'),
   federation: has('federation'),
   backlog: arg('backlog', QUICK ? 1000 : 10_000),
@@ -1123,9 +1124,15 @@ async function pgStatements() {
     },
   };
 }
-if (OPT.broadcast > 0) {
-  results.broadcast = await broadcast(OPT.broadcast);
-  console.log(`  broadcast: ${JSON.stringify(results.broadcast)}`);
+if (OPT.broadcasts.length > 0) {
+  results.broadcasts = [];
+  for (const n of OPT.broadcasts) {
+    const r = await broadcast(n);
+    results.broadcasts.push(r);
+    console.log(`  broadcast: ${JSON.stringify(r)}`);
+  }
+  // The first one, as earlier results files have it.
+  results.broadcast = results.broadcasts[0];
 }
 const cpuEnd = cpuSnapshot();
 results.cpuWholeRunPercent = cpuBetween(cpuStart, cpuEnd);
@@ -1265,7 +1272,12 @@ const at500 = results.local.find((s) => s.offeredDeliveriesPerSec === 500);
 const floorPg = results.floor.postgresInsertTxPerSec;
 const ratio = (localSustained || bestAny(results.local)) / floorPg;
 const longest = Math.max(0, ...results.local.filter((s) => s.keptUp).map((s) => s.seconds));
-const b = results.broadcast;
+// The 10,000 target from the smallest broadcast of at least 10,000, the 20,000 one from the largest.
+const broadcasts = results.broadcasts ?? [];
+const b =
+  broadcasts.filter((x) => x.requested >= 10_000).sort((x, y) => x.requested - y.requested)[0] ??
+  broadcasts[0];
+const bLargest = [...broadcasts].sort((x, y) => y.requested - x.requested)[0];
 const fed = results.federation;
 const targets = [
   {
@@ -1296,8 +1308,16 @@ const targets = [
   },
   {
     target: 'up to 20,000 recipients accepted',
-    measured: !b ? 'not run' : b.refused ? `refused at ${b.requested}` : `${b.requested} accepted`,
-    met: !!b && !b.refused && b.requested >= 20_000,
+    measured: !bLargest
+      ? 'not run (--broadcast 10000,20000)'
+      : bLargest.refused
+        ? `refused at ${bLargest.requested}`
+        : `${bLargest.requested} accepted, all at 01 in ${bLargest.serverSecondsUntilAllAt01 ?? '∞'} s`,
+    met:
+      !!bLargest &&
+      !bLargest.refused &&
+      bLargest.requested >= 20_000 &&
+      bLargest.arrived === bLargest.recipients,
   },
   {
     target: '≥ 500 deliveries/s with one recipient in three behind the national axis',
