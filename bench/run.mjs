@@ -919,6 +919,18 @@ if (OPT.largeFile) {
 }
 
 await sleep(3000); // let start-up work (key generation, consumers) settle before the idle figures
+// Idle means idle: a start right after another run may still be taking in that run's backlog (the audit
+// log's, typically). Wait (up to 60 s) until no durable consumer has messages pending.
+{
+  const t0 = performance.now();
+  let pending = await consumersPending();
+  while (pending > 0 && performance.now() - t0 < 60_000) {
+    await sleep(1000);
+    pending = await consumersPending();
+  }
+  results.idleAfterBacklogSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+  results.idlePendingMessages = pending;
+}
 results.idleRssMb = Object.fromEntries(SERVICES.map((s) => [s, rss(procs[s].pid).rssMb]));
 const dlqBefore = await deadLetters();
 const cpuStart = cpuSnapshot();
@@ -1149,6 +1161,19 @@ async function deadLetters() {
     await nc.close();
   }
 }
+/** Messages every durable consumer of the bench's streams still has to take or to acknowledge. */
+async function consumersPending() {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    let n = 0;
+    for await (const st of jsm.streams.list())
+      for await (const c of jsm.consumers.list(st.config.name)) n += c.num_pending + c.num_ack_pending;
+    return n;
+  } finally {
+    await nc.close();
+  }
+}
 async function outboxes() {
   const c = new pgMod.Client({ connectionString: databaseUrl });
   await c.connect();
@@ -1338,7 +1363,13 @@ const targets = [
   },
   {
     target: 'idle RSS ≤ 150 MB per service',
-    measured: SERVICES.map((s) => `${s} ${results.idleRssMb[s]}`).join(', '),
+    measured:
+      SERVICES.map((s) => `${s} ${results.idleRssMb[s]}`).join(', ') +
+      (results.idlePendingMessages > 0
+        ? ` (${results.idlePendingMessages} messages still pending after 60 s)`
+        : results.idleAfterBacklogSeconds >= 1
+          ? ` (after ${results.idleAfterBacklogSeconds} s taking in a backlog)`
+          : ''),
     met: Object.values(results.idleRssMb).every((v) => v !== null && v <= 150),
   },
   {
