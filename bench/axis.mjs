@@ -14,7 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { arg } from './lib.mjs';
+import { answerOrganizationResolve, arg } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
@@ -166,22 +166,12 @@ if (ONLY !== 'sign') {
       NATIONAL_AXIS_POLL_MS: '60000',
     });
     const nc = await connect({ servers: env.NATS_URL });
-    const sub = nc.subscribe(RpcSubjects.organizationResolve);
-    (async () => {
-      for await (const m of sub) {
-        const { id, data } = m.json();
-        const found = data.codes.map((code) => ({
-          code,
-          name: code,
-          parentCode: null,
-          level: 'central',
-          sector: code.includes('.G') ? 'state' : 'party',
-          zone: code.includes('.G') ? 'internet' : 'party-wan',
-          nodeId: 'central',
-        }));
-        m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
-      }
-    })();
+    // Codes with `.G` are government agencies behind the national axis; the others party organizations.
+    answerOrganizationResolve(nc, RpcSubjects.organizationResolve, (code) =>
+      code.includes('.G')
+        ? { level: 'central', sector: 'state', zone: 'internet' }
+        : { level: 'central', sector: 'party', zone: 'party-wan' },
+    );
     const app = await createIntegrationBusApp(env, false);
     const js = jetstream(nc);
     const q = (sql) =>

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { arg, answerOrganizationResolve } from './lib.mjs';
+import { arg, answerOrganizationResolve, documentBody } from './lib.mjs';
 
 const ROOT = resolve(
   process.argv.includes('--root') ? process.argv[process.argv.indexOf('--root') + 1] : '.',
@@ -80,18 +80,7 @@ const sysMs = () =>
   (Number(readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')[12]) * 1000) / clk;
 const clerk = await tokens.mint({ org: 'B0', roles: ['clerk'] });
 const headers = { Authorization: `Bearer ${clerk}`, 'Content-Type': 'application/json' };
-const body = (i) =>
-  JSON.stringify({
-    number: String(i + 1),
-    notation: 'CV/TU',
-    type: 'CV',
-    subject: `Về việc triển khai nhiệm vụ số ${i}`,
-    promulgationDate: '2026-11-20',
-    signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' },
-    secrecy: 'none',
-    urgency: 'normal',
-    recipients: ['B1', 'B2', 'B3'],
-  });
+const body = (i) => documentBody(i, ['B1', 'B2', 'B3']);
 let seq = 0;
 const run = async (n) => {
   let next = 0;

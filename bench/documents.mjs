@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { arg, percentile, answerOrganizationResolve } from './lib.mjs';
+import { arg, percentile, answerOrganizationResolve, documentBody } from './lib.mjs';
 
 process.env.LT_NAMESPACE = `bench${randomBytes(3).toString('hex')}`;
 const require = createRequire(import.meta.url);
@@ -37,18 +37,7 @@ const base = await app.getUrl();
 const url = base.replace('[::1]', '127.0.0.1');
 const clerk = await tokens.mint({ org: 'B0', roles: ['clerk'] });
 const headers = { Authorization: `Bearer ${clerk}`, 'Content-Type': 'application/json' };
-const body = (i) =>
-  JSON.stringify({
-    number: String(i + 1),
-    notation: 'CV/TU',
-    type: 'CV',
-    subject: `Về việc triển khai nhiệm vụ số ${i}`,
-    promulgationDate: '2026-11-20',
-    signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' },
-    secrecy: 'none',
-    urgency: 'normal',
-    recipients: ['B1', 'B2'],
-  });
+const body = (i) => documentBody(i, ['B1', 'B2']);
 
 // 1. created + sent per second
 {

@@ -72,11 +72,15 @@ export function benchServiceEnv(service, o, extra = {}) {
   };
 }
 
+/** A province-level party organization of node `central`: what a bench's stand-in directory says by default. */
+const provincePartyOrganization = () => ({ level: 'province', sector: 'party', zone: 'party-wan' });
+
 /**
  * Stands in for identity's organization lookup (`subject`: RpcSubjects.organizationResolve) when a bench runs
- * one service alone: every code asked for is a known province-level party organization of node `central`.
+ * one service alone: every code asked for is known, served by node `central`, with the level, sector and zone
+ * `describe(code)` gives (by default a province-level party organization).
  */
-export function answerOrganizationResolve(nc, subject) {
+export function answerOrganizationResolve(nc, subject, describe = provincePartyOrganization) {
   const sub = nc.subscribe(subject);
   (async () => {
     for await (const m of sub) {
@@ -85,13 +89,26 @@ export function answerOrganizationResolve(nc, subject) {
         code,
         name: code,
         parentCode: null,
-        level: 'province',
-        sector: 'party',
-        zone: 'party-wan',
+        ...describe(code),
         nodeId: 'central',
       }));
       m.respond(JSON.stringify({ id, response: { found, missing: [] }, isDisposed: true }));
     }
   })();
   return sub;
+}
+
+/** The JSON body of a bench's outgoing document number `i + 1` to `recipients` (no attachment). */
+export function documentBody(i, recipients) {
+  return JSON.stringify({
+    number: String(i + 1),
+    notation: 'CV/TU',
+    type: 'CV',
+    subject: `Về việc triển khai nhiệm vụ số ${i}`,
+    promulgationDate: '2026-11-20',
+    signer: { position: 'Chánh Văn phòng', fullName: 'Trần Thị B' },
+    secrecy: 'none',
+    urgency: 'normal',
+    recipients,
+  });
 }
